@@ -1,0 +1,151 @@
+"""Plain records that cross the storage boundary: what the store keeps and hands back.
+
+The HTTP layer validates input into these; the store persists them; offline jobs read events back
+as one columnar :class:`EventFrame` (numpy arrays), never as one object per event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+EVENT_TYPES: tuple[str, ...] = (
+    "view",
+    "add_to_cart",
+    "purchase",
+    "return",
+    "rating",
+    "dislike",
+    "impression",
+    "click",
+    "configure",
+)
+
+SCOPES: tuple[str, ...] = ("events", "catalog", "customers", "recommend", "configure", "admin")
+
+
+@dataclass(slots=True)
+class Item:
+    """A catalog entry; ``deleted`` items are kept as tombstones so they are never recommended."""
+
+    item_id: str
+    title: str | None = None
+    category: str | None = None
+    price: float | None = None
+    available: bool = True
+    attributes: dict[str, Any] = field(default_factory=dict)
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Customer:
+    """A customer profile as supplied by the tenant (events may exist without one)."""
+
+    customer_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    consent_personalization: bool = True
+    account_manager: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Event:
+    """One validated interaction. ``timestamp`` is POSIX seconds (UTC)."""
+
+    event_id: str
+    customer_id: str
+    type: str
+    timestamp: float
+    item_id: str | None = None
+    quantity: float | None = None
+    value: float | None = None
+    context: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ApiKey:
+    """A stored key: only the SHA-256 of the secret is kept."""
+
+    key_id: str
+    tenant: str
+    scopes: frozenset[str]
+    created_at: float
+    revoked: bool = False
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class EventFrame:
+    """Events as parallel numpy columns, the batch format of training and evaluation jobs.
+
+    ``customer_id``, ``item_id`` and ``type`` are object arrays of ``str`` (``item_id`` may hold
+    ``""`` for events without an item); ``quantity`` and ``value`` are float64 with NaN for
+    "not given"; ``timestamp`` is float64 POSIX seconds.
+
+    Examples
+    --------
+    >>> f = EventFrame.from_events([Event("e1", "c1", "purchase", 0.0, item_id="i1", quantity=2)])
+    >>> f.customer_id.tolist(), f.quantity.tolist()
+    (['c1'], [2.0])
+    """
+
+    customer_id: np.ndarray
+    item_id: np.ndarray
+    type: np.ndarray
+    timestamp: np.ndarray
+    quantity: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.timestamp.shape[0])
+
+    @classmethod
+    def empty(cls) -> EventFrame:
+        obj = np.empty(0, dtype=object)
+        num = np.empty(0, dtype=np.float64)
+        return cls(obj, obj.copy(), obj.copy(), num, num.copy(), num.copy())
+
+    @classmethod
+    def from_events(cls, events: list[Event]) -> EventFrame:
+        n = len(events)
+        cust = np.empty(n, dtype=object)
+        item = np.empty(n, dtype=object)
+        typ = np.empty(n, dtype=object)
+        ts = np.empty(n, dtype=np.float64)
+        qty = np.full(n, np.nan)
+        val = np.full(n, np.nan)
+        for i, e in enumerate(events):
+            cust[i] = e.customer_id
+            item[i] = e.item_id or ""
+            typ[i] = e.type
+            ts[i] = e.timestamp
+            if e.quantity is not None:
+                qty[i] = e.quantity
+            if e.value is not None:
+                val[i] = e.value
+        return cls(cust, item, typ, ts, qty, val)
+
+    @classmethod
+    def concat(cls, frames: list[EventFrame]) -> EventFrame:
+        if not frames:
+            return cls.empty()
+        return cls(
+            *(
+                np.concatenate([getattr(f, name) for f in frames])
+                for name in ("customer_id", "item_id", "type", "timestamp", "quantity", "value")
+            )
+        )
+
+    def select(self, mask: np.ndarray) -> EventFrame:
+        """Rows where ``mask`` is true (or the given index array), as a new frame."""
+        return EventFrame(
+            self.customer_id[mask],
+            self.item_id[mask],
+            self.type[mask],
+            self.timestamp[mask],
+            self.quantity[mask],
+            self.value[mask],
+        )
