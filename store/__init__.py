@@ -1,0 +1,30 @@
+"""Storage behind one interface (:class:`store.base.Store`), with two backends.
+
+``embedded`` (default): one SQLite file under ``ATELIER_DATA_DIR``, no server needed.
+``redis``: shared by several workers or replicas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store.base import CustomerItems, ModelVersion, Store
+
+__all__ = ["CustomerItems", "ModelVersion", "Store", "open_store"]
+
+
+def open_store(
+    backend: str, *, sqlite_path: Path | None = None, redis_url: str = "", redis_prefix: str = "atelier"
+) -> Store:
+    """Open the configured backend (``"embedded"`` or ``"redis"``)."""
+    if backend == "embedded":
+        from store.embedded import SQLiteStore
+
+        if sqlite_path is None:
+            raise ValueError("the embedded store needs sqlite_path")
+        return SQLiteStore(sqlite_path)
+    if backend == "redis":
+        from store.redis_backend import RedisStore
+
+        return RedisStore(redis_url, prefix=redis_prefix)
+    raise ValueError(f"unknown store backend {backend!r} (expected 'embedded' or 'redis')")

@@ -1,0 +1,56 @@
+"""One typed settings object, read from ``ATELIER_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field maps to ``ATELIER_<NAME>`` (see README)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    store: Literal["embedded", "redis"] = "embedded"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = Field("atelier", min_length=1, max_length=64)
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(10_000, ge=1)
+    max_batch_items: int = Field(10_000, ge=1)
+    #: requests per key per window; 0 disables rate limiting
+    rate_limit_requests: int = Field(6000, ge=0)
+    rate_limit_window_s: int = Field(60, ge=1)
+    #: seconds an authenticated key is trusted without asking the store again (revocation delay)
+    auth_cache_ttl_s: float = Field(5.0, ge=0)
+    #: how far in the future an event timestamp may lie (clock skew)
+    max_future_skew_s: int = Field(300, ge=0)
+    #: seconds between checks of the store for a newly activated model version
+    model_poll_s: float = Field(1.0, ge=0)
+
+    demo_tenant: str = "demo"
+    demo_customers: int = Field(3000, ge=10)
+    demo_seed: int = 7
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "atelier.sqlite3"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,548 @@
+"""Redis store: what several workers and replicas share.
+
+Key layout: every key of a tenant starts with ``<prefix>:{<tenant>}:`` so that, on Redis Cluster,
+the hash tag puts a whole tenant in one slot and the Lua scripts that write several of its keys at
+once stay slot-local. Multi-key writes (a batch of events with the history rows it updates, an
+erasure) run as Lua scripts, so each is atomic. Durability of acknowledged events is Redis's own:
+run it with ``appendonly yes`` / ``appendfsync always`` (or ``everysec``) in production.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+import redis
+
+from store.base import CustomerItems, ModelVersion, Store
+from store.records import ApiKey, Customer, Event, EventFrame, Item
+
+# ARGV: tenant prefix, then 7 fields per event: event_id, customer_id, doc, item_id, weight
+# ('' when the history is not updated), purchased ('1'/'0'), timestamp.
+_ADD_EVENTS = """
+local p = ARGV[1]
+local out = {}
+local added = 0
+local n = (#ARGV - 1) / 7
+for i = 0, n - 1 do
+  local b = 2 + i * 7
+  local eid, cid, doc, item, w, bought, ts =
+    ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4], ARGV[b+5], ARGV[b+6]
+  if redis.call('HSETNX', p .. 'eids', eid, cid) == 1 then
+    redis.call('RPUSH', p .. 'ev:' .. cid, doc)
+    redis.call('SADD', p .. 'evcust', cid)
+    added = added + 1
+    if item ~= '' and w ~= '' then
+      redis.call('HINCRBYFLOAT', p .. 'ciw:' .. cid, item, w)
+      if bought == '1' then redis.call('HSET', p .. 'cip:' .. cid, item, '1') end
+      local old = redis.call('HGET', p .. 'cit:' .. cid, item)
+      if (not old) or tonumber(old) < tonumber(ts) then
+        redis.call('HSET', p .. 'cit:' .. cid, item, ts)
+      end
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if added > 0 then redis.call('INCRBY', p .. 'nevents', added) end
+return out
+"""
+
+# ARGV: tenant prefix, customer id. Returns how many keys/fields held the customer.
+_ERASE_CUSTOMER = """
+local p, cid = ARGV[1], ARGV[2]
+local held = 0
+local docs = redis.call('LRANGE', p .. 'ev:' .. cid, 0, -1)
+for _, doc in ipairs(docs) do
+  redis.call('HDEL', p .. 'eids', cjson.decode(doc)['i'])
+end
+if #docs > 0 then
+  redis.call('DECRBY', p .. 'nevents', #docs)
+  held = held + 1
+end
+local prof = redis.call('HGET', p .. 'customers', cid)
+if prof then
+  local am = cjson.decode(prof)['account_manager']
+  if am and am ~= cjson.null then redis.call('SREM', p .. 'am:' .. am, cid) end
+  held = held + redis.call('HDEL', p .. 'customers', cid)
+end
+held = held + redis.call('DEL', p .. 'ev:' .. cid, p .. 'ciw:' .. cid, p .. 'cip:' .. cid,
+                         p .. 'cit:' .. cid, p .. 'cfg:' .. cid)
+held = held + redis.call('HDEL', p .. 'irows', cid)
+redis.call('SREM', p .. 'evcust', cid)
+return held
+"""
+
+# ARGV: tenant prefix, customer id, doc (JSON), new manager ('' for none), now.
+_PUT_CUSTOMER = """
+local p, cid, doc, am = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local old = redis.call('HGET', p .. 'customers', cid)
+if old then
+  local prev = cjson.decode(old)['account_manager']
+  if prev and prev ~= cjson.null then redis.call('SREM', p .. 'am:' .. prev, cid) end
+end
+redis.call('HSET', p .. 'customers', cid, doc)
+if am ~= '' then redis.call('SADD', p .. 'am:' .. am, cid) end
+if old then return 0 else return 1 end
+"""
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+class RedisStore(Store):
+    """The shared backend for several workers or replicas.
+
+    Examples
+    --------
+    >>> store = RedisStore("redis://127.0.0.1:6379/0", prefix="atelier")   # doctest: +SKIP
+    """
+
+    backend = "redis"
+
+    def __init__(self, url: str, prefix: str = "atelier") -> None:
+        self.r = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self._add_events = self.r.register_script(_ADD_EVENTS)
+        self._erase = self.r.register_script(_ERASE_CUSTOMER)
+        self._put_customer = self.r.register_script(_PUT_CUSTOMER)
+
+    def _t(self, tenant: str) -> str:
+        return f"{self.prefix}:{{{tenant}}}:"
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.r.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self.r.close()
+
+    def clear(self) -> None:
+        """Delete every key under this store's prefix (tests and resets)."""
+        for key in self.r.scan_iter(match=f"{self.prefix}:*", count=1000):
+            self.r.delete(key)
+
+    # -- tenants and keys ----------------------------------------------------------------------
+    def ensure_tenant(self, tenant: str) -> bool:
+        return bool(self.r.sadd(f"{self.prefix}:tenants", tenant))
+
+    def list_tenants(self) -> list[str]:
+        return sorted(self.r.smembers(f"{self.prefix}:tenants"))  # type: ignore[arg-type]
+
+    def put_api_key(self, key: ApiKey, key_hash: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(
+            f"{self.prefix}:apikey:{key_hash}",
+            mapping={
+                "key_id": key.key_id,
+                "tenant": key.tenant,
+                "scopes": ",".join(sorted(key.scopes)),
+                "label": key.label or "",
+                "created_at": repr(key.created_at),
+                "revoked": "1" if key.revoked else "0",
+            },
+        )
+        pipe.set(f"{self.prefix}:apikeyid:{key.key_id}", key_hash)
+        pipe.sadd(f"{self.prefix}:apikeys", key.key_id)
+        pipe.execute()
+
+    @staticmethod
+    def _key_from(h: dict[str, str]) -> ApiKey:
+        return ApiKey(
+            key_id=h["key_id"],
+            tenant=h["tenant"],
+            scopes=frozenset(s for s in h["scopes"].split(",") if s),
+            created_at=float(h["created_at"]),
+            revoked=h["revoked"] == "1",
+            label=h["label"] or None,
+        )
+
+    def get_api_key(self, key_hash: str) -> ApiKey | None:
+        h = self.r.hgetall(f"{self.prefix}:apikey:{key_hash}")
+        return self._key_from(h) if h else None  # type: ignore[arg-type]
+
+    def list_api_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        keys = []
+        for key_id in self.r.smembers(f"{self.prefix}:apikeys"):  # type: ignore[union-attr]
+            key_hash = self.r.get(f"{self.prefix}:apikeyid:{key_id}")
+            key = self.get_api_key(key_hash) if key_hash else None  # type: ignore[arg-type]
+            if key and (tenant is None or key.tenant == tenant):
+                keys.append(key)
+        return sorted(keys, key=lambda k: k.created_at)
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        key_hash = self.r.get(f"{self.prefix}:apikeyid:{key_id}")
+        if not key_hash:
+            return False
+        self.r.hset(f"{self.prefix}:apikey:{key_hash}", "revoked", "1")
+        return True
+
+    def hit_rate_limit(self, key_id: str, limit: int, window_s: int, now: float) -> float:
+        window = int(now // window_s)
+        key = f"{self.prefix}:rl:{key_id}:{window}"
+        pipe = self.r.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, window_s * 2)
+        hits = pipe.execute()[0]
+        if hits <= limit:
+            return 0.0
+        return max((window + 1) * window_s - now, 0.001)
+
+    # -- catalog -------------------------------------------------------------------------------
+    @staticmethod
+    def _item_doc(item: Item, deleted: bool, now: float) -> str:
+        return _dumps(
+            {
+                "title": item.title,
+                "category": item.category,
+                "price": item.price,
+                "available": item.available,
+                "attributes": item.attributes,
+                "deleted": deleted,
+                "updated_at": now,
+            }
+        )
+
+    @staticmethod
+    def _item_from(item_id: str, doc: str) -> tuple[Item, bool]:
+        d = orjson.loads(doc)
+        deleted = d.pop("deleted")
+        return Item(item_id=item_id, **d), deleted
+
+    def upsert_items(self, tenant: str, items: Sequence[Item]) -> list[bool]:
+        if not items:
+            return []
+        t = self._t(tenant)
+        now = time.time()
+        ids = [i.item_id for i in items]
+        # WATCH/MULTI: the created flags are computed against exactly what the write replaces.
+        with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(t + "items")
+                    old = pipe.hmget(t + "items", ids)
+                    created = []
+                    seen: set[str] = set()
+                    for item_id, doc in zip(ids, old, strict=True):
+                        existed = doc is not None and not orjson.loads(doc)["deleted"]
+                        created.append(not existed and item_id not in seen)
+                        seen.add(item_id)
+                    pipe.multi()
+                    pipe.hset(
+                        t + "items",
+                        mapping={i.item_id: self._item_doc(i, False, now) for i in items},
+                    )
+                    pipe.incr(t + "counter:catalog")
+                    pipe.execute()
+                    return created
+                except redis.WatchError:
+                    continue
+
+    def get_item(self, tenant: str, item_id: str) -> Item | None:
+        doc = self.r.hget(self._t(tenant) + "items", item_id)
+        if doc is None:
+            return None
+        item, deleted = self._item_from(item_id, doc)  # type: ignore[arg-type]
+        return None if deleted else item
+
+    def delete_item(self, tenant: str, item_id: str) -> bool:
+        t = self._t(tenant)
+        with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(t + "items")
+                    doc = pipe.hget(t + "items", item_id)
+                    if doc is None:
+                        return False
+                    item, deleted = self._item_from(item_id, doc)  # type: ignore[arg-type]
+                    if deleted:
+                        return False
+                    pipe.multi()
+                    pipe.hset(t + "items", item_id, self._item_doc(item, True, time.time()))
+                    pipe.incr(t + "counter:catalog")
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+
+    def iter_items(self, tenant: str, include_deleted: bool = False) -> Iterator[Item]:
+        found = []
+        for item_id, doc in self.r.hscan_iter(self._t(tenant) + "items", count=1000):
+            item, deleted = self._item_from(item_id, doc)
+            if deleted:
+                if not include_deleted:
+                    continue
+                item.available = False
+            found.append(item)
+        yield from sorted(found, key=lambda i: i.item_id)
+
+    def catalog_version(self, tenant: str) -> int:
+        return int(self.r.get(self._t(tenant) + "counter:catalog") or 0)  # type: ignore[arg-type]
+
+    # -- customers -----------------------------------------------------------------------------
+    def put_customer(self, tenant: str, customer: Customer) -> bool:
+        t = self._t(tenant)
+        now = time.time()
+        old = self.get_customer(tenant, customer.customer_id)
+        doc = _dumps(
+            {
+                "attributes": customer.attributes,
+                "consent_personalization": customer.consent_personalization,
+                "account_manager": customer.account_manager,
+                "created_at": old.created_at if old else now,
+                "updated_at": now,
+            }
+        )
+        created = self._put_customer(
+            args=[t, customer.customer_id, doc, customer.account_manager or "", now]
+        )
+        return bool(created)
+
+    @staticmethod
+    def _customer_from(customer_id: str, doc: str) -> Customer:
+        return Customer(customer_id=customer_id, **orjson.loads(doc))
+
+    def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
+        doc = self.r.hget(self._t(tenant) + "customers", customer_id)
+        return self._customer_from(customer_id, doc) if doc else None  # type: ignore[arg-type]
+
+    def customer_known(self, tenant: str, customer_id: str) -> bool:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hexists(t + "customers", customer_id)
+        pipe.sismember(t + "evcust", customer_id)
+        return any(pipe.execute())
+
+    def customers_of_manager(self, tenant: str, manager_id: str) -> list[Customer]:
+        t = self._t(tenant)
+        ids = sorted(self.r.smembers(t + "am:" + manager_id))  # type: ignore[arg-type]
+        if not ids:
+            return []
+        docs = self.r.hmget(t + "customers", ids)
+        return [self._customer_from(c, d) for c, d in zip(ids, docs, strict=True) if d]
+
+    def erase_customer(self, tenant: str, customer_id: str) -> bool:
+        return int(self._erase(args=[self._t(tenant), customer_id])) > 0  # type: ignore[arg-type]
+
+    # -- events --------------------------------------------------------------------------------
+    @staticmethod
+    def _event_doc(e: Event) -> str:
+        return _dumps(
+            {
+                "i": e.event_id,
+                "c": e.customer_id,
+                "it": e.item_id,
+                "t": e.type,
+                "ts": e.timestamp,
+                "q": e.quantity,
+                "v": e.value,
+                "x": e.context,
+            }
+        )
+
+    @staticmethod
+    def _event_from(doc: str) -> Event:
+        d = orjson.loads(doc)
+        return Event(
+            event_id=d["i"],
+            customer_id=d["c"],
+            type=d["t"],
+            timestamp=d["ts"],
+            item_id=d["it"],
+            quantity=d["q"],
+            value=d["v"],
+            context=d["x"],
+        )
+
+    def add_events(
+        self, tenant: str, events: Sequence[Event], weights: Sequence[float] | None = None
+    ) -> list[bool]:
+        if not events:
+            return []
+        args: list[Any] = [self._t(tenant)]
+        for i, e in enumerate(events):
+            w = repr(float(weights[i])) if (weights is not None and e.item_id) else ""
+            args.extend(
+                (
+                    e.event_id,
+                    e.customer_id,
+                    self._event_doc(e),
+                    e.item_id or "",
+                    w,
+                    "1" if e.type == "purchase" else "0",
+                    repr(float(e.timestamp)),
+                )
+            )
+        flags = self._add_events(args=args)
+        return [bool(f) for f in flags]  # type: ignore[union-attr]
+
+    def customer_events(self, tenant: str, customer_id: str) -> list[Event]:
+        docs = self.r.lrange(self._t(tenant) + "ev:" + customer_id, 0, -1)
+        events = [self._event_from(d) for d in docs]  # type: ignore[union-attr]
+        events.sort(key=lambda e: (e.timestamp, e.event_id))
+        return events
+
+    def events_frame(
+        self,
+        tenant: str,
+        types: Sequence[str] | None = None,
+        before: float | None = None,
+    ) -> EventFrame:
+        t = self._t(tenant)
+        customers = sorted(self.r.smembers(t + "evcust"))  # type: ignore[arg-type]
+        wanted = set(types) if types is not None else None
+        cust: list[str] = []
+        item: list[str] = []
+        typ: list[str] = []
+        ts: list[float] = []
+        qty: list[float] = []
+        val: list[float] = []
+        for start in range(0, len(customers), 500):
+            pipe = self.r.pipeline(transaction=False)
+            for c in customers[start : start + 500]:
+                pipe.lrange(t + "ev:" + c, 0, -1)
+            for docs in pipe.execute():
+                for doc in docs:
+                    d = orjson.loads(doc)
+                    if wanted is not None and d["t"] not in wanted:
+                        continue
+                    if before is not None and d["ts"] >= before:
+                        continue
+                    cust.append(d["c"])
+                    item.append(d["it"] or "")
+                    typ.append(d["t"])
+                    ts.append(d["ts"])
+                    qty.append(np.nan if d["q"] is None else d["q"])
+                    val.append(np.nan if d["v"] is None else d["v"])
+        if not ts:
+            return EventFrame.empty()
+        order = np.argsort(np.asarray(ts), kind="stable")
+        return EventFrame(
+            customer_id=np.array(cust, dtype=object)[order],
+            item_id=np.array(item, dtype=object)[order],
+            type=np.array(typ, dtype=object)[order],
+            timestamp=np.asarray(ts, dtype=np.float64)[order],
+            quantity=np.asarray(qty, dtype=np.float64)[order],
+            value=np.asarray(val, dtype=np.float64)[order],
+        )
+
+    def count_events(self, tenant: str) -> int:
+        return int(self.r.get(self._t(tenant) + "nevents") or 0)  # type: ignore[arg-type]
+
+    def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(t + "ciw:" + customer_id)
+        pipe.hgetall(t + "cip:" + customer_id)
+        pipe.hgetall(t + "cit:" + customer_id)
+        w, p, ts = pipe.execute()
+        ids = sorted(w)
+        return CustomerItems(
+            item_ids=ids,
+            weights=[float(w[i]) for i in ids],
+            purchased=[i in p for i in ids],
+            last_ts=[float(ts.get(i, 0.0)) for i in ids],
+        )
+
+    # -- models --------------------------------------------------------------------------------
+    def publish_model(self, tenant: str, version: str, metrics: dict[str, Any]) -> None:
+        t = self._t(tenant)
+        old = self.r.hget(t + "models", version)
+        created = orjson.loads(old)["created_at"] if old else time.time()  # type: ignore[arg-type]
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(t + "models", version, _dumps({"metrics": metrics, "created_at": created}))
+        pipe.setnx(t + "active", version)
+        pipe.execute()
+
+    def list_models(self, tenant: str) -> list[ModelVersion]:
+        t = self._t(tenant)
+        active = self.active_model(tenant)
+        out = []
+        for version, doc in self.r.hgetall(t + "models").items():  # type: ignore[union-attr]
+            d = orjson.loads(doc)
+            out.append(ModelVersion(version, d["metrics"], d["created_at"], version == active))
+        return sorted(out, key=lambda m: m.created_at)
+
+    def activate_model(self, tenant: str, version: str) -> bool:
+        t = self._t(tenant)
+        if not self.r.hexists(t + "models", version):
+            return False
+        self.r.set(t + "active", version)
+        return True
+
+    def active_model(self, tenant: str) -> str | None:
+        return self.r.get(self._t(tenant) + "active")  # type: ignore[return-value]
+
+    # -- insights ------------------------------------------------------------------------------
+    def put_insights(
+        self, tenant: str, summary: dict[str, Any], rows: dict[str, dict[str, Any]]
+    ) -> None:
+        t = self._t(tenant)
+        # Written under a temporary key, then renamed: readers never see a half-written table.
+        tmp = t + "irows:tmp:" + uuid.uuid4().hex
+        items = [(cid, _dumps(row)) for cid, row in rows.items()]
+        for start in range(0, len(items), 5000):
+            self.r.hset(tmp, mapping=dict(items[start : start + 5000]))
+        pipe = self.r.pipeline(transaction=True)
+        if items:
+            pipe.rename(tmp, t + "irows")
+        else:
+            pipe.delete(t + "irows")
+        pipe.set(t + "insights", _dumps(summary))
+        pipe.execute()
+
+    def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:
+        doc = self.r.get(self._t(tenant) + "insights")
+        return orjson.loads(doc) if doc else None  # type: ignore[arg-type]
+
+    def get_insights_row(self, tenant: str, customer_id: str) -> dict[str, Any] | None:
+        doc = self.r.hget(self._t(tenant) + "irows", customer_id)
+        return orjson.loads(doc) if doc else None  # type: ignore[arg-type]
+
+    def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None:
+        self.r.hset(self._t(tenant) + "irows", customer_id, _dumps(row))
+
+    # -- configurator --------------------------------------------------------------------------
+    def put_family(self, tenant: str, family_id: str, family: dict[str, Any]) -> int:
+        t = self._t(tenant)
+        version = int(self.r.rpush(t + "fam:" + family_id, _dumps(family)))  # type: ignore[arg-type]
+        self.r.hset(t + "families", family_id, version)
+        return version
+
+    def get_family(
+        self, tenant: str, family_id: str, version: int | None = None
+    ) -> tuple[int, dict[str, Any]] | None:
+        key = self._t(tenant) + "fam:" + family_id
+        if version is None:
+            n = int(self.r.llen(key))  # type: ignore[arg-type]
+            if n == 0:
+                return None
+            version = n
+        if version < 1:
+            return None
+        doc = self.r.lindex(key, version - 1)
+        return (version, orjson.loads(doc)) if doc else None  # type: ignore[arg-type]
+
+    def list_families(self, tenant: str) -> dict[str, int]:
+        found = self.r.hgetall(self._t(tenant) + "families")
+        return {f: int(v) for f, v in found.items()}  # type: ignore[union-attr]
+
+    def save_configuration(
+        self, tenant: str, customer_id: str, configuration: dict[str, Any]
+    ) -> str:
+        config_id = uuid.uuid4().hex[:16]
+        doc = {**configuration, "configuration_id": config_id, "created_at": time.time()}
+        self.r.rpush(self._t(tenant) + "cfg:" + customer_id, _dumps(doc))
+        return config_id
+
+    def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        docs = self.r.lrange(self._t(tenant) + "cfg:" + customer_id, 0, -1)
+        return [orjson.loads(d) for d in docs]  # type: ignore[union-attr]

@@ -1,0 +1,203 @@
+"""The storage contract: both backends (embedded SQLite, real Redis) must pass every test here."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from store.base import Store
+from store.records import ApiKey, Customer, Event, Item
+
+
+def ev(eid: str, cid: str = "c1", typ: str = "purchase", item: str | None = "i1", ts: float = 100.0,
+       **kw: object) -> Event:
+    return Event(event_id=eid, customer_id=cid, type=typ, timestamp=ts, item_id=item, **kw)  # type: ignore[arg-type]
+
+
+def test_ping(store: Store) -> None:
+    assert store.ping()
+
+
+def test_tenants_and_keys(store: Store) -> None:
+    assert store.ensure_tenant("t1") is True
+    assert store.ensure_tenant("t1") is False
+    assert "t1" in store.list_tenants()
+    key = ApiKey("k1", "t1", frozenset({"events", "recommend"}), created_at=1.0, label="shop")
+    store.put_api_key(key, "hash1")
+    got = store.get_api_key("hash1")
+    assert got is not None and got.tenant == "t1" and got.scopes == {"events", "recommend"}
+    assert got.label == "shop" and not got.revoked
+    assert store.get_api_key("nope") is None
+    assert [k.key_id for k in store.list_api_keys("t1")] == ["k1"]
+    assert store.list_api_keys("other") == []
+    assert store.revoke_api_key("k1") is True
+    assert store.get_api_key("hash1").revoked  # type: ignore[union-attr]
+    assert store.revoke_api_key("missing") is False
+
+
+def test_rate_limit_counts_per_window(store: Store) -> None:
+    now = 1000.5
+    assert [store.hit_rate_limit("k", 3, 10, now) for _ in range(3)] == [0.0, 0.0, 0.0]
+    retry = store.hit_rate_limit("k", 3, 10, now)
+    assert retry == pytest.approx(9.5)
+    assert store.hit_rate_limit("other", 3, 10, now) == 0.0  # keys are counted apart
+    assert store.hit_rate_limit("k", 3, 10, now + 10) == 0.0  # next window
+
+
+def test_items_upsert_get_delete(store: Store) -> None:
+    v0 = store.catalog_version("t")
+    created = store.upsert_items("t", [Item("a", title="A", price=2.5), Item("b", category="x")])
+    assert created == [True, True]
+    assert store.upsert_items("t", [Item("a", title="A2", attributes={"k": [1, 2]})]) == [False]
+    a = store.get_item("t", "a")
+    assert a is not None and a.title == "A2" and a.attributes == {"k": [1, 2]} and a.price is None
+    assert store.catalog_version("t") > v0
+    assert store.get_item("other", "a") is None
+    v1 = store.catalog_version("t")
+    assert store.delete_item("t", "a") is True
+    assert store.delete_item("t", "a") is False
+    assert store.get_item("t", "a") is None
+    assert store.catalog_version("t") > v1
+    assert [i.item_id for i in store.iter_items("t")] == ["b"]
+    tomb = {i.item_id: i for i in store.iter_items("t", include_deleted=True)}
+    assert tomb["a"].available is False
+    assert store.upsert_items("t", [Item("a", title="again")]) == [True]  # re-created
+
+
+def test_customers_and_managers(store: Store) -> None:
+    c = Customer("c1", attributes={"segment": "b2b"}, consent_personalization=False,
+                 account_manager="am1")
+    assert store.put_customer("t", c) is True
+    got = store.get_customer("t", "c1")
+    assert got is not None and got.attributes == {"segment": "b2b"}
+    assert got.consent_personalization is False and got.account_manager == "am1"
+    assert [x.customer_id for x in store.customers_of_manager("t", "am1")] == ["c1"]
+    c.account_manager = "am2"
+    assert store.put_customer("t", c) is False
+    assert store.customers_of_manager("t", "am1") == []
+    assert [x.customer_id for x in store.customers_of_manager("t", "am2")] == ["c1"]
+    assert store.get_customer("other", "c1") is None
+    assert store.customer_known("t", "c1") and not store.customer_known("t", "zz")
+
+
+def test_events_idempotent_and_history(store: Store) -> None:
+    events = [
+        ev("e1", item="i1", typ="view", ts=10),
+        ev("e2", item="i1", typ="purchase", ts=20, quantity=2, value=9.5),
+        ev("e3", item="i2", typ="add_to_cart", ts=15, context={"page": "home"}),
+        ev("e1", item="i9", typ="view", ts=99),  # repeated in the same batch
+    ]
+    assert store.add_events("t", events, weights=[1.0, 5.0, 3.0, 1.0]) == [True, True, True, False]
+    assert store.add_events("t", events[:2], weights=[1.0, 5.0]) == [False, False]
+    assert store.count_events("t") == 3
+    got = store.customer_events("t", "c1")
+    assert [e.event_id for e in got] == ["e1", "e3", "e2"]  # oldest first
+    assert got[1].context == {"page": "home"} and got[2].value == 9.5 and got[2].quantity == 2
+    hist = store.customer_items("t", "c1")
+    assert hist.item_ids == ["i1", "i2"]
+    assert hist.weights == [6.0, 3.0] and hist.purchased == [True, False]
+    assert hist.last_ts == [20.0, 15.0]
+    assert store.customer_known("t", "c1")
+    assert store.customer_items("other", "c1").item_ids == []
+    assert store.count_events("other") == 0
+
+
+def test_events_frame_filters(store: Store) -> None:
+    store.add_events("t", [
+        ev("a", cid="x", typ="purchase", ts=5, value=3.0),
+        ev("b", cid="y", typ="view", ts=1),
+        ev("c", cid="x", typ="configure", item=None, ts=9),
+    ])
+    f = store.events_frame("t")
+    assert f.timestamp.tolist() == [1.0, 5.0, 9.0]
+    assert f.item_id.tolist() == ["i1", "i1", ""]
+    assert math.isnan(f.value[0]) and f.value[1] == 3.0
+    assert store.events_frame("t", types=["purchase"]).customer_id.tolist() == ["x"]
+    assert len(store.events_frame("t", before=5.0)) == 1
+    assert len(store.events_frame("nobody")) == 0
+
+
+def test_erase_customer_removes_every_trace(store: Store) -> None:
+    store.put_customer("t", Customer("c1", account_manager="am"))
+    store.add_events("t", [ev("e1"), ev("e2", item="i2")], weights=[1.0, 1.0])
+    store.add_events("t", [ev("keep", cid="c2")], weights=[1.0])
+    store.save_configuration("t", "c1", {"code": "X"})
+    store.put_insights_row("t", "c1", {"tier": "MVC"})
+    assert store.erase_customer("t", "c1") is True
+    assert store.get_customer("t", "c1") is None
+    assert store.customer_events("t", "c1") == []
+    assert store.customer_items("t", "c1").item_ids == []
+    assert store.list_configurations("t", "c1") == []
+    assert store.get_insights_row("t", "c1") is None
+    assert store.customers_of_manager("t", "am") == []
+    assert not store.customer_known("t", "c1")
+    assert store.events_frame("t").customer_id.tolist() == ["c2"]
+    assert store.count_events("t") == 1
+    assert store.erase_customer("t", "c1") is False
+    # After erasure the event ids are forgotten too: re-sending is a new event, not a duplicate.
+    assert store.add_events("t", [ev("e1")]) == [True]
+
+
+def test_models_registry(store: Store) -> None:
+    assert store.active_model("t") is None
+    store.publish_model("t", "v1", {"ndcg@10": 0.1})
+    assert store.active_model("t") == "v1"  # the first one becomes active
+    store.publish_model("t", "v2", {"ndcg@10": 0.2})
+    assert store.active_model("t") == "v1"
+    assert store.activate_model("t", "v2") is True
+    assert store.activate_model("t", "nope") is False
+    models = store.list_models("t")
+    assert [(m.version, m.active) for m in models] == [("v1", False), ("v2", True)]
+    assert models[1].metrics == {"ndcg@10": 0.2}
+    assert store.list_models("other") == []
+
+
+def test_insights(store: Store) -> None:
+    store.put_insights("t", {"pareto": {"top20_share": 0.7}}, {"a": {"tier": "MVC"}, "b": {"tier": "BZ"}})
+    assert store.get_insights_summary("t") == {"pareto": {"top20_share": 0.7}}
+    assert store.get_insights_row("t", "a") == {"tier": "MVC"}
+    store.put_insights("t", {"v": 2}, {"b": {"tier": "standard"}})  # replaces every row
+    assert store.get_insights_row("t", "a") is None
+    store.put_insights_row("t", "a", {"tier": "MGC"})
+    assert store.get_insights_row("t", "a") == {"tier": "MGC"}
+    assert store.get_insights_summary("other") is None
+
+
+def test_families_and_configurations(store: Store) -> None:
+    assert store.put_family("t", "jeans", {"v": 1}) == 1
+    assert store.put_family("t", "jeans", {"v": 2}) == 2
+    assert store.get_family("t", "jeans") == (2, {"v": 2})
+    assert store.get_family("t", "jeans", 1) == (1, {"v": 1})
+    assert store.get_family("t", "jeans", 3) is None
+    assert store.list_families("t") == {"jeans": 2}
+    assert store.get_family("other", "jeans") is None
+    a = store.save_configuration("t", "c1", {"code": "A"})
+    b = store.save_configuration("t", "c1", {"code": "B"})
+    got = store.list_configurations("t", "c1")
+    assert [(g["configuration_id"], g["code"]) for g in got] == [(a, "A"), (b, "B")]
+    assert store.list_configurations("other", "c1") == []
+
+
+def test_concurrent_batches_count_each_event_once(store: Store) -> None:
+    batches = [[ev(f"e{i}", cid=f"c{i % 7}", ts=float(i)) for i in range(j, j + 200)]
+               for j in range(0, 1000, 100)]  # overlapping batches
+    results: list[list[bool]] = []
+
+    def send(batch: list[Event]) -> None:
+        results.append(store.add_events("t", batch, weights=[1.0] * len(batch)))
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in batches]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sum(sum(r) for r in results) == 1100  # e0..e1099, each counted once
+    assert store.count_events("t") == 1100
+    total = sum(sum(store.customer_items("t", f"c{k}").weights) for k in range(7))
+    assert total == pytest.approx(1100.0)
+    assert np.all(np.diff(store.events_frame("t").timestamp) >= 0)
+    assert time.time() > 0
