@@ -1,0 +1,187 @@
+"""Offline evaluation: the two protocols and the ranking metrics.
+
+Metrics follow Microsoft Recommenders' definitions (``recommenders.evaluation.python_evaluation``
+with binary relevance): averaged over customers that have at least one relevant test item,
+
+- ``precision@k`` = hits in the top k / k
+- ``recall@k`` = hits / number of relevant items
+- ``ndcg@k`` = sum over hits of 1/log2(rank+1) / the ideal DCG of min(k, relevant) hits
+- ``map@k`` = sum over hits of precision at that rank / number of relevant items
+- ``hit_rate@k`` = 1 if any hit
+- ``coverage`` = distinct recommended items / catalogue items.
+
+Protocols:
+
+- :func:`ms_stratified_split` - Microsoft Recommenders' ``python_stratified_split`` (random,
+  stratified per item, seed 42), reproduced with numpy.
+- :func:`temporal_split` - train before a cut date, test in a window after it; only items new to
+  each customer are relevant (cross-sell).
+
+Examples
+--------
+>>> recs = np.array([[0, 1, 2]])
+>>> truth = sp.csr_matrix([[1.0, 0, 1, 0]])
+>>> m = ranking_metrics(recs, truth, k=3)
+>>> round(m["precision@3"], 4), round(m["recall@3"], 4), round(m["map@3"], 4)
+(0.6667, 1.0, 0.8333)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from store.records import EventFrame
+from training.interactions import InteractionWeights, build_matrix
+
+METRIC_NAMES = ("precision", "recall", "ndcg", "map", "hit_rate")
+
+
+def ranking_metrics(
+    recs: np.ndarray, truth: sp.csr_matrix, k: int = 10, n_items: int | None = None
+) -> dict[str, float]:
+    """Metrics of top-k recommendations ``recs`` (rows x >=k item indices, -1 = none) against
+    the relevant items of each row (non-zeros of ``truth``); rows with nothing relevant skipped."""
+    truth = sp.csr_matrix(truth)
+    recs = np.asarray(recs)[:, :k]
+    n_rel = np.diff(truth.indptr)
+    rows = np.flatnonzero(n_rel > 0)
+    if len(rows) == 0:
+        out = {f"{name}@{k}": 0.0 for name in METRIC_NAMES}
+        out["coverage"] = 0.0
+        out["users"] = 0
+        return out
+    r = recs[rows]
+    valid = r >= 0
+    t = truth[rows]
+    hits = np.zeros(r.shape, dtype=bool)
+    safe = np.where(valid, r, 0)
+    hits[:] = np.asarray(t[np.arange(len(rows))[:, None], safe].todense() != 0) & valid
+    rel = n_rel[rows].astype(np.float64)
+    ranks = np.arange(1, r.shape[1] + 1, dtype=np.float64)
+    disc = 1.0 / np.log2(ranks + 1.0)
+    dcg = (hits * disc).sum(axis=1)
+    ideal_disc = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(1, k + 1) + 1.0))])
+    idcg = ideal_disc[np.minimum(rel, k).astype(int)]
+    cum = np.cumsum(hits, axis=1)
+    ap = (hits * cum / ranks).sum(axis=1) / rel
+    n_hits = hits.sum(axis=1)
+    n_items = n_items if n_items is not None else truth.shape[1]
+    shown = np.unique(recs[recs >= 0])
+    return {
+        f"precision@{k}": float((n_hits / k).mean()),
+        f"recall@{k}": float((n_hits / rel).mean()),
+        f"ndcg@{k}": float((dcg / idcg).mean()),
+        f"map@{k}": float(ap.mean()),
+        f"hit_rate@{k}": float((n_hits > 0).mean()),
+        "coverage": float(len(shown) / max(n_items, 1)),
+        "users": len(rows),
+    }
+
+
+def ms_stratified_split(
+    users: np.ndarray, items: np.ndarray, ratio: float = 0.75, seed: int = 42, by: str = "item"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (train, test) masks of ``python_stratified_split(ratio, filter_by=by, seed)``.
+
+    Rows must be in the original file order (the random draw is per row). Within each group,
+    rows are ordered by ``np.random.rand`` drawn after ``np.random.seed(seed)``, and the first
+    ``round(ratio * count)`` (numpy's half-to-even rounding, as pandas) go to train.
+    """
+    key = items if by == "item" else users
+    rng_state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        draw = np.random.rand(len(key))
+    finally:
+        np.random.set_state(rng_state)
+    _, group = np.unique(np.asarray(key), return_inverse=True)
+    order = np.lexsort((draw, group))
+    g_sorted = group[order]
+    counts = np.bincount(group)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(order)) - starts[g_sorted] + 1
+    threshold = np.round(ratio * counts[g_sorted])
+    train = np.zeros(len(key), dtype=bool)
+    train[order] = rank <= threshold
+    return train, ~train
+
+
+@dataclass
+class Split:
+    """A train matrix and the relevant test items, in the same customer and item index spaces."""
+
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    customer_ids: np.ndarray
+    item_ids: np.ndarray
+
+
+def split_frame_masks(
+    frame: EventFrame, train_mask: np.ndarray, test_mask: np.ndarray, weights: InteractionWeights
+) -> Split:
+    """Build train (weighted) and test (binary, unseen in train) matrices from event masks."""
+    train, customers, items = build_matrix(frame.select(train_mask), weights)
+    test_frame = frame.select(test_mask)
+    test_frame.type[:] = "purchase"  # relevance is binary: any test event on the item counts
+    binary = InteractionWeights(type_weights={"purchase": 1.0}, binary=True)
+    test, _, _ = build_matrix(test_frame, binary, item_ids=items, customer_ids=customers)
+    # only items new to the customer are relevant (seen ones are removed from the ranking)
+    seen = train.copy()
+    seen.data[:] = 1.0
+    test = (test - test.multiply(seen)).tocsr()
+    test.eliminate_zeros()
+    return Split(train, test, customers, items)
+
+
+def temporal_split(
+    frame: EventFrame, cut: float, end: float | None, weights: InteractionWeights
+) -> Split:
+    """Train on events before ``cut``; relevant = items first bought in ``[cut, end)``."""
+    ts = frame.timestamp
+    train_mask = ts < cut
+    test_mask = (ts >= cut) & (ts < end if end is not None else True)
+    test_mask &= np.isin(frame.type.astype(str), ["purchase"])
+    return split_frame_masks(frame, train_mask, test_mask, weights)
+
+
+def ms_protocol_split(frame: EventFrame, weights: InteractionWeights, seed: int = 42) -> Split:
+    """Microsoft Recommenders' ML-100K protocol on a rating frame in file order."""
+    train_mask, test_mask = ms_stratified_split(frame.customer_id, frame.item_id, 0.75, seed)
+    return split_frame_masks(frame, train_mask, test_mask, weights)
+
+
+def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> dict[str, float]:
+    """Fit-free evaluation of a fitted model on a split (scores the train rows of test users)."""
+    users = np.flatnonzero(np.diff(split.test.indptr) > 0)
+    recs = np.full((split.train.shape[0], k), -1, dtype=np.int64)
+    for start in range(0, len(users), batch):
+        u = users[start:start + batch]
+        ids, scores = model.recommend(split.train[u], N=k)
+        recs[u] = np.where(np.isfinite(scores), ids, -1)
+    return ranking_metrics(recs, split.test, k=k, n_items=split.train.shape[1])
+
+
+def format_table(rows: Sequence[tuple[str, dict[str, Any]]], columns: Sequence[str]) -> str:
+    """A plain-text table: one row per (name, metrics)."""
+    width = max([len(name) for name, _ in rows] + [5])
+    head = "model".ljust(width) + "  " + "  ".join(c.rjust(12) for c in columns)
+    lines = [head, "-" * len(head)]
+    for name, metrics in rows:
+        cells = []
+        for c in columns:
+            v = metrics.get(c)
+            cells.append(("" if v is None else f"{v:.4f}").rjust(12))
+        lines.append(name.ljust(width) + "  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def save_json(path: str | Path, payload: dict[str, Any]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(payload, indent=2, sort_keys=True))
