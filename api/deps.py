@@ -1,0 +1,79 @@
+"""Dependencies shared by the routers: the store, the settings and the calling key.
+
+Every route names the scope it needs through one of the ``*Key`` aliases; the alias
+authenticates the bearer key (401), counts the request against the key's rate limit (429 with
+``Retry-After``, counted in the store so it holds across workers) and checks the scope (403).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.problems import Problem
+from api.security import Principal
+from api.settings import Settings
+from store.base import Store
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+async def authenticate(request: Request) -> Principal:
+    """The principal of the bearer key, rate limited; 401 / 429 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "missing bearer API key (Authorization: Bearer <key>)", headers=_BEARER)
+    state = request.app.state
+    principal = state.key_cache.lookup(state.store, token.strip())
+    if principal is None:
+        raise Problem(401, "unknown or revoked API key", headers=_BEARER)
+    settings: Settings = state.settings
+    if settings.rate_limit_requests > 0:
+        retry = state.store.hit_rate_limit(
+            principal.key_id, settings.rate_limit_requests, settings.rate_limit_window_s, time.time()
+        )
+        if retry > 0:
+            raise Problem(
+                429,
+                f"rate limit of {settings.rate_limit_requests} requests per "
+                f"{settings.rate_limit_window_s} s exceeded for this key",
+                headers={"Retry-After": str(max(1, int(retry + 0.999)))},
+            )
+    request.state.tenant = principal.tenant
+    return principal
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticate(request)
+        if scope not in principal.scopes:
+            raise Problem(403, f"this API key lacks the '{scope}' scope")
+        return principal
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency
+
+
+TenantDep = Annotated[Principal, Depends(authenticate)]
+EventsKey = Annotated[Principal, Depends(require_scope("events"))]
+CatalogKey = Annotated[Principal, Depends(require_scope("catalog"))]
+CustomersKey = Annotated[Principal, Depends(require_scope("customers"))]
+RecommendKey = Annotated[Principal, Depends(require_scope("recommend"))]
+ConfigureKey = Annotated[Principal, Depends(require_scope("configure"))]
+AdminKey = Annotated[Principal, Depends(require_scope("admin"))]

@@ -1,0 +1,57 @@
+"""The FastAPI application: ``create_app()`` wires settings, store, middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from api.routers import account_managers, customers, events, health, items
+from api.security import KeyCache
+from api.settings import Settings, get_settings
+from store import Store, open_store
+
+
+def open_configured_store(settings: Settings) -> Store:
+    return open_store(
+        settings.store,
+        sqlite_path=settings.sqlite_path,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+    )
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and store, the server reads the environment."""
+    settings = settings or get_settings()
+    store = store or open_configured_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.store.close()
+
+    app = FastAPI(
+        title="Atelier",
+        version="1.0.0",
+        summary="One-to-one marketing engine: identify, differentiate, interact, customize.",
+        description=(
+            "Cross-sell recommendations, customer value intelligence and a made-to-measure "
+            "configurator, per tenant. Authenticate with `Authorization: Bearer <api-key>`; "
+            "errors are RFC 9457 `application/problem+json`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.key_cache = KeyCache(settings.auth_cache_ttl_s)
+
+    problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    for module in (health, items, customers, account_managers, events):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,90 @@
+"""Catalog: ``/v1/items``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import ValidationError
+
+from api.deps import CatalogKey, SettingsDep, StoreDep, TenantDep
+from api.problems import Problem, validation_errors
+from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
+from api.schemas.items import ItemBatch, ItemBatchEntry, ItemBatchResult, ItemCreate, ItemPublic
+from store.records import Item
+
+router = APIRouter(prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES)
+
+def to_public(item: Item) -> ItemPublic:
+    return ItemPublic(
+        item_id=item.item_id,
+        title=item.title,
+        category=item.category,
+        price=item.price,
+        available=item.available,
+        attributes=item.attributes,
+        updated_at=item.updated_at,
+    )
+
+
+def to_record(item_id: str, body: ItemCreate) -> Item:
+    return Item(
+        item_id=item_id,
+        title=body.title,
+        category=body.category,
+        price=body.price,
+        available=body.available,
+        attributes=body.attributes,
+    )
+
+
+@router.put("/{item_id}", response_model=ItemPublic, status_code=200,
+            responses={201: {"model": ItemPublic, "description": "Created"}})
+def put_item(
+    item_id: Identifier, body: ItemCreate, key: CatalogKey, store: StoreDep, response: Response
+) -> ItemPublic:
+    """Create (201) or replace (200) an item."""
+    (created,) = store.upsert_items(key.tenant, [to_record(item_id, body)])
+    response.status_code = 201 if created else 200
+    item = store.get_item(key.tenant, item_id)
+    assert item is not None
+    return to_public(item)
+
+
+@router.post("/batch", response_model=ItemBatchResult)
+def put_items(body: ItemBatch, key: CatalogKey, store: StoreDep, settings: SettingsDep) -> ItemBatchResult:
+    """Upsert up to ``ATELIER_MAX_BATCH_ITEMS`` items; invalid entries are reported by index."""
+    if len(body.items) > settings.max_batch_items:
+        raise Problem(
+            413,
+            f"{len(body.items)} items in one batch; at most {settings.max_batch_items}",
+            errors=[{"loc": ["body", "items"], "msg": "too many items"}],
+        )
+    valid: list[Item] = []
+    errors: list[IndexedErrors] = []
+    for index, raw in enumerate(body.items):
+        try:
+            entry = ItemBatchEntry.model_validate(raw)
+        except ValidationError as exc:
+            errors.append(IndexedErrors.model_validate(
+                {"index": index, "errors": validation_errors(list(exc.errors()))}))
+            continue
+        valid.append(to_record(entry.item_id, entry))
+    if valid:
+        store.upsert_items(key.tenant, valid)
+    return ItemBatchResult(upserted=len(valid), errors=errors)
+
+
+@router.get("/{item_id}", response_model=ItemPublic)
+async def get_item(item_id: Identifier, key: TenantDep, store: StoreDep) -> ItemPublic:
+    """Any key of the tenant may read its catalog."""
+    item = store.get_item(key.tenant, item_id)
+    if item is None:
+        raise Problem(404, f"item '{item_id}' not found")
+    return to_public(item)
+
+
+@router.delete("/{item_id}", status_code=204, response_class=Response)
+def delete_item(item_id: Identifier, key: CatalogKey, store: StoreDep) -> Response:
+    """Delete an item; it is never recommended again."""
+    if not store.delete_item(key.tenant, item_id):
+        raise Problem(404, f"item '{item_id}' not found")
+    return Response(status_code=204)

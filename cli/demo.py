@@ -1,0 +1,31 @@
+"""``atelier demo load``: the demo tenant (catalog, customers, a year of events)."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.settings import Settings
+from cli.common import with_store
+from demo.load import load_demo
+from store.base import Store
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = sub.add_parser("demo", help="the demo tenant")
+    dsub = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
+    load = dsub.add_parser("load", help="load the demo shop into the store (once)")
+    load.add_argument("--tenant", default=None)
+    load.add_argument("--customers", type=int, default=None)
+    load.add_argument("--seed", type=int, default=None)
+    load.set_defaults(handler=with_store(load_command))
+
+
+def load_command(args: argparse.Namespace, store: Store) -> int:
+    settings = Settings()
+    tenant = args.tenant or settings.demo_tenant
+    loaded = load_demo(
+        store, tenant, seed=args.seed if args.seed is not None else settings.demo_seed,
+        n_customers=args.customers or settings.demo_customers,
+    )
+    print(f"demo tenant '{tenant}': " + ("loaded" if loaded else "already has data, left as is"))
+    return 0

@@ -1,0 +1,53 @@
+"""``atelier keys create|list|revoke``: tenants' API keys (only hashes are stored)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from api.security import create_key, parse_scopes
+from cli.common import with_store
+from store.base import Store
+from store.records import SCOPES
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = ksub.add_parser("create", help="create a key (and its tenant if needed)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scopes", required=True, help=f"comma-separated: {','.join(SCOPES)}")
+    create.add_argument("--label", default=None)
+    create.set_defaults(handler=with_store(create_command))
+    lst = ksub.add_parser("list", help="list keys (never their secrets)")
+    lst.add_argument("--tenant", default=None)
+    lst.set_defaults(handler=with_store(list_command))
+    revoke = ksub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=with_store(revoke_command))
+
+
+def create_command(args: argparse.Namespace, store: Store) -> int:
+    record, secret = create_key(store, args.tenant, parse_scopes(args.scopes), args.label)
+    print(f"created key {record.key_id} for tenant {record.tenant} "
+          f"with scopes {','.join(sorted(record.scopes))}")
+    print("store it now: it cannot be shown again")
+    print(secret)
+    return 0
+
+
+def list_command(args: argparse.Namespace, store: Store) -> int:
+    print(f"{'key_id':<14}{'tenant':<20}{'created':<22}{'state':<9}scopes")
+    for k in store.list_api_keys(args.tenant):
+        created = datetime.fromtimestamp(k.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        state = "revoked" if k.revoked else "active"
+        print(f"{k.key_id:<14}{k.tenant:<20}{created:<22}{state:<9}{','.join(sorted(k.scopes))}")
+    return 0
+
+
+def revoke_command(args: argparse.Namespace, store: Store) -> int:
+    if not store.revoke_api_key(args.key_id):
+        print(f"no key {args.key_id}")
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0

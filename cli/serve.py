@@ -1,0 +1,78 @@
+"""``atelier serve``: run the HTTP service (the command behind ``make serve`` and the image)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+
+import uvicorn
+
+from api.main import open_configured_store
+from api.security import create_key
+from api.settings import Settings
+from demo.load import load_demo
+from store.records import SCOPES
+
+DEMO_KEY_LABEL = "demo-serve"
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default=None, help="default: ATELIER_HOST")
+    serve.add_argument("--port", type=int, default=None, help="default: ATELIER_PORT")
+    serve.add_argument("--workers", type=int, default=None, help="default: ATELIER_WORKERS")
+    serve.add_argument("--demo", action="store_true",
+                       help="load the demo tenant on first start and print a fresh demo key")
+    serve.set_defaults(handler=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    # Flags become environment variables so that every worker process reads the same settings.
+    for flag, env in (("host", "ATELIER_HOST"), ("port", "ATELIER_PORT"),
+                      ("workers", "ATELIER_WORKERS")):
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[env] = str(value)
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.demo:
+        prepare_demo(settings)
+    if settings.workers > 1:
+        # Workers are separate processes: Prometheus samples are aggregated through files.
+        prom = settings.data_dir / "prometheus"
+        shutil.rmtree(prom, ignore_errors=True)
+        prom.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+    print(f"Atelier on http://{settings.host}:{settings.port}  (docs: "
+          f"http://{settings.host}:{settings.port}/docs, store: {settings.store}, "
+          f"workers: {settings.workers})", flush=True)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def prepare_demo(settings: Settings) -> None:
+    """Load the demo tenant if it is empty and print a new all-scopes key for it."""
+    store = open_configured_store(settings)
+    try:
+        tenant = settings.demo_tenant
+        if load_demo(store, tenant, seed=settings.demo_seed, n_customers=settings.demo_customers):
+            print(f"loaded the demo tenant '{tenant}'", flush=True)
+        for old in store.list_api_keys(tenant):
+            if old.label == DEMO_KEY_LABEL and not old.revoked:
+                store.revoke_api_key(old.key_id)
+        _, secret = create_key(store, tenant, frozenset(SCOPES), label=DEMO_KEY_LABEL)
+    finally:
+        store.close()
+    print(f"demo API key (tenant '{tenant}', all scopes; replaced at each start):", flush=True)
+    print(f"  {secret}", flush=True)
+    print(f"try: curl -H 'Authorization: Bearer {secret}' "
+          f"http://{settings.host}:{settings.port}/v1/customers/cust-00001", flush=True)
