@@ -46,7 +46,10 @@ async def authenticate(request: Request) -> Principal:
     settings: Settings = state.settings
     if settings.rate_limit_requests > 0:
         retry = state.store.hit_rate_limit(
-            principal.key_id, settings.rate_limit_requests, settings.rate_limit_window_s, time.time()
+            principal.key_id,
+            settings.rate_limit_requests,
+            settings.rate_limit_window_s,
+            time.time(),
         )
         if retry > 0:
             raise Problem(

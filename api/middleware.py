@@ -15,7 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.problems import problem_response
 
 REQUESTS = Counter(
-    "atelier_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+    "atelier_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram(
     "atelier_http_request_duration_seconds",
@@ -61,7 +63,9 @@ class _TooLarge(StarletteHTTPException):
     """Raised from ``receive``; an HTTPException so FastAPI's body parsing re-raises it as is."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"request body larger than {max_bytes} bytes (ATELIER_MAX_BODY_BYTES)")
+        super().__init__(
+            413, f"request body larger than {max_bytes} bytes (ATELIER_MAX_BODY_BYTES)"
+        )
 
 
 class BodyLimitMiddleware:

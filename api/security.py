@@ -44,7 +44,9 @@ def create_key(
     store.ensure_tenant(tenant)
     key_id = secrets.token_hex(6)
     secret = f"atl_{key_id}_{secrets.token_urlsafe(24)}"
-    record = ApiKey(key_id=key_id, tenant=tenant, scopes=scopes, created_at=time.time(), label=label)
+    record = ApiKey(
+        key_id=key_id, tenant=tenant, scopes=scopes, created_at=time.time(), label=label
+    )
     store.put_api_key(record, hash_key(secret))
     return record, secret
 

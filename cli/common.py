@@ -11,7 +11,9 @@ from api.settings import Settings
 from store.base import Store
 
 
-def with_store(func: Callable[[argparse.Namespace, Store], Any]) -> Callable[[argparse.Namespace], Any]:
+def with_store(
+    func: Callable[[argparse.Namespace, Store], Any],
+) -> Callable[[argparse.Namespace], Any]:
     """Wrap a handler ``(args, store)`` so it runs with the store configured by the environment."""
 
     def handler(args: argparse.Namespace) -> Any:

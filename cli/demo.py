@@ -24,7 +24,9 @@ def load_command(args: argparse.Namespace, store: Store) -> int:
     settings = Settings()
     tenant = args.tenant or settings.demo_tenant
     loaded = load_demo(
-        store, tenant, seed=args.seed if args.seed is not None else settings.demo_seed,
+        store,
+        tenant,
+        seed=args.seed if args.seed is not None else settings.demo_seed,
         n_customers=args.customers or settings.demo_customers,
     )
     print(f"demo tenant '{tenant}': " + ("loaded" if loaded else "already has data, left as is"))

@@ -26,14 +26,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ev = isub.add_parser("events", help="events from CSV, CSV.gz or Parquet")
     ev.add_argument("file", type=Path)
     ev.add_argument("--tenant", required=True)
-    ev.add_argument("--map", required=True, dest="mapping",
-                    help="field=Column,... (event_id, customer_id, item_id, type, quantity, "
-                         "value, unit_price, timestamp, context.NAME)")
+    ev.add_argument(
+        "--map",
+        required=True,
+        dest="mapping",
+        help="field=Column,... (event_id, customer_id, item_id, type, quantity, "
+        "value, unit_price, timestamp, context.NAME)",
+    )
     ev.add_argument("--type", default="purchase", help="event type when no column maps it")
-    ev.add_argument("--negative-as-return", action="store_true",
-                    help="a purchase line with a negative quantity becomes a return")
-    ev.add_argument("--exclude-items", default="",
-                    help="comma-separated item ids that are not products (fees, postage)")
+    ev.add_argument(
+        "--negative-as-return",
+        action="store_true",
+        help="a purchase line with a negative quantity becomes a return",
+    )
+    ev.add_argument(
+        "--exclude-items",
+        default="",
+        help="comma-separated item ids that are not products (fees, postage)",
+    )
     ev.add_argument("--batch-size", type=int, default=5000)
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(handler=with_store(import_events_command))
@@ -80,8 +90,10 @@ def import_events_command(args: argparse.Namespace, store: Store) -> int:
     flush()
     elapsed = time.perf_counter() - started
     total = sum(stats[k] for k in ("accepted", "duplicates", "rejected", "excluded"))
-    print(f"rows: {total}  accepted: {stats['accepted']}  duplicates: {stats['duplicates']}  "
-          f"rejected: {stats['rejected']}  excluded: {stats['excluded']}")
+    print(
+        f"rows: {total}  accepted: {stats['accepted']}  duplicates: {stats['duplicates']}  "
+        f"rejected: {stats['rejected']}  excluded: {stats['excluded']}"
+    )
     print(f"time: {elapsed:.1f} s  ({total / max(elapsed, 1e-9):,.0f} rows/s)")
     for reason, count in reasons.most_common(5):
         print(f"  rejected {count:>7}  {reason}")

@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def create_command(args: argparse.Namespace, store: Store) -> int:
     record, secret = create_key(store, args.tenant, parse_scopes(args.scopes), args.label)
-    print(f"created key {record.key_id} for tenant {record.tenant} "
-          f"with scopes {','.join(sorted(record.scopes))}")
+    print(
+        f"created key {record.key_id} for tenant {record.tenant} "
+        f"with scopes {','.join(sorted(record.scopes))}"
+    )
     print("store it now: it cannot be shown again")
     print(secret)
     return 0

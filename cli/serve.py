@@ -22,15 +22,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve.add_argument("--host", default=None, help="default: ATELIER_HOST")
     serve.add_argument("--port", type=int, default=None, help="default: ATELIER_PORT")
     serve.add_argument("--workers", type=int, default=None, help="default: ATELIER_WORKERS")
-    serve.add_argument("--demo", action="store_true",
-                       help="load the demo tenant on first start and print a fresh demo key")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the demo tenant on first start and print a fresh demo key",
+    )
     serve.set_defaults(handler=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     # Flags become environment variables so that every worker process reads the same settings.
-    for flag, env in (("host", "ATELIER_HOST"), ("port", "ATELIER_PORT"),
-                      ("workers", "ATELIER_WORKERS")):
+    for flag, env in (
+        ("host", "ATELIER_HOST"),
+        ("port", "ATELIER_PORT"),
+        ("workers", "ATELIER_WORKERS"),
+    ):
         value = getattr(args, flag)
         if value is not None:
             os.environ[env] = str(value)
@@ -44,9 +50,12 @@ def serve_command(args: argparse.Namespace) -> int:
         shutil.rmtree(prom, ignore_errors=True)
         prom.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
-    print(f"Atelier on http://{settings.host}:{settings.port}  (docs: "
-          f"http://{settings.host}:{settings.port}/docs, store: {settings.store}, "
-          f"workers: {settings.workers})", flush=True)
+    print(
+        f"Atelier on http://{settings.host}:{settings.port}  (docs: "
+        f"http://{settings.host}:{settings.port}/docs, store: {settings.store}, "
+        f"workers: {settings.workers})",
+        flush=True,
+    )
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -74,5 +83,8 @@ def prepare_demo(settings: Settings) -> None:
         store.close()
     print(f"demo API key (tenant '{tenant}', all scopes; replaced at each start):", flush=True)
     print(f"  {secret}", flush=True)
-    print(f"try: curl -H 'Authorization: Bearer {secret}' "
-          f"http://{settings.host}:{settings.port}/v1/customers/cust-00001", flush=True)
+    print(
+        f"try: curl -H 'Authorization: Bearer {secret}' "
+        f"http://{settings.host}:{settings.port}/v1/customers/cust-00001",
+        flush=True,
+    )

@@ -56,8 +56,13 @@ _CATALOG: list[tuple[str, str, float, str, tuple[str, ...]]] = [
     ("accessories", "Canvas tote", 35.0, "classic", ("natural",)),
     ("accessories", "Key chain clip", 15.0, "workwear", ("brass",)),
 ]
-_JEANS_FITS = {"slim": "street", "skinny": "street", "straight": "classic", "relaxed": "workwear",
-               "bootcut": "workwear"}
+_JEANS_FITS = {
+    "slim": "street",
+    "skinny": "street",
+    "straight": "classic",
+    "relaxed": "workwear",
+    "bootcut": "workwear",
+}
 _WASHES = ("rinse", "stone", "vintage", "black")
 _REGIONS = ("London", "South East", "North West", "Scotland", "Midlands", "Wales")
 
@@ -73,20 +78,38 @@ def build_catalog() -> list[Item]:
     items: list[Item] = []
     for fit, style in _JEANS_FITS.items():
         for wash in _WASHES:
-            price = {"skinny": 89.0, "slim": 95.0, "straight": 99.0, "relaxed": 99.0,
-                     "bootcut": 105.0}[fit] + (10.0 if wash == "vintage" else 0.0)
-            items.append(Item(
-                item_id=f"jeans-{fit}-{wash}", title=f"{fit.title()} jeans, {wash} wash",
-                category="jeans", price=price, available=True,
-                attributes={"style": style, "fit": fit, "wash": wash, "made_to_measure": True},
-            ))
+            price = {
+                "skinny": 89.0,
+                "slim": 95.0,
+                "straight": 99.0,
+                "relaxed": 99.0,
+                "bootcut": 105.0,
+            }[fit] + (10.0 if wash == "vintage" else 0.0)
+            items.append(
+                Item(
+                    item_id=f"jeans-{fit}-{wash}",
+                    title=f"{fit.title()} jeans, {wash} wash",
+                    category="jeans",
+                    price=price,
+                    available=True,
+                    attributes={"style": style, "fit": fit, "wash": wash, "made_to_measure": True},
+                )
+            )
     for category, name, price, style, colours in _CATALOG:
         slug = name.lower().replace(" ", "-").replace(",", "")
         for colour in colours or ("",):
             item_id = f"{slug}-{colour}" if colour else slug
             title = f"{name}, {colour}" if colour else name
-            items.append(Item(item_id=item_id, title=title, category=category, price=price,
-                              available=True, attributes={"style": style, "colour": colour or None}))
+            items.append(
+                Item(
+                    item_id=item_id,
+                    title=title,
+                    category=category,
+                    price=price,
+                    available=True,
+                    attributes={"style": style, "colour": colour or None},
+                )
+            )
     # One discontinued item: the catalog says so, and it must never be recommended.
     items[-1].available = False
     return items
@@ -111,27 +134,44 @@ def generate(seed: int = 7, n_customers: int = 3000, end: datetime | None = None
     events: list[Event] = []
     eid = 0
 
-    def emit(cid: str, typ: str, idx: int | None, ts: float, qty: float | None = None,
-             value: float | None = None) -> None:
+    def emit(
+        cid: str,
+        typ: str,
+        idx: int | None,
+        ts: float,
+        qty: float | None = None,
+        value: float | None = None,
+    ) -> None:
         nonlocal eid
         eid += 1
-        events.append(Event(event_id=f"demo-{eid:07d}", customer_id=cid, type=typ,
-                            timestamp=round(ts, 3),
-                            item_id=sellable[idx].item_id if idx is not None else None,
-                            quantity=qty, value=value))
+        events.append(
+            Event(
+                event_id=f"demo-{eid:07d}",
+                customer_id=cid,
+                type=typ,
+                timestamp=round(ts, 3),
+                item_id=sellable[idx].item_id if idx is not None else None,
+                quantity=qty,
+                value=value,
+            )
+        )
 
     for n in range(n_customers):
         cid = f"cust-{n + 1:05d}"
         taste = rng.dirichlet(np.array([0.4, 0.4, 0.4]) + 2.0 * (np.arange(3) == rng.integers(3)))
         trade = rng.random() < 0.08
-        customers.append(Customer(
-            customer_id=cid,
-            attributes={"segment": "trade" if trade else "retail",
-                        "region": _REGIONS[int(rng.integers(len(_REGIONS)))],
-                        "age_band": ["18-24", "25-34", "35-44", "45-54", "55+"][int(rng.integers(5))]},
-            consent_personalization=bool(rng.random() > 0.04),
-            account_manager=f"am-{int(rng.integers(1, 6))}" if trade else None,
-        ))
+        customers.append(
+            Customer(
+                customer_id=cid,
+                attributes={
+                    "segment": "trade" if trade else "retail",
+                    "region": _REGIONS[int(rng.integers(len(_REGIONS)))],
+                    "age_band": ["18-24", "25-34", "35-44", "45-54", "55+"][int(rng.integers(5))],
+                },
+                consent_personalization=bool(rng.random() > 0.04),
+                account_manager=f"am-{int(rng.integers(1, 6))}" if trade else None,
+            )
+        )
         # Heavy-tailed propensity: sessions per month. Trade accounts buy more.
         rate = float(rng.lognormal(mean=-0.9, sigma=1.3)) * (2.5 if trade else 1.0)
         first = t0 + float(rng.beta(1.0, 1.6)) * (t1 - t0 - 7 * DAY)
@@ -159,15 +199,26 @@ def generate(seed: int = 7, n_customers: int = 3000, end: datetime | None = None
                         owned.add(int(idx))
                         if cats[idx] == "jeans" and rng.random() < 0.45:
                             # The cross-sell the models should learn: a belt or care kit in style.
-                            w = (0.2 + taste[styles[belt_or_care]])
+                            w = 0.2 + taste[styles[belt_or_care]]
                             extra = int(rng.choice(belt_or_care, p=w / w.sum()))
                             t += float(rng.uniform(60, 900))
                             emit(cid, "purchase", extra, t, 1.0, round(prices[extra], 2))
                         if rng.random() < 0.07 and t + 20 * DAY < t1:
-                            emit(cid, "return", int(idx), t + float(rng.uniform(5, 20)) * DAY,
-                                 qty, round(qty * prices[idx], 2))
+                            emit(
+                                cid,
+                                "return",
+                                int(idx),
+                                t + float(rng.uniform(5, 20)) * DAY,
+                                qty,
+                                round(qty * prices[idx], 2),
+                            )
             if rng.random() < 0.03 and owned:
-                emit(cid, "rating", int(rng.choice(sorted(owned))), t + 3 * DAY,
-                     value=float(rng.integers(3, 6)))
+                emit(
+                    cid,
+                    "rating",
+                    int(rng.choice(sorted(owned))),
+                    t + 3 * DAY,
+                    value=float(rng.integers(3, 6)),
+                )
     events = [e for e in events if e.timestamp < t1]
     return DemoShop(items=items, customers=customers, events=events)

@@ -21,5 +21,7 @@ def load_demo(store: Store, tenant: str, seed: int = 7, n_customers: int = 3000)
         store.put_customer(tenant, customer)
     weights = weigh_events(shop.events).tolist()
     for start in range(0, len(shop.events), 10_000):
-        store.add_events(tenant, shop.events[start : start + 10_000], weights[start : start + 10_000])
+        store.add_events(
+            tenant, shop.events[start : start + 10_000], weights[start : start + 10_000]
+        )
     return True

@@ -19,7 +19,9 @@ from training.interactions import InteractionWeights, event_weights
 INGEST_WEIGHTS = InteractionWeights()
 
 
-def weigh_events(events: Sequence[Event], weights: InteractionWeights = INGEST_WEIGHTS) -> np.ndarray:
+def weigh_events(
+    events: Sequence[Event], weights: InteractionWeights = INGEST_WEIGHTS
+) -> np.ndarray:
     """Each event's signed contribution to its customer's history row (float64).
 
     Examples

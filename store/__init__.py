@@ -14,7 +14,11 @@ __all__ = ["CustomerItems", "ModelVersion", "Store", "open_store"]
 
 
 def open_store(
-    backend: str, *, sqlite_path: Path | None = None, redis_url: str = "", redis_prefix: str = "atelier"
+    backend: str,
+    *,
+    sqlite_path: Path | None = None,
+    redis_url: str = "",
+    redis_prefix: str = "atelier",
 ) -> Store:
     """Open the configured backend (``"embedded"`` or ``"redis"``)."""
     if backend == "embedded":

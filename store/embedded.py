@@ -204,13 +204,16 @@ class SQLiteStore(Store):
         if tenant is not None:
             sql += " WHERE tenant = ?"
             args = (tenant,)
-        return [self._key_from_row(r) for r in self._db().execute(sql + " ORDER BY created_at", args)]
+        return [
+            self._key_from_row(r) for r in self._db().execute(sql + " ORDER BY created_at", args)
+        ]
 
     def revoke_api_key(self, key_id: str) -> bool:
         with self._write() as db:
-            return db.execute(
-                "UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,)
-            ).rowcount == 1
+            return (
+                db.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,)).rowcount
+                == 1
+            )
 
     def hit_rate_limit(self, key_id: str, limit: int, window_s: int, now: float) -> float:
         window = int(now // window_s)
@@ -300,7 +303,9 @@ class SQLiteStore(Store):
         sql = "SELECT item_id, doc, updated_at, deleted FROM items WHERE tenant = ?"
         if not include_deleted:
             sql += " AND deleted = 0"
-        for item_id, doc, updated_at, deleted in self._db().execute(sql + " ORDER BY item_id", (tenant,)):
+        for item_id, doc, updated_at, deleted in self._db().execute(
+            sql + " ORDER BY item_id", (tenant,)
+        ):
             item = self._item_from(item_id, doc, updated_at)
             if deleted:
                 item.available = False
@@ -318,7 +323,10 @@ class SQLiteStore(Store):
     def put_customer(self, tenant: str, customer: Customer) -> bool:
         now = time.time()
         doc = _dumps(
-            {"attributes": customer.attributes, "consent_personalization": customer.consent_personalization}
+            {
+                "attributes": customer.attributes,
+                "consent_personalization": customer.consent_personalization,
+            }
         )
         with self._write() as db:
             cur = db.execute(
@@ -393,7 +401,7 @@ class SQLiteStore(Store):
                 "configurations",
             ):
                 held += db.execute(
-                    f"DELETE FROM {table} WHERE tenant = ? AND customer_id = ?",  # noqa: S608
+                    f"DELETE FROM {table} WHERE tenant = ? AND customer_id = ?",
                     (tenant, customer_id),
                 ).rowcount
         return held > 0
@@ -484,15 +492,21 @@ class SQLiteStore(Store):
         )
 
     def count_events(self, tenant: str) -> int:
-        row = self._db().execute("SELECT count(*) FROM events WHERE tenant = ?", (tenant,)).fetchone()
+        row = (
+            self._db().execute("SELECT count(*) FROM events WHERE tenant = ?", (tenant,)).fetchone()
+        )
         return int(row[0])
 
     def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
-        rows = self._db().execute(
-            "SELECT item_id, weight, purchased, last_ts FROM customer_items"
-            " WHERE tenant = ? AND customer_id = ? ORDER BY item_id",
-            (tenant, customer_id),
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "SELECT item_id, weight, purchased, last_ts FROM customer_items"
+                " WHERE tenant = ? AND customer_id = ? ORDER BY item_id",
+                (tenant, customer_id),
+            )
+            .fetchall()
+        )
         return CustomerItems(
             item_ids=[r[0] for r in rows],
             weights=[r[1] for r in rows],

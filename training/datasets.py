@@ -59,7 +59,12 @@ def online_retail(path: Path | None = None) -> EventFrame:
             timestamp_parsers=["%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M"],
             strings_can_be_null=True,
             include_columns=[
-                "InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"
+                "InvoiceNo",
+                "StockCode",
+                "Quantity",
+                "InvoiceDate",
+                "UnitPrice",
+                "CustomerID",
             ],
         ),
     )
@@ -75,9 +80,7 @@ def online_retail(path: Path | None = None) -> EventFrame:
     keep = pc.and_(keep, pc.invert(pc.is_in(stock, pa.array(sorted(ONLINE_RETAIL_NON_PRODUCTS)))))
     table = table.filter(pc.fill_null(keep, False))
     # CustomerID is "17850" or "17850.0" depending on the export; normalise to the integer text.
-    cust_ids = np.array(
-        [c.split(".")[0] for c in table["CustomerID"].to_pylist()], dtype=object
-    )
+    cust_ids = np.array([c.split(".")[0] for c in table["CustomerID"].to_pylist()], dtype=object)
     items = np.array(pc.utf8_upper(table["StockCode"]).to_pylist(), dtype=object)
     ts = table["InvoiceDate"].cast(pa.int64()).to_numpy().astype(np.float64)
     q = table["Quantity"].to_numpy()

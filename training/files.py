@@ -23,8 +23,16 @@ import pyarrow.parquet as pq
 
 #: Event fields a file column can be mapped to; ``unit_price`` makes ``value = quantity * price``
 #: and ``context.<name>`` puts the column into the event's context.
-MAPPABLE = ("event_id", "customer_id", "item_id", "type", "quantity", "value", "unit_price",
-            "timestamp")
+MAPPABLE = (
+    "event_id",
+    "customer_id",
+    "item_id",
+    "type",
+    "quantity",
+    "value",
+    "unit_price",
+    "timestamp",
+)
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -36,7 +44,9 @@ def parse_mapping(text: str) -> dict[str, str]:
         if not sep or not column:
             raise ValueError(f"--map entry {part!r} is not field=Column")
         if field not in MAPPABLE and not field.startswith("context."):
-            raise ValueError(f"--map field {field!r} unknown; use {', '.join(MAPPABLE)} or context.NAME")
+            raise ValueError(
+                f"--map field {field!r} unknown; use {', '.join(MAPPABLE)} or context.NAME"
+            )
         mapping[field] = column
     if "customer_id" not in mapping:
         raise ValueError("--map must map customer_id")
@@ -52,7 +62,9 @@ def file_format(path: Path) -> str:
     raise ValueError(f"{path.name}: expected .csv, .csv.gz or .parquet")
 
 
-def iter_batches(path: Path, columns: list[str], block_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    path: Path, columns: list[str], block_rows: int = 65_536
+) -> Iterator[pa.RecordBatch]:
     """Stream the named columns as record batches; identifiers are read as text."""
     if not path.exists():
         raise FileNotFoundError(path)
@@ -71,8 +83,7 @@ def iter_batches(path: Path, columns: list[str], block_rows: int = 65_536) -> It
             strings_can_be_null=True,
         ),
     )
-    for batch in reader:
-        yield batch
+    yield from reader
 
 
 def iter_rows(

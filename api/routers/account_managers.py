@@ -12,7 +12,9 @@ router = APIRouter(prefix="/v1/account-managers", tags=["customers"], responses=
 
 
 @router.get("/{manager_id}/customers", response_model=ManagedCustomerList)
-def managed_customers(manager_id: Identifier, key: CustomersKey, store: StoreDep) -> ManagedCustomerList:
+def managed_customers(
+    manager_id: Identifier, key: CustomersKey, store: StoreDep
+) -> ManagedCustomerList:
     """Each customer with tier, churn risk and next best action; highest priority first.
 
     Priority comes from the insights job (``next_best_action.priority``); customers without

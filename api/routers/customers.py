@@ -39,10 +39,16 @@ def load_customer(store: Store, tenant: str, customer_id: str) -> CustomerPublic
     raise Problem(404, f"customer '{customer_id}' not found")
 
 
-@router.put("/{customer_id}", response_model=CustomerPublic,
-            responses={201: {"model": CustomerPublic, "description": "Created"}})
+@router.put(
+    "/{customer_id}",
+    response_model=CustomerPublic,
+    responses={201: {"model": CustomerPublic, "description": "Created"}},
+)
 def put_customer(
-    customer_id: Identifier, body: CustomerCreate, key: CustomersKey, store: StoreDep,
+    customer_id: Identifier,
+    body: CustomerCreate,
+    key: CustomersKey,
+    store: StoreDep,
     response: Response,
 ) -> CustomerPublic:
     """Create (201) or replace (200) a profile."""
@@ -60,7 +66,9 @@ def put_customer(
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)
-async def get_customer(customer_id: Identifier, key: CustomersKey, store: StoreDep) -> CustomerPublic:
+async def get_customer(
+    customer_id: Identifier, key: CustomersKey, store: StoreDep
+) -> CustomerPublic:
     return load_customer(store, key.tenant, customer_id)
 
 

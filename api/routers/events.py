@@ -17,6 +17,7 @@ from store.records import Event
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=PROBLEM_RESPONSES)
 
+
 @router.post("", status_code=202, response_model=EventBatchResult)
 def post_events(
     body: EventBatch, key: EventsKey, store: StoreDep, settings: SettingsDep
@@ -36,8 +37,11 @@ def post_events(
         try:
             event = EventCreate.model_validate(raw, context=context)
         except ValidationError as exc:
-            rejected.append(IndexedErrors.model_validate(
-                {"index": index, "errors": validation_errors(list(exc.errors()))}))
+            rejected.append(
+                IndexedErrors.model_validate(
+                    {"index": index, "errors": validation_errors(list(exc.errors()))}
+                )
+            )
             continue
         valid.append(event.to_record(now))
     flags = store.add_events(key.tenant, valid, weigh_events(valid).tolist()) if valid else []

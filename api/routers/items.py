@@ -13,6 +13,7 @@ from store.records import Item
 
 router = APIRouter(prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES)
 
+
 def to_public(item: Item) -> ItemPublic:
     return ItemPublic(
         item_id=item.item_id,
@@ -36,8 +37,12 @@ def to_record(item_id: str, body: ItemCreate) -> Item:
     )
 
 
-@router.put("/{item_id}", response_model=ItemPublic, status_code=200,
-            responses={201: {"model": ItemPublic, "description": "Created"}})
+@router.put(
+    "/{item_id}",
+    response_model=ItemPublic,
+    status_code=200,
+    responses={201: {"model": ItemPublic, "description": "Created"}},
+)
 def put_item(
     item_id: Identifier, body: ItemCreate, key: CatalogKey, store: StoreDep, response: Response
 ) -> ItemPublic:
@@ -50,7 +55,9 @@ def put_item(
 
 
 @router.post("/batch", response_model=ItemBatchResult)
-def put_items(body: ItemBatch, key: CatalogKey, store: StoreDep, settings: SettingsDep) -> ItemBatchResult:
+def put_items(
+    body: ItemBatch, key: CatalogKey, store: StoreDep, settings: SettingsDep
+) -> ItemBatchResult:
     """Upsert up to ``ATELIER_MAX_BATCH_ITEMS`` items; invalid entries are reported by index."""
     if len(body.items) > settings.max_batch_items:
         raise Problem(
@@ -64,8 +71,11 @@ def put_items(body: ItemBatch, key: CatalogKey, store: StoreDep, settings: Setti
         try:
             entry = ItemBatchEntry.model_validate(raw)
         except ValidationError as exc:
-            errors.append(IndexedErrors.model_validate(
-                {"index": index, "errors": validation_errors(list(exc.errors()))}))
+            errors.append(
+                IndexedErrors.model_validate(
+                    {"index": index, "errors": validation_errors(list(exc.errors()))}
+                )
+            )
             continue
         valid.append(to_record(entry.item_id, entry))
     if valid:

@@ -12,7 +12,14 @@ from api.schemas.common import FiniteFloat, Identifier, IndexedErrors, json_size
 from store.records import Event
 
 EventType = Literal[
-    "view", "add_to_cart", "purchase", "return", "rating", "dislike", "impression", "click",
+    "view",
+    "add_to_cart",
+    "purchase",
+    "return",
+    "rating",
+    "dislike",
+    "impression",
+    "click",
     "configure",
 ]
 

@@ -11,16 +11,28 @@ from tests.api.conftest import KeyMaker
 
 
 def event(i: int, **kw: object) -> dict[str, object]:
-    base: dict[str, object] = {"event_id": f"e{i}", "customer_id": "c1", "item_id": "i1",
-                               "type": "view"}
+    base: dict[str, object] = {
+        "event_id": f"e{i}",
+        "customer_id": "c1",
+        "item_id": "i1",
+        "type": "view",
+    }
     base.update(kw)
     return base
 
 
-def test_accepts_stores_and_counts_duplicates(client: TestClient, auth: KeyMaker, store: Store) -> None:
+def test_accepts_stores_and_counts_duplicates(
+    client: TestClient, auth: KeyMaker, store: Store
+) -> None:
     h = auth()
-    body = {"events": [event(1), event(2, type="purchase", quantity=2, value=10.0,
-                                        timestamp="2024-05-01T10:00:00+02:00")]}
+    body = {
+        "events": [
+            event(1),
+            event(
+                2, type="purchase", quantity=2, value=10.0, timestamp="2024-05-01T10:00:00+02:00"
+            ),
+        ]
+    }
     r = client.post("/v1/events", json=body, headers=h)
     assert r.status_code == 202, r.text
     assert r.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
@@ -41,16 +53,16 @@ def test_partial_acceptance_names_each_offending_field(
     future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     events = [
         event(1),
-        event(2, type="teleport"),                      # unknown type
-        event(3, type="purchase", quantity=-1),          # negative purchase
-        event(4, timestamp=future),                      # far future
-        event(5, item_id=None),                          # view without item
-        event(6, customer_id="x" * 129),                 # too long
-        event(7, type="rating"),                         # rating without value
-        event(8, type="purchase", quantity=0),           # zero quantity
+        event(2, type="teleport"),  # unknown type
+        event(3, type="purchase", quantity=-1),  # negative purchase
+        event(4, timestamp=future),  # far future
+        event(5, item_id=None),  # view without item
+        event(6, customer_id="x" * 129),  # too long
+        event(7, type="rating"),  # rating without value
+        event(8, type="purchase", quantity=0),  # zero quantity
         "not an object",
         event(10, type="return", quantity=-2, value=5),  # retail convention: accepted
-        event(11, price=3),                              # unknown field
+        event(11, price=3),  # unknown field
         event(12, value=float("inf")),
     ]
     r = client.post("/v1/events", json={"events": events[:11]}, headers=auth())
@@ -78,7 +90,9 @@ def test_invalid_json_and_shape_are_422_problems(client: TestClient, auth: KeyMa
     assert r.json()["errors"][0]["loc"] == ["body", "events"]
 
 
-def test_batch_and_body_limits_are_413(client: TestClient, auth: KeyMaker, settings: object) -> None:
+def test_batch_and_body_limits_are_413(
+    client: TestClient, auth: KeyMaker, settings: object
+) -> None:
     h = auth()
     r = client.post("/v1/events", json={"events": [event(i) for i in range(10_001)]}, headers=h)
     assert r.status_code == 413

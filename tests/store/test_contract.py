@@ -13,8 +13,14 @@ from store.base import Store
 from store.records import ApiKey, Customer, Event, Item
 
 
-def ev(eid: str, cid: str = "c1", typ: str = "purchase", item: str | None = "i1", ts: float = 100.0,
-       **kw: object) -> Event:
+def ev(
+    eid: str,
+    cid: str = "c1",
+    typ: str = "purchase",
+    item: str | None = "i1",
+    ts: float = 100.0,
+    **kw: object,
+) -> Event:
     return Event(event_id=eid, customer_id=cid, type=typ, timestamp=ts, item_id=item, **kw)  # type: ignore[arg-type]
 
 
@@ -69,8 +75,9 @@ def test_items_upsert_get_delete(store: Store) -> None:
 
 
 def test_customers_and_managers(store: Store) -> None:
-    c = Customer("c1", attributes={"segment": "b2b"}, consent_personalization=False,
-                 account_manager="am1")
+    c = Customer(
+        "c1", attributes={"segment": "b2b"}, consent_personalization=False, account_manager="am1"
+    )
     assert store.put_customer("t", c) is True
     got = store.get_customer("t", "c1")
     assert got is not None and got.attributes == {"segment": "b2b"}
@@ -107,11 +114,14 @@ def test_events_idempotent_and_history(store: Store) -> None:
 
 
 def test_events_frame_filters(store: Store) -> None:
-    store.add_events("t", [
-        ev("a", cid="x", typ="purchase", ts=5, value=3.0),
-        ev("b", cid="y", typ="view", ts=1),
-        ev("c", cid="x", typ="configure", item=None, ts=9),
-    ])
+    store.add_events(
+        "t",
+        [
+            ev("a", cid="x", typ="purchase", ts=5, value=3.0),
+            ev("b", cid="y", typ="view", ts=1),
+            ev("c", cid="x", typ="configure", item=None, ts=9),
+        ],
+    )
     f = store.events_frame("t")
     assert f.timestamp.tolist() == [1.0, 5.0, 9.0]
     assert f.item_id.tolist() == ["i1", "i1", ""]
@@ -157,7 +167,9 @@ def test_models_registry(store: Store) -> None:
 
 
 def test_insights(store: Store) -> None:
-    store.put_insights("t", {"pareto": {"top20_share": 0.7}}, {"a": {"tier": "MVC"}, "b": {"tier": "BZ"}})
+    store.put_insights(
+        "t", {"pareto": {"top20_share": 0.7}}, {"a": {"tier": "MVC"}, "b": {"tier": "BZ"}}
+    )
     assert store.get_insights_summary("t") == {"pareto": {"top20_share": 0.7}}
     assert store.get_insights_row("t", "a") == {"tier": "MVC"}
     store.put_insights("t", {"v": 2}, {"b": {"tier": "standard"}})  # replaces every row
@@ -183,8 +195,10 @@ def test_families_and_configurations(store: Store) -> None:
 
 
 def test_concurrent_batches_count_each_event_once(store: Store) -> None:
-    batches = [[ev(f"e{i}", cid=f"c{i % 7}", ts=float(i)) for i in range(j, j + 200)]
-               for j in range(0, 1000, 100)]  # overlapping batches
+    batches = [
+        [ev(f"e{i}", cid=f"c{i % 7}", ts=float(i)) for i in range(j, j + 200)]
+        for j in range(0, 1000, 100)
+    ]  # overlapping batches
     results: list[list[bool]] = []
 
     def send(batch: list[Event]) -> None:

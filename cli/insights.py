@@ -1,0 +1,90 @@
+"""``atelier insights``: fit the customer-value models of one tenant and store every customer's row.
+
+Examples
+--------
+``atelier insights --tenant shop --as-of 1997-10-01 --time-unit-days 7``
+
+The command is thin: it reads the tenant's purchase and return events before ``--as-of`` from the
+store, runs :func:`training.value.job.compute_insights` and hands the result to the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from training.value.config import ValueConfig
+from training.value.job import compute_insights
+
+
+def parse_as_of(text: str | None) -> datetime:
+    """``YYYY-MM-DD`` (midnight UTC) or an RFC 3339 datetime (naive = UTC); None means now."""
+    if not text:
+        return datetime.now(tz=UTC)
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``insights`` sub-command; its handler is ``args.func(args, store)``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "insights",
+        help="fit customer-value models (BG/NBD, Gamma-Gamma) and store every customer's insights",
+        description=(
+            "Fit the tenant's customer-value models on its purchase and return events before "
+            "--as-of, then store the model, Pareto report, segments and each customer's row."
+        ),
+    )
+    parser.add_argument("--tenant", required=True, help="tenant id")
+    parser.add_argument(
+        "--as-of", default=None, help="use events before this date/time (default: now, UTC)"
+    )
+    parser.add_argument("--horizon-days", type=float, default=None, help="CLV horizon in days")
+    parser.add_argument(
+        "--time-unit-days", type=float, default=None,
+        help="model time unit in days (1 = days, the default; 7 = weeks)",
+    )
+    parser.add_argument("--model", choices=("bgnbd", "mbgnbd"), default=None)
+    parser.set_defaults(func=insights_command)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, base: ValueConfig | None = None) -> ValueConfig:
+    """The tenant's configuration with the command-line overrides applied."""
+    overrides: dict[str, Any] = {}
+    if getattr(args, "horizon_days", None) is not None:
+        overrides["horizon_days"] = args.horizon_days
+    if getattr(args, "time_unit_days", None) is not None:
+        overrides["time_unit_days"] = args.time_unit_days
+    if getattr(args, "model", None) is not None:
+        overrides["model"] = args.model
+    data = (base or ValueConfig()).model_dump()
+    data.update(overrides)
+    return ValueConfig.model_validate(data)
+
+
+def insights_command(args: argparse.Namespace, store: Any) -> int:
+    """Run the job for ``args.tenant`` and store the result; prints a one-line JSON summary."""
+    as_of = parse_as_of(args.as_of)
+    config = config_from_args(args)
+    frame = store.events_frame(args.tenant, types=("purchase", "return"), before=as_of.timestamp())
+    try:
+        result = compute_insights(frame, as_of, config)
+    except ValueError as exc:
+        print(f"atelier insights: {exc}", file=sys.stderr)
+        return 1
+    store.put_insights(args.tenant, result.to_dict(), result.rows)
+    summary = {
+        "tenant": args.tenant,
+        "as_of": result.model["calibration_period"]["as_of"],
+        "customers": result.model["n_customers"],
+        "transaction_model": result.model["transaction_model"]["params"],
+        "spend_model": (result.model["spend_model"] or {}).get("params"),
+        "top_20_percent_revenue_share": result.pareto["top_revenue_share"],
+        "tiers": {k: v["customers"] for k, v in result.segments["by_tier"].items()},
+    }
+    print(json.dumps(summary))
+    return 0
