@@ -164,7 +164,7 @@ def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> 
     for start in range(0, len(users), batch):
         u = users[start:start + batch]
         ids, scores = model.recommend(split.train[u], N=k)
-        recs[u] = np.where(np.isfinite(scores), ids, -1)
+        recs[u, : ids.shape[1]] = np.where(np.isfinite(scores), ids, -1)
     return ranking_metrics(recs, split.test, k=k, n_items=split.train.shape[1])
 
 

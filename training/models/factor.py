@@ -13,6 +13,7 @@ BPR's item factors, with ``alpha=1`` and ``foldin_regularization``.
 Examples
 --------
 >>> import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 >>> X = sp.random(40, 30, density=0.2, format="csr", random_state=0, dtype="float32")
 >>> model = ALS(factors=4, iterations=3, random_state=0).fit(X)
 >>> model.recommend(X[:2], N=3)[0].shape
@@ -26,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from training.models.base import Recommender
 
@@ -135,8 +137,10 @@ class ALS(FactorModel):
             gpu.fit(x, show_progress=show_progress)
             self.item_factors_ = np.asarray(gpu.to_cpu().item_factors, dtype=np.float32)
         else:
-            model = AlternatingLeastSquares(**kwargs)
-            model.fit(x, show_progress=show_progress)
+            # implicit parallelises itself; a threaded BLAS underneath only oversubscribes
+            with threadpool_limits(1, "blas"):
+                model = AlternatingLeastSquares(**kwargs)
+                model.fit(x, show_progress=show_progress)
             self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         self.n_items_ = x.shape[1]
         return self
@@ -181,8 +185,9 @@ class BPR(FactorModel):
             gpu.fit(x, show_progress=show_progress)
             self.item_factors_ = np.asarray(gpu.to_cpu().item_factors, dtype=np.float32)
         else:
-            model = BayesianPersonalizedRanking(**kwargs)
-            model.fit(x, show_progress=show_progress)
+            with threadpool_limits(1, "blas"):
+                model = BayesianPersonalizedRanking(**kwargs)
+                model.fit(x, show_progress=show_progress)
             self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         self.n_items_ = x.shape[1]
         return self

@@ -1,0 +1,155 @@
+"""``atelier train`` and ``atelier evaluate``: fit a model version, compare models offline.
+
+Examples
+--------
+``atelier train --tenant acme --publish`` (events collected by the service), or
+``atelier train --events lines.csv.gz --map customer_id=CustomerID,item_id=StockCode,``
+``timestamp=InvoiceDate,quantity=Quantity --tenant acme --model auto``;
+``atelier evaluate --dataset ml-100k --protocol ms`` or
+``atelier evaluate --dataset online-retail --protocol temporal --cut 2011-11-09 --end 2011-12-09``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from training.interactions import InteractionWeights
+
+
+def _weights(args: argparse.Namespace) -> InteractionWeights:
+    base: dict[str, Any] = {}
+    if args.weights:
+        text = Path(args.weights).read_text() if Path(args.weights).is_file() else args.weights
+        base = json.loads(text)
+    if args.binary:
+        base["binary"] = True
+    if args.half_life_days is not None:
+        base["half_life_days"] = args.half_life_days
+    return InteractionWeights.from_dict(base)
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param {item!r} is not name=value")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _artifacts_root(args: argparse.Namespace) -> Path:
+    if args.artifacts:
+        return Path(args.artifacts)
+    if os.environ.get("ATELIER_MODELS_DIR"):
+        return Path(os.environ["ATELIER_MODELS_DIR"])
+    from api.settings import Settings
+
+    return Path(Settings().models_dir)
+
+
+def _file_frame(args: argparse.Namespace) -> Any:
+    from training.files import parse_mapping
+    from training.jobs import frame_from_file
+
+    mapping = parse_mapping(args.map) if args.map else {}
+    return frame_from_file(args.events, mapping, default_type=args.type)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", type=Path, help="train on a CSV / .csv.gz / Parquet file")
+    p.add_argument("--map", help="field=Column,... for --events (customer_id, item_id, type, "
+                   "timestamp, quantity, value, unit_price)")
+    p.add_argument("--type", default="purchase", help="event type when no column maps it")
+    p.add_argument("--weights", help="InteractionWeights as JSON (or a JSON file)")
+    p.add_argument("--binary", action="store_true", help="binary interaction matrix")
+    p.add_argument("--half-life-days", type=float, default=None, help="time decay")
+    p.add_argument("--search", choices=("grid", "optuna"), default="grid")
+    p.add_argument("--trials", type=int, default=20, help="optuna trials")
+    p.add_argument("--validation-days", type=float, default=30.0)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.jobs import TrainConfig, train_from_frame
+
+    config = TrainConfig(model=args.model, params=_params(args.param), weights=_weights(args),
+                         search=args.search, trials=args.trials,
+                         validation_days=args.validation_days, progress=not args.no_progress)
+    root = _artifacts_root(args)
+    if args.events is not None:
+        if args.publish:
+            raise ValueError("--publish needs the service's events (--tenant without --events)")
+        folder = train_from_frame(_file_frame(args), config, root, args.tenant)
+    else:
+        from api.main import open_configured_store
+        from api.settings import Settings
+
+        store = open_configured_store(Settings())
+        try:
+            frame = store.events_frame(args.tenant)
+            folder = train_from_frame(frame, config, root, args.tenant)
+            if args.publish:
+                meta = json.loads((folder / "meta.json").read_text())
+                store.publish_model(args.tenant, folder.name, meta.get("metrics", {}))
+        finally:
+            store.close()
+    meta = json.loads((folder / "meta.json").read_text())
+    print(json.dumps({"version": folder.name, "folder": str(folder), "family": meta["family"],
+                      "params": meta["params"], "metrics": meta["metrics"],
+                      "seconds": meta["seconds"]}, indent=2))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training import datasets
+    from training.jobs import evaluate_command, parse_date
+
+    if args.dataset == "ml-100k":
+        frame = datasets.movielens_100k()
+    elif args.dataset == "online-retail":
+        frame = datasets.online_retail()
+    elif args.events is not None:
+        frame = _file_frame(args)
+    else:
+        raise ValueError("give --dataset or --events")
+    evaluate_command(
+        frame, args.protocol, [m.strip() for m in args.models.split(",") if m.strip()],
+        _weights(args),
+        cut=parse_date(args.cut) if args.cut else None,
+        end=parse_date(args.end) if args.end else None,
+        k=args.k, validation_days=args.validation_days, search_method=args.search,
+        trials=args.trials, out=args.out, progress=not args.no_progress,
+    )
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train`` and ``evaluate`` to the ``atelier`` command."""
+    p = subparsers.add_parser("train", help="train a recommendation model version")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--publish", action="store_true",
+                   help="register the version in the store (activates it if none is active)")
+    p.add_argument("--model", default="auto", help="auto, als, bpr, itemknn, ease, popularity")
+    p.add_argument("--param", action="append", default=[], help="name=value (JSON value)")
+    p.add_argument("--artifacts", help="artifact root (default: the service's models dir)")
+    _common(p)
+    p.set_defaults(handler=cmd_train)
+
+    e = subparsers.add_parser("evaluate", help="offline evaluation of model families")
+    e.add_argument("--dataset", choices=("ml-100k", "online-retail"))
+    e.add_argument("--protocol", choices=("temporal", "ms"), default="temporal")
+    e.add_argument("--cut", help="temporal: first test day (YYYY-MM-DD)")
+    e.add_argument("--end", help="temporal: end of the test window (exclusive)")
+    e.add_argument("--models", default="popularity,itemknn,als,ease,auto")
+    e.add_argument("--k", type=int, default=10)
+    e.add_argument("--out", help="write the results as JSON")
+    _common(e)
+    e.set_defaults(handler=cmd_evaluate)
