@@ -69,12 +69,19 @@ def iter_batches(
     if not path.exists():
         raise FileNotFoundError(path)
     if file_format(path) == "parquet":
-        yield from pq.ParquetFile(path).iter_batches(batch_size=block_rows, columns=columns)
+        parquet = pq.ParquetFile(path)
+        _check_columns(path, columns, parquet.schema_arrow.names)
+        yield from parquet.iter_batches(batch_size=block_rows, columns=columns)
         return
+    delimiter = "\t" if path.name.endswith(".tsv") else ","
+    header = pacsv.open_csv(
+        path, parse_options=pacsv.ParseOptions(delimiter=delimiter)
+    ).schema.names
+    _check_columns(path, columns, header)
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(delimiter="\t" if path.name.endswith(".tsv") else ","),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
         convert_options=pacsv.ConvertOptions(
             include_columns=columns,
             # Every column as text: ids such as "017" keep their zeros, and the event validator
@@ -84,6 +91,12 @@ def iter_batches(
         ),
     )
     yield from reader
+
+
+def _check_columns(path: Path, columns: list[str], present: list[str]) -> None:
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ValueError(f"{path.name}: no column(s) {missing}; it has {present}")
 
 
 def iter_rows(
@@ -98,9 +111,6 @@ def iter_rows(
     defaults = defaults or {}
     row_number = 0
     for batch in iter_batches(path, columns):
-        missing = [c for c in columns if c not in batch.schema.names]
-        if missing:
-            raise ValueError(f"{path.name}: no column(s) {missing}; it has {batch.schema.names}")
         data = {c: batch.column(c).to_pylist() for c in columns}
         out: list[dict[str, Any]] = []
         for i in range(batch.num_rows):
