@@ -69,7 +69,9 @@ class FactorModel(Recommender):
         rows = sp.csr_matrix(user_rows, dtype=np.float32)
         if alpha != 1.0:
             rows = rows * np.float32(alpha)
-        y = np.asarray(self.item_factors_)
+        y = np.asarray(self.item_factors_, dtype=np.float32)
+        if not y.flags.writeable:  # implicit's compiled solver refuses read-only (mmap) buffers
+            y = y.copy()
         return _implicit_least_squares(y.T @ y, rows, y, reg)
 
     def score(self, user_rows: sp.csr_matrix) -> np.ndarray:

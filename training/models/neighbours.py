@@ -58,7 +58,10 @@ class ItemKNN(Recommender):
             model = nn.CosineRecommender(K=self.K)
         else:
             model = nn.TFIDFRecommender(K=self.K)
-        model.fit(x, show_progress=False)
+        with warnings.catch_warnings():
+            # implicit converts its own BM25/TF-IDF weighting to COO and then warns about it
+            warnings.filterwarnings("ignore", message="Method expects CSR input")
+            model.fit(x, show_progress=False)
         sim = sp.csr_matrix(model.similarity, dtype=np.float32)
         sim.sort_indices()
         self.sim_data_, self.sim_indices_, self.sim_indptr_ = sim.data, sim.indices, sim.indptr
