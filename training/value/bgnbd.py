@@ -211,7 +211,7 @@ class BetaGeoModel(_BuyTillYouDie):
     >>> rng = np.random.default_rng(0)
     >>> T = np.full(200, 40.0); x = rng.poisson(2, 200).astype(float)
     >>> tx = np.where(x > 0, rng.uniform(0, 40, 200), 0.0)
-    >>> m = BetaGeoModel().fit(x, tx, T)
+    >>> m = BetaGeoModel(penalizer=0.01).fit(x, tx, T)
     >>> sorted(m.params_)
     ['a', 'alpha', 'b', 'r']
     """

@@ -9,7 +9,7 @@ Examples
 >>> m = GammaGammaModel.from_dict({"model": "gamma_gamma",
 ...                                "params": {"p": 6.25, "q": 3.74, "gamma": 15.44}})
 >>> round(float(m.conditional_expected_spend(0, 0)), 2)  # a one-time buyer: the population mean
-35.71
+35.22
 """
 
 from __future__ import annotations

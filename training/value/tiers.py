@@ -180,9 +180,11 @@ class ValueTiers:
         """The next tier of each customer and what reaching it takes within ``window_days``.
 
         ``value_after_purchases(k)`` gives (clv, net value) if each customer made ``k[i]`` more
-        purchases of their usual size, the last at the end of the window (the least favourable
-        timing, so the requirement holds for any timing inside it); ``value_after_spend(s)`` the
-        same for one more purchase worth ``s[i]``. Both must be increasing in their argument; the
+        purchases of their usual size, evaluated when the last one is made at the end of the
+        window: the least favourable moment (the longer the wait, the lower the rate the model
+        infers), so the requirement holds whenever they are made inside the window and the tier
+        is re-evaluated on the purchase (as :func:`training.value.job.refresh_customer` does);
+        ``value_after_spend(s)`` the same for one more purchase worth ``s[i]``. Both must be increasing in their argument; the
         spend route must be affine in ``s`` (Gamma-Gamma's expected spend is), so it is solved from
         two evaluations. Unreachable routes (more than ``max_purchases``) are reported as such.
         """
