@@ -1,0 +1,147 @@
+"""Serving core: fold-in exactness, rules that must never be broken, cold start, explanations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommender.serving import LoadedModel
+from training.artifacts import save_version
+from training.models import ALS, EASE, ItemKNN, Popularity
+
+N_USERS, N_ITEMS = 60, 24
+
+
+def blocks() -> sp.csr_matrix:
+    """Three customer groups, each buying most of its own block of 8 items."""
+    rng = np.random.default_rng(0)
+    dense = np.zeros((N_USERS, N_ITEMS), dtype=np.float32)
+    for u in range(N_USERS):
+        block = u % 3
+        for i in range(block * 8, block * 8 + 8):
+            if rng.random() < 0.7:
+                dense[u, i] = float(rng.integers(1, 4))
+    return sp.csr_matrix(dense)
+
+
+def catalog() -> list[dict]:
+    cats = ["a", "b", "c"]
+    items = [{"item_id": f"i{i}", "category": cats[i // 8], "available": i != 2,
+              "attributes": {"block": i // 8}} for i in range(N_ITEMS)]
+    items.append({"item_id": "new0", "category": "a", "attributes": {"block": 0}})
+    return items
+
+
+@pytest.fixture(scope="module", params=["als", "ease", "itemknn", "popularity"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> LoadedModel:
+    x = blocks()
+    model = {"als": ALS(factors=4, alpha=5.0, regularization=0.1, iterations=10, random_state=0),
+             "ease": EASE(l2=2.0), "itemknn": ItemKNN("cosine", K=10),
+             "popularity": Popularity()}[request.param]
+    model.fit(x)
+    folder = save_version(tmp_path_factory.mktemp("m"), "t", model,
+                          np.array([f"i{i}" for i in range(N_ITEMS)]), {},
+                          popularity=Popularity().fit(x).popularity_,
+                          segments=(np.array(["s1"]), np.eye(1, N_ITEMS, 20, dtype=np.float32)))
+    return LoadedModel.load(folder, catalog())
+
+
+def test_foldin_equals_implicit_user_step(tmp_path: Path) -> None:
+    """Woodbury (short history) and Cholesky (long) fold-in both equal implicit's solve."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    rng = np.random.default_rng(1)
+    x = sp.random(300, 200, density=0.1, format="csr", random_state=1, dtype=np.float32)
+    x.data = rng.integers(1, 5, x.nnz).astype(np.float32)
+    model = ALS(factors=16, alpha=3.0, regularization=0.2, iterations=5, random_state=0).fit(x)
+    folder = save_version(tmp_path, "t", model, np.arange(200).astype(str), {})
+    served = LoadedModel.load(folder)
+    ref = AlternatingLeastSquares(factors=16, alpha=3.0, regularization=0.2)
+    ref.item_factors = np.asarray(model.item_factors_)
+    ref.user_factors = np.zeros((1, 16), np.float32)
+    for k in (1, 3, 8, 30):  # 30 > factors/2: direct solve path
+        idx = np.sort(rng.choice(200, k, replace=False)).astype(np.int32)
+        w = rng.integers(1, 5, k).astype(np.float32)
+        row = sp.csr_matrix((w, idx, [0, k]), shape=(1, 200))
+        np.testing.assert_allclose(served.fold_in(idx, w), ref.recalculate_user(0, row),
+                                   rtol=1e-3, atol=1e-5)
+
+
+def test_history_change_changes_answer_immediately(served: LoadedModel) -> None:
+    if served.family == "popularity":
+        pytest.skip("popularity ignores history")
+    block0 = served.recommend_for_history(np.array([0, 1]), np.array([3.0, 3.0]), 5)
+    block2 = served.recommend_for_history(np.array([16, 17]), np.array([3.0, 3.0]), 5)
+    assert set(block0.item_idx.tolist()) != set(block2.item_idx.tolist())
+    assert all(i // 8 == 2 for i in block2.item_idx[:3].tolist() if i < N_ITEMS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hist=st.lists(st.integers(0, N_ITEMS - 1), max_size=10, unique=True),
+    excluded=st.lists(st.integers(0, N_ITEMS), max_size=5),
+    n=st.integers(-3, 200),
+    category=st.sampled_from([None, "a", "b", "zz"]),
+    repurchase=st.booleans(),
+)
+def test_rules_never_violated(served: LoadedModel, hist: list[int], excluded: list[int], n: int,
+                              category: str | None, repurchase: bool) -> None:
+    idx = np.array(hist, dtype=np.int32)
+    rec = served.recommend_for_history(
+        idx, np.ones(len(idx), np.float32), n, purchased_idx=idx, allow_repurchase=repurchase,
+        exclude_idx=np.array(excluded, dtype=np.int32), category=category)
+    got = rec.item_idx.tolist()
+    assert len(got) == len(set(got)) <= max(0, min(n, 100))
+    assert 2 not in got  # unavailable
+    assert not set(got) & set(excluded)
+    if not repurchase:
+        assert not set(got) & set(hist)
+    if category is not None:
+        cats = {"a": range(0, 8), "b": range(8, 16)}.get(category, range(0))
+        assert all(i in cats or (served.item_ids[i] == "new0" and category == "a") for i in got)
+    assert rec.fallback == ("popular" if not hist else None)
+
+
+def test_deleted_item_never_served(served: LoadedModel) -> None:
+    served.set_available(["i3"], False)
+    try:
+        for _ in range(3):
+            rec = served.recommend_for_history(np.array([0]), np.array([2.0]), 50)
+            assert 3 not in rec.item_idx.tolist()
+            assert 3 not in served.similar(0, 50).item_idx.tolist()
+            assert 3 not in served.cross_sell(np.array([1]), 50).item_idx.tolist()
+    finally:
+        served.set_available(["i3"], True)
+
+
+def test_unknown_customer_gets_segment_popular(served: LoadedModel) -> None:
+    rec = served.recommend_for_history(np.array([], np.int32), np.array([], np.float32), 3,
+                                       segment="s1")
+    assert rec.fallback == "popular" and rec.item_idx[0] == 20
+
+
+def test_new_item_served_by_attributes(served: LoadedModel) -> None:
+    new = served.item_index["new0"]
+    sim = served.similar(new, 5)
+    assert len(sim.item_idx) == 5
+    assert all(i // 8 == 0 for i in sim.item_idx.tolist() if i < N_ITEMS)
+    assert sim.reasons[0][0]["type"] == "similar_attributes"
+    cross = served.cross_sell(np.array([new]), 5)
+    assert new not in cross.item_idx.tolist() and len(cross.item_idx) > 0
+
+
+def test_explanations_name_history_items(served: LoadedModel) -> None:
+    if served.family == "popularity":
+        pytest.skip("popularity has no personal reasons")
+    rec = served.recommend_for_history(np.array([8, 9, 10]), np.array([3.0, 3.0, 3.0]), 3,
+                                       explain=True)
+    first = rec.reasons[0][0]
+    assert first["type"] in ("because_you_bought", "profile")
+    assert set(first.get("item_ids", [])) <= {"i8", "i9", "i10"}
+    assert any(r[0].get("item_ids") for r in rec.reasons)

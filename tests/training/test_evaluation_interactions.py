@@ -1,0 +1,141 @@
+"""Metrics on hand-computed examples, the stratified split, weighting and artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from store.records import Event, EventFrame
+from training.artifacts import list_versions, load_model, save_version, version_folder
+from training.evaluation import ms_stratified_split, ranking_metrics
+from training.interactions import (
+    InteractionWeights,
+    build_matrix,
+    finalize_history,
+    history_row,
+    update_history,
+)
+from training.jobs import TrainConfig, train_from_frame
+from training.models import EASE
+
+
+def test_metrics_hand_computed() -> None:
+    # user 0: relevant {1, 3}, recs [1, 2, 3] -> hits at ranks 1 and 3
+    # user 1: relevant {0}, recs [2, 1, -1] -> no hit; user 2 has nothing relevant (skipped)
+    truth = sp.csr_matrix([[0, 1, 0, 1.0], [1.0, 0, 0, 0], [0, 0, 0, 0]])
+    recs = np.array([[1, 2, 3], [2, 1, -1], [0, 1, 2]])
+    m = ranking_metrics(recs, truth, k=3)
+    assert m["users"] == 2
+    assert m["precision@3"] == pytest.approx((2 / 3 + 0) / 2)
+    assert m["recall@3"] == pytest.approx((1.0 + 0) / 2)
+    dcg = 1 + 1 / np.log2(4)
+    idcg = 1 + 1 / np.log2(3)
+    assert m["ndcg@3"] == pytest.approx(dcg / idcg / 2)
+    assert m["map@3"] == pytest.approx((1 + 2 / 3) / 2 / 2)
+    assert m["hit_rate@3"] == pytest.approx(0.5)
+    assert m["coverage"] == pytest.approx(4 / 4)
+
+
+def test_stratified_split_per_item_counts() -> None:
+    items = np.repeat(np.arange(5), [1, 2, 4, 6, 10])
+    users = np.arange(len(items))
+    train, test = ms_stratified_split(users, items, 0.75, 42)
+    # round half to even as pandas: 0.75 -> 1, 1.5 -> 2, 3 -> 3, 4.5 -> 4, 7.5 -> 8
+    assert np.bincount(items[train]).tolist() == [1, 2, 3, 4, 8]
+    assert not np.any(train & test)
+    again, _ = ms_stratified_split(users, items, 0.75, 42)
+    assert np.array_equal(train, again)
+
+
+def _events() -> EventFrame:
+    return EventFrame.from_events([
+        Event("1", "c1", "view", 0.0, item_id="a"),
+        Event("2", "c1", "purchase", 0.0, item_id="b"),
+        Event("3", "c1", "return", 1.0, item_id="b"),
+        Event("4", "c2", "rating", 0.0, item_id="a", value=5.0),
+        Event("5", "c2", "dislike", 0.0, item_id="c"),
+        Event("6", "c2", "add_to_cart", 86400.0 * 10, item_id="c"),
+        Event("7", "c3", "impression", 0.0, item_id="a"),
+    ])
+
+
+def test_build_matrix_weights_and_clipping() -> None:
+    m, customers, items = build_matrix(_events(), InteractionWeights())
+    assert customers.tolist() == ["c1", "c2", "c3"]  # c3's row stays, empty (impression = 0)
+    assert items.tolist() == ["a", "b", "c"]
+    # c1: view a = 1, purchase+return b = 0 (dropped); c2: rating 5 on a, dislike+cart on c < 0
+    assert m.toarray().tolist() == [[1.0, 0.0, 0.0], [5.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    assert m.nnz == 2
+
+
+def test_time_decay_halves_per_half_life() -> None:
+    w = InteractionWeights(half_life_days=10.0, type_weights={"add_to_cart": 2.0})
+    m, _, _ = build_matrix(_events(), w, as_of=86400.0 * 20)
+    # cart 2 x 0.5 (one half-life); the 5-star rating always counts, decayed twice: 1.25
+    assert m.toarray()[1].tolist() == pytest.approx([1.25, 0.0, 1.0])
+
+
+def test_history_row_matches_training_row() -> None:
+    frame = _events()
+    m, customers, items = build_matrix(frame, InteractionWeights(max_weight=3.0))
+    index = {k: i for i, k in enumerate(items.tolist())}
+    for u, c in enumerate(customers.tolist()):
+        h = history_row(frame.select(frame.customer_id == c), index, InteractionWeights(
+            max_weight=3.0))
+        assert h.idx.tolist() == m[u].indices.tolist()
+        assert h.weights.tolist() == m[u].data.tolist()
+    h1 = history_row(frame.select(frame.customer_id == "c1"), index)
+    assert h1.purchased.tolist() == [index["b"]]
+
+
+def test_incremental_history_equals_batch() -> None:
+    frame = _events()
+    w = InteractionWeights()
+    _, _, items = build_matrix(frame, w)
+    index = {k: i for i, k in enumerate(items.tolist())}
+    raw: dict[str, float] = {}
+    sub = frame.select(frame.customer_id == "c2")
+    for t, i, v in zip(sub.type, sub.item_id, sub.value, strict=True):
+        update_history(raw, i, t, w, value=None if np.isnan(v) else v)
+    inc = finalize_history(raw, index, w)
+    batch = history_row(sub, index, w)
+    assert inc.idx.tolist() == batch.idx.tolist()
+    assert inc.weights.tolist() == batch.weights.tolist()
+
+
+def test_artifact_round_trip_without_pickle(tmp_path: Path) -> None:
+    x = sp.csr_matrix(np.eye(4, dtype=np.float32) + np.eye(4, k=1, dtype=np.float32))
+    model = EASE(l2=1.0).fit(x)
+    folder = save_version(tmp_path, "acme", model, np.array(["a", "b", "c", "d"]),
+                          {"fingerprint": "f00", "metrics": {"ndcg@10": 0.5}})
+    for f in folder.glob("*.npy"):
+        assert np.load(f, allow_pickle=False).dtype != object
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["family"] == "ease" and meta["params"]["l2"] == 1.0
+    assert [v["version"] for v in list_versions(tmp_path, "acme")] == [folder.name]
+    assert version_folder(tmp_path, "acme", folder.name) == folder
+    with pytest.raises(ValueError):
+        version_folder(tmp_path, "acme", "../x")
+    loaded = load_model(folder)
+    np.testing.assert_allclose(loaded.score(x), model.score(x), rtol=1e-6)
+
+
+def test_train_auto_picks_by_validation(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    events = []
+    for n in range(1500):
+        c = int(rng.integers(60))
+        item = (c % 3) * 10 + int(rng.integers(10))
+        events.append(Event(str(n), f"c{c}", "purchase", float(n * 3600), item_id=f"i{item}"))
+    folder = train_from_frame(EventFrame.from_events(events), TrainConfig(
+        model="auto", families=("popularity", "ease"), validation_days=10, progress=False),
+        tmp_path, "acme")
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["family"] == "ease"
+    assert meta["metrics"]["validation"]["ndcg@10"] > 0
+    assert len(meta["search"]["trials"]) == 5
+    assert meta["seconds"]["total"] >= meta["seconds"]["fit"]
