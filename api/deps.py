@@ -19,11 +19,12 @@ from api.settings import Settings
 from store.base import Store
 
 
-def get_store(request: Request) -> Store:
+# async on purpose: a plain ``def`` dependency costs a thread-pool hop on every request.
+async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: build the wheel and its dependencies with compilers, run on a slim base.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY api api
+COPY store store
+COPY recommender recommender
+COPY configurator configurator
+COPY training training
+COPY cli cli
+COPY demo demo
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
+    && /opt/venv/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim AS runtime
+# libgomp: OpenMP runtime used by implicit and scikit-learn.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 atelier \
+    && mkdir -p /data && chown atelier:atelier /data
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    ATELIER_HOST=0.0.0.0 \
+    ATELIER_PORT=8000 \
+    ATELIER_DATA_DIR=/data \
+    OPENBLAS_NUM_THREADS=1 \
+    OMP_NUM_THREADS=1
+USER atelier
+WORKDIR /home/atelier
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('ATELIER_PORT', '8000'), timeout=2)"
+# The same server as `make serve` (without --demo: a production image starts empty).
+ENTRYPOINT ["atelier"]
+CMD ["serve"]

@@ -1,0 +1,172 @@
+"""HTTP benchmark harness: start Atelier and locust pinned to different cores, report percentiles.
+
+Examples
+--------
+Profile reads against /healthz in one run, embedded store::
+
+    python load/bench_http.py profile --store embedded
+
+Ingestion in batches of 1,000 on Redis::
+
+    python load/bench_http.py ingest --store redis
+
+Each scenario lists the locust user classes that run side by side; ``--alone`` instead runs each
+class on its own at saturation and reports throughput ratios against the first one's baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SCENARIOS: dict[str, list[str]] = {
+    "profile": ["HealthUser", "ProfileUser"],
+    "ingest": ["IngestUser"],
+    "recommend": ["HealthUser", "RecommendUser"],
+    "insights": ["HealthUser", "ProfileUser", "InsightsUser"],
+    "configure": ["HealthUser", "ConfigureUser"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cmd: list[str], core: str) -> list[str]:
+    return ["taskset", "-c", core, *cmd] if shutil.which("taskset") and os.cpu_count() else cmd
+
+
+def start_server(env: dict[str, str], port: int, core: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(pinned([str(BIN / "atelier"), "serve"], core), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit("server did not start")
+
+
+def run_locust(classes: list[str], env: dict[str, str], port: int, users: int, seconds: int,
+               core: str, out: Path) -> list[dict[str, str]]:
+    prefix = out / "_".join(classes)
+    cmd = [str(BIN / "locust"), "-f", str(ROOT / "load" / "locustfile.py"), "--headless",
+           "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host",
+           f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
+           "--loglevel", "ERROR", *classes]
+    subprocess.run(pinned(cmd, core), env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    with open(f"{prefix}_stats.csv") as fh:
+        return [row for row in csv.DictReader(fh) if row["Name"] != "Aggregated"]
+
+
+def report(rows: list[dict[str, str]], title: str) -> None:
+    print(f"\n{title}")
+    print(f"{'endpoint':<52}{'requests':>9}{'fail':>6}{'req/s':>9}{'p50':>7}{'p95':>7}{'p99':>7}")
+    for r in rows:
+        print(f"{r['Name']:<52}{r['Request Count']:>9}{r['Failure Count']:>6}"
+              f"{float(r['Requests/s']):>9.1f}{r['50%']:>7}{r['95%']:>7}{r['99%']:>7}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--store", choices=["embedded", "redis"], default="embedded")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="existing data dir (default: a fresh temporary one with the demo)")
+    parser.add_argument("--tenant", default="demo")
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--alone", action="store_true", help="each endpoint alone at saturation")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
+    data_dir = args.data_dir or work / "data"
+    port = free_port()
+    prefix = f"bench-{os.getpid()}"
+    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "ATELIER_PORT": str(port),
+           "ATELIER_STORE": args.store, "ATELIER_REDIS_URL": args.redis_url,
+           "ATELIER_REDIS_PREFIX": prefix, "ATELIER_RATE_LIMIT_REQUESTS": "0",
+           "ATELIER_WORKERS": str(args.workers), "ATELIER_DEMO_TENANT": args.tenant,
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    # Seed the tenant and a key through the CLI, exactly as an operator would.
+    subprocess.run([str(BIN / "atelier"), "demo", "load"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    for extra in os.environ.get("ATELIER_BENCH_SETUP", "").split(";"):
+        if extra.strip():
+            subprocess.run([str(BIN / "atelier"), *extra.split()], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+    out = subprocess.run([str(BIN / "atelier"), "keys", "create", "--tenant", args.tenant,
+                          "--scopes", "events,catalog,customers,recommend,configure,admin"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    env["ATELIER_BENCH_KEY"] = out.strip().splitlines()[-1]
+    sys.path.insert(0, str(ROOT))
+    from api.main import open_configured_store
+    from api.settings import Settings
+
+    os.environ.update({k: v for k, v in env.items() if k.startswith("ATELIER_")})
+    store = open_configured_store(Settings())
+    customers = sorted({c for c in store.events_frame(args.tenant).customer_id.tolist()})
+    items = [i.item_id for i in store.iter_items(args.tenant)]
+    store.close()
+    (work / "customers.txt").write_text("\n".join(customers))
+    (work / "items.txt").write_text("\n".join(items))
+    env["ATELIER_BENCH_CUSTOMERS"] = str(work / "customers.txt")
+    env["ATELIER_BENCH_ITEMS"] = str(work / "items.txt")
+
+    server = start_server(env, port, "0")
+    try:
+        classes = SCENARIOS[args.scenario]
+        print(f"scenario {args.scenario}: store={args.store} workers={args.workers} "
+              f"users={args.users} seconds={args.seconds} customers={len(customers)} "
+              f"items={len(items)}; server on core 0, locust on core 1")
+        if args.alone:
+            results = {}
+            for cls in classes:
+                rows = run_locust([cls], env, port, args.users, args.seconds, "1", work)
+                report(rows, f"{cls} alone")
+                results[cls] = rows[0]
+            base = float(results[classes[0]]["Requests/s"])
+            for cls in classes[1:]:
+                ratio = float(results[cls]["Requests/s"]) / base
+                print(f"throughput {cls} / {classes[0]}: {ratio:.2f}")
+        else:
+            rows = run_locust(classes, env, port, args.users, args.seconds, "1", work)
+            report(rows, "side by side in one run (ms)")
+            if args.scenario == "ingest":
+                rps = float(rows[0]["Requests/s"])
+                print(f"ingestion: {rps * 1000:,.0f} events/s ({rps:.1f} batches of 1,000 per s)")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+        if args.store == "redis":
+            import redis
+
+            r = redis.Redis.from_url(args.redis_url)
+            for key in r.scan_iter(match=f"{prefix}:*", count=1000):
+                r.delete(key)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

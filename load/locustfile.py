@@ -1,0 +1,109 @@
+"""Locust scenarios against a running Atelier (see ``load/bench_http.py``, which starts both).
+
+Each user class hits one endpoint so that a run can put endpoints side by side (several classes
+in one run) or measure one alone. Configuration comes from the environment:
+``ATELIER_BENCH_KEY`` (bearer key), ``ATELIER_BENCH_CUSTOMERS`` / ``ATELIER_BENCH_ITEMS``
+(files with one id per line).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import uuid
+from pathlib import Path
+
+from locust import FastHttpUser, constant, task
+
+KEY = os.environ.get("ATELIER_BENCH_KEY", "")
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+
+
+def _ids(env: str) -> list[str]:
+    path = os.environ.get(env)
+    if not path or not Path(path).exists():
+        return ["none"]
+    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+CUSTOMERS = _ids("ATELIER_BENCH_CUSTOMERS")
+ITEMS = _ids("ATELIER_BENCH_ITEMS")
+PRODUCT = os.environ.get("ATELIER_BENCH_PRODUCT", "original-spin")
+_batch_counter = itertools.count()
+_RUN = uuid.uuid4().hex[:8]
+
+
+class HealthUser(FastHttpUser):
+    """The trivial baseline of every comparison."""
+
+    wait_time = constant(0)
+
+    @task
+    def healthz(self) -> None:
+        self.client.get("/healthz", name="GET /healthz")
+
+
+class ProfileUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def profile(self) -> None:
+        cid = random.choice(CUSTOMERS)
+        self.client.get(f"/v1/customers/{cid}", headers=HEADERS, name="GET /v1/customers/{id}")
+
+
+class IngestUser(FastHttpUser):
+    """Batches of 1,000 new events (unique ids), views, carts and purchases."""
+
+    wait_time = constant(0)
+    batch = int(os.environ.get("ATELIER_BENCH_BATCH", "1000"))
+
+    @task
+    def ingest(self) -> None:
+        n = next(_batch_counter)
+        types = ("view", "view", "view", "add_to_cart", "purchase")
+        events = [
+            {
+                "event_id": f"bench-{_RUN}-{os.getpid()}-{n}-{i}",
+                "customer_id": random.choice(CUSTOMERS),
+                "item_id": random.choice(ITEMS),
+                "type": types[i % 5],
+            }
+            for i in range(self.batch)
+        ]
+        with self.client.post("/v1/events", json={"events": events}, headers=HEADERS,
+                              name="POST /v1/events (1000)", catch_response=True) as r:
+            if r.status_code != 202 or r.json()["accepted"] != self.batch:
+                r.failure(f"{r.status_code}: {r.text[:200]}")
+
+
+class RecommendUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def recommend(self) -> None:
+        cid = random.choice(CUSTOMERS)
+        self.client.get(f"/v1/customers/{cid}/recommendations?n=10", headers=HEADERS,
+                        name="GET /v1/customers/{id}/recommendations")
+
+
+class InsightsUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def insights(self) -> None:
+        cid = random.choice(CUSTOMERS)
+        self.client.get(f"/v1/customers/{cid}/insights", headers=HEADERS,
+                        name="GET /v1/customers/{id}/insights")
+
+
+class ConfigureUser(FastHttpUser):
+    wait_time = constant(0)
+    selections = ({}, {"fit": "slim"}, {"fabric": "stretch-denim"}, {"delivery": "rush"})
+
+    @task
+    def configure(self) -> None:
+        body = {"selections": random.choice(self.selections)}
+        self.client.post(f"/v1/configurator/products/{PRODUCT}/configure", json=body,
+                         headers=HEADERS, name="POST /v1/configurator/products/{id}/configure")
