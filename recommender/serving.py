@@ -101,6 +101,15 @@ class LoadedModel:
     item_ids: np.ndarray
     item_index: dict[str, int]
     n_model_items: int
+    n_items: int
+    _available: np.ndarray
+    _category_of: np.ndarray
+    _categories: dict[str, int]
+    _mask_cache: dict[str | None, np.ndarray]
+    _popularity: np.ndarray
+    _segments: dict[str, np.ndarray]
+    _attributes: AttributeIndex | None
+    _proxies: sp.csr_matrix | None
 
     # ------------------------------------------------------------------ load
     @classmethod
@@ -149,7 +158,7 @@ class LoadedModel:
         # availability and categories
         self._available = np.ones(n, dtype=bool)
         self._category_of = np.full(n, -1, dtype=np.int32)
-        self._categories: dict[str, int] = {}
+        self._categories = {}
         by_pos: list[dict[str, Any]] = [{"item_id": str(i)} for i in self.item_ids.tolist()]
         for e in entries:
             pos = self.item_index[str(e["item_id"])]
@@ -160,7 +169,7 @@ class LoadedModel:
             if cat:
                 code = self._categories.setdefault(str(cat), len(self._categories))
                 self._category_of[pos] = code
-        self._mask_cache: dict[str | None, np.ndarray] = {}
+        self._mask_cache = {}
 
         # popularity (global and per segment), from the model's training data
         self._popularity = np.zeros(n, dtype=np.float32)
@@ -169,7 +178,7 @@ class LoadedModel:
             self._popularity[: self.n_model_items] = np.load(pop_file, allow_pickle=False)
         elif hasattr(self.model, "popularity_"):
             self._popularity[: self.n_model_items] = np.asarray(self.model.popularity_)
-        self._segments: dict[str, np.ndarray] = {}
+        self._segments = {}
         if (folder / "segment_names.npy").exists():
             names = np.load(folder / "segment_names.npy", allow_pickle=False)
             pops = np.load(folder / "segment_popularity.npy", allow_pickle=False)
@@ -180,7 +189,7 @@ class LoadedModel:
 
         # cold-start items: attribute proxies among trained items
         self._attributes = AttributeIndex.build(by_pos) if entries else None
-        self._proxies: sp.csr_matrix | None = None
+        self._proxies = None
         if self._attributes is not None and n > self.n_model_items:
             self._proxies = self._attributes.proxies(
                 np.arange(self.n_model_items, n), np.arange(self.n_model_items),
@@ -288,7 +297,7 @@ class LoadedModel:
         return out
 
     def _top(self, scores: np.ndarray, n: int, category: str | None,
-             exclude: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+             exclude: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
         n = max(0, min(int(n), MAX_N))
         scores += self._penalty(category)
         for ex in exclude:
