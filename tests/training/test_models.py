@@ -103,7 +103,7 @@ class TestALS(RecommenderContract):
 
 class TestBPR(RecommenderContract):
     def make(self) -> Recommender:
-        return BPR(factors=8, iterations=200, learning_rate=0.05, random_state=0)
+        return BPR(factors=8, iterations=200, learning_rate=0.05, random_state=0, num_threads=1)
 
 
 class TestItemKNNBM25(RecommenderContract):

@@ -13,7 +13,6 @@ BPR's item factors, with ``alpha=1`` and ``foldin_regularization``.
 Examples
 --------
 >>> import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 >>> X = sp.random(40, 30, density=0.2, format="csr", random_state=0, dtype="float32")
 >>> model = ALS(factors=4, iterations=3, random_state=0).fit(X)
 >>> model.recommend(X[:2], N=3)[0].shape
@@ -151,7 +150,8 @@ class ALS(FactorModel):
 class BPR(FactorModel):
     """Bayesian Personalised Ranking through ``implicit`` (item factors carry a bias column).
 
-    ``foldin_regularization`` regularises the least-squares fold-in of history rows.
+    ``foldin_regularization`` regularises the least-squares fold-in of history rows;
+    ``num_threads=1`` makes training deterministic (implicit's parallel SGD is not).
     """
 
     family: ClassVar[str] = "bpr"
@@ -159,7 +159,7 @@ class BPR(FactorModel):
     def __init__(self, factors: int = 64, learning_rate: float = 0.05,
                  regularization: float = 0.01, iterations: int = 100,
                  foldin_regularization: float = 0.1, use_gpu: bool | str = "auto",
-                 random_state: int | None = 42) -> None:
+                 random_state: int | None = 42, num_threads: int = 0) -> None:
         self.factors = factors
         self.learning_rate = learning_rate
         self.regularization = regularization
@@ -167,6 +167,7 @@ class BPR(FactorModel):
         self.foldin_regularization = foldin_regularization
         self.use_gpu = use_gpu
         self.random_state = random_state
+        self.num_threads = num_threads
 
     def _foldin_params(self) -> tuple[float, float]:
         return 1.0, float(self.foldin_regularization)
@@ -188,7 +189,7 @@ class BPR(FactorModel):
             self.item_factors_ = np.asarray(gpu.to_cpu().item_factors, dtype=np.float32)
         else:
             with threadpool_limits(1, "blas"):
-                model = BayesianPersonalizedRanking(**kwargs)
+                model = BayesianPersonalizedRanking(**kwargs, num_threads=self.num_threads)
                 model.fit(x, show_progress=show_progress)
             self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         self.n_items_ = x.shape[1]
