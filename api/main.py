@@ -8,11 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
+from api.hooks import Hooks
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.routers import account_managers, customers, events, health, items
 from api.security import KeyCache
 from api.settings import Settings, get_settings
 from store import Store, open_store
+
+#: Router modules in the order their routes are matched; a module may also define
+#: ``install(app)`` to register hooks (event listeners, erasure, readiness) and state.
+FEATURES = (health, items, customers, account_managers, events)
 
 
 def open_configured_store(settings: Settings) -> Store:
@@ -48,10 +53,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store
     app.state.key_cache = KeyCache(settings.auth_cache_ttl_s)
+    app.state.hooks = Hooks()
 
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
-    for module in (health, items, customers, account_managers, events):
+    for module in FEATURES:
         app.include_router(module.router)
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app)
     return app

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import demo, imports, keys, serve
+from cli.common import with_store
 
 #: Modules whose ``register(subparsers)`` adds sub-commands. Optional ones are skipped if absent.
 AREAS = ("cli.train", "cli.insights", "cli.configurator")
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not hasattr(args, "handler") and hasattr(args, "func"):
+        # Areas whose handlers take ``(args, store)`` get the configured store.
+        args.handler = with_store(args.func)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

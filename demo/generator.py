@@ -195,14 +195,14 @@ def generate(seed: int = 7, n_customers: int = 3000, end: datetime | None = None
                     if rng.random() < 0.55 and t < t1:
                         qty = 2.0 if rng.random() < 0.08 else 1.0
                         t += float(rng.uniform(30, 600))
-                        emit(cid, "purchase", int(idx), t, qty, round(qty * prices[idx], 2))
+                        emit(cid, "purchase", int(idx), t, qty, float(round(qty * prices[idx], 2)))
                         owned.add(int(idx))
                         if cats[idx] == "jeans" and rng.random() < 0.45:
                             # The cross-sell the models should learn: a belt or care kit in style.
                             w = 0.2 + taste[styles[belt_or_care]]
                             extra = int(rng.choice(belt_or_care, p=w / w.sum()))
                             t += float(rng.uniform(60, 900))
-                            emit(cid, "purchase", extra, t, 1.0, round(prices[extra], 2))
+                            emit(cid, "purchase", extra, t, 1.0, float(round(prices[extra], 2)))
                         if rng.random() < 0.07 and t + 20 * DAY < t1:
                             emit(
                                 cid,
@@ -210,7 +210,7 @@ def generate(seed: int = 7, n_customers: int = 3000, end: datetime | None = None
                                 int(idx),
                                 t + float(rng.uniform(5, 20)) * DAY,
                                 qty,
-                                round(qty * prices[idx], 2),
+                                float(round(qty * prices[idx], 2)),
                             )
             if rng.random() < 0.03 and owned:
                 emit(

@@ -92,6 +92,7 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._all_connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._db().executescript(SCHEMA)
         self._rate().executescript(RATE_SCHEMA)
 
@@ -124,14 +125,17 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        # Threads of this process queue on a lock; SQLite's busy handler, which waits by
+        # sleeping, is then only needed between processes (several workers).
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def ping(self) -> bool:
         try:

@@ -93,7 +93,7 @@ if old then return 0 else return 1 end
 
 
 def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
+    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 class RedisStore(Store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.deps import CustomersKey, StoreDep
 from api.problems import Problem
@@ -73,11 +73,14 @@ async def get_customer(
 
 
 @router.delete("/{customer_id}", status_code=204, response_class=Response)
-def delete_customer(customer_id: Identifier, key: CustomersKey, store: StoreDep) -> Response:
+def delete_customer(
+    customer_id: Identifier, key: CustomersKey, store: StoreDep, request: Request
+) -> Response:
     """Erase every trace of the customer: profile, events, history, configurations, insights,
     and whatever the serving layer cached for them."""
     if not store.erase_customer(key.tenant, customer_id):
         raise Problem(404, f"customer '{customer_id}' not found")
+    request.app.state.hooks.customer_erased(key.tenant, customer_id)
     return Response(status_code=204)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from api.deps import EventsKey, SettingsDep, StoreDep
@@ -20,7 +20,11 @@ router = APIRouter(prefix="/v1/events", tags=["events"], responses=PROBLEM_RESPO
 
 @router.post("", status_code=202, response_model=EventBatchResult)
 def post_events(
-    body: EventBatch, key: EventsKey, store: StoreDep, settings: SettingsDep
+    body: EventBatch,
+    key: EventsKey,
+    store: StoreDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> EventBatchResult:
     """Validate each event on its own, store the valid ones atomically, report the rest."""
     if len(body.events) > settings.max_batch_events:
@@ -50,4 +54,8 @@ def post_events(
     EVENTS_INGESTED.labels(key.tenant, "accepted").inc(accepted)
     EVENTS_INGESTED.labels(key.tenant, "duplicate").inc(duplicates)
     EVENTS_INGESTED.labels(key.tenant, "rejected").inc(len(rejected))
+    if accepted:
+        request.app.state.hooks.events_stored(
+            key.tenant, [e for e, new in zip(valid, flags, strict=True) if new]
+        )
     return EventBatchResult(accepted=accepted, duplicates=duplicates, rejected=rejected)

@@ -19,7 +19,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="The store answers and models are loaded")
 async def readyz(request: Request) -> Response:
-    checks = {"store": request.app.state.store.ping()}
+    state = request.app.state
+    checks = {"store": state.store.ping()}
+    checks.update({name: check() for name, check in state.hooks.readiness.items()})
     if not all(checks.values()):
         failing = ", ".join(k for k, ok in checks.items() if not ok)
         return problem_response(503, f"not ready: {failing}")
