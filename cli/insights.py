@@ -44,7 +44,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--horizon-days", type=float, default=None, help="CLV horizon in days")
     parser.add_argument(
-        "--time-unit-days", type=float, default=None,
+        "--time-unit-days",
+        type=float,
+        default=None,
         help="model time unit in days (1 = days, the default; 7 = weeks)",
     )
     parser.add_argument("--model", choices=("bgnbd", "mbgnbd"), default=None)

@@ -65,8 +65,11 @@ def _file_frame(args: argparse.Namespace) -> Any:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", type=Path, help="train on a CSV / .csv.gz / Parquet file")
-    p.add_argument("--map", help="field=Column,... for --events (customer_id, item_id, type, "
-                   "timestamp, quantity, value, unit_price)")
+    p.add_argument(
+        "--map",
+        help="field=Column,... for --events (customer_id, item_id, type, "
+        "timestamp, quantity, value, unit_price)",
+    )
     p.add_argument("--type", default="purchase", help="event type when no column maps it")
     p.add_argument("--weights", help="InteractionWeights as JSON (or a JSON file)")
     p.add_argument("--binary", action="store_true", help="binary interaction matrix")
@@ -80,9 +83,15 @@ def _common(p: argparse.ArgumentParser) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from training.jobs import TrainConfig, train_from_frame
 
-    config = TrainConfig(model=args.model, params=_params(args.param), weights=_weights(args),
-                         search=args.search, trials=args.trials,
-                         validation_days=args.validation_days, progress=not args.no_progress)
+    config = TrainConfig(
+        model=args.model,
+        params=_params(args.param),
+        weights=_weights(args),
+        search=args.search,
+        trials=args.trials,
+        validation_days=args.validation_days,
+        progress=not args.no_progress,
+    )
     root = _artifacts_root(args)
     if args.events is not None:
         if args.publish:
@@ -102,9 +111,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             store.close()
     meta = json.loads((folder / "meta.json").read_text())
-    print(json.dumps({"version": folder.name, "folder": str(folder), "family": meta["family"],
-                      "params": meta["params"], "metrics": meta["metrics"],
-                      "seconds": meta["seconds"]}, indent=2))
+    print(
+        json.dumps(
+            {
+                "version": folder.name,
+                "folder": str(folder),
+                "family": meta["family"],
+                "params": meta["params"],
+                "metrics": meta["metrics"],
+                "seconds": meta["seconds"],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -121,12 +140,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         raise ValueError("give --dataset or --events")
     evaluate_command(
-        frame, args.protocol, [m.strip() for m in args.models.split(",") if m.strip()],
+        frame,
+        args.protocol,
+        [m.strip() for m in args.models.split(",") if m.strip()],
         _weights(args),
         cut=parse_date(args.cut) if args.cut else None,
         end=parse_date(args.end) if args.end else None,
-        k=args.k, validation_days=args.validation_days, search_method=args.search,
-        trials=args.trials, out=args.out, progress=not args.no_progress,
+        k=args.k,
+        validation_days=args.validation_days,
+        search_method=args.search,
+        trials=args.trials,
+        out=args.out,
+        progress=not args.no_progress,
     )
     return 0
 
@@ -135,8 +160,11 @@ def register(subparsers: Any) -> None:
     """Add ``train`` and ``evaluate`` to the ``atelier`` command."""
     p = subparsers.add_parser("train", help="train a recommendation model version")
     p.add_argument("--tenant", required=True)
-    p.add_argument("--publish", action="store_true",
-                   help="register the version in the store (activates it if none is active)")
+    p.add_argument(
+        "--publish",
+        action="store_true",
+        help="register the version in the store (activates it if none is active)",
+    )
     p.add_argument("--model", default="auto", help="auto, als, bpr, itemknn, ease, popularity")
     p.add_argument("--param", action="append", default=[], help="name=value (JSON value)")
     p.add_argument("--artifacts", help="artifact root (default: the service's models dir)")
