@@ -99,6 +99,11 @@ class Store(ABC):
     def catalog_version(self, tenant: str) -> int:
         """A counter that changes whenever the tenant's catalog changes (for serving caches)."""
 
+    @abstractmethod
+    def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
+        """``(current catalog version, items changed after version)``; deleted ones come back
+        with ``available=False``. Lets every worker apply catalog changes on its next request."""
+
     # -- customers -----------------------------------------------------------------------------
     @abstractmethod
     def put_customer(self, tenant: str, customer: Customer) -> bool:
@@ -145,11 +150,23 @@ class Store(ABC):
         """All the tenant's events (optionally of some types, before a time) as numpy columns."""
 
     @abstractmethod
+    def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
+        """Every event of the tenant (optionally of some types) with its context, in no order."""
+
+    @abstractmethod
     def count_events(self, tenant: str) -> int: ...
 
     @abstractmethod
     def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
         """The customer's history row (empty lists for an unknown customer)."""
+
+    # -- tenant policy -------------------------------------------------------------------------
+    @abstractmethod
+    def get_tenant_config(self, tenant: str) -> dict[str, Any]:
+        """The tenant's policy document (empty when never set)."""
+
+    @abstractmethod
+    def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None: ...
 
     # -- models --------------------------------------------------------------------------------
     @abstractmethod

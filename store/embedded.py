@@ -30,7 +30,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     scopes TEXT NOT NULL, label TEXT, created_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS items (
     tenant TEXT NOT NULL, item_id TEXT NOT NULL, doc TEXT NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL, PRIMARY KEY (tenant, item_id));
+    deleted INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tenant, item_id));
+CREATE INDEX IF NOT EXISTS items_by_version ON items (tenant, version);
+CREATE TABLE IF NOT EXISTS tenant_config (tenant TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (
     tenant TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (tenant, name));
 CREATE TABLE IF NOT EXISTS customers (
@@ -93,7 +96,11 @@ class SQLiteStore(Store):
         self._all_connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._db().executescript(SCHEMA)
+        db = self._db()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+        if columns and "version" not in columns:  # files written before items had versions
+            db.execute("ALTER TABLE items ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+        db.executescript(SCHEMA)
         self._rate().executescript(RATE_SCHEMA)
 
     # -- connections ---------------------------------------------------------------------------
@@ -251,17 +258,21 @@ class SQLiteStore(Store):
         d = json.loads(doc)
         return Item(item_id=item_id, updated_at=updated_at, **d)
 
-    def _bump(self, db: sqlite3.Connection, tenant: str, name: str) -> None:
-        db.execute(
+    def _bump(self, db: sqlite3.Connection, tenant: str, name: str) -> int:
+        row = db.execute(
             "INSERT INTO counters (tenant, name, value) VALUES (?, ?, 1)"
-            " ON CONFLICT (tenant, name) DO UPDATE SET value = value + 1",
+            " ON CONFLICT (tenant, name) DO UPDATE SET value = value + 1 RETURNING value",
             (tenant, name),
-        )
+        ).fetchone()
+        return int(row[0])
 
     def upsert_items(self, tenant: str, items: Sequence[Item]) -> list[bool]:
         now = time.time()
         created: list[bool] = []
+        if not items:
+            return created
         with self._write() as db:
+            version = self._bump(db, tenant, "catalog")
             for item in items:
                 row = db.execute(
                     "SELECT deleted FROM items WHERE tenant = ? AND item_id = ?",
@@ -269,13 +280,12 @@ class SQLiteStore(Store):
                 ).fetchone()
                 created.append(row is None or bool(row[0]))
                 db.execute(
-                    "INSERT INTO items (tenant, item_id, doc, deleted, updated_at)"
-                    " VALUES (?, ?, ?, 0, ?) ON CONFLICT (tenant, item_id) DO UPDATE SET"
-                    " doc = excluded.doc, deleted = 0, updated_at = excluded.updated_at",
-                    (tenant, item.item_id, self._item_doc(item), now),
+                    "INSERT INTO items (tenant, item_id, doc, deleted, updated_at, version)"
+                    " VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (tenant, item_id) DO UPDATE SET"
+                    " doc = excluded.doc, deleted = 0, updated_at = excluded.updated_at,"
+                    " version = excluded.version",
+                    (tenant, item.item_id, self._item_doc(item), now, version),
                 )
-            if items:
-                self._bump(db, tenant, "catalog")
         return created
 
     def get_item(self, tenant: str, item_id: str) -> Item | None:
@@ -291,17 +301,17 @@ class SQLiteStore(Store):
 
     def delete_item(self, tenant: str, item_id: str) -> bool:
         with self._write() as db:
-            done = (
-                db.execute(
-                    "UPDATE items SET deleted = 1, updated_at = ? WHERE tenant = ? AND item_id = ?"
-                    " AND deleted = 0",
-                    (time.time(), tenant, item_id),
-                ).rowcount
-                == 1
+            if not db.execute(
+                "SELECT 1 FROM items WHERE tenant = ? AND item_id = ? AND deleted = 0",
+                (tenant, item_id),
+            ).fetchone():
+                return False
+            db.execute(
+                "UPDATE items SET deleted = 1, updated_at = ?, version = ?"
+                " WHERE tenant = ? AND item_id = ?",
+                (time.time(), self._bump(db, tenant, "catalog"), tenant, item_id),
             )
-            if done:
-                self._bump(db, tenant, "catalog")
-            return done
+            return True
 
     def iter_items(self, tenant: str, include_deleted: bool = False) -> Iterator[Item]:
         sql = "SELECT item_id, doc, updated_at, deleted FROM items WHERE tenant = ?"
@@ -322,6 +332,26 @@ class SQLiteStore(Store):
             .fetchone()
         )
         return int(row[0]) if row else 0
+
+    def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
+        db = self._db()
+        db.execute("BEGIN")  # one snapshot: the version and the rows agree
+        try:
+            current = self.catalog_version(tenant)
+            rows = db.execute(
+                "SELECT item_id, doc, updated_at, deleted FROM items"
+                " WHERE tenant = ? AND version > ?",
+                (tenant, version),
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        changed = []
+        for item_id, doc, updated_at, deleted in rows:
+            item = self._item_from(item_id, doc, updated_at)
+            if deleted:
+                item.available = False
+            changed.append(item)
+        return current, changed
 
     # -- customers -----------------------------------------------------------------------------
     def put_customer(self, tenant: str, customer: Customer) -> bool:
@@ -495,6 +525,18 @@ class SQLiteStore(Store):
             value=np.array([np.nan if v is None else v for v in val], dtype=np.float64),
         )
 
+    def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
+        sql = (
+            "SELECT event_id, customer_id, item_id, type, ts, quantity, value, context FROM events"
+            " WHERE tenant = ?"
+        )
+        args: list[Any] = [tenant]
+        if types is not None:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        for row in self._db().execute(sql, args).fetchall():
+            yield self._event_from(row)
+
     def count_events(self, tenant: str) -> int:
         row = (
             self._db().execute("SELECT count(*) FROM events WHERE tenant = ?", (tenant,)).fetchone()
@@ -517,6 +559,23 @@ class SQLiteStore(Store):
             purchased=[bool(r[2]) for r in rows],
             last_ts=[r[3] for r in rows],
         )
+
+    # -- tenant policy -------------------------------------------------------------------------
+    def get_tenant_config(self, tenant: str) -> dict[str, Any]:
+        row = (
+            self._db()
+            .execute("SELECT doc FROM tenant_config WHERE tenant = ?", (tenant,))
+            .fetchone()
+        )
+        return json.loads(row[0]) if row else {}
+
+    def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO tenant_config (tenant, doc) VALUES (?, ?)"
+                " ON CONFLICT (tenant) DO UPDATE SET doc = excluded.doc",
+                (tenant, _dumps(config)),
+            )
 
     # -- models --------------------------------------------------------------------------------
     def publish_model(self, tenant: str, version: str, metrics: dict[str, Any]) -> None:

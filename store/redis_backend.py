@@ -227,7 +227,7 @@ class RedisStore(Store):
         with self.r.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    pipe.watch(t + "items")
+                    pipe.watch(t + "items", t + "counter:catalog")
                     old = pipe.hmget(t + "items", ids)
                     created = []
                     seen: set[str] = set()
@@ -235,12 +235,14 @@ class RedisStore(Store):
                         existed = doc is not None and not orjson.loads(doc)["deleted"]
                         created.append(not existed and item_id not in seen)
                         seen.add(item_id)
+                    version = int(pipe.get(t + "counter:catalog") or 0) + 1
                     pipe.multi()
                     pipe.hset(
                         t + "items",
                         mapping={i.item_id: self._item_doc(i, False, now) for i in items},
                     )
-                    pipe.incr(t + "counter:catalog")
+                    pipe.zadd(t + "itemver", dict.fromkeys(ids, version))
+                    pipe.set(t + "counter:catalog", version)
                     pipe.execute()
                     return created
                 except redis.WatchError:
@@ -258,16 +260,18 @@ class RedisStore(Store):
         with self.r.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    pipe.watch(t + "items")
+                    pipe.watch(t + "items", t + "counter:catalog")
                     doc = pipe.hget(t + "items", item_id)
                     if doc is None:
                         return False
                     item, deleted = self._item_from(item_id, doc)  # type: ignore[arg-type]
                     if deleted:
                         return False
+                    version = int(pipe.get(t + "counter:catalog") or 0) + 1
                     pipe.multi()
                     pipe.hset(t + "items", item_id, self._item_doc(item, True, time.time()))
-                    pipe.incr(t + "counter:catalog")
+                    pipe.zadd(t + "itemver", {item_id: version})
+                    pipe.set(t + "counter:catalog", version)
                     pipe.execute()
                     return True
                 except redis.WatchError:
@@ -286,6 +290,24 @@ class RedisStore(Store):
 
     def catalog_version(self, tenant: str) -> int:
         return int(self.r.get(self._t(tenant) + "counter:catalog") or 0)  # type: ignore[arg-type]
+
+    def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=True)  # MULTI: the version and the ids agree
+        pipe.get(t + "counter:catalog")
+        pipe.zrangebyscore(t + "itemver", f"({version}", "+inf")
+        current, ids = pipe.execute()
+        if not ids:
+            return int(current or 0), []
+        changed = []
+        for item_id, doc in zip(ids, self.r.hmget(t + "items", ids), strict=True):
+            if doc is None:
+                continue
+            item, deleted = self._item_from(item_id, doc)
+            if deleted:
+                item.available = False
+            changed.append(item)
+        return int(current or 0), changed
 
     # -- customers -----------------------------------------------------------------------------
     def put_customer(self, tenant: str, customer: Customer) -> bool:
@@ -434,6 +456,20 @@ class RedisStore(Store):
             value=np.asarray(val, dtype=np.float64)[order],
         )
 
+    def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
+        t = self._t(tenant)
+        wanted = set(types) if types is not None else None
+        customers = sorted(self.r.smembers(t + "evcust"))  # type: ignore[arg-type]
+        for start in range(0, len(customers), 500):
+            pipe = self.r.pipeline(transaction=False)
+            for c in customers[start : start + 500]:
+                pipe.lrange(t + "ev:" + c, 0, -1)
+            for docs in pipe.execute():
+                for doc in docs:
+                    event = self._event_from(doc)
+                    if wanted is None or event.type in wanted:
+                        yield event
+
     def count_events(self, tenant: str) -> int:
         return int(self.r.get(self._t(tenant) + "nevents") or 0)  # type: ignore[arg-type]
 
@@ -451,6 +487,14 @@ class RedisStore(Store):
             purchased=[i in p for i in ids],
             last_ts=[float(ts.get(i, 0.0)) for i in ids],
         )
+
+    # -- tenant policy -------------------------------------------------------------------------
+    def get_tenant_config(self, tenant: str) -> dict[str, Any]:
+        doc = self.r.get(self._t(tenant) + "config")
+        return orjson.loads(doc) if doc else {}  # type: ignore[arg-type]
+
+    def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None:
+        self.r.set(self._t(tenant) + "config", _dumps(config))
 
     # -- models --------------------------------------------------------------------------------
     def publish_model(self, tenant: str, version: str, metrics: dict[str, Any]) -> None:

@@ -215,3 +215,36 @@ def test_concurrent_batches_count_each_event_once(store: Store) -> None:
     assert total == pytest.approx(1100.0)
     assert np.all(np.diff(store.events_frame("t").timestamp) >= 0)
     assert time.time() > 0
+
+
+def test_catalog_changes_since_a_version(store: Store) -> None:
+    v0, changed = store.items_changed_since("t", 0)
+    assert (v0, changed) == (0, [])
+    store.upsert_items("t", [Item("a", category="x"), Item("b")])
+    v1, changed = store.items_changed_since("t", v0)
+    assert v1 > v0 and sorted(i.item_id for i in changed) == ["a", "b"]
+    store.delete_item("t", "a")
+    store.upsert_items("t", [Item("c", available=False)])
+    v2, changed = store.items_changed_since("t", v1)
+    assert v2 > v1 and v2 == store.catalog_version("t")
+    assert sorted((i.item_id, i.available) for i in changed) == [("a", False), ("c", False)]
+    assert store.items_changed_since("t", v2) == (v2, [])
+    assert store.items_changed_since("other", 0) == (0, [])
+
+
+def test_iter_events_keeps_context(store: Store) -> None:
+    store.add_events("t", [
+        ev("a", typ="impression", context={"model_version": "v1"}),
+        ev("b", typ="purchase"),
+    ])
+    got = {e.event_id: e for e in store.iter_events("t")}
+    assert got["a"].context == {"model_version": "v1"} and got["b"].context is None
+    assert [e.event_id for e in store.iter_events("t", types=["purchase"])] == ["b"]
+    assert list(store.iter_events("other")) == []
+
+
+def test_tenant_config(store: Store) -> None:
+    assert store.get_tenant_config("t") == {}
+    store.put_tenant_config("t", {"allow_repurchase": True})
+    assert store.get_tenant_config("t") == {"allow_repurchase": True}
+    assert store.get_tenant_config("other") == {}
