@@ -10,14 +10,23 @@ from fastapi import FastAPI
 from api import problems
 from api.hooks import Hooks
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from api.routers import account_managers, customers, events, health, items
+from api.routers import (
+    account_managers,
+    customers,
+    events,
+    health,
+    insights,
+    items,
+    models,
+    recommendations,
+)
 from api.security import KeyCache
 from api.settings import Settings, get_settings
 from store import Store, open_store
 
 #: Router modules in the order their routes are matched; a module may also define
 #: ``install(app)`` to register hooks (event listeners, erasure, readiness) and state.
-FEATURES = (health, items, customers, account_managers, events)
+FEATURES = (health, items, customers, account_managers, insights, events, recommendations, models)
 
 
 def open_configured_store(settings: Settings) -> Store:

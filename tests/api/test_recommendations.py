@@ -1,0 +1,257 @@
+"""Recommendations over HTTP: rules, cold start, consent, real-time updates, hot swap."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from store.base import Store
+from tests.api.conftest import KeyMaker
+from training.jobs import TrainConfig, train_from_frame
+
+# Two tastes: customers of group A buy a-items, group B buy b-items (implicit's checkerboard).
+A = [f"a{i}" for i in range(6)]
+B = [f"b{i}" for i in range(6)]
+
+
+def seed(client: TestClient, h: dict[str, str]) -> None:
+    items = [
+        {"item_id": i, "category": "alpha" if i[0] == "a" else "beta", "price": 10.0} for i in A + B
+    ]
+    assert client.post("/v1/items/batch", json={"items": items}, headers=h).json()["upserted"] == 12
+    events = []
+    for c in range(30):
+        group = A if c % 2 == 0 else B
+        for k, item in enumerate(group):
+            if (c + k) % 3 != 0:  # each customer bought most of their group
+                events.append(
+                    {
+                        "event_id": f"s{c}-{k}",
+                        "customer_id": f"c{c}",
+                        "item_id": item,
+                        "type": "purchase",
+                        "value": 10.0,
+                        "timestamp": "2025-01-01T00:00:00Z",
+                    }
+                )
+    assert client.post("/v1/events", json={"events": events}, headers=h).status_code == 202
+
+
+def publish(
+    store: Store,
+    settings: Settings,
+    tenant: str,
+    model: str = "ease",
+    params: dict[str, object] | None = None,
+) -> str:
+    folder = train_from_frame(
+        store.events_frame(tenant),
+        TrainConfig(model=model, params={"l2": 1.0} if params is None else params, progress=False),
+        settings.models_dir,
+        tenant,
+    )
+    store.publish_model(tenant, folder.name, {"ndcg@10": 0.5})
+    return folder.name
+
+
+@pytest.fixture
+def shop(client: TestClient, auth: KeyMaker, store: Store, settings: Settings) -> dict[str, str]:
+    h = auth("shop")
+    seed(client, h)
+    publish(store, settings, "shop")
+    return h
+
+
+def rec(client: TestClient, h: dict[str, str], cid: str, **params: object) -> dict:
+    r = client.get(f"/v1/customers/{cid}/recommendations", params=params, headers=h)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_personalised_follows_taste_and_never_repeats_purchases(
+    client: TestClient, shop: dict
+) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    client.post(
+        "/v1/events",
+        json={
+            "events": [
+                {"event_id": "n1", "customer_id": "new", "item_id": "a0", "type": "purchase"},
+                {"event_id": "n2", "customer_id": "new", "item_id": "a1", "type": "purchase"},
+            ]
+        },
+        headers=h,
+    )
+    body = rec(client, h, "new", n=4, explain="true")
+    ids = [i["item_id"] for i in body["items"]]
+    assert body["fallback"] is None and body["model_version"]
+    assert len(ids) == 4 and len(set(ids)) == 4
+    assert all(i.startswith("a") for i in ids), ids
+    assert not {"a0", "a1"} & set(ids)
+    assert any(
+        r["type"] in ("because_you_bought", "bought_together", "similar")
+        and set(r.get("item_ids", [])) & {"a0", "a1"}
+        for i in body["items"]
+        for r in i["reasons"]
+    )
+
+
+def test_rules_exclude_category_availability_and_bounds(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    body = rec(client, h, "c0", n=100, exclude="a2,b1")
+    ids = [i["item_id"] for i in body["items"]]
+    assert not {"a2", "b1"} & set(ids)
+    bought = {
+        e["item_id"] for e in client.get("/v1/customers/c0/export", headers=h).json()["events"]
+    }
+    assert not bought & set(ids)
+    beta = [i["item_id"] for i in rec(client, h, "c0", n=100, category="beta")["items"]]
+    assert beta and all(i.startswith("b") for i in beta)
+    # deleting or disabling an item removes it from the very next answer
+    top = ids[0]
+    assert client.delete(f"/v1/items/{top}", headers=h).status_code == 204
+    client.put("/v1/items/b5", json={"available": False, "category": "beta"}, headers=h)
+    after = {i["item_id"] for i in rec(client, h, "c0", n=100)["items"]}
+    assert top not in after and "b5" not in after
+    for bad in ({"n": 0}, {"n": 101}, {"n": "ten"}):
+        r = client.get("/v1/customers/c0/recommendations", params=bad, headers=h)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "n"]
+
+
+def test_cold_start_consent_and_repurchase_policy(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    body = rec(client, h, "never-seen", n=3)
+    assert body["fallback"] == "popular" and len(body["items"]) == 3
+    client.put("/v1/customers/c0", json={"consent": {"personalization": False}}, headers=h)
+    body = rec(client, h, "c0", n=5)
+    assert body["fallback"] == "no_consent"
+    bought = {
+        e["item_id"] for e in client.get("/v1/customers/c0/export", headers=h).json()["events"]
+    }
+    assert not bought & {i["item_id"] for i in body["items"]}
+    client.put("/v1/customers/c0", json={}, headers=h)
+    assert client.put("/v1/policy", json={"allow_repurchase": True}, headers=h).status_code == 200
+    again = {i["item_id"] for i in rec(client, h, "c0", n=12)["items"]}
+    assert again & bought  # repurchase wanted: bought items may come back
+
+
+def test_the_next_answer_reflects_the_last_event(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    before = rec(client, h, "fresh", n=3)
+    assert before["fallback"] == "popular"
+    client.post(
+        "/v1/events",
+        json={
+            "events": [
+                {"event_id": "f1", "customer_id": "fresh", "item_id": "b0", "type": "add_to_cart"}
+            ]
+        },
+        headers=h,
+    )
+    after = rec(client, h, "fresh", n=3)
+    assert after["fallback"] is None
+    assert all(i["item_id"].startswith("b") for i in after["items"])
+    client.post(
+        "/v1/events",
+        json={
+            "events": [
+                {
+                    "event_id": "f2",
+                    "customer_id": "fresh",
+                    "item_id": after["items"][0]["item_id"],
+                    "type": "purchase",
+                }
+            ]
+        },
+        headers=h,
+    )
+    assert after["items"][0]["item_id"] not in {
+        i["item_id"] for i in rec(client, h, "fresh", n=3)["items"]
+    }
+
+
+def test_erased_customer_is_cold_again(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    assert rec(client, h, "c1")["fallback"] is None
+    assert client.delete("/v1/customers/c1", headers=h).status_code == 204
+    assert rec(client, h, "c1")["fallback"] == "popular"
+
+
+def test_similar_and_cross_sell(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    r = client.get("/v1/items/a0/similar", params={"n": 3}, headers=h)
+    assert r.status_code == 200
+    ids = [i["item_id"] for i in r.json()["items"]]
+    assert "a0" not in ids and all(i.startswith("a") for i in ids)
+    assert client.get("/v1/items/zzz/similar", headers=h).status_code == 404
+    r = client.post(
+        "/v1/recommendations/cross-sell", json={"items": ["b0", "b1"], "n": 3}, headers=h
+    )
+    assert r.status_code == 200
+    ids = [i["item_id"] for i in r.json()["items"]]
+    assert ids and not {"b0", "b1"} & set(ids) and all(i.startswith("b") for i in ids)
+    r = client.post("/v1/recommendations/cross-sell", json={"items": []}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "items"]
+
+
+def test_no_model_yet_serves_popular_from_the_store(client: TestClient, auth: KeyMaker) -> None:
+    h = auth("fresh-shop")
+    seed(client, h)
+    body = rec(client, h, "c0", n=3)
+    assert body["model_version"] is None and body["fallback"] == "popular"
+    assert len(body["items"]) == 3
+
+
+def test_scopes_and_isolation(client: TestClient, shop: dict, auth: KeyMaker) -> None:
+    assert (
+        client.get("/v1/customers/c0/recommendations", headers=auth("shop", "events")).status_code
+        == 403
+    )
+    assert client.get("/v1/models", headers=auth("shop", "recommend")).status_code == 403
+    other = auth("other")
+    assert client.get("/v1/items/a0/similar", headers=other).status_code == 404
+    assert client.get("/v1/models", headers=other).json() == {"active": None, "versions": []}
+
+
+def test_models_list_activate_and_roll_back_without_failed_requests(
+    client: TestClient, shop: dict, store: Store, settings: Settings
+) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    first = client.get("/v1/models", headers=h).json()
+    v1 = first["active"]
+    assert first["versions"][0]["family"] == "ease"
+    v2 = publish(store, settings, "shop", model="itemknn", params={})
+    assert client.get("/v1/models", headers=h).json()["active"] == v1
+    # a second worker on the same store
+    other = TestClient(create_app(settings, store))
+    failures: list[int] = []
+    seen: set[str] = set()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            r = other.get("/v1/customers/c0/recommendations", headers=h)
+            if r.status_code != 200:
+                failures.append(r.status_code)
+            else:
+                seen.add(r.json()["model_version"])
+
+    t = threading.Thread(target=hammer)
+    t.start()
+    r = client.post(f"/v1/models/{v2}/activate", headers=h)
+    assert r.status_code == 200 and r.json()["active"] == v2
+    import time
+
+    deadline = time.time() + 10
+    while v2 not in seen and time.time() < deadline:
+        time.sleep(0.05)
+    assert client.post(f"/v1/models/{v1}/activate", headers=h).json()["active"] == v1
+    stop.set()
+    t.join()
+    assert not failures and v2 in seen
+    assert client.post("/v1/models/nope/activate", headers=h).status_code == 404
+    assert client.post("/v1/models/..%2Fx/activate", headers=h).status_code == 404
