@@ -1,0 +1,822 @@
+"""The configurator engine: interactive valid-option queries, explanations, conflicts,
+suggestions, fit, price, lead time and variant codes over one compiled family.
+
+Example
+-------
+>>> from configurator import Configurator, reference_families
+>>> cfg = Configurator(reference_families()["original-spin"])
+>>> res = cfg.configure({"fit": "skinny"}, measurements={"waist": 32, "hip": 40, "inseam": 32})
+>>> res.remaining_variants > 0 and res.suggested is not None
+True
+
+Terms used below: a *pick* is one constraint the customer imposed — a selection
+(``fabric=selvedge``), a measurement-derived size range (waist/hip within tolerance) or a
+free text (which implies its enabling condition). Options of an attribute are judged against the
+picks on the *other* attributes (so a customer can always see what switching to would allow),
+plus any measurement or text pick on the attribute itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from configurator import codes
+from configurator.compiler import BDDBackend, CompileBudgetExceeded
+from configurator.errors import InputError, InvalidVariant, UnknownCode
+from configurator.family import Negation, Option, ProductFamily
+from configurator.problem import Problem, lower
+from configurator.sat import SATBackend
+
+Selections = Mapping[str, str]
+Preferences = Mapping[str, "str | Sequence[str]"]
+Learned = Mapping[str, Mapping[str, float]]
+
+
+# ------------------------------------------------------------------------------------------
+# result shapes (dataclasses mirroring the HTTP response; ``to_dict`` gives the JSON form)
+@dataclass(slots=True)
+class OptionState:
+    """One option of an attribute in a configure answer. ``reason`` is a sentence; ``rules`` and
+    ``excluded_by`` (the customer's picks that exclude it) are its machine-readable parts."""
+
+    value: str
+    valid: bool
+    reason: str | None = None
+    rules: list[str] = field(default_factory=list)
+    excluded_by: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Variant:
+    code: str
+    selections: dict[str, str]
+    price: float
+    lead_time_days: int
+    complete: bool = True
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Conflict:
+    """A pick to drop so that the rest can be satisfied, and why it clashes."""
+
+    source: str  # "selections" or "measurements"
+    attribute: str
+    value: Any
+    conflicts_with: dict[str, Any]
+    rules: list[str]
+    reason: str
+
+
+@dataclass(slots=True)
+class FitMatch:
+    value: str
+    deltas: dict[str, float]  # measurement - module centre, per measurement
+    distance: float  # sqrt(sum((delta / tolerance)^2)); <= 1 per axis means within tolerance
+    within_tolerance: bool
+
+
+@dataclass(slots=True)
+class Fit:
+    attribute: str
+    matches: list[FitMatch]  # nearest valid modules within tolerance, nearest first
+    nearest: list[FitMatch]  # nearest valid modules regardless of tolerance (when no match)
+    message: str
+
+
+@dataclass(slots=True)
+class ConfigureResult:
+    complete: bool
+    variant: Variant | None
+    options: dict[str, list[OptionState]]
+    remaining_variants: int
+    conflicts: list[Conflict]
+    suggested: Variant | None
+    fit: dict[str, Fit] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # required texts not yet given
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the HTTP response body); hand-rolled because ``asdict`` deep-copies
+        every option and costs more than the query."""
+        def opt(s: OptionState) -> dict[str, Any]:
+            if s.valid:
+                return {"value": s.value, "valid": True}
+            return {"value": s.value, "valid": False, "reason": s.reason, "rules": s.rules,
+                    "excluded_by": s.excluded_by}
+
+        return {
+            "complete": self.complete,
+            "variant": None if self.variant is None else asdict(self.variant),
+            "options": {a: [opt(s) for s in sts] for a, sts in self.options.items()},
+            "remaining_variants": self.remaining_variants,
+            "conflicts": [asdict(c) for c in self.conflicts],
+            "suggested": None if self.suggested is None else asdict(self.suggested),
+            "fit": {k: asdict(f) for k, f in self.fit.items()},
+            "missing": list(self.missing),
+        }
+
+
+@dataclass
+class _Pick:
+    source: str  # "selections" | "measurements"
+    key: str  # attribute or text option name (measurement picks: the size attribute)
+    value: Any
+    masks: dict[int, np.ndarray]
+    is_selection: bool  # a single option of one attribute
+    frozen: tuple[Any, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.frozen = (self.key, str(self.value), _freeze(self.masks))
+
+
+def _freeze(masks: Mapping[int, np.ndarray]) -> tuple[tuple[int, bytes], ...]:
+    return tuple(sorted((a, m.tobytes()) for a, m in masks.items()))
+
+
+def learn_preferences(history: Iterable[Mapping[str, str]],
+                      weights: Iterable[float] | None = None) -> dict[str, dict[str, float]]:
+    """Learned preferences from a customer's past configurations or purchases.
+
+    Parameters
+    ----------
+    history : iterable of selections (``{attribute: value}``), e.g. decoded variant codes of the
+        customer's ``configure``/purchase events, newest last.
+    weights : one weight per entry (e.g. 2 for a purchase, 1 for a saved spec, decayed by age);
+        default 1.
+
+    Returns
+    -------
+    ``{attribute: {value: weight}}`` with weights summing to 1 per attribute — the ``learned``
+    argument of :meth:`Configurator.configure`. Attributes of other families are harmless: the
+    engine ignores names it does not know.
+    """
+    acc: dict[str, dict[str, float]] = {}
+    ws = iter(weights) if weights is not None else None
+    for sel in history:
+        w = float(next(ws)) if ws is not None else 1.0
+        for a, v in sel.items():
+            if isinstance(v, str):
+                acc.setdefault(a, {})
+                acc[a][v] = acc[a].get(v, 0.0) + w
+    return {a: {v: w / s for v, w in d.items()} for a, d in acc.items()
+            if (s := sum(d.values())) > 0}
+
+
+class Configurator:
+    """A compiled product family answering configure/fit/price/code queries.
+
+    Parameters
+    ----------
+    family : ProductFamily
+    secret : bytes
+        Key of the variant-code integrity tag (a deployment secret makes codes unforgeable).
+    backend : "auto", "bdd" or "sat"
+        "auto" compiles a decision diagram and falls back to SAT past ``budget_s``.
+    budget_s : float
+        Compile time budget of the diagram.
+
+    Queries on one instance are serialised by a lock: CUDD managers are not thread-safe.
+    """
+
+    def __init__(self, family: ProductFamily, *, secret: bytes = b"", backend: str = "auto",
+                 budget_s: float = 5.0) -> None:
+        self.family = family
+        self.problem: Problem = lower(family)
+        self.fingerprint = hashlib.sha256(
+            json.dumps(family.to_json(), sort_keys=True).encode()).hexdigest()
+        self._key = secret + bytes.fromhex(self.fingerprint)
+        self._lock = threading.RLock()
+        self.backend: BDDBackend | SATBackend
+        if backend == "sat":
+            self.backend = SATBackend(self.problem)
+        else:
+            try:
+                self.backend = BDDBackend(self.problem, budget_s=None if backend == "bdd"
+                                          else budget_s)
+            except CompileBudgetExceeded as exc:
+                warnings.warn(f"family {family.id!r}: {exc}; answering with the SAT backend",
+                              RuntimeWarning, stacklevel=2)
+                self.backend = SATBackend(self.problem)
+        self.attrs = family.attributes
+        # plain lists and arrays: pydantic private attributes are slow on hot paths
+        self.opts: list[list[Option]] = [list(a.values) for a in self.attrs]
+        self.names = [a.name for a in self.attrs]
+        self.index = self.problem.index
+        self.opt_index = [{o.value: j for j, o in enumerate(op)} for op in self.opts]
+        # per option: [pref rank, fit distance, -learned, price, days, index] as non-negative
+        # integers (per-attribute shifts do not change which completion is best)
+        self._base_w = []
+        for op in self.opts:
+            w = np.zeros((len(op), 6), np.int64)
+            cents = np.array([round(o.price_delta * 100) for o in op], np.int64)
+            days = np.array([self._module_days(o) + o.extra_days for o in op], np.int64)
+            w[:, 3] = cents - cents.min()
+            w[:, 4] = days - days.min()
+            w[:, 5] = np.arange(len(op))
+            self._base_w.append(w)
+        self._states: dict[Any, tuple[list[str], str, dict[str, Any]]] = {}
+        self.texts = {t.name: t for t in family.text_options}
+        self.rule_ids = [c.id for c in self.problem.constraints]
+        self.rule_msgs = [c.message for c in self.problem.constraints]
+        self.rule_scope = [set(c.scope) for c in self.problem.constraints]
+        self._rows: dict[Any, dict[int, np.ndarray]] = {}
+        self._reasons: dict[Any, list[int]] = {}
+        with self._lock:
+            self.global_valid = self.backend.valid_masks({})
+            self.variant_count = self.backend.count({})
+        self.measure_by_attr: dict[int, list[str]] = {}
+        self._centre: dict[int, dict[str, np.ndarray]] = {}
+        self._tol: dict[int, dict[str, np.ndarray]] = {}
+        for m in family.measurements:
+            a = self.index[m.attribute]
+            self.measure_by_attr.setdefault(a, []).append(m.name)
+            opts = self.opts[a]
+            self._centre.setdefault(a, {})[m.name] = np.array([o.measure[m.name] for o in opts])
+            self._tol.setdefault(a, {})[m.name] = np.array([o.tolerance[m.name] for o in opts])
+
+    # -- parsing -------------------------------------------------------------------------------
+    def _onehot(self, a: int, j: int) -> np.ndarray:
+        m = np.zeros(len(self.opts[a]), bool)
+        m[j] = True
+        return m
+
+    def _cond_masks(self, cond: Mapping[str, Any]) -> dict[int, np.ndarray]:
+        out = {}
+        for name, v in cond.items():
+            a = self.index[name]
+            vals = self.opts[a]
+            if isinstance(v, Negation):
+                out[a] = np.array([o.value not in v.not_ for o in vals])
+            else:
+                chosen = {v} if isinstance(v, str) else set(v)
+                out[a] = np.array([o.value in chosen for o in vals])
+        return out
+
+    def _option(self, attr: str, value: Any, loc: str) -> tuple[int, int]:
+        if attr not in self.index:
+            raise InputError(f"unknown attribute {attr!r} of {self.family.id}", (loc, attr))
+        a = self.index[attr]
+        if not isinstance(value, str) or value not in self.opt_index[a]:
+            raise InputError(f"unknown option {value!r} of attribute {attr!r}", (loc, attr))
+        return a, self.opt_index[a][value]
+
+    def _parse(self, selections: Selections | None) -> tuple[dict[int, int], dict[str, str]]:
+        chosen: dict[int, int] = {}
+        texts: dict[str, str] = {}
+        for k, v in (selections or {}).items():
+            if k in self.texts:
+                if not isinstance(v, str):
+                    raise InputError("text expected", ("selections", k))
+                why = self.texts[k].check(v)
+                if why:
+                    raise InputError(why, ("selections", k))
+                texts[k] = v
+            else:
+                a, j = self._option(k, v, "selections")
+                chosen[a] = j
+        return chosen, texts
+
+    def _check_measurements(self, measurements: Mapping[str, float] | None) -> dict[str, float]:
+        out = {}
+        known = {m.name: m for m in self.family.measurements}
+        for k, v in (measurements or {}).items():
+            if k not in known:
+                raise InputError(f"unknown measurement {k!r} of {self.family.id}",
+                                 ("measurements", k))
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise InputError("a number is expected", ("measurements", k))
+            m = known[k]
+            if not m.min <= v <= m.max:
+                raise InputError(f"implausible {k}: {v:g} {m.unit} is outside "
+                                 f"[{m.min:g}, {m.max:g}]", ("measurements", k))
+            out[k] = float(v)
+        return out
+
+    # -- backend helpers (called under the lock) ----------------------------------------------
+    @staticmethod
+    def _merge(picks: Iterable[_Pick]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for p in picks:
+            for a, m in p.masks.items():
+                out[a] = out[a] & m if a in out else m
+        return out
+
+    def _sat(self, picks: Iterable[_Pick], extra: Mapping[int, np.ndarray] | None = None) -> bool:
+        merged = self._merge(picks)
+        for a, m in (extra or {}).items():
+            merged[a] = merged[a] & m if a in merged else m
+        return self.backend.satisfiable(merged)
+
+    def _row(self, masks: Mapping[int, np.ndarray], key: Any) -> dict[int, np.ndarray]:
+        """Options of every attribute compatible with one pick (cached under ``key``)."""
+        row = self._rows.get(key)
+        if row is None:
+            if len(self._rows) > 20_000:
+                self._rows.clear()
+            row = self.backend.valid_masks(masks)
+            self._rows[key] = row
+        return row
+
+    def _min_rules(self, masks: Mapping[int, np.ndarray]) -> list[int]:
+        """A minimal set of rules that, with ``masks``, admits no variant (cached)."""
+        key = _freeze(masks)
+        hit = self._reasons.get(key)
+        if hit is not None:
+            return hit
+        touched = set(masks)
+        cands = [r for r, s in enumerate(self.rule_scope) if s & touched]
+        found = next((r for r in cands if not self.backend.satisfiable(masks, [r])), None)
+        if found is not None:
+            rules = [found]
+        elif isinstance(self.backend, SATBackend):
+            rules = self.backend.core(masks)
+            rules = self._shrink_rules(masks, rules)
+        else:
+            rules = self._shrink_rules(masks, list(range(len(self.rule_ids))))
+        if len(self._reasons) > 50_000:
+            self._reasons.clear()
+        self._reasons[key] = rules
+        return rules
+
+    def _shrink_rules(self, masks: Mapping[int, np.ndarray], rules: list[int]) -> list[int]:
+        keep = list(rules)
+        for r in list(keep):
+            trial = [x for x in keep if x != r]
+            if not self.backend.satisfiable(masks, trial):
+                keep = trial
+        return keep
+
+    def _min_picks(self, picks: list[_Pick], extra: Mapping[int, np.ndarray]) -> list[_Pick]:
+        """A minimal subset of ``picks`` that with ``extra`` admits no variant (deletion)."""
+        keep = list(picks)
+        for p in list(keep):
+            trial = [q for q in keep if q is not p]
+            if not self._sat(trial, extra):
+                keep = trial
+        return keep
+
+    def _picks_text(self, picks: Sequence[_Pick]) -> dict[str, Any]:
+        return {p.key: p.value for p in picks}
+
+    def _explain(self, picks: Sequence[_Pick],
+                 masks: Mapping[int, np.ndarray]) -> tuple[list[str], str]:
+        """Rule ids and a sentence saying why ``masks`` cannot hold together with ``picks``."""
+        merged = self._merge(picks)
+        for a, m in masks.items():
+            merged[a] = merged[a] & m if a in merged else m
+        rules = self._min_rules(merged)
+        why = "; ".join(self.rule_msgs[r] for r in rules) or "no variant allows it"
+        if picks:
+            why = f"{why} (because {', '.join(f'{p.key}={p.value}' for p in picks)})"
+        return [self.rule_ids[r] for r in rules], why
+
+    # -- picks -----------------------------------------------------------------------------
+    def _fit_masks(self, meas: Mapping[str, float]) -> tuple[dict[int, np.ndarray],
+                                                              dict[str, Fit]]:
+        masks: dict[int, np.ndarray] = {}
+        fits: dict[str, Fit] = {}
+        for a, names in self.measure_by_attr.items():
+            given = [n for n in names if n in meas]
+            if not given:
+                continue
+            fit = self._fit_attr(a, given, meas, self.global_valid[a])
+            fits[self.attrs[a].name] = fit
+            within = np.zeros(len(self.opts[a]), bool)
+            for mt in fit.matches:
+                within[self.opt_index[a][mt.value]] = True
+            if within.any():
+                masks[a] = within
+        return masks, fits
+
+    def _fit_attr(self, a: int, names: list[str], meas: Mapping[str, float],
+                  valid: np.ndarray, top: int = 5) -> Fit:
+        opts = self.opts[a]
+        centre = np.stack([self._centre[a][n] for n in names], axis=1)
+        tol = np.stack([self._tol[a][n] for n in names], axis=1)
+        x = np.array([meas[n] for n in names])
+        delta = x[None, :] - centre
+        within = (np.abs(delta) <= tol + 1e-9).all(axis=1) & valid
+        dist = np.sqrt(((delta / tol) ** 2).sum(axis=1))
+
+        def match(j: int) -> FitMatch:
+            return FitMatch(opts[j].value, {n: round(float(d), 4) for n, d in
+                                            zip(names, delta[j], strict=True)},
+                            round(float(dist[j]), 4), bool(within[j]))
+
+        order = np.lexsort((np.arange(len(opts)), dist))
+        matches = [match(int(j)) for j in order if within[j]]
+        attr = self.attrs[a].name
+        given = ", ".join(f"{n} {meas[n]:g}" for n in names)
+        if matches:
+            return Fit(attr, matches, [], f"{len(matches)} {attr} modules fit {given}")
+        near = [match(int(j)) for j in order if valid[j]][:3]
+        if near:
+            d = ", ".join(f"{k} {v:+g}" for k, v in near[0].deltas.items())
+            msg = (f"no {attr} module fits {given} within tolerance; the nearest is "
+                   f"{near[0].value} (measurement minus module: {d})")
+        else:
+            msg = f"no {attr} module is available"
+        return Fit(attr, [], near, msg)
+
+    def _picks(self, chosen: Mapping[int, int], texts: Mapping[str, str],
+               selections: Selections | None, fit_masks: Mapping[int, np.ndarray]) -> list[_Pick]:
+        picks = [_Pick("measurements", self.attrs[a].name, "within tolerance", {a: m}, False)
+                 for a, m in fit_masks.items()]
+        for k in (selections or {}):
+            if k in texts:
+                cond = self._cond_masks(self.texts[k].enabled_by)
+                if cond:
+                    picks.append(_Pick("selections", k, texts[k], cond, False))
+            else:
+                a = self.index[k]
+                picks.append(_Pick("selections", k, self.opts[a][chosen[a]].value,
+                                   {a: self._onehot(a, chosen[a])}, True))
+        return picks
+
+    def _conflicts(self, picks: list[_Pick]) -> tuple[list[_Pick], list[Conflict]]:
+        """Drop a smallest set of picks (ties: the earliest, so the latest choice wins)."""
+        if self._sat(picks):
+            return picks, []
+        n = len(picks)
+        drop: tuple[int, ...] | None = None
+        for k in range(1, min(n, 3) + 1):
+            drop = next((c for c in combinations(range(n), k)
+                         if self._sat([p for i, p in enumerate(picks) if i not in c])), None)
+            if drop is not None:
+                break
+        if drop is None:  # many clashes: keep greedily from the latest pick backwards
+            kept_idx: list[int] = []
+            for i in reversed(range(n)):
+                if self._sat([picks[j] for j in [*kept_idx, i]]):
+                    kept_idx.append(i)
+            drop = tuple(i for i in range(n) if i not in kept_idx)
+        kept = [p for i, p in enumerate(picks) if i not in drop]
+        out = []
+        for i in drop:
+            p = picks[i]
+            others = self._min_picks(kept, p.masks)
+            rules, why = self._explain(others, p.masks)
+            out.append(Conflict(p.source, p.key, p.value, self._picks_text(others), rules,
+                                f"{p.key}={p.value} cannot be combined: {why}"))
+        return kept, out
+
+    # -- public queries --------------------------------------------------------------------
+    def configure(self, selections: Selections | None = None,
+                  measurements: Mapping[str, float] | None = None,
+                  preferences: Preferences | None = None,
+                  learned: Learned | None = None) -> ConfigureResult:
+        """Answer one interactive configuration step.
+
+        Parameters
+        ----------
+        selections : ``{attribute: option value}`` plus ``{text_option: text}``.
+        measurements : ``{measurement name: number}``; restricts size attributes to the modules
+            within tolerance (when none fits, ``fit`` says so and sizes stay unrestricted).
+        preferences : explicit soft preferences ``{attribute: value or [values, best first]}``.
+        learned : ``{attribute: {value: weight}}`` from the customer's history (see
+            :func:`learn_preferences`); unknown names are ignored.
+
+        Raises
+        ------
+        InputError
+            Unknown attribute/option/measurement, invalid text, implausible measurement.
+        """
+        chosen, texts = self._parse(selections)
+        meas = self._check_measurements(measurements)
+        prefs = self._check_preferences(preferences)
+        with self._lock:
+            fit_masks, fits = self._fit_masks(meas)
+            picks, conflicts = self._conflicts(self._picks(chosen, texts, selections, fit_masks))
+            merged = self._merge(picks)
+            valid = self.backend.valid_masks(merged)
+            options = {self.attrs[a].name: self._option_states(a, valid[a], picks)
+                       for a in range(len(self.attrs))}
+            remaining = self.backend.count(merged)
+            kept_sel = {p.key: p.value for p in picks if p.source == "selections"}
+            dropped = {c.attribute for c in conflicts if c.source == "selections"}
+            kept_texts = {k: v for k, v in texts.items() if k not in dropped}
+            fixed = {self.index[k]: self.opt_index[self.index[k]][v] for k, v in kept_sel.items()
+                     if k in self.index}
+            suggested = self._suggest(merged, fixed, kept_texts, prefs, learned or {}, meas)
+        variant = None
+        complete = False
+        if not conflicts and len(fixed) == len(self.attrs) and remaining == 1:
+            variant = self._variant(fixed, kept_texts)
+            complete = variant.complete
+        missing = self._missing_texts(fixed, kept_texts) if len(fixed) == len(self.attrs) else []
+        return ConfigureResult(complete, variant, options, remaining, conflicts, suggested, fits,
+                               missing)
+
+    def _check_preferences(self, preferences: Preferences | None) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for k, v in (preferences or {}).items():
+            vals = [v] if isinstance(v, str) else list(v)
+            idx = [self._option(k, x, "preferences")[1] for x in vals]
+            out[self.index[k]] = idx
+        return out
+
+    def _option_states(self, a: int, valid: np.ndarray, picks: list[_Pick]) -> list[OptionState]:
+        opts = self.opts[a]
+        own = [p for p in picks if not p.is_selection and a in p.masks]
+        others = [p for p in picks if not (p.is_selection and a in p.masks)]
+        states = [OptionState(o.value, True) for o in opts]
+        done = np.zeros(len(opts), bool)
+        for p in own:  # a measurement range or a text excludes options of ``a`` directly
+            out = ~p.masks[a] & ~done
+            if out.any():
+                why = (f"outside the tolerance of the measurements given for {self.names[a]}"
+                       if p.source == "measurements" else
+                       f"{p.key} needs {self.names[a]} in the options that allow it")
+                for j in np.flatnonzero(out):
+                    states[j] = OptionState(opts[j].value, False, why, [], {p.key: p.value})
+                done |= out
+        for j in np.flatnonzero(~valid & ~done):
+            rules, why, by = self._invalid_reason(a, int(j), others)
+            states[j] = OptionState(opts[j].value, False, why, list(rules), dict(by))
+        return states
+
+    def _invalid_reason(self, a: int, j: int,
+                        others: list[_Pick]) -> tuple[list[str], str, dict[str, Any]]:
+        """Rules, sentence and culprit picks of an invalid option (cached per culprits)."""
+        if not self.global_valid[a][j]:
+            return self._cached_reason(a, j, [])
+        for p in others:
+            if a not in p.masks and not self._row(p.masks, p.frozen)[a][j]:
+                return self._cached_reason(a, j, [p])
+        masks = {a: self._onehot(a, j)}
+        culprits = self._min_picks([p for p in others if p.masks.keys() - {a}], masks)
+        return self._cached_reason(a, j, culprits)
+
+    def _cached_reason(self, a: int, j: int,
+                       picks: list[_Pick]) -> tuple[list[str], str, dict[str, Any]]:
+        key = (a, j, tuple(p.frozen for p in picks))
+        hit = self._states.get(key)
+        if hit is None:
+            rules, why = self._explain(picks, {a: self._onehot(a, j)})
+            hit = (rules, why, self._picks_text(picks))
+            if len(self._states) > 50_000:
+                self._states.clear()
+            self._states[key] = hit
+        return hit
+
+    def _suggest(self, merged: Mapping[int, np.ndarray], fixed: Mapping[int, int],
+                 texts: Mapping[str, str], prefs: Mapping[int, list[int]], learned: Learned,
+                 meas: Mapping[str, float]) -> Variant | None:
+        """The best valid completion, minimising lexicographically the summed criteria: unmet
+        explicit preferences (rank in the customer's list), distance to the measurements,
+        minus learned affinity, price, then module days. Exact on the diagram
+        (:meth:`BDDBackend.minimize`); the SAT backend walks attributes greedily in priority
+        order instead (each takes its best still-valid option; validity is complete, so the
+        walk never dead-ends)."""
+        cur = dict(merged)
+        if not self.backend.satisfiable(cur):
+            return None
+        lw: dict[int, np.ndarray] = {}
+        for name, d in learned.items():
+            if name in self.index:
+                a = self.index[name]
+                aff = np.zeros(len(self.opts[a]))
+                for v, x in d.items():
+                    if v in self.opt_index[a]:
+                        aff[self.opt_index[a][v]] = float(x)
+                lw[a] = aff
+        dist: dict[int, np.ndarray] = {}
+        for a, names in self.measure_by_attr.items():
+            given = [n for n in names if n in meas]
+            if given:
+                dist[a] = np.sqrt(sum(((meas[n] - self._centre[a][n]) / self._tol[a][n]) ** 2
+                                      for n in given))
+        weights: list[np.ndarray] = []  # integer criteria per option, lexicographic
+        for a, base in enumerate(self._base_w):
+            ranks = prefs.get(a)
+            if not ranks and a not in dist and a not in lw:
+                weights.append(base)
+                continue
+            w = base.copy()
+            if ranks:
+                w[:, 0] = len(ranks)
+                for r, j in enumerate(ranks):
+                    w[j, 0] = min(w[j, 0], r)
+            if a in dist:
+                w[:, 1] = np.round(dist[a] * 1000)
+            if a in lw:
+                w[:, 2] = np.round((lw[a].max() - lw[a]) * 10_000)
+            weights.append(w)
+        if isinstance(self.backend, BDDBackend):
+            best = self.backend.minimize(cur, weights)
+            if best is not None:
+                return self._variant(dict(enumerate(best)), texts)
+        order = ([a for a in prefs] + [a for a in dist if a not in prefs]
+                 + sorted((a for a in lw if a not in prefs and a not in dist),
+                          key=lambda a: -lw[a].max())
+                 + [a for a in range(len(self.attrs))])
+        seen: set[int] = set()
+        picked: dict[int, int] = dict(fixed)
+        for a in order:
+            if a in seen or a in fixed:
+                continue
+            seen.add(a)
+            ok = self.backend.valid_masks(cur, [a])[a]
+            if a in cur:
+                ok &= cur[a]
+            cand = np.flatnonzero(ok)
+            if len(cand) == 0:
+                return None
+            wa = weights[a]
+            choice = int(min(cand, key=lambda j: tuple(wa[j].tolist())))
+            picked[a] = choice
+            cur[a] = self._onehot(a, choice)
+        return self._variant(picked, texts)
+
+    def _missing_texts(self, fixed: Mapping[int, int], texts: Mapping[str, str]) -> list[str]:
+        out = []
+        for t in self.family.text_options:
+            if not t.required or t.name in texts:
+                continue
+            cond = self._cond_masks(t.enabled_by)
+            if all(m[fixed[a]] for a, m in cond.items()):
+                out.append(t.name)
+        return out
+
+    def _variant(self, fixed: Mapping[int, int], texts: Mapping[str, str]) -> Variant:
+        sel = {self.attrs[a].name: self.opts[a][fixed[a]].value
+               for a in range(len(self.attrs))}
+        full = {**sel, **texts}
+        missing = self._missing_texts(fixed, texts)
+        return Variant(self._encode(fixed, texts), full, float(self.price(full)["total"]),
+                       int(self.lead_time(full)["total_days"]), not missing, missing)
+
+    # -- fit, price, lead time --------------------------------------------------------------
+    def fit(self, measurements: Mapping[str, float],
+            selections: Selections | None = None) -> dict[str, Fit]:
+        """Nearest valid size modules for the measurements, per size attribute, with deltas.
+
+        With ``selections``, "valid" also respects them (a fabric not made in some fits)."""
+        meas = self._check_measurements(measurements)
+        chosen, texts = self._parse(selections)
+        with self._lock:
+            picks = self._picks(chosen, texts, selections, {})
+            valid = (self.backend.valid_masks(self._merge(picks)) if picks
+                     else self.global_valid)
+            out = {}
+            for a, names in self.measure_by_attr.items():
+                given = [n for n in names if n in meas]
+                if given:
+                    out[self.attrs[a].name] = self._fit_attr(a, given, meas, valid[a])
+        return out
+
+    @staticmethod
+    def _module_days(o: Option) -> int:
+        return o.lead_time_days + (o.backorder_days or 0 if o.backordered else 0)
+
+    def _resolve(self, selections: Selections) -> tuple[list[tuple[str, Option]], dict[str, str]]:
+        chosen, texts = self._parse(selections)
+        return ([(self.attrs[a].name, self.opts[a][j]) for a, j in sorted(chosen.items())],
+                texts)
+
+    def price(self, selections: Selections) -> dict[str, Any]:
+        """Price breakdown of (possibly partial) selections: base, option deltas, texts."""
+        opts, texts = self._resolve(selections)
+        lines = [{"attribute": n, "value": o.value, "amount": float(o.price_delta)}
+                 for n, o in opts if o.price_delta]
+        text_lines = [{"name": k, "amount": float(self.texts[k].cost(v))} for k, v in texts.items()]
+        total = (self.family.base_price + sum((o.price_delta for _, o in opts), Decimal(0))
+                 + sum((self.texts[k].cost(v) for k, v in texts.items()), Decimal(0)))
+        return {"currency": self.family.currency, "base": float(self.family.base_price),
+                "options": lines, "texts": text_lines, "total": float(round(total, 2))}
+
+    def lead_time(self, selections: Selections) -> dict[str, Any]:
+        """Lead time: assembly + the slowest module (restock included) + sequential steps."""
+        opts, texts = self._resolve(selections)
+        slowest = max(opts, key=lambda no: self._module_days(no[1]), default=None)
+        slow_days = self._module_days(slowest[1]) if slowest else 0
+        steps: list[dict[str, Any]] = [{"attribute": n, "value": o.value, "days": o.extra_days}
+                 for n, o in opts if o.extra_days]
+        steps += [{"name": k, "days": self.texts[k].extra_days} for k in texts
+                  if self.texts[k].extra_days]
+        back = [{"attribute": n, "value": o.value, "days": o.backorder_days}
+                for n, o in opts if o.backordered]
+        total = self.family.assembly_days + slow_days + sum(int(s["days"]) for s in steps)
+        return {"assembly_days": self.family.assembly_days,
+                "slowest_module": (None if slowest is None else
+                                   {"attribute": slowest[0], "value": slowest[1].value,
+                                    "days": slow_days}),
+                "backorders": back, "sequential": steps, "total_days": total}
+
+    # -- codes ----------------------------------------------------------------------------
+    def _encode(self, fixed: Mapping[int, int], texts: Mapping[str, str]) -> str:
+        radices = [len(o) for o in self.opts]
+        body = codes.pack(self._key, radices, [fixed[a] for a in range(len(self.attrs))],
+                          [texts.get(t.name) for t in self.family.text_options])
+        return f"{self.family.id}.{self.family.version}.{body}"
+
+    def encode(self, selections: Selections) -> str:
+        """The variant code of complete, valid selections (same selections, same code).
+
+        Raises :class:`InvalidVariant` for incomplete or rule-breaking selections."""
+        chosen, texts = self._parse(selections)
+        missing = [a.name for i, a in enumerate(self.attrs) if i not in chosen]
+        if missing:
+            raise InvalidVariant(f"incomplete: no option for {', '.join(missing)}",
+                                 ("selections", missing[0]))
+        with self._lock:
+            picks = self._picks(chosen, texts, selections, {})
+            if not self._sat(picks):
+                _, conflicts = self._conflicts(picks)
+                c = conflicts[0]
+                raise InvalidVariant(c.reason, ("selections", c.attribute))
+        return self._encode(chosen, texts)
+
+    def decode(self, code: str) -> Variant:
+        """Selections, price and lead time of a code.
+
+        Raises :class:`UnknownCode` (404) for another family or version, and
+        :class:`MalformedCode` (422) for a garbled, edited or forged code."""
+        fam, version, body = codes.parse_code(code)
+        if fam != self.family.id or version != self.family.version:
+            raise UnknownCode(f"code {code!r} is not of {self.family.id} v{self.family.version}")
+        radices = [len(o) for o in self.opts]
+        idx, texts = codes.unpack(self._key, radices, len(self.family.text_options), body)
+        fixed = dict(enumerate(idx))
+        tx = {t.name: s for t, s in zip(self.family.text_options, texts, strict=True) if s}
+        return self._variant(fixed, tx)
+
+    def spec(self, selections: Selections,
+             measurements: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """What to save for a customer's configuration (and to record as a ``configure``
+        event): JSON-able, reorderable with :meth:`decode` of ``code``."""
+        code = self.encode(selections)
+        v = self.decode(code)
+        return {"product_id": self.family.id, "version": self.family.version, "code": code,
+                "selections": v.selections, "measurements": dict(measurements or {}),
+                "price": v.price, "currency": self.family.currency,
+                "lead_time_days": v.lead_time_days}
+
+    # -- description ----------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """The family for ``GET /v1/configurator/products/{id}``."""
+        fam = self.family
+
+        def opt(a: int, j: int, o: Option) -> dict[str, Any]:
+            d: dict[str, Any] = {"value": o.value, "label": o.label or o.value,
+                                 "price_delta": float(o.price_delta),
+                                 "lead_time_days": self._module_days(o),
+                                 "extra_days": o.extra_days,
+                                 "available": bool(self.global_valid[a][j]),
+                                 "in_stock": not o.out_of_stock}
+            if o.measure:
+                d["measure"] = o.measure
+                d["tolerance"] = o.tolerance
+            return d
+
+        return {
+            "product_id": fam.id, "name": fam.name, "description": fam.description,
+            "kind": fam.kind, "version": fam.version, "currency": fam.currency,
+            "base_price": float(fam.base_price), "assembly_days": fam.assembly_days,
+            "variant_count": self.variant_count, "backend": self.backend.kind,
+            "attributes": [{"name": a.name, "label": a.label or a.name, "group": a.group,
+                            "options": [opt(i, j, o) for j, o in enumerate(a.values)]}
+                           for i, a in enumerate(self.attrs)],
+            "measurements": [m.model_dump(mode="json") for m in fam.measurements],
+            "text_options": [{"name": t.name, "label": t.label or t.name,
+                              "max_length": t.max_length, "allowed_chars": t.allowed_chars,
+                              "price": float(t.price), "price_per_char": float(t.price_per_char),
+                              "extra_days": t.extra_days, "required": t.required,
+                              "enabled_by": {k: (v.model_dump(by_alias=True)
+                                                 if isinstance(v, Negation) else v)
+                                             for k, v in t.enabled_by.items()}}
+                             for t in fam.text_options],
+            "rules": [{"id": c.id, "message": c.message} for c in self.problem.constraints],
+        }
+
+
+_CACHE: dict[tuple[str, bytes, str], Configurator] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_configurator(family: ProductFamily, *, secret: bytes = b"",
+                     backend: str = "auto") -> Configurator:
+    """A compiled configurator for ``family``, compiled once per family content and cached
+    (families are immutable per version, so the content fingerprint is the cache key)."""
+    fp = hashlib.sha256(json.dumps(family.to_json(), sort_keys=True).encode()).hexdigest()
+    key = (fp, secret, backend)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is None:
+        hit = Configurator(family, secret=secret, backend=backend)
+        with _CACHE_LOCK:
+            if len(_CACHE) >= 128:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = hit
+    return hit
