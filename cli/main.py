@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import demo, imports, keys, serve
+from cli import demo, imports, keys, models, serve
 from cli.common import with_store
 
 #: Modules whose ``register(subparsers)`` adds sub-commands. Optional ones are skipped if absent.
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="atelier", description="Atelier one-to-one marketing engine."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, keys, imports, demo):
+    for module in (serve, keys, imports, demo, models):
         module.register(sub)
     import importlib
 
