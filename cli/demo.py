@@ -10,7 +10,7 @@ from demo.load import load_demo
 from store.base import Store
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="the demo tenant")
     dsub = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     load = dsub.add_parser("load", help="load the demo shop into the store (once)")

@@ -20,7 +20,7 @@ from store.records import Event
 from training.files import iter_rows, parse_mapping
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser("import", help="bulk import")
     isub = imp.add_subparsers(dest="import_what", required=True, metavar="WHAT")
     ev = isub.add_parser("events", help="events from CSV, CSV.gz or Parquet")

@@ -11,7 +11,7 @@ from store.base import Store
 from store.records import SCOPES
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("keys", help="create, list and revoke API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = ksub.add_parser("create", help="create a key (and its tenant if needed)")

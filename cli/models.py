@@ -12,7 +12,7 @@ from store.base import Store
 from training.artifacts import read_meta, version_folder
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     pub = sub.add_parser("publish", help="register a trained version (and optionally activate it)")
     pub.add_argument("--tenant", required=True)
     pub.add_argument("--version", required=True)

@@ -11,13 +11,13 @@ import uvicorn
 from api.main import open_configured_store
 from api.security import create_key
 from api.settings import Settings
-from demo.load import load_demo
+from demo.load import demo_insights, load_demo
 from store.records import SCOPES
 
 DEMO_KEY_LABEL = "demo-serve"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default=None, help="default: ATELIER_HOST")
     serve.add_argument("--port", type=int, default=None, help="default: ATELIER_PORT")
@@ -75,6 +75,9 @@ def prepare_demo(settings: Settings) -> None:
         tenant = settings.demo_tenant
         if load_demo(store, tenant, seed=settings.demo_seed, n_customers=settings.demo_customers):
             print(f"loaded the demo tenant '{tenant}'", flush=True)
+        elif demo_insights(store, tenant):
+            # A demo tenant loaded before insights existed: compute them once.
+            print(f"computed customer insights of the demo tenant '{tenant}'", flush=True)
         for old in store.list_api_keys(tenant):
             if old.label == DEMO_KEY_LABEL and not old.revoked:
                 store.revoke_api_key(old.key_id)

@@ -52,7 +52,7 @@ def _artifacts_root(args: argparse.Namespace) -> Path:
         return Path(os.environ["ATELIER_MODELS_DIR"])
     from api.settings import Settings
 
-    return Path(Settings().models_dir)  # type: ignore[call-arg]
+    return Path(Settings().models_dir)
 
 
 def _file_frame(args: argparse.Namespace) -> Any:
@@ -101,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from api.main import open_configured_store
         from api.settings import Settings
 
-        store = open_configured_store(Settings())  # type: ignore[call-arg]
+        store = open_configured_store(Settings())
         try:
             frame = store.events_frame(args.tenant)
             folder = train_from_frame(frame, config, root, args.tenant)

@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--alone", action="store_true", help="each endpoint alone at saturation")
+    parser.add_argument("--half-load", action="store_true",
+                        help="with --alone: then run the last endpoint at half its throughput")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
@@ -150,6 +152,12 @@ def main() -> None:
             for cls in classes[1:]:
                 ratio = float(results[cls]["Requests/s"]) / base
                 print(f"throughput {cls} / {classes[0]}: {ratio:.2f}")
+            if args.half_load:
+                last = classes[-1]
+                target = float(results[last]["Requests/s"]) / 2
+                paced = {**env, "ATELIER_BENCH_RATE": str(target / args.users)}
+                rows = run_locust([last], paced, port, args.users, args.seconds, "1", work)
+                report(rows, f"{last} paced at half its throughput ({target:.0f} req/s)")
         else:
             rows = run_locust(classes, env, port, args.users, args.seconds, "1", work)
             report(rows, "side by side in one run (ms)")

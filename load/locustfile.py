@@ -14,7 +14,7 @@ import random
 import uuid
 from pathlib import Path
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, constant_throughput, task
 
 KEY = os.environ.get("ATELIER_BENCH_KEY", "")
 HEADERS = {"Authorization": f"Bearer {KEY}"}
@@ -31,13 +31,16 @@ CUSTOMERS = _ids("ATELIER_BENCH_CUSTOMERS")
 ITEMS = _ids("ATELIER_BENCH_ITEMS")
 PRODUCT = os.environ.get("ATELIER_BENCH_PRODUCT", "original-spin")
 _batch_counter = itertools.count()
+#: Requests per second per user for paced runs (``ATELIER_BENCH_RATE``); 0 = as fast as possible.
+_RATE = float(os.environ.get("ATELIER_BENCH_RATE", "0"))
+_PACE = constant_throughput(_RATE) if _RATE > 0 else constant(0)
 _RUN = uuid.uuid4().hex[:8]
 
 
 class HealthUser(FastHttpUser):
     """The trivial baseline of every comparison."""
 
-    wait_time = constant(0)
+    wait_time = _PACE
 
     @task
     def healthz(self) -> None:
@@ -79,7 +82,7 @@ class IngestUser(FastHttpUser):
 
 
 class RecommendUser(FastHttpUser):
-    wait_time = constant(0)
+    wait_time = _PACE
 
     @task
     def recommend(self) -> None:

@@ -135,7 +135,7 @@ class RedisStore(Store):
         return bool(self.r.sadd(f"{self.prefix}:tenants", tenant))
 
     def list_tenants(self) -> list[str]:
-        return sorted(self.r.smembers(f"{self.prefix}:tenants"))  # type: ignore[arg-type]
+        return sorted(self.r.smembers(f"{self.prefix}:tenants"))
 
     def put_api_key(self, key: ApiKey, key_hash: str) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -167,13 +167,13 @@ class RedisStore(Store):
 
     def get_api_key(self, key_hash: str) -> ApiKey | None:
         h = self.r.hgetall(f"{self.prefix}:apikey:{key_hash}")
-        return self._key_from(h) if h else None  # type: ignore[arg-type]
+        return self._key_from(h) if h else None
 
     def list_api_keys(self, tenant: str | None = None) -> list[ApiKey]:
         keys = []
-        for key_id in self.r.smembers(f"{self.prefix}:apikeys"):  # type: ignore[union-attr]
+        for key_id in self.r.smembers(f"{self.prefix}:apikeys"):
             key_hash = self.r.get(f"{self.prefix}:apikeyid:{key_id}")
-            key = self.get_api_key(key_hash) if key_hash else None  # type: ignore[arg-type]
+            key = self.get_api_key(key_hash) if key_hash else None
             if key and (tenant is None or key.tenant == tenant):
                 keys.append(key)
         return sorted(keys, key=lambda k: k.created_at)
@@ -228,14 +228,15 @@ class RedisStore(Store):
             while True:
                 try:
                     pipe.watch(t + "items", t + "counter:catalog")
-                    old = pipe.hmget(t + "items", ids)
+                    # After WATCH a pipeline runs commands at once (the stubs say Pipeline).
+                    old: list[str | None] = pipe.hmget(t + "items", ids)  # type: ignore[assignment]
                     created = []
                     seen: set[str] = set()
                     for item_id, doc in zip(ids, old, strict=True):
                         existed = doc is not None and not orjson.loads(doc)["deleted"]
                         created.append(not existed and item_id not in seen)
                         seen.add(item_id)
-                    version = int(pipe.get(t + "counter:catalog") or 0) + 1
+                    version = int(pipe.get(t + "counter:catalog") or 0) + 1  # type: ignore[arg-type]
                     pipe.multi()
                     pipe.hset(
                         t + "items",
@@ -252,7 +253,7 @@ class RedisStore(Store):
         doc = self.r.hget(self._t(tenant) + "items", item_id)
         if doc is None:
             return None
-        item, deleted = self._item_from(item_id, doc)  # type: ignore[arg-type]
+        item, deleted = self._item_from(item_id, doc)
         return None if deleted else item
 
     def delete_item(self, tenant: str, item_id: str) -> bool:
@@ -267,7 +268,7 @@ class RedisStore(Store):
                     item, deleted = self._item_from(item_id, doc)  # type: ignore[arg-type]
                     if deleted:
                         return False
-                    version = int(pipe.get(t + "counter:catalog") or 0) + 1
+                    version = int(pipe.get(t + "counter:catalog") or 0) + 1  # type: ignore[arg-type]
                     pipe.multi()
                     pipe.hset(t + "items", item_id, self._item_doc(item, True, time.time()))
                     pipe.zadd(t + "itemver", {item_id: version})
@@ -289,7 +290,7 @@ class RedisStore(Store):
         yield from sorted(found, key=lambda i: i.item_id)
 
     def catalog_version(self, tenant: str) -> int:
-        return int(self.r.get(self._t(tenant) + "counter:catalog") or 0)  # type: ignore[arg-type]
+        return int(self.r.get(self._t(tenant) + "counter:catalog") or 0)
 
     def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
         t = self._t(tenant)
@@ -334,7 +335,7 @@ class RedisStore(Store):
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
         doc = self.r.hget(self._t(tenant) + "customers", customer_id)
-        return self._customer_from(customer_id, doc) if doc else None  # type: ignore[arg-type]
+        return self._customer_from(customer_id, doc) if doc else None
 
     def customer_known(self, tenant: str, customer_id: str) -> bool:
         t = self._t(tenant)
@@ -345,14 +346,14 @@ class RedisStore(Store):
 
     def customers_of_manager(self, tenant: str, manager_id: str) -> list[Customer]:
         t = self._t(tenant)
-        ids = sorted(self.r.smembers(t + "am:" + manager_id))  # type: ignore[arg-type]
+        ids = sorted(self.r.smembers(t + "am:" + manager_id))
         if not ids:
             return []
         docs = self.r.hmget(t + "customers", ids)
         return [self._customer_from(c, d) for c, d in zip(ids, docs, strict=True) if d]
 
     def erase_customer(self, tenant: str, customer_id: str) -> bool:
-        return int(self._erase(args=[self._t(tenant), customer_id])) > 0  # type: ignore[arg-type]
+        return int(self._erase(args=[self._t(tenant), customer_id])) > 0
 
     # -- events --------------------------------------------------------------------------------
     @staticmethod
@@ -404,11 +405,11 @@ class RedisStore(Store):
                 )
             )
         flags = self._add_events(args=args)
-        return [bool(f) for f in flags]  # type: ignore[union-attr]
+        return [bool(f) for f in flags]
 
     def customer_events(self, tenant: str, customer_id: str) -> list[Event]:
         docs = self.r.lrange(self._t(tenant) + "ev:" + customer_id, 0, -1)
-        events = [self._event_from(d) for d in docs]  # type: ignore[union-attr]
+        events = [self._event_from(d) for d in docs]
         events.sort(key=lambda e: (e.timestamp, e.event_id))
         return events
 
@@ -419,7 +420,7 @@ class RedisStore(Store):
         before: float | None = None,
     ) -> EventFrame:
         t = self._t(tenant)
-        customers = sorted(self.r.smembers(t + "evcust"))  # type: ignore[arg-type]
+        customers = sorted(self.r.smembers(t + "evcust"))
         wanted = set(types) if types is not None else None
         cust: list[str] = []
         item: list[str] = []
@@ -459,7 +460,7 @@ class RedisStore(Store):
     def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
         t = self._t(tenant)
         wanted = set(types) if types is not None else None
-        customers = sorted(self.r.smembers(t + "evcust"))  # type: ignore[arg-type]
+        customers = sorted(self.r.smembers(t + "evcust"))
         for start in range(0, len(customers), 500):
             pipe = self.r.pipeline(transaction=False)
             for c in customers[start : start + 500]:
@@ -471,7 +472,7 @@ class RedisStore(Store):
                         yield event
 
     def count_events(self, tenant: str) -> int:
-        return int(self.r.get(self._t(tenant) + "nevents") or 0)  # type: ignore[arg-type]
+        return int(self.r.get(self._t(tenant) + "nevents") or 0)
 
     def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
         t = self._t(tenant)
@@ -491,7 +492,7 @@ class RedisStore(Store):
     # -- tenant policy -------------------------------------------------------------------------
     def get_tenant_config(self, tenant: str) -> dict[str, Any]:
         doc = self.r.get(self._t(tenant) + "config")
-        return orjson.loads(doc) if doc else {}  # type: ignore[arg-type]
+        return orjson.loads(doc) if doc else {}
 
     def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None:
         self.r.set(self._t(tenant) + "config", _dumps(config))
@@ -500,7 +501,7 @@ class RedisStore(Store):
     def publish_model(self, tenant: str, version: str, metrics: dict[str, Any]) -> None:
         t = self._t(tenant)
         old = self.r.hget(t + "models", version)
-        created = orjson.loads(old)["created_at"] if old else time.time()  # type: ignore[arg-type]
+        created = orjson.loads(old)["created_at"] if old else time.time()
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(t + "models", version, _dumps({"metrics": metrics, "created_at": created}))
         pipe.setnx(t + "active", version)
@@ -510,7 +511,7 @@ class RedisStore(Store):
         t = self._t(tenant)
         active = self.active_model(tenant)
         out = []
-        for version, doc in self.r.hgetall(t + "models").items():  # type: ignore[union-attr]
+        for version, doc in self.r.hgetall(t + "models").items():
             d = orjson.loads(doc)
             out.append(ModelVersion(version, d["metrics"], d["created_at"], version == active))
         return sorted(out, key=lambda m: m.created_at)
@@ -523,7 +524,7 @@ class RedisStore(Store):
         return True
 
     def active_model(self, tenant: str) -> str | None:
-        return self.r.get(self._t(tenant) + "active")  # type: ignore[return-value]
+        return self.r.get(self._t(tenant) + "active")
 
     # -- insights ------------------------------------------------------------------------------
     def put_insights(
@@ -545,11 +546,11 @@ class RedisStore(Store):
 
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:
         doc = self.r.get(self._t(tenant) + "insights")
-        return orjson.loads(doc) if doc else None  # type: ignore[arg-type]
+        return orjson.loads(doc) if doc else None
 
     def get_insights_row(self, tenant: str, customer_id: str) -> dict[str, Any] | None:
         doc = self.r.hget(self._t(tenant) + "irows", customer_id)
-        return orjson.loads(doc) if doc else None  # type: ignore[arg-type]
+        return orjson.loads(doc) if doc else None
 
     def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None:
         self.r.hset(self._t(tenant) + "irows", customer_id, _dumps(row))
@@ -557,7 +558,7 @@ class RedisStore(Store):
     # -- configurator --------------------------------------------------------------------------
     def put_family(self, tenant: str, family_id: str, family: dict[str, Any]) -> int:
         t = self._t(tenant)
-        version = int(self.r.rpush(t + "fam:" + family_id, _dumps(family)))  # type: ignore[arg-type]
+        version = int(self.r.rpush(t + "fam:" + family_id, _dumps(family)))
         self.r.hset(t + "families", family_id, version)
         return version
 
@@ -566,18 +567,18 @@ class RedisStore(Store):
     ) -> tuple[int, dict[str, Any]] | None:
         key = self._t(tenant) + "fam:" + family_id
         if version is None:
-            n = int(self.r.llen(key))  # type: ignore[arg-type]
+            n = int(self.r.llen(key))
             if n == 0:
                 return None
             version = n
         if version < 1:
             return None
         doc = self.r.lindex(key, version - 1)
-        return (version, orjson.loads(doc)) if doc else None  # type: ignore[arg-type]
+        return (version, orjson.loads(doc)) if doc else None
 
     def list_families(self, tenant: str) -> dict[str, int]:
         found = self.r.hgetall(self._t(tenant) + "families")
-        return {f: int(v) for f, v in found.items()}  # type: ignore[union-attr]
+        return {f: int(v) for f, v in found.items()}
 
     def save_configuration(
         self, tenant: str, customer_id: str, configuration: dict[str, Any]
@@ -589,4 +590,4 @@ class RedisStore(Store):
 
     def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         docs = self.r.lrange(self._t(tenant) + "cfg:" + customer_id, 0, -1)
-        return [orjson.loads(d) for d in docs]  # type: ignore[union-attr]
+        return [orjson.loads(d) for d in docs]

@@ -30,8 +30,8 @@ def list_models(key: AdminKey, store: StoreDep, settings: SettingsDep) -> Models
                 active=m.active,
                 created_at=m.created_at,
                 metrics=m.metrics,
-                family=meta.get("family"),  # type: ignore[arg-type]
-                params=meta.get("params"),  # type: ignore[arg-type]
+                family=meta.get("family"),
+                params=meta.get("params"),
             )
         )
     return ModelsPublic(active=store.active_model(key.tenant), versions=versions)

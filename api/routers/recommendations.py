@@ -25,7 +25,7 @@ def install(app: FastAPI) -> None:
 
 
 def _service(request: Request) -> RecommendationService:
-    return request.app.state.recommender  # type: ignore[no-any-return]
+    return request.app.state.recommender
 
 
 def _public(answer: Answer, explain: bool = True) -> RecommendationsPublic:

@@ -1,0 +1,163 @@
+"""Customer intelligence schemas: one customer's insights, Pareto, segments, the fitted models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.customers import ManagedCustomer
+
+Tier = Literal["MVC", "MGC", "BZ", "standard"]
+Stage = Literal["exploration", "formation", "stable", "decline"]
+Action = Literal["retain", "cross_sell", "upgrade", "self_service"]
+
+
+class RFMPublic(BaseModel):
+    """Scores 1-5 (5 = most recent / most frequent / highest order value); null before a purchase."""
+
+    r: int | None
+    f: int | None
+    m: int | None
+
+
+class NextBestActionPublic(BaseModel):
+    action: Action
+    reason: str
+    priority: float = Field(description="money at stake over the horizon; higher = do it first")
+    items: list[str] | None = Field(
+        None, description="items to offer, when a recommender gave them"
+    )
+
+
+class NextTierPublic(BaseModel):
+    tier: Tier
+    requirement: str = Field(description="what reaching it takes, in words")
+    purchases: int | None = Field(None, description="purchases of the usual size that suffice")
+    spend: float | None = Field(None, description="spend in one purchase that suffices")
+    within_days: int | None = None
+
+
+class HistoryPublic(BaseModel):
+    purchases: int = Field(description="purchase days before as_of (same-day purchases are one)")
+    first_purchase: str
+    last_purchase: str
+    revenue: float
+    returned: float
+
+
+class CustomerInsightsPublic(BaseModel):
+    """One customer's value figures, tier, lifecycle and what to do next.
+
+    ``clv`` and ``predicted_purchases`` cover ``horizon_days``; ``tier``, ``net_value``,
+    ``next_best_action`` and ``next_tier`` were decided on the tenant's configured horizon
+    (``tier_horizon_days``) and do not change with the ``horizon_days`` query parameter.
+    """
+
+    customer_id: str
+    status: Literal["scored", "no_purchases"] = Field(
+        description="no_purchases: known customer without a purchase yet (figures are null)"
+    )
+    tier: Tier
+    clv: float | None = Field(description="discounted margin expected over horizon_days")
+    predicted_purchases: float | None = Field(description="purchase days expected in horizon_days")
+    expected_spend: float | None = Field(
+        description="expected value of one purchase, net of returns"
+    )
+    net_value: float | None = Field(description="CLV minus cost to serve, on tier_horizon_days")
+    p_alive: float | None
+    churn_risk: float | None = Field(description="probability of no purchase in the churn horizon")
+    lifecycle_stage: Stage
+    rfm: RFMPublic
+    next_best_action: NextBestActionPublic
+    next_tier: NextTierPublic | None = Field(
+        description="null for MVC customers (top of the ladder)"
+    )
+    horizon_days: float | None
+    tier_horizon_days: float | None
+    history: HistoryPublic | None
+    as_of: str | None = Field(description="the figures hold at this time (end of observation)")
+    computed_at: str
+    model_computed_at: str | None = Field(description="computed_at of the fitted models used")
+
+
+class ParetoPoint(BaseModel):
+    customer_share: float
+    revenue_share: float
+
+
+class ParetoPublic(BaseModel):
+    """Revenue concentration: customers ranked by net revenue before the job's as_of."""
+
+    curve: list[ParetoPoint]
+    top_share: float = Field(description="the customer share of top_revenue_share (0.2)")
+    top_revenue_share: float = Field(description="share of revenue from the top 20% of customers")
+    customers_for_80_percent: float
+    gini: float
+    n_customers: int
+    total_revenue: float
+    as_of: str
+    computed_at: str
+
+
+class SegmentPublic(BaseModel):
+    customers: int
+    revenue: float = Field(description="net revenue before as_of")
+    clv: float = Field(description="sum of CLV over the configured horizon")
+
+
+class SegmentsPublic(BaseModel):
+    """Counts and revenue by tier and by lifecycle stage, as of the last job run."""
+
+    by_tier: dict[str, SegmentPublic]
+    by_lifecycle: dict[str, SegmentPublic]
+    n_customers: int
+    as_of: str
+    computed_at: str
+
+
+class FittedModelPublic(BaseModel):
+    model: str
+    params: dict[str, float]
+    penalizer: float
+    log_likelihood: float | None = Field(
+        description="total log-likelihood at the fitted parameters"
+    )
+    n_customers: int | None
+
+
+class CalibrationPeriod(BaseModel):
+    start: str = Field(description="first purchase day used")
+    end: str = Field(description="last day of the calibration period")
+    as_of: str
+    time_unit_days: float
+
+
+class ValueModelPublic(BaseModel):
+    """The fitted customer-value models (parameters in ``time_unit_days`` units)."""
+
+    transaction_model: FittedModelPublic = Field(description="BG/NBD or MBG/NBD: r, alpha, a, b")
+    spend_model: FittedModelPublic | None = Field(
+        description="Gamma-Gamma: p, q, gamma (null with too few repeat buyers)"
+    )
+    fallback_spend: float = Field(description="mean order value, used without a spend model")
+    calibration_period: CalibrationPeriod
+    n_customers: int
+    time_unit_days: float
+    horizon_days: float
+    as_of: str
+    computed_at: str
+
+
+class ManagedCustomerInsights(ManagedCustomer):
+    """A managed customer with the figures an account manager acts on."""
+
+    p_alive: float | None = None
+    predicted_purchases: float | None = None
+    next_tier: NextTierPublic | None = None
+    computed_at: str | None = None
+
+
+class ManagedCustomerInsightsList(BaseModel):
+    manager_id: str
+    customers: list[ManagedCustomerInsights]
