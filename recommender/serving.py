@@ -7,7 +7,9 @@ masks, popularity order, attribute proxies for new items), so a request costs on
 
 The customer's state is the history row (:class:`training.interactions.CustomerHistory`) that the
 store keeps: a new purchase, cart or view changes it and therefore the very next answer, in every
-worker, with no user factors to keep in sync or to erase.
+worker, with no user factors to keep in sync or to erase. Factor models may keep a per-worker
+cache of customer vectors (:class:`recommender.foldin.IncrementalFoldIn`), updated per event by
+a rank-1 step and always checked against that row, so it is never a second source of truth.
 
 Item indices returned are positions in :attr:`LoadedModel.item_ids`: the model's items first,
 then catalogue items the model has never seen (served by attribute similarity).
@@ -110,6 +112,10 @@ class LoadedModel:
     _segments: dict[str, np.ndarray]
     _attributes: AttributeIndex | None
     _proxies: sp.csr_matrix | None
+    _alpha: float
+    _f: int
+    _gram: np.ndarray
+    _y64: np.ndarray
 
     # ------------------------------------------------------------------ load
     @classmethod
@@ -214,6 +220,7 @@ class LoadedModel:
             self._gram_inv = np.linalg.inv(gram)
             # [Y | Y G^-1] side by side so the Woodbury fold-in gathers history rows once
             self._yz = np.ascontiguousarray(np.hstack([y64, y64 @ self._gram_inv]))
+            self._y64 = self._yz[:, : y.shape[1]]  # a view: float64 item factors
             self._f = y.shape[1]
             # Woodbury costs O(k^2 f + k^3), the direct solve O(k f^2 + f^3): switch at k ~ f/2
             self._woodbury_max = max(1, y.shape[1] // 2)
@@ -225,6 +232,13 @@ class LoadedModel:
             self._b_dense = m.B_  # type: ignore[attr-defined]
         elif m.family == "itemknn":
             self._b_sparse = sp.csr_matrix(m.similarity_)  # type: ignore[attr-defined]
+
+    @property
+    def uses_factors(self) -> bool:
+        """True for factor models (ALS, BPR): a customer is a vector from :meth:`fold_in`, which
+        :class:`recommender.foldin.IncrementalFoldIn` can update per event. EASE and item-kNN
+        score the history row directly, so there is no customer state to update."""
+        return self.family in ("als", "bpr") and isinstance(self.model, FactorModel)
 
     # ------------------------------------------------------------------ availability
     def set_available(self, item_ids: Iterable[str], available: bool) -> None:
@@ -272,12 +286,13 @@ class LoadedModel:
         a = self._gram + (yh.T * (c - 1.0)) @ yh
         return np.asarray(_dposv(a, yh.T @ c)[1])
 
-    def _model_scores(self, hist_idx: np.ndarray, hist_w: np.ndarray) -> np.ndarray:
+    def _model_scores(self, hist_idx: np.ndarray, hist_w: np.ndarray,
+                      user_vector: np.ndarray | None = None) -> np.ndarray:
         """Scores of the model's items for one history row (float32, writable)."""
         fam = self.family
         if fam in ("als", "bpr"):
-            x = self.fold_in(hist_idx, hist_w).astype(np.float32)
-            return self._y @ x
+            x = self.fold_in(hist_idx, hist_w) if user_vector is None else user_vector
+            return self._y @ np.asarray(x, dtype=np.float32)
         if fam == "ease":
             return np.asarray(hist_w, dtype=np.float32) @ self._b_dense[hist_idx]
         if fam == "itemknn":
@@ -335,12 +350,16 @@ class LoadedModel:
         category: str | None = None,
         explain: bool = False,
         segment: str | None = None,
+        user_vector: np.ndarray | None = None,
     ) -> Recommendation:
         """Personalised top-``n`` for one history row (``CustomerHistory.idx/.weights``).
 
         Never returns a purchased item (unless ``allow_repurchase``), an unavailable/deleted or
         excluded item, an item outside ``category``, or an item twice. An empty history (unknown
         customer) gets :meth:`popular` for its ``segment`` with ``fallback="popular"``.
+        ``user_vector`` (factor models only) is this row's customer vector when the caller
+        already has it, e.g. from :class:`recommender.foldin.IncrementalFoldIn`; it replaces the
+        fold-in and must belong to this row (other families ignore it).
         """
         hist_idx = np.asarray(hist_idx, dtype=np.int64)
         hist_w = np.asarray(hist_w, dtype=np.float32)
@@ -351,7 +370,7 @@ class LoadedModel:
             rec = self.popular(n, segment=segment, category=category, exclude_idx=exclude_idx,
                                purchased_idx=purchased)
             return rec if len(hist_idx) == 0 else rec._replace(fallback=None)
-        scores = self._all_scores(self._model_scores(hist_idx, hist_w))
+        scores = self._all_scores(self._model_scores(hist_idx, hist_w, user_vector))
         idx, sc = self._top(scores, n, category, [exclude_idx, purchased])
         reasons = self._explain(hist_idx, hist_w, idx) if explain else [[] for _ in idx]
         return Recommendation(idx, sc, reasons, None)
@@ -392,9 +411,41 @@ class LoadedModel:
         exclude_idx: np.ndarray | None = None,
         category: str | None = None,
         explain: bool = False,
+        user_vector: np.ndarray | None = None,
     ) -> Recommendation:
         """Complements of a basket: the basket (as ``basket_weight`` cells, new items through
-        their attribute proxies) added to the customer's history row when there is one."""
+        their attribute proxies) added to the customer's history row when there is one.
+
+        ``user_vector`` (factor models) is the vector of the combined row :meth:`basket_row`
+        returns, e.g. from :class:`~recommender.foldin.IncrementalFoldIn` kept under a basket
+        key; it replaces the fold-in."""
+        basket = np.unique(np.asarray(basket_idx, dtype=np.int64))
+        keys, vals = self.basket_row(basket, hist_idx, hist_w, basket_weight)
+        purchased = None if allow_repurchase else purchased_idx
+        if not len(keys) or self.family == "popularity":
+            rec = self.popular(n, category=category, exclude_idx=np.concatenate(
+                [basket, np.asarray(exclude_idx if exclude_idx is not None else [], np.int64)]),
+                purchased_idx=purchased)
+            return rec if not len(keys) else rec._replace(fallback=None)
+        scores = self._all_scores(self._model_scores(keys, vals, user_vector))
+        idx, sc = self._top(scores, n, category, [basket, exclude_idx, purchased])
+        if explain:
+            in_basket = np.isin(keys, basket)
+            reasons = self._explain(keys[in_basket], vals[in_basket], idx, "bought_together") \
+                if in_basket.any() else [[] for _ in idx]
+        else:
+            reasons = [[] for _ in idx]
+        return Recommendation(idx, sc, reasons, None)
+
+    def basket_row(
+        self,
+        basket_idx: np.ndarray,
+        hist_idx: np.ndarray | None = None,
+        hist_w: np.ndarray | None = None,
+        basket_weight: float = 4.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The row :meth:`cross_sell` scores: history cells plus ``basket_weight`` per basket
+        item (new items through their attribute proxies); sorted int64 indices, float32."""
         basket = np.unique(np.asarray(basket_idx, dtype=np.int64))
         cells: dict[int, float] = {}
         if hist_idx is not None and hist_w is not None:
@@ -409,23 +460,9 @@ class LoadedModel:
                 row = self._proxies[b - self.n_model_items]
                 for j, w in zip(row.indices.tolist(), row.data.tolist(), strict=True):
                     cells[j] = cells.get(j, 0.0) + basket_weight * float(w)
-        purchased = None if allow_repurchase else purchased_idx
-        if not cells or self.family == "popularity":
-            rec = self.popular(n, category=category, exclude_idx=np.concatenate(
-                [basket, np.asarray(exclude_idx if exclude_idx is not None else [], np.int64)]),
-                purchased_idx=purchased)
-            return rec if not cells else rec._replace(fallback=None)
         keys = np.array(sorted(cells), dtype=np.int64)
         vals = np.array([cells[k] for k in keys.tolist()], dtype=np.float32)
-        scores = self._all_scores(self._model_scores(keys, vals))
-        idx, sc = self._top(scores, n, category, [basket, exclude_idx, purchased])
-        if explain:
-            in_basket = np.isin(keys, basket)
-            reasons = self._explain(keys[in_basket], vals[in_basket], idx, "bought_together") \
-                if in_basket.any() else [[] for _ in idx]
-        else:
-            reasons = [[] for _ in idx]
-        return Recommendation(idx, sc, reasons, None)
+        return keys, vals
 
     # ------------------------------------------------------------------ explanations
     def _contributions(self, hist_idx: np.ndarray, hist_w: np.ndarray,
