@@ -13,8 +13,10 @@ Queries take *constraints*: a mapping ``attribute index -> boolean mask of allow
 
 from __future__ import annotations
 
+import atexit
 import math
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +36,16 @@ except ImportError:  # pragma: no cover - depends on the installed wheel
 
 Constraints = Mapping[int, np.ndarray]
 EXACT_FLOAT = 2**53
+
+
+_LIVE: weakref.WeakSet[BDDBackend] = weakref.WeakSet()
+
+
+@atexit.register
+def _release_all() -> None:
+    # CUDD asserts at interpreter exit if diagrams outlive their manager; drop them first.
+    for backend in list(_LIVE):
+        backend.close()
 
 
 class CompileBudgetExceeded(ConfiguratorError):
@@ -89,8 +101,10 @@ class BDDBackend:
             f &= u
             elapsed = time.perf_counter() - t0
             if budget_s is not None and elapsed > budget_s:
+                self.close()
                 raise CompileBudgetExceeded(f"compile exceeded {budget_s:g} s at rule {c.id}")
             if len(f) > max_nodes:
+                self.close()
                 raise CompileBudgetExceeded(f"diagram exceeded {max_nodes} nodes at rule {c.id}")
         _dd.reorder(bdd)
         bdd.configure(reordering=False)
@@ -98,6 +112,7 @@ class BDDBackend:
         self.nvars = sum(len(b) for b in self.bits)
         self.others = [set(self.weight) - set(self.bits[a]) for a in range(len(self.bits))]
         self.compile_seconds = time.perf_counter() - t0
+        _LIVE.add(self)
         # blocks of attribute bits in level order (needed by the cost minimisation)
         first = {a: min(bdd.level_of_var(v) for v in names) for a, names in enumerate(self.bits)}
         self.block_order = sorted(first, key=first.__getitem__)
@@ -257,6 +272,7 @@ class BDDBackend:
             return hit, r
 
         c, r = rec(u)
+        memo.clear()
         return c * 2 ** r * 2 ** (nvars - top)
 
     def _exits(self, u: Any, a: int) -> list[tuple[np.ndarray, Any]]:
@@ -314,7 +330,9 @@ class BDDBackend:
             for c in range(d):
                 acc = acc * bound[c] + w[:, c].astype(object)
             scalar.append(acc)
-        key = (g, b"".join(np.ascontiguousarray(w).tobytes() for w in weights))
+        # g alone does not say which values the let-restricted attributes took
+        key = (g, tuple(sorted((a, m.tobytes()) for a, m in constraints.items())),
+               b"".join(np.ascontiguousarray(w).tobytes() for w in weights))
         hit = self._min_cache.get(key)
         if hit is not None:
             return list(hit)
@@ -361,10 +379,22 @@ class BDDBackend:
             _, v, nxt = memo[node]
             out[self.block_order[block(node)]] = v
             node = nxt
+        memo.clear()  # the recursive closure is a cycle: free its diagrams now, not at gc time
         if len(self._min_cache) > 10_000:
             self._min_cache.clear()
         self._min_cache[key] = tuple(out)
         return out
+
+    def __del__(self) -> None:
+        # release diagrams before the manager: CUDD asserts when nodes outlive it
+        self.close()
+
+    def close(self) -> None:
+        """Drop every diagram this backend holds (the manager can then be freed cleanly)."""
+        for name in ("_set_cache", "_exit_cache", "_min_cache"):
+            getattr(self, name, {}).clear()
+        self.rules = []
+        self.f = self.domain = None
 
     @property
     def node_count(self) -> int:

@@ -45,7 +45,7 @@ class SATBackend:
 
     kind = "sat"
 
-    def __init__(self, problem: Problem, solver: str = "cadical153") -> None:
+    def __init__(self, problem: Problem, solver: str = "glucose4") -> None:
         self.problem = problem
         self.solver_name = solver
         self.var: list[np.ndarray] = []
