@@ -22,6 +22,10 @@ Decisions (also in the OpenAPI descriptions):
 Per-request work stays small: a customer read is one store read; the parsed models are cached
 per process and per tenant, keyed by the job's ``computed_at`` (each row names the run it came
 from), so a new run in another process is picked up by every worker on its next read.
+
+Known limit: a refresh that races a job run (parameters read before the run, row written after)
+leaves that one row on the old parameters until the customer's next purchase or the next run;
+the row's ``model_computed_at`` shows it.
 """
 
 from __future__ import annotations
