@@ -225,6 +225,17 @@ class LoadedModel:
             # Woodbury costs O(k^2 f + k^3), the direct solve O(k f^2 + f^3): switch at k ~ f/2
             self._woodbury_max = max(1, y.shape[1] // 2)
             self._y = y
+            # Items by decreasing norm, for the exact pruned top-k of _factor_top. A new catalog
+            # item scores as the weighted sum of its proxies' scores, i.e. as one more factor
+            # row (proxies @ Y), so it takes part in the same scan.
+            y_all = y64 if self._proxies is None else np.vstack([y64, self._proxies @ y64])
+            norms_all = np.linalg.norm(y_all, axis=1)
+            self._norm_order = np.argsort(-norms_all, kind="stable")
+            self._y_by_norm = np.ascontiguousarray(y_all[self._norm_order], dtype=np.float32)
+            self._norms_by_norm = norms_all[self._norm_order].astype(np.float32)
+            self._norm_rank = np.empty_like(self._norm_order)
+            self._norm_rank[self._norm_order] = np.arange(len(norms_all))
+            self._penalty_by_norm: dict[str | None, np.ndarray] = {}
             norms = np.linalg.norm(y64, axis=1)
             norms[norms == 0] = 1.0
             self._y_unit = (y64 / norms[:, None]).astype(np.float32)
@@ -248,6 +259,8 @@ class LoadedModel:
             if pos is not None:
                 self._available[pos] = available
         self._mask_cache.clear()
+        if self.uses_factors:
+            self._penalty_by_norm.clear()
 
     def _penalty(self, category: str | None) -> np.ndarray:
         """Additive mask (0 allowed, -inf not) for availability and category, cached."""
@@ -327,6 +340,52 @@ class LoadedModel:
         keep = np.isfinite(sc)
         return idx[keep].astype(np.int32), sc[keep].astype(np.float32)
 
+    def _factor_top(self, x: np.ndarray, n: int, category: str | None,
+                    exclude: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-``n`` of ``Y x`` without scoring every item (factor models).
+
+        Items are scanned in blocks by decreasing norm; since ``y.x <= |y| |x|``, once the n-th
+        best allowed score reaches ``|x|`` times the next block's largest norm, no later item can
+        enter the top ``n``. With popularity-skewed norms (ALS) a few blocks usually suffice.
+        Same answer as scoring everything and masking (ties aside).
+        """
+        n = max(0, min(int(n), MAX_N))
+        if n == 0:
+            return np.empty(0, np.int32), np.empty(0, np.float32)
+        pen = self._penalty_by_norm.get(category)
+        if pen is None:
+            pen = self._penalty_by_norm[category] = self._penalty(category)[self._norm_order]
+        banned = [self._norm_rank[np.asarray(e, dtype=np.int64)] for e in exclude
+                  if e is not None and len(e)]
+        banned_pos = np.unique(np.concatenate(banned)) if banned else None
+        x = np.asarray(x, dtype=np.float32)
+        x_norm = float(np.linalg.norm(x))
+        total = len(self._norms_by_norm)
+        best_pos = np.empty(0, np.int64)
+        best_sc = np.empty(0, np.float32)
+        start, size = 0, 1024
+        while start < total:
+            stop = min(total, start + size)
+            sc = self._y_by_norm[start:stop] @ x
+            sc += pen[start:stop]
+            if banned_pos is not None:
+                lo, hi = np.searchsorted(banned_pos, [start, stop])
+                sc[banned_pos[lo:hi] - start] = -np.inf
+            pos = np.concatenate([best_pos, np.arange(start, stop)])
+            vals = np.concatenate([best_sc, sc])
+            if len(vals) > n:
+                keep = np.argpartition(vals, len(vals) - n)[len(vals) - n:]
+                pos, vals = pos[keep], vals[keep]
+            best_pos, best_sc = pos, vals
+            start, size = stop, size * 2
+            if (start < total and len(best_sc) == n
+                    and float(best_sc.min()) >= x_norm * float(self._norms_by_norm[start])):
+                break
+        order = np.argsort(-best_sc, kind="stable")
+        idx, sc = self._norm_order[best_pos[order]], best_sc[order]
+        keep_finite = np.isfinite(sc)
+        return idx[keep_finite].astype(np.int32), sc[keep_finite].astype(np.float32)
+
     # ------------------------------------------------------------------ public answers
     def popular(
         self, n: int = 10, *, segment: str | None = None, category: str | None = None,
@@ -370,8 +429,12 @@ class LoadedModel:
             rec = self.popular(n, segment=segment, category=category, exclude_idx=exclude_idx,
                                purchased_idx=purchased)
             return rec if len(hist_idx) == 0 else rec._replace(fallback=None)
-        scores = self._all_scores(self._model_scores(hist_idx, hist_w, user_vector))
-        idx, sc = self._top(scores, n, category, [exclude_idx, purchased])
+        if self.uses_factors:
+            x = self.fold_in(hist_idx, hist_w) if user_vector is None else user_vector
+            idx, sc = self._factor_top(x, n, category, [exclude_idx, purchased])
+        else:
+            scores = self._all_scores(self._model_scores(hist_idx, hist_w, user_vector))
+            idx, sc = self._top(scores, n, category, [exclude_idx, purchased])
         reasons = self._explain(hist_idx, hist_w, idx) if explain else [[] for _ in idx]
         return Recommendation(idx, sc, reasons, None)
 
