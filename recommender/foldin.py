@@ -158,21 +158,28 @@ class IncrementalFoldIn:
         if k and idx[k - 1] >= self._n_model:
             keep = idx < self._n_model
             idx, w = idx[keep], w[keep]
+        # the row's bytes: equality tests and the diff's fast paths without numpy calls
+        ik, wk = idx.tobytes(), w.tobytes()
         with self._lock:
             e = self._entries.get(key)
             if e is None:
                 return self._miss(key, idx, w).copy()
             self._entries.move_to_end(key)
-            same_idx = idx.tobytes() == e.idx_key
+            same_idx = ik == e.idx_key
+            cells: list[tuple[int, float, float]] | None
             if same_idx:
-                if w.tobytes() == e.w_key:
+                if wk == e.w_key:
                     self.stats["hits"] += 1
                     return e.x.copy()
                 ch = (w != e.w).nonzero()[0]
-                cells: list[tuple[int, float, float]] | None = list(zip(
-                    idx[ch].tolist(), e.w[ch].tolist(), w[ch].tolist(), strict=True))
+                if len(ch) == 1:  # one event: one weight changed
+                    p = int(ch[0])
+                    cells = [(idx.item(p), e.w.item(p), w.item(p))]
+                else:
+                    cells = list(zip(idx[ch].tolist(), e.w[ch].tolist(), w[ch].tolist(),
+                                     strict=True))
             else:
-                cells = self._diff(e, idx, w)
+                cells = self._diff(e, idx, w, ik, wk)
                 if cells is None:  # not a finalized row: canonicalise, then re-solve
                     idx, w = _canonical(idx, w)
             if (cells is None or e.ainv is None or len(cells) > self.max_changes
@@ -182,9 +189,9 @@ class IncrementalFoldIn:
             self.stats["updates"] += 1
             if not same_idx:
                 e.idx = idx.copy()
-                e.idx_key = e.idx.tobytes()
+                e.idx_key = ik
             e.w = w.copy()
-            e.w_key = e.w.tobytes()
+            e.w_key = wk
             return e.x.copy()
 
     def forget(self, key: Hashable) -> None:
@@ -227,30 +234,36 @@ class IncrementalFoldIn:
         e.idx_key, e.w_key = e.idx.tobytes(), e.w.tobytes()
         return e.x
 
-    def _diff(self, e: _Entry, idx: np.ndarray, w: np.ndarray
+    def _diff(self, e: _Entry, idx: np.ndarray, w: np.ndarray, ik: bytes, wk: bytes
               ) -> list[tuple[int, float, float]] | None:
         """``(item, old weight, new weight)`` of the cells that differ (0 = absent), or ``None``
         when ``idx`` is not sorted and unique or a weight is not positive."""
         old_idx, old_w = e.idx, e.w
         k_old, k = len(old_idx), len(idx)
-        # one cell added (new item) or removed (return), the rest unchanged: the usual events
-        if k == k_old + 1 or k == k_old - 1:
-            short, long_ = (old_idx, idx) if k > k_old else (idx, old_idx)
-            ks = len(short)
-            neq = long_[:ks] != short
-            p = int(neq.argmax()) if ks else 0
-            if ks and not neq[p]:
-                p = ks
-            if long_[p + 1:].tobytes() == short[p:].tobytes():
-                sw, lw = (old_w, w) if k > k_old else (w, old_w)
-                if (sw[:p].tobytes() == lw[:p].tobytes()
-                        and sw[p:].tobytes() == lw[p + 1:].tobytes()
-                        and (p == 0 or long_[p - 1] < long_[p])
-                        and (p == ks or long_[p] < long_[p + 1])):
-                    j, v = int(long_[p]), float(lw[p])
-                    if k > k_old:
-                        return [(j, 0.0, v)] if v > 0 else None
-                    return [(j, v, 0.0)]
+        # one cell added (new item) or removed (return), all others unchanged: the usual event.
+        # p is the first position where the indices differ; the rest is compared as bytes
+        # (4 bytes per int32 index / float32 weight).
+        if k == k_old + 1:
+            neq = idx[:k_old] != old_idx
+            p = int(neq.argmax()) if k_old else 0
+            if k_old and not neq[p]:
+                p = k_old
+            b = 4 * p
+            if (ik[b + 4:] == e.idx_key[b:] and wk[:b] == e.w_key[:b]
+                    and wk[b + 4:] == e.w_key[b:]):
+                j, v = idx.item(p), w.item(p)
+                if v > 0 and (p == 0 or idx.item(p - 1) < j) and (p == k_old or
+                                                                   j < idx.item(p + 1)):
+                    return [(j, 0.0, v)]
+        elif k == k_old - 1:
+            neq = idx != old_idx[:k]
+            p = int(neq.argmax()) if k else 0
+            if k and not neq[p]:
+                p = k
+            b = 4 * p
+            if (ik[b:] == e.idx_key[b + 4:] and wk[:b] == e.w_key[:b]
+                    and wk[b:] == e.w_key[b + 4:]):
+                return [(old_idx.item(p), old_w.item(p), 0.0)]
         if (k > 1 and not (idx[1:] > idx[:-1]).all()) or not (w > 0).all():
             return None
         if k_old == 0:
