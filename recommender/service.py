@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.foldin import IncrementalFoldIn
 from recommender.history import INGEST_WEIGHTS
 from recommender.serving import MAX_N, LoadedModel, Recommendation
 from store.base import Store
@@ -71,6 +72,8 @@ class _TenantModel:
     weights: InteractionWeights
     exact_history: bool  # True: rebuild rows from events (decay or a non-default weighting)
     category_of: dict[str, str | None]
+    #: Per-event customer vectors of factor models (Sherman-Morrison against the stored row).
+    foldin: IncrementalFoldIn | None = None
 
 
 @dataclass
@@ -103,6 +106,7 @@ class RecommendationService:
         self._loading: set[str] = set()
         self._lock = threading.Lock()
         self._popular: dict[str, _StorePopularity] = {}
+        self._policies: dict[str, tuple[float, bool]] = {}
         self.load_errors: dict[str, str] = {}
 
     # ------------------------------------------------------------------ model lifecycle
@@ -126,6 +130,7 @@ class RecommendationService:
             weights=weights,
             exact_history=not same_rows or weights.half_life_days is not None,
             category_of={i.item_id: i.category for i in items},
+            foldin=IncrementalFoldIn(model) if model.uses_factors else None,
         )
 
     def _swap_in_background(self, tenant: str, version: str) -> None:
@@ -200,6 +205,12 @@ class RecommendationService:
     def ready(self) -> bool:
         return not self.load_errors
 
+    def forget_customer(self, tenant: str, customer_id: str) -> None:
+        """Erasure: drop the customer's cached vector from this worker."""
+        tm = self._models.get(tenant)
+        if tm is not None and tm.foldin is not None:
+            tm.foldin.forget(customer_id)
+
     # ------------------------------------------------------------------ customer rows
     def _history(self, tenant: str, customer_id: str, tm: _TenantModel) -> CustomerHistory:
         index = tm.model.item_index
@@ -225,8 +236,13 @@ class RecommendationService:
         return np.array([index[i] for i in ids if i in index], dtype=np.int64)
 
     def _policy(self, tenant: str) -> bool:
-        policy = self.store.get_tenant_config(tenant).get("policy") or {}
-        return bool(policy.get("allow_repurchase", False))
+        """The repurchase rule, re-read at most every ``poll_s`` seconds like the model."""
+        now = time.monotonic()
+        cached = self._policies.get(tenant)
+        if cached is None or now - cached[0] >= self.poll_s:
+            policy = self.store.get_tenant_config(tenant).get("policy") or {}
+            cached = self._policies[tenant] = (now, bool(policy.get("allow_repurchase", False)))
+        return cached[1]
 
     @staticmethod
     def _segment(customer: Customer | None) -> str | None:
@@ -273,6 +289,9 @@ class RecommendationService:
             )
             return self._answer(tm, rec, NO_CONSENT)
         hist = self._history(tenant, customer_id, tm)
+        vector = None
+        if tm.foldin is not None and len(hist.idx):
+            vector = tm.foldin.vector(customer_id, hist.idx, hist.weights)
         rec = tm.model.recommend_for_history(
             hist.idx,
             hist.weights,
@@ -283,6 +302,7 @@ class RecommendationService:
             category=category,
             explain=explain,
             segment=self._segment(customer),
+            user_vector=vector,
         )
         return self._answer(tm, rec, None)
 

@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
     service = RecommendationService(app.state.store, settings.models_dir, settings.model_poll_s)
     app.state.recommender = service
     app.state.hooks.readiness["models"] = service.ready
+    app.state.hooks.on_erasure.append(service.forget_customer)
 
 
 def _service(request: Request) -> RecommendationService:

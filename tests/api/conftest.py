@@ -18,7 +18,7 @@ ALL_SCOPES = "events,catalog,customers,recommend,configure,admin"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, auth_cache_ttl_s=0, rate_limit_requests=0)
+    return Settings(data_dir=tmp_path, auth_cache_ttl_s=0, rate_limit_requests=0, model_poll_s=0)
 
 
 @pytest.fixture

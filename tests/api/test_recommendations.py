@@ -255,3 +255,26 @@ def test_models_list_activate_and_roll_back_without_failed_requests(
     assert not failures and v2 in seen
     assert client.post("/v1/models/nope/activate", headers=h).status_code == 404
     assert client.post("/v1/models/..%2Fx/activate", headers=h).status_code == 404
+
+
+def test_factor_model_vectors_follow_events_and_erasure(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings
+) -> None:
+    h = auth("als-shop")
+    seed(client, h)
+    publish(store, settings, "als-shop", model="als", params={"factors": 8, "iterations": 5})
+    body = rec(client, h, "c0", n=3)
+    assert body["fallback"] is None
+    foldin = client.app.state.recommender._models["als-shop"].foldin  # type: ignore[attr-defined]
+    assert foldin is not None and "c0" in foldin
+    client.post(
+        "/v1/events",
+        json={
+            "events": [{"event_id": "x1", "customer_id": "c0", "item_id": "b3", "type": "purchase"}]
+        },
+        headers=h,
+    )
+    assert "b3" not in {i["item_id"] for i in rec(client, h, "c0", n=12)["items"]}
+    assert client.delete("/v1/customers/c0", headers=h).status_code == 204
+    assert "c0" not in foldin
+    assert rec(client, h, "c0")["fallback"] == "popular"
