@@ -278,3 +278,20 @@ def test_factor_model_vectors_follow_events_and_erasure(
     assert client.delete("/v1/customers/c0", headers=h).status_code == 204
     assert "c0" not in foldin
     assert rec(client, h, "c0")["fallback"] == "popular"
+
+
+def test_hot_route_validates_like_the_others(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    r = client.get("/v1/customers/" + "x" * 129 + "/recommendations", headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["path", "customer_id"]
+    r = client.get("/v1/customers/c0/recommendations", params={"explain": "perhaps"}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "explain"]
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/v1/customers/c0/recommendations").status_code == 401
+    body = rec(client, h, "c0", n=2)
+    assert set(body) == {"model_version", "items", "fallback"}
+    assert all(set(i) == {"item_id", "score"} for i in body["items"])
+    params = client.get("/openapi.json").json()["paths"][
+        "/v1/customers/{customer_id}/recommendations"
+    ]["get"]["parameters"]
+    assert {p["name"] for p in params} == {"customer_id", "n", "category", "exclude", "explain"}
