@@ -6,7 +6,7 @@ import argparse
 
 from api.settings import Settings
 from cli.common import with_store
-from demo.load import load_demo
+from demo.load import demo_model, load_demo
 from store.base import Store
 
 
@@ -30,4 +30,7 @@ def load_command(args: argparse.Namespace, store: Store) -> int:
         n_customers=args.customers or settings.demo_customers,
     )
     print(f"demo tenant '{tenant}': " + ("loaded" if loaded else "already has data, left as is"))
+    version = demo_model(store, tenant, settings.models_dir)
+    if version is not None:
+        print(f"trained and published the demo model {version}")
     return 0

@@ -11,7 +11,7 @@ import uvicorn
 from api.main import open_configured_store
 from api.security import create_key
 from api.settings import Settings
-from demo.load import demo_insights, load_demo
+from demo.load import demo_insights, demo_model, load_demo
 from store.records import SCOPES
 
 DEMO_KEY_LABEL = "demo-serve"
@@ -78,6 +78,9 @@ def prepare_demo(settings: Settings) -> None:
         elif demo_insights(store, tenant):
             # A demo tenant loaded before insights existed: compute them once.
             print(f"computed customer insights of the demo tenant '{tenant}'", flush=True)
+        version = demo_model(store, tenant, settings.models_dir)
+        if version is not None:
+            print(f"trained and published the demo model {version}", flush=True)
         for old in store.list_api_keys(tenant):
             if old.label == DEMO_KEY_LABEL and not old.revoked:
                 store.revoke_api_key(old.key_id)

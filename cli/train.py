@@ -104,7 +104,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         store = open_configured_store(Settings())
         try:
             frame = store.events_frame(args.tenant)
-            folder = train_from_frame(frame, config, root, args.tenant)
+            # Cold start within a segment: customers' "segment" attribute labels them.
+            segments = {
+                c.customer_id: str(c.attributes["segment"])
+                for c in store.iter_customers(args.tenant)
+                if c.attributes.get("segment") is not None
+            }
+            folder = train_from_frame(frame, config, root, args.tenant, segments=segments or None)
             if args.publish:
                 meta = json.loads((folder / "meta.json").read_text())
                 store.publish_model(args.tenant, folder.name, meta.get("metrics", {}))

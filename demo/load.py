@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 from demo.generator import generate
 from recommender.history import weigh_events
 from store.base import Store
+from training.artifacts import read_meta
+from training.jobs import TrainConfig, train_from_frame
 from training.value.job import compute_insights
 
 
@@ -45,7 +48,29 @@ def demo_insights(store: Store, tenant: str, *, force: bool = False) -> bool:
     try:
         result = compute_insights(frame, now)
     except ValueError as exc:
-        warnings.warn(f"demo tenant '{tenant}' has no insights: {exc}", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"demo tenant '{tenant}' has no insights: {exc}", RuntimeWarning, stacklevel=2
+        )
         return False
     store.put_insights(tenant, result.to_dict(), result.rows)
     return True
+
+
+def demo_model(store: Store, tenant: str, models_dir: Path) -> str | None:
+    """Train and publish the demo tenant's first recommendation model (EASE, strong on a small
+    catalog; segments from the customers' ``segment`` attribute). Skipped when one is active;
+    returns the new version."""
+    if store.active_model(tenant) is not None:
+        return None
+    segments = {
+        c.customer_id: str(c.attributes["segment"])
+        for c in store.iter_customers(tenant)
+        if c.attributes.get("segment") is not None
+    }
+    config = TrainConfig(model="ease", params={"l2": 50.0}, progress=False)
+    folder = train_from_frame(
+        store.events_frame(tenant), config, models_dir, tenant, segments=segments or None
+    )
+    metrics = read_meta(folder).get("metrics", {})
+    store.publish_model(tenant, folder.name, metrics)
+    return folder.name

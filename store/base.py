@@ -120,6 +120,10 @@ class Store(ABC):
     def customers_of_manager(self, tenant: str, manager_id: str) -> list[Customer]: ...
 
     @abstractmethod
+    def iter_customers(self, tenant: str) -> Iterator[Customer]:
+        """Every profile of the tenant, in id order."""
+
+    @abstractmethod
     def erase_customer(self, tenant: str, customer_id: str) -> bool:
         """Erase every trace of a customer atomically; False when nothing was held."""
 

@@ -424,6 +424,15 @@ class SQLiteStore(Store):
         )
         return [self._customer_from(r) for r in rows]
 
+    def iter_customers(self, tenant: str) -> Iterator[Customer]:
+        rows = self._db().execute(
+            "SELECT customer_id, doc, account_manager, created_at, updated_at FROM customers"
+            " WHERE tenant = ? ORDER BY customer_id",
+            (tenant,),
+        )
+        for row in rows.fetchall():
+            yield self._customer_from(row)
+
     def erase_customer(self, tenant: str, customer_id: str) -> bool:
         held = 0
         with self._write() as db:

@@ -352,6 +352,13 @@ class RedisStore(Store):
         docs = self.r.hmget(t + "customers", ids)
         return [self._customer_from(c, d) for c, d in zip(ids, docs, strict=True) if d]
 
+    def iter_customers(self, tenant: str) -> Iterator[Customer]:
+        found = [
+            self._customer_from(cid, doc)
+            for cid, doc in self.r.hscan_iter(self._t(tenant) + "customers", count=1000)
+        ]
+        yield from sorted(found, key=lambda c: c.customer_id)
+
     def erase_customer(self, tenant: str, customer_id: str) -> bool:
         return int(self._erase(args=[self._t(tenant), customer_id])) > 0
 

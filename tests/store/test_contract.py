@@ -89,6 +89,9 @@ def test_customers_and_managers(store: Store) -> None:
     assert [x.customer_id for x in store.customers_of_manager("t", "am2")] == ["c1"]
     assert store.get_customer("other", "c1") is None
     assert store.customer_known("t", "c1") and not store.customer_known("t", "zz")
+    store.put_customer("t", Customer("a0"))
+    assert [x.customer_id for x in store.iter_customers("t")] == ["a0", "c1"]
+    assert list(store.iter_customers("other")) == []
 
 
 def test_events_idempotent_and_history(store: Store) -> None:
@@ -233,10 +236,13 @@ def test_catalog_changes_since_a_version(store: Store) -> None:
 
 
 def test_iter_events_keeps_context(store: Store) -> None:
-    store.add_events("t", [
-        ev("a", typ="impression", context={"model_version": "v1"}),
-        ev("b", typ="purchase"),
-    ])
+    store.add_events(
+        "t",
+        [
+            ev("a", typ="impression", context={"model_version": "v1"}),
+            ev("b", typ="purchase"),
+        ],
+    )
     got = {e.event_id: e for e in store.iter_events("t")}
     assert got["a"].context == {"model_version": "v1"} and got["b"].context is None
     assert [e.event_id for e in store.iter_events("t", types=["purchase"])] == ["b"]

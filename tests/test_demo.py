@@ -1,0 +1,71 @@
+"""The demo tenant behind ``make serve``: deterministic, believable, and every endpoint answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.security import create_key, parse_scopes
+from api.settings import Settings
+from cli.main import main
+from demo.generator import generate
+from store.embedded import SQLiteStore
+
+
+def test_generator_is_deterministic_and_pareto_like() -> None:
+    end = datetime(2026, 1, 1, tzinfo=UTC)
+    a, b = generate(seed=3, n_customers=400, end=end), generate(seed=3, n_customers=400, end=end)
+    assert [(e.event_id, e.item_id, e.timestamp) for e in a.events] == [
+        (e.event_id, e.item_id, e.timestamp) for e in b.events
+    ]
+    spend: dict[str, float] = {}
+    for e in a.events:
+        if e.type == "purchase":
+            spend[e.customer_id] = spend.get(e.customer_id, 0.0) + (e.value or 0.0)
+    values = np.sort(np.array(list(spend.values())))[::-1]
+    top_fifth = values[: len(a.customers) // 5].sum() / values.sum()
+    assert top_fifth > 0.5  # a fifth of the customers bring most of the revenue
+    assert {i.category for i in a.items} >= {"jeans", "belts", "shirts", "jackets", "shoes", "care"}
+    assert {e.type for e in a.events} >= {"view", "add_to_cart", "purchase", "return"}
+    assert min(e.timestamp for e in a.events) >= end.timestamp() - 366 * 86400
+    last = {}
+    for e in a.events:
+        last[e.customer_id] = max(last.get(e.customer_id, 0.0), e.timestamp)
+    quiet = sum(1 for t in last.values() if t < end.timestamp() - 75 * 86400)
+    assert quiet > 0.05 * len(last)  # some customers decline and go quiet
+
+
+def test_demo_load_makes_every_endpoint_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ATELIER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ATELIER_DEMO_CUSTOMERS", "300")
+    assert main(["demo", "load"]) == 0
+    assert "trained and published" in capsys.readouterr().out
+    assert main(["demo", "load"]) == 0  # idempotent
+    assert "left as is" in capsys.readouterr().out
+    store = SQLiteStore(tmp_path / "atelier.sqlite3")
+    _, secret = create_key(
+        store, "demo", parse_scopes("events,catalog,customers,recommend,configure,admin")
+    )
+    h = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(Settings(data_dir=tmp_path), store)) as c:
+        assert c.get("/readyz").status_code == 200
+        assert c.get("/v1/customers/cust-00001", headers=h).status_code == 200
+        rec = c.get("/v1/customers/cust-00002/recommendations?explain=true", headers=h).json()
+        assert rec["model_version"] and rec["items"]
+        assert c.get("/v1/items/jeans-slim-rinse/similar", headers=h).json()["items"]
+        assert c.post(
+            "/v1/recommendations/cross-sell", json={"items": ["jeans-slim-rinse"]}, headers=h
+        ).json()["items"]
+        insights = c.get("/v1/customers/cust-00002/insights", headers=h)
+        assert insights.status_code == 200 and insights.json()["tier"] in ("MVC", "MGC", "BZ", "standard")
+        assert c.get("/v1/insights/pareto", headers=h).json()["top_revenue_share"] > 0.5
+        assert c.get("/v1/models", headers=h).json()["active"] == rec["model_version"]
+        managers = c.get("/v1/account-managers/am-1/customers", headers=h).json()
+        assert managers["customers"]
