@@ -12,6 +12,7 @@ from api.hooks import Hooks
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.routers import (
     account_managers,
+    configurator,
     customers,
     events,
     health,
@@ -26,7 +27,7 @@ from store import Store, open_store
 
 #: Router modules in the order their routes are matched; a module may also define
 #: ``install(app)`` to register hooks (event listeners, erasure, readiness) and state.
-FEATURES = (health, items, customers, account_managers, insights, events, recommendations, models)
+FEATURES = (health, items, customers, account_managers, insights, events, recommendations, models, configurator)
 
 
 def open_configured_store(settings: Settings) -> Store:

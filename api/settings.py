@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_future_skew_s: int = Field(300, ge=0)
     #: seconds between checks of the store for a newly activated model version
     model_poll_s: float = Field(1.0, ge=0)
+    #: key of the variant codes' integrity tag; changing it invalidates every issued code
+    configurator_secret: SecretStr = SecretStr("")
 
     demo_tenant: str = "demo"
     demo_customers: int = Field(3000, ge=10)
