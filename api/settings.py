@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_future_skew_s: int = Field(300, ge=0)
     #: seconds between checks of the store for a newly activated model version
     model_poll_s: float = Field(1.0, ge=0)
+    #: customers per tenant whose answers each worker precomputes and keeps (LRU)
+    reco_cache_customers: int = Field(200_000, ge=0)
     #: key of the variant codes' integrity tag; changing it invalidates every issued code
     configurator_secret: SecretStr = SecretStr("")
 

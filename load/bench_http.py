@@ -55,9 +55,10 @@ def start_server(env: dict[str, str], port: int, core: str) -> subprocess.Popen[
     proc = subprocess.Popen(pinned([str(BIN / "atelier"), "serve"], core), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    for _ in range(300):
+    for _ in range(1200):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+            # /readyz: models loaded and their answers precomputed, as a load balancer waits.
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=0.5).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ import numpy as np
 from recommender.foldin import IncrementalFoldIn
 from recommender.history import INGEST_WEIGHTS
 from recommender.serving import MAX_N, LoadedModel, Recommendation
-from store.base import Store
+from store.base import CustomerItems, Store
 from store.records import Customer
 from training.artifacts import version_folder
 from training.interactions import (
@@ -63,6 +63,23 @@ class Answer:
     fallback: str | None
 
 
+@dataclass(slots=True)
+class _Precomputed:
+    """A customer's general top-``CACHE_DEPTH`` (no request filters) and what it depends on."""
+
+    stamp: int  # hash of the history row it was computed from
+    catalog_version: int
+    repurchase: bool
+    item_idx: np.ndarray
+    scores: np.ndarray
+    fallback: str | None
+
+
+#: How deep a precomputed answer goes: request filters (exclude, category, newly unavailable
+#: items) are applied to it; when fewer than ``n`` survive, the answer is computed live.
+CACHE_DEPTH = 50
+
+
 @dataclass
 class _TenantModel:
     """A tenant's loaded model and the catalog version it reflects."""
@@ -74,6 +91,9 @@ class _TenantModel:
     category_of: dict[str, str | None]
     #: Per-event customer vectors of factor models (Sherman-Morrison against the stored row).
     foldin: IncrementalFoldIn | None = None
+    #: Precomputed answers by customer (LRU), valid while the customer's row, the catalog and
+    #: the repurchase rule are the ones they were computed with.
+    answers: OrderedDict[str, _Precomputed] = field(default_factory=OrderedDict)
 
 
 @dataclass
@@ -95,12 +115,23 @@ class RecommendationService:
         Root of the versioned artifact folders (``<models_dir>/<tenant>/<version>``).
     poll_s
         How often, at most, a request asks the store which version is active.
+    cache_customers
+        Precomputed answers kept per tenant (LRU); a model load precomputes them for the most
+        recently active customers, so most requests filter a ready list instead of scoring.
     """
 
-    def __init__(self, store: Store, models_dir: Path, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        models_dir: Path,
+        poll_s: float = 1.0,
+        cache_customers: int = 200_000,
+    ) -> None:
         self.store = store
         self.models_dir = Path(models_dir)
         self.poll_s = poll_s
+        self.cache_customers = cache_customers
+        self.started = False
         self._models: dict[str, _TenantModel] = {}
         self._checked: dict[str, tuple[float, str | None]] = {}
         self._loading: set[str] = set()
@@ -138,6 +169,7 @@ class RecommendationService:
             try:
                 loaded = self._load(tenant, version)
                 self._models[tenant] = loaded  # one reference swap: requests see old or new
+                self.warm(tenant, loaded)
                 self.load_errors.pop(tenant, None)
                 log.info("tenant %s now serves model %s", tenant, version)
             except Exception as exc:  # keep serving the old version, report on /readyz
@@ -198,18 +230,43 @@ class RecommendationService:
             self._swap_in_background(tenant, tm.model.version)
 
     def preload(self) -> None:
-        """Load every tenant's active model (at start-up, so the first requests are fast)."""
-        for tenant in self.store.list_tenants():
-            self.model_for(tenant)
+        """Load every tenant's active model and precompute its answers (at start-up)."""
+        try:
+            for tenant in self.store.list_tenants():
+                tm = self.model_for(tenant)
+                if tm is not None:
+                    self.warm(tenant, tm)
+        finally:
+            self.started = True
 
     def ready(self) -> bool:
-        return not self.load_errors
+        """Ready once start-up loading finished and no active version failed to load."""
+        return self.started and not self.load_errors
+
+    def warm(self, tenant: str, tm: _TenantModel) -> int:
+        """Precompute the answers of the most recently active customers; returns how many."""
+        if tm.exact_history:
+            return 0
+        frame = self.store.events_frame(tenant)
+        if not len(frame):
+            return 0
+        last: dict[str, float] = {}
+        for cid, ts in zip(frame.customer_id.tolist(), frame.timestamp.tolist(), strict=True):
+            last[cid] = ts  # frames are in time order: the last write is the latest event
+        recent = sorted(last, key=last.__getitem__, reverse=True)[: self.cache_customers]
+        repurchase = self._policy(tenant)
+        for cid in recent:
+            row = self.store.customer_items(tenant, cid)
+            self._precompute(tm, cid, row, repurchase, None)
+        return len(recent)
 
     def forget_customer(self, tenant: str, customer_id: str) -> None:
         """Erasure: drop the customer's cached vector from this worker."""
         tm = self._models.get(tenant)
-        if tm is not None and tm.foldin is not None:
-            tm.foldin.forget(customer_id)
+        if tm is not None:
+            tm.answers.pop(customer_id, None)
+            if tm.foldin is not None:
+                tm.foldin.forget(customer_id)
 
     # ------------------------------------------------------------------ customer rows
     def _history(self, tenant: str, customer_id: str, tm: _TenantModel) -> CustomerHistory:
@@ -225,6 +282,40 @@ class RecommendationService:
         raw = dict(zip(row.item_ids, row.weights, strict=True))
         bought = [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
         return finalize_history(raw, index, tm.weights, bought)
+
+    def _precompute(
+        self,
+        tm: _TenantModel,
+        customer_id: str,
+        row: CustomerItems,
+        repurchase: bool,
+        segment: str | None,
+    ) -> _Precomputed:
+        """Score the customer's general top-``CACHE_DEPTH`` and remember it."""
+        raw = dict(zip(row.item_ids, row.weights, strict=True))
+        bought = [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
+        hist = finalize_history(raw, tm.model.item_index, tm.weights, bought)
+        vector = None
+        if tm.foldin is not None and len(hist.idx):
+            vector = tm.foldin.vector(customer_id, hist.idx, hist.weights)
+        rec = tm.model.recommend_for_history(
+            hist.idx,
+            hist.weights,
+            CACHE_DEPTH,
+            purchased_idx=hist.purchased,
+            allow_repurchase=repurchase,
+            segment=segment,
+            user_vector=vector,
+        )
+        pre = _Precomputed(
+            _stamp(row), tm.catalog_version, repurchase, rec.item_idx, rec.scores, rec.fallback
+        )
+        with self._lock:  # the warm-up thread and requests share the LRU
+            tm.answers[customer_id] = pre
+            tm.answers.move_to_end(customer_id)
+            while len(tm.answers) > self.cache_customers:
+                tm.answers.popitem(last=False)
+        return pre
 
     def _purchased_ids(self, tenant: str, customer_id: str) -> list[str]:
         row = self.store.customer_items(tenant, customer_id)
@@ -288,6 +379,12 @@ class RecommendationService:
                 n, category=category, exclude_idx=exclude_idx, purchased_idx=purchased
             )
             return self._answer(tm, rec, NO_CONSENT)
+        if not tm.exact_history and not explain:
+            cached = self._from_precomputed(
+                tm, tenant, customer_id, n, category, exclude_idx, repurchase, customer
+            )
+            if cached is not None:
+                return cached
         hist = self._history(tenant, customer_id, tm)
         vector = None
         if tm.foldin is not None and len(hist.idx):
@@ -304,6 +401,43 @@ class RecommendationService:
             segment=self._segment(customer),
             user_vector=vector,
         )
+        return self._answer(tm, rec, None)
+
+    def _from_precomputed(
+        self,
+        tm: _TenantModel,
+        tenant: str,
+        customer_id: str,
+        n: int,
+        category: str | None,
+        exclude_idx: np.ndarray,
+        repurchase: bool,
+        customer: Customer | None,
+    ) -> Answer | None:
+        """The answer from the customer's precomputed list, or None when it cannot give ``n``.
+
+        The list is recomputed first when the customer's row changed since (a new event), the
+        catalog changed, or the repurchase rule changed: the answer always reflects the last
+        interaction.
+        """
+        row = self.store.customer_items(tenant, customer_id)
+        pre = tm.answers.get(customer_id)
+        if (
+            pre is None
+            or pre.stamp != _stamp(row)
+            or pre.catalog_version != tm.catalog_version
+            or pre.repurchase != repurchase
+        ):
+            pre = self._precompute(tm, customer_id, row, repurchase, self._segment(customer))
+        n = max(0, min(n, MAX_N))
+        keep = tm.model.allowed(pre.item_idx, category)
+        if len(exclude_idx):
+            keep &= ~np.isin(pre.item_idx, exclude_idx)
+        exhaustive = len(pre.item_idx) < CACHE_DEPTH  # the list already holds every candidate
+        if int(keep.sum()) < n and not exhaustive:
+            return None
+        idx, scores = pre.item_idx[keep][:n], pre.scores[keep][:n]
+        rec = Recommendation(idx, scores, [[] for _ in range(len(idx))], pre.fallback)
         return self._answer(tm, rec, None)
 
     def similar(
@@ -397,6 +531,11 @@ class RecommendationService:
                 continue
             items.append(RecommendedItem(item_id, 0.0, [{"type": "popular"}]))
         return Answer(None, items, POPULAR)
+
+
+def _stamp(row: CustomerItems) -> int:
+    """Identity of a history row: changes with every event that changes the row."""
+    return hash((tuple(row.item_ids), tuple(row.weights), tuple(row.purchased)))
 
 
 def _public_reason(reason: dict[str, Any]) -> dict[str, Any]:

@@ -262,6 +262,13 @@ class LoadedModel:
         if self.uses_factors:
             self._penalty_by_norm.clear()
 
+    def allowed(self, idx: np.ndarray, category: str | None = None) -> np.ndarray:
+        """Boolean mask: which of ``idx`` are available now (and in ``category`` when given)."""
+        ok = self._available[idx]
+        if category is not None:
+            ok = ok & (self._category_of[idx] == self._categories.get(category, -2))
+        return ok
+
     def _penalty(self, category: str | None) -> np.ndarray:
         """Additive mask (0 allowed, -inf not) for availability and category, cached."""
         cached = self._mask_cache.get(category)

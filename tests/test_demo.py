@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,7 +56,11 @@ def test_demo_load_makes_every_endpoint_answer(
     )
     h = {"Authorization": f"Bearer {secret}"}
     with TestClient(create_app(Settings(data_dir=tmp_path), store)) as c:
-        assert c.get("/readyz").status_code == 200
+        # Ready once the active model is loaded and its answers are precomputed.
+        deadline = time.monotonic() + 60
+        while c.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, c.get("/readyz").json()
+            time.sleep(0.1)
         assert c.get("/v1/customers/cust-00001", headers=h).status_code == 200
         rec = c.get("/v1/customers/cust-00002/recommendations?explain=true", headers=h).json()
         assert rec["model_version"] and rec["items"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
 import orjson
@@ -21,8 +22,15 @@ N = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
 
 def install(app: FastAPI) -> None:
     settings = app.state.settings
-    service = RecommendationService(app.state.store, settings.models_dir, settings.model_poll_s)
+    service = RecommendationService(
+        app.state.store,
+        settings.models_dir,
+        settings.model_poll_s,
+        cache_customers=settings.reco_cache_customers,
+    )
     app.state.recommender = service
+    # Load every active model and precompute answers before /readyz says ready.
+    threading.Thread(target=service.preload, name="reco-preload", daemon=True).start()
     app.state.hooks.readiness["models"] = service.ready
     app.state.hooks.on_erasure.append(service.forget_customer)
 

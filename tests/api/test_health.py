@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -13,7 +14,10 @@ API_MD = Path(__file__).resolve().parents[3] / "shared" / "product" / "API.md"
 
 def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").status_code == 200
+    deadline = time.monotonic() + 20  # start-up loads models in the background
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def test_metrics_count_requests_per_route_and_events(client: TestClient, auth: KeyMaker) -> None:
