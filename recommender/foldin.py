@@ -27,9 +27,11 @@ Only factor models (``model.uses_factors``: ALS, BPR) have a vector to update; f
 item-kNN the "update" already is the history-row product of
 :meth:`~recommender.serving.LoadedModel.recommend_for_history`.
 
-Memory: a customer whose vector was updated at least once keeps ``A^-1`` (``8 f^2`` bytes, 32 KiB
-at 64 factors); a customer only ever read keeps its row and vector. ``capacity`` defaults to what
-fits in ``max_bytes`` when every entry holds ``A^-1``.
+Memory: every cached customer keeps its row (8 bytes a cell) and vector (``8 f`` bytes); a
+customer whose vector was updated also keeps ``A^-1`` (``8 f^2`` bytes, 32 KiB at 64 factors), and
+those inverses have their own budget, ``max_bytes``: beyond it the least recently updated
+customer's inverse is dropped (its next event re-solves), so a worker can hold many read-only
+customers and the customers in an active session.
 
 Drift: Sherman-Morrison steps accumulate rounding, so after ``refresh_every`` (default 256)
 steps a customer's state is re-solved from its row (a solve amortised over 256 events, well
@@ -114,11 +116,10 @@ class IncrementalFoldIn:
         A loaded factor model (``model.uses_factors``); the cache belongs to that model version
         (make a new one when the served version changes).
     capacity
-        Customers kept (least recently used evicted). ``None``: as many as ``max_bytes`` allows
-        when every entry holds ``A^-1`` (capped at 100 000).
+        Customers kept (least recently used evicted).
     max_bytes
-        Memory budget used when ``capacity`` is ``None`` (``entry_bytes`` per customer: ``A^-1``,
-        the vector and overhead; the row's bytes, 8 per cell, come on top).
+        Budget of the cached ``A^-1`` matrices (``8 f^2`` bytes each): ``max_inverses`` of them
+        are kept, least recently updated dropped first.
     max_changes
         Changed cells handled incrementally; a bigger diff (stale cache) re-solves from the row.
     refresh_every
@@ -131,7 +132,7 @@ class IncrementalFoldIn:
     erasure; see the module docstring.
     """
 
-    def __init__(self, model: LoadedModel, capacity: int | None = None, *,
+    def __init__(self, model: LoadedModel, capacity: int = 100_000, *,
                  max_bytes: int = 256 * 2**20, max_changes: int = 8,
                  refresh_every: int = 256) -> None:
         if not model.uses_factors:
@@ -140,12 +141,10 @@ class IncrementalFoldIn:
         self.model = model
         f = model._f
         self.factors = f
-        self.entry_bytes = 8 * f * f + 16 * f + 512
-        if capacity is None:
-            capacity = min(100_000, max(1, max_bytes // self.entry_bytes))
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self.capacity = int(capacity)
+        self.max_inverses = max(1, int(max_bytes) // (8 * f * f))
         self.max_changes = int(max_changes)
         self.refresh_every = int(refresh_every)
         self._alpha = float(model._alpha)
@@ -153,6 +152,7 @@ class IncrementalFoldIn:
         self._gram = model._gram
         self._y64 = model._y64
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._inverses: OrderedDict[Hashable, None] = OrderedDict()  # keys holding A^-1, LRU
         self._lock = threading.Lock()
         self.stats = {"hits": 0, "updates": 0, "solves": 0, "misses": 0}
 
@@ -214,8 +214,9 @@ class IncrementalFoldIn:
                         c = alpha * _F32.unpack_from(ow, b)[0]
                         step = (_I32.unpack_from(ok, b)[0], 1.0 - c, -c)
             if step is None or not self._step(e, *step):
-                return self._general(e, idx, w).copy()
+                return self._general(key, e, idx, w).copy()
             self.stats["updates"] += 1
+            self._inverses.move_to_end(key)
             e.steps += 1
             e.idx_key, e.w_key = ik, wk
             return e.x.copy()
@@ -224,11 +225,13 @@ class IncrementalFoldIn:
         """Drop one customer (erasure); a no-op when it is not cached."""
         with self._lock:
             self._entries.pop(key, None)
+            self._inverses.pop(key, None)
 
     def clear(self) -> None:
         """Drop every customer (e.g. when the served model version changes)."""
         with self._lock:
             self._entries.clear()
+            self._inverses.clear()
 
     # ------------------------------------------------------------------ internals
     def _step(self, e: _Entry, j: int, da: float, db: float) -> bool:
@@ -251,7 +254,7 @@ class IncrementalFoldIn:
         dsyr(-da / den, u, 0, 1, 0, self.factors, ainv, 1)
         return True
 
-    def _general(self, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _general(self, key: Hashable, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Any other change: diff the rows, a step per changed cell, or a full solve when there
         is no ``A^-1`` yet, too many cells changed, a refresh is due or the row needs fixing."""
         cells = self._diff(e, idx, w)
@@ -270,12 +273,13 @@ class IncrementalFoldIn:
                     db -= alpha * old
                     da -= alpha * old - 1.0
                 if not self._step(e, j, da, db):
-                    return self._solve(e, idx, w)
+                    return self._solve(key, e, idx, w)
             self.stats["updates"] += 1
+            self._inverses.move_to_end(key)
             e.steps += len(cells)
             e.idx_key, e.w_key = idx.tobytes(), w.tobytes()
             return e.x
-        return self._solve(e, idx, w)
+        return self._solve(key, e, idx, w)
 
     def _miss(self, key: Hashable, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """First sight of a customer: the model's fold-in; ``A^-1`` waits for a first update."""
@@ -285,10 +289,10 @@ class IncrementalFoldIn:
         x = np.asarray(self.model.fold_in(idx, w), dtype=np.float64)
         self._entries[key] = _Entry(idx.tobytes(), w.tobytes(), x, None)
         while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+            self._inverses.pop(self._entries.popitem(last=False)[0], None)
         return x
 
-    def _solve(self, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _solve(self, key: Hashable, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Full solve from the row: ``A^-1`` (upper triangle, via Cholesky) and ``x``."""
         self.stats["solves"] += 1
         c = w.astype(np.float64) * self._alpha
@@ -303,6 +307,12 @@ class IncrementalFoldIn:
         e.x = dsymv(1.0, e.ainv, yh.T @ c)
         e.steps = 0
         e.idx_key, e.w_key = idx.tobytes(), w.tobytes()
+        self._inverses[key] = None
+        self._inverses.move_to_end(key)
+        while len(self._inverses) > self.max_inverses:
+            dropped = self._entries.get(self._inverses.popitem(last=False)[0])
+            if dropped is not None:
+                dropped.ainv = None
         return e.x
 
     def _diff(self, e: _Entry, idx: np.ndarray, w: np.ndarray

@@ -204,10 +204,22 @@ def test_lru_capacity_and_forget(served: LoadedModel) -> None:
     np.testing.assert_allclose(cache.vector("a", *row), served.fold_in(*row), rtol=1e-12)
 
 
-def test_capacity_follows_memory_budget(served: LoadedModel) -> None:
-    cache = IncrementalFoldIn(served, max_bytes=10 * 2**20)
-    assert cache.capacity == 10 * 2**20 // cache.entry_bytes
-    assert IncrementalFoldIn(served, capacity=5).capacity == 5
+def test_inverse_budget_drops_least_recently_updated(served: LoadedModel) -> None:
+    """Only ``max_inverses`` customers keep A^-1; the others keep their vector and re-solve
+    at their next event, still exact."""
+    cache = IncrementalFoldIn(served, max_bytes=2 * 8 * served._f ** 2)
+    assert cache.max_inverses == 2
+    for key in ("a", "b", "c"):
+        _check(cache, served, key, {1: 1.0, 2: 1.0})
+        _check(cache, served, key, {1: 1.0, 2: 2.0})  # each builds its A^-1
+    assert cache.stats["solves"] == 3 and len(cache) == 3
+    assert cache._entries["a"].ainv is None and cache._entries["c"].ainv is not None
+    _check(cache, served, "c", {1: 1.0, 2: 3.0})  # holds A^-1: a rank-1 step
+    assert cache.stats["solves"] == 3
+    _check(cache, served, "a", {1: 1.0, 2: 3.0})  # dropped: re-solves, drops b's
+    assert cache.stats["solves"] == 4 and cache._entries["b"].ainv is None
+    np.testing.assert_allclose(cache.vector("b", *_row({1: 1.0, 2: 2.0})),
+                               served.fold_in(*_row({1: 1.0, 2: 2.0})), rtol=1e-12)
 
 
 def test_concurrent_updates_of_one_customer(served: LoadedModel) -> None:
