@@ -4,8 +4,9 @@
 events before ``as_of``, fits the tier thresholds and RFM edges on the population, and scores every
 customer. Everything needed to score one customer again — parameters, thresholds, RFM edges,
 configuration — is kept in ``InsightsResult.state`` (plain JSON), so that when a purchase arrives
-:func:`refresh_customer` recomputes that customer's row at once with the parameters fixed; batch
-and refresh share one scoring function, so they agree exactly.
+:class:`~training.value.scoring.CustomerValueScorer` (or its one-call shortcut
+:func:`refresh_customer`) recomputes that customer's row at once with the parameters fixed; batch
+and refresh share one scoring function (in :mod:`training.value.scoring`), so they agree exactly.
 
 Examples
 --------
@@ -29,22 +30,27 @@ from typing import Any
 import numpy as np
 
 from store.records import EventFrame
-from training.value.actions import Recommender, next_best_action
-from training.value.bgnbd import TRANSACTION_MODELS, _BuyTillYouDie, transaction_model_from_dict
+from training.value.actions import Recommender
+from training.value.bgnbd import TRANSACTION_MODELS
 from training.value.config import ValueConfig
 from training.value.gamma_gamma import GammaGammaModel
-from training.value.lifecycle import STAGES, lifecycle_stage, purchase_trend
+from training.value.lifecycle import STAGES
 from training.value.pareto import pareto_report
 from training.value.rfm import RFMScorer
-from training.value.summary import DAY, CustomerSummary, as_timestamp, summarize
+from training.value.scoring import (
+    CustomerValueScorer,
+    _contacts_array,
+    _iso,
+    _metrics,
+    _Models,
+    _score,
+    _summarize,
+)
+from training.value.summary import DAY, as_timestamp
 from training.value.tiers import TIERS, ValueTiers
 
 #: Repeat buyers needed to fit Gamma-Gamma; below it spend is the population's mean order value.
 MIN_SPEND_CUSTOMERS = 10
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _iso_day(ts: float) -> str:
@@ -99,191 +105,6 @@ def order_for_action(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             r["customer_id"],
         ),
     )
-
-
-@dataclass(slots=True)
-class _Models:
-    cfg: ValueConfig
-    tm: _BuyTillYouDie
-    gg: GammaGammaModel | None
-    fallback_spend: float
-
-
-def _expected_spend(models: _Models, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    if models.gg is not None:
-        return models.gg.conditional_expected_spend(x, m)
-    return np.full(x.shape, models.fallback_spend)
-
-
-def _cost_to_serve(
-    cfg: ValueConfig,
-    predicted: np.ndarray,
-    purchase_days: np.ndarray,
-    n_returns: np.ndarray,
-    contacts: np.ndarray,
-    age_days: np.ndarray,
-) -> np.ndarray:
-    c = cfg.cost_to_serve
-    years = cfg.horizon_days / 365.0
-    returns_per_order = n_returns / np.maximum(purchase_days, 1.0)
-    contacts_per_year = contacts * 365.0 / np.maximum(age_days, c.contact_floor_days)
-    return np.asarray(
-        c.per_customer_year * years
-        + c.per_order * predicted
-        + c.per_return * returns_per_order * predicted
-        + c.per_contact * contacts_per_year * years
-    )
-
-
-def _value(
-    models: _Models,
-    x: np.ndarray,
-    tx: np.ndarray,
-    T: np.ndarray,
-    monetary: np.ndarray,
-    return_rate: np.ndarray,
-    n_returns: np.ndarray,
-    contacts: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(clv, net value, predicted purchases, net expected spend) over the horizon."""
-    cfg = models.cfg
-    spend = _expected_spend(models, x, monetary) * (1.0 - return_rate)
-    predicted = models.tm.expected_purchases(cfg.horizon_units, x, tx, T)
-    clv = models.tm.clv(
-        x, tx, T, spend,
-        horizon=cfg.horizon_units,
-        discount_rate=cfg.discount_rate,
-        margin=cfg.margin,
-        step=cfg.units(cfg.clv_step_days),
-        time_unit_days=cfg.time_unit_days,
-    )
-    cost = _cost_to_serve(cfg, predicted, x + 1, n_returns, contacts, T * cfg.time_unit_days)
-    return clv, clv - cost, predicted, spend
-
-
-def _metrics(
-    s: CustomerSummary, models: _Models, contacts: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Model figures of every customer of ``s``: value, cost, aliveness, growth."""
-    cfg = models.cfg
-    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
-    clv, net, predicted, spend = _value(
-        models, x, tx, T, m, s.return_rate, s.n_returns, contacts
-    )
-    next_window = models.tm.expected_purchases(cfg.units(cfg.growth_window_days), x, tx, T)
-    past = s.recent_revenue * (1.0 - s.return_rate)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(past > 0, next_window * spend / past, np.nan)
-    return {
-        "clv": clv,
-        "net": net,
-        "predicted": predicted,
-        "spend": spend,
-        "gross_spend": _expected_spend(models, x, m),
-        "p_alive": models.tm.p_alive(x, tx, T),
-        "churn": models.tm.p_no_purchase(cfg.units(cfg.churn_horizon_days), x, tx, T),
-        "growth": growth,
-    }
-
-
-def _score(
-    s: CustomerSummary,
-    models: _Models,
-    tiers: ValueTiers,
-    rfm: RFMScorer,
-    contacts: np.ndarray,
-    recommend: Recommender | None,
-    computed_at: float,
-    metrics: dict[str, np.ndarray] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Rows for every customer of ``s`` (fitted tiers and RFM edges given)."""
-    cfg = models.cfg
-    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
-    rr = s.return_rate
-    mt = metrics if metrics is not None else _metrics(s, models, contacts)
-    clv, net, predicted, spend = mt["clv"], mt["net"], mt["predicted"], mt["spend"]
-    gross_spend, p_alive, churn = mt["gross_spend"], mt["p_alive"], mt["churn"]
-    tier = tiers.predict(clv, net, gross_spend, p_alive, mt["growth"])
-    headroom = tiers.peer_potential(gross_spend) - clv
-
-    trend = purchase_trend(x, T, s.recent_repeat, s.trend_window, cfg.trend_min_expected)
-    age_days = T * cfg.time_unit_days
-    stage = lifecycle_stage(x, age_days, p_alive, churn, trend, cfg)
-    scores = rfm.transform(s.days_since_last, x + 1, s.order_value)
-
-    W = cfg.units(cfg.next_tier_window_days)
-    T_after = T + W
-
-    def after_purchases(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xk = x + k
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mk = np.where(xk > 0, (x * m + k * gross_spend) / xk, 0.0)
-        txk = np.where(k > 0, T_after, tx)
-        c, nv, _, _ = _value(models, xk, txk, T_after, mk, rr, s.n_returns, contacts)
-        return c, nv
-
-    def after_spend(amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x1 = x + 1
-        m1 = (x * m + amount) / x1
-        c, nv, _, _ = _value(models, x1, T_after, T_after, m1, rr, s.n_returns, contacts)
-        return c, nv
-
-    nxt = tiers.next_tier(
-        tier, after_purchases, after_spend,
-        window_days=cfg.next_tier_window_days, max_purchases=cfg.next_tier_max_purchases,
-    )
-    mvc_clv = float(tiers.thresholds_["mvc_clv"])
-    as_of_iso = _iso(s.as_of)
-    computed_iso = _iso(computed_at)
-    rows: list[dict[str, Any]] = []
-    for i, cid in enumerate(s.customer_id):
-        action = next_best_action(
-            str(cid), str(tier[i]), str(stage[i]),
-            clv=float(clv[i]), p_alive=float(p_alive[i]), churn_risk=float(churn[i]),
-            headroom=float(headroom[i]), net_value=float(net[i]), mvc_clv=mvc_clv,
-            upgrade_uplift=cfg.upgrade_uplift, recommend=recommend,
-        )
-        rows.append({
-            "customer_id": str(cid),
-            "tier": str(tier[i]),
-            "clv": float(clv[i]),
-            "net_value": float(net[i]),
-            "predicted_purchases": float(predicted[i]),
-            "expected_spend": float(spend[i]),
-            "p_alive": float(p_alive[i]),
-            "churn_risk": float(churn[i]),
-            "lifecycle_stage": str(stage[i]),
-            "rfm": {"r": int(scores[i, 0]), "f": int(scores[i, 1]), "m": int(scores[i, 2])},
-            "next_best_action": action,
-            "next_tier": nxt[i],
-            "horizon_days": cfg.horizon_days,
-            "history": {
-                "purchases": int(x[i]) + 1,
-                "first_purchase": _iso(float(s.first_purchase[i])),
-                "last_purchase": _iso(float(s.last_purchase[i])),
-                "revenue": float(s.revenue[i]),
-                "returned": float(s.returned[i]),
-            },
-            "as_of": as_of_iso,
-            "computed_at": computed_iso,
-        })
-    arrays = {"tier": tier, "stage": stage, "clv": clv, "net_revenue": s.net_revenue}
-    return rows, arrays
-
-
-def _summarize(frame: EventFrame, as_of: float, cfg: ValueConfig) -> CustomerSummary:
-    return summarize(
-        frame, as_of,
-        time_unit_days=cfg.time_unit_days,
-        trend_days=cfg.trend_days,
-        recent_days=cfg.growth_window_days,
-    )
-
-
-def _contacts_array(ids: np.ndarray, contacts: Mapping[str, float] | None) -> np.ndarray:
-    if not contacts:
-        return np.zeros(ids.shape[0])
-    return np.array([float(contacts.get(str(c), 0.0)) for c in ids])
 
 
 def compute_insights(
@@ -407,14 +228,6 @@ def _segments(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
-def _models_from_state(state: Mapping[str, Any]) -> tuple[_Models, ValueTiers, RFMScorer]:
-    cfg = ValueConfig.model_validate(state["config"])
-    tm = transaction_model_from_dict(state["transaction_model"])
-    gg = GammaGammaModel.from_dict(state["spend_model"]) if state.get("spend_model") else None
-    models = _Models(cfg, tm, gg, float(state["fallback_spend"]))
-    return models, ValueTiers.from_dict(state["tiers"]), RFMScorer.from_dict(state["rfm"])
-
-
 def refresh_customer(
     state: Mapping[str, Any],
     history: EventFrame,
@@ -428,7 +241,10 @@ def refresh_customer(
 
     Called when a purchase (or return) event arrives: ``history`` holds that customer's
     ``purchase``/``return`` events (others are ignored; with ``customer_id`` given, other customers'
-    events are too), ``as_of`` is usually the new event's time plus a moment.
+    events are too), ``as_of`` is usually the new event's time plus a moment. It parses ``state``
+    on every call: to score many customers, or often, keep a
+    :class:`~training.value.scoring.CustomerValueScorer` of the run and use it directly (this
+    function is a shortcut through it, so both give the same rows).
 
     Returns
     -------
@@ -444,19 +260,19 @@ def refresh_customer(
              "horizon_days", "history": {"purchases", "first_purchase", "last_purchase",
              "revenue", "returned"}, "as_of", "computed_at"}
     """
-    models, tiers, rfm = _models_from_state(state)
-    frame = history
-    if customer_id is not None:
-        frame = history.select(history.customer_id == customer_id)
-    s = _summarize(frame, as_timestamp(as_of), models.cfg)
-    if len(s) == 0:
-        return None
-    if len(s) > 1:
-        raise ValueError("refresh_customer: history holds several customers; pass customer_id")
-    rows, _ = _score(
-        s, models, tiers, rfm, np.array([float(contacts)]), recommend, time.time()
-    )
-    return rows[0]
+    scorer = CustomerValueScorer.from_state(state)
+    t_as_of = as_timestamp(as_of)
+    if customer_id is None:
+        bought = (history.type == "purchase") & (history.timestamp < t_as_of)
+        buyers = np.unique(history.customer_id[bought].astype(str))
+        if buyers.shape[0] == 0:
+            return None
+        if buyers.shape[0] > 1:
+            raise ValueError(
+                "refresh_customer: history holds several customers; pass customer_id"
+            )
+        customer_id = str(buyers[0])
+    return scorer.score(customer_id, history, t_as_of, contacts=contacts, recommend=recommend)
 
 
 __all__ = [
