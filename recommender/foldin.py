@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg.blas import daxpy, ddot, dsymv, dsyr
-from scipy.linalg.lapack import dpotrf, dpotri
+from scipy.linalg.lapack import dgesv, dpotrf, dpotri
 
 if TYPE_CHECKING:
     from recommender.serving import LoadedModel
@@ -150,6 +150,9 @@ class IncrementalFoldIn:
         self._alpha = float(model._alpha)
         self._n_model = model.n_model_items
         self._gram = model._gram
+        self._gram_inv = model._gram_inv
+        self._yz = model._yz
+        self._woodbury_max = model._woodbury_max
         self._y64 = model._y64
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._inverses: OrderedDict[Hashable, None] = OrderedDict()  # keys holding A^-1, LRU
@@ -293,18 +296,40 @@ class IncrementalFoldIn:
         return x
 
     def _solve(self, key: Hashable, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Full solve from the row: ``A^-1`` (upper triangle, via Cholesky) and ``x``."""
+        """Full solve from the row: ``A^-1`` (Fortran order; the steps use its upper triangle)
+        and ``x``. Short rows (k <= f/2, as in ``LoadedModel.fold_in``) use Woodbury against the
+        ``G^-1`` cached at load, O(k f^2), ``A^-1 = G^-1 - Z^T D (I + K D)^-1 Z`` with ``Z = Y_h
+        G^-1``, ``K = Y_h Z^T``, ``D = diag(c - 1)``; longer rows a Cholesky inverse, O(f^3)."""
         self.stats["solves"] += 1
+        k = len(idx)
         c = w.astype(np.float64) * self._alpha
-        yh = self._y64[idx]
-        a = self._gram + (yh.T * (c - 1.0)) @ yh
-        chol, info = dpotrf(a, lower=0, clean=0, overwrite_a=1)
-        if info == 0:
-            ainv, info = dpotri(chol, lower=0, overwrite_c=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"fold-in matrix is not positive definite ({info})")
-        e.ainv = np.asfortranarray(ainv)
-        e.x = dsymv(1.0, e.ainv, yh.T @ c)
+        if k == 0:
+            ainv = self._gram_inv.copy().T  # symmetric: the transpose is the Fortran copy
+            b = np.zeros(self.factors)
+        elif k <= self._woodbury_max:
+            yz = self._yz[idx]
+            yh, zh = yz[:, : self.factors], yz[:, self.factors:]
+            d = c - 1.0
+            m = yh @ zh.T
+            m *= d
+            m.flat[:: k + 1] += 1.0
+            t, info = dgesv(m, zh, overwrite_a=1, overwrite_b=0)[2:]
+            if info != 0:
+                raise np.linalg.LinAlgError(f"fold-in Woodbury system is singular ({info})")
+            ainv = (self._gram_inv - (zh.T * d) @ t).T
+            b = yh.T @ c
+        else:
+            yh = self._y64[idx]
+            a = self._gram + (yh.T * (c - 1.0)) @ yh
+            chol, info = dpotrf(a, lower=0, clean=0, overwrite_a=1)
+            if info == 0:
+                ainv, info = dpotri(chol, lower=0, overwrite_c=1)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"fold-in matrix is not positive definite ({info})")
+            ainv = np.asfortranarray(ainv)
+            b = yh.T @ c
+        e.ainv = ainv
+        e.x = dsymv(1.0, ainv, b)
         e.steps = 0
         e.idx_key, e.w_key = idx.tobytes(), w.tobytes()
         self._inverses[key] = None

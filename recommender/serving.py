@@ -115,6 +115,9 @@ class LoadedModel:
     _alpha: float
     _f: int
     _gram: np.ndarray
+    _gram_inv: np.ndarray
+    _yz: np.ndarray
+    _woodbury_max: int
     _y64: np.ndarray
 
     # ------------------------------------------------------------------ load

@@ -116,6 +116,10 @@ def test_empty_row_and_back(served: LoadedModel) -> None:
     np.testing.assert_allclose(cache.vector("c", np.empty(0, np.int32),
                                             np.empty(0, np.float32)), 0.0, atol=1e-12)
     _check(cache, served, "c", {9: 1.0})
+    # a first update that empties the row solves from G^-1 alone
+    _check(cache, served, "d", {4: 1.0})
+    _check(cache, served, "d", {})
+    _check(cache, served, "d", {5: 2.0})
 
 
 def test_stale_cache_big_diff_re_solves(served: LoadedModel) -> None:
