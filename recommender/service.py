@@ -94,6 +94,8 @@ class _TenantModel:
     #: Precomputed answers by customer (LRU), valid while the customer's row, the catalog and
     #: the repurchase rule are the ones they were computed with.
     answers: OrderedDict[str, _Precomputed] = field(default_factory=OrderedDict)
+    #: ``model.item_ids`` as Python strings (indexing a numpy string array per item is slow).
+    item_id_list: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -162,6 +164,7 @@ class RecommendationService:
             exact_history=not same_rows or weights.half_life_days is not None,
             category_of={i.item_id: i.category for i in items},
             foldin=IncrementalFoldIn(model) if model.uses_factors else None,
+            item_id_list=[str(i) for i in model.item_ids.tolist()],
         )
 
     def _swap_in_background(self, tenant: str, version: str) -> None:
@@ -344,9 +347,9 @@ class RecommendationService:
 
     # ------------------------------------------------------------------ answers
     def _answer(self, tm: _TenantModel, rec: Recommendation, fallback: str | None) -> Answer:
-        ids = tm.model.item_ids
+        ids = tm.item_id_list
         items = [
-            RecommendedItem(str(ids[i]), float(s), [_public_reason(r) for r in reasons])
+            RecommendedItem(ids[i], s, [_public_reason(r) for r in reasons])
             for i, s, reasons in zip(
                 rec.item_idx.tolist(), rec.scores.tolist(), rec.reasons, strict=True
             )
