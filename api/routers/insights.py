@@ -3,8 +3,10 @@
 ``atelier insights --tenant T [--as-of DATE]`` fits the models and stores a summary (models,
 Pareto, segments and the scoring state) and one row per customer. This module serves them and
 keeps the rows current between runs: when a ``purchase`` or ``return`` event is stored, the
-customers concerned are re-scored at once with the stored parameters fixed (the job's own scoring
-function, see :func:`training.value.job.refresh_customer`), as of their newest event.
+customers concerned are re-scored at once with the stored parameters fixed, as of their newest
+event. The scoring itself (refresh rule, on-demand rows, horizons, the no-purchase answer) is the
+value package's :class:`training.value.scoring.CustomerValueScorer`, the job's own scoring path;
+this module reads and writes the store, caches one scorer per tenant and maps to the schemas.
 
 Decisions (also in the OpenAPI descriptions):
 
@@ -19,8 +21,8 @@ Decisions (also in the OpenAPI descriptions):
 * ``horizon_days`` recomputes ``clv`` and ``predicted_purchases`` for that horizon from the row's
   state (same parameters, same as_of); the tier and actions stay those of the configured horizon.
 
-Per-request work stays small: a customer read is one store read; the parsed models are cached
-per process and per tenant, keyed by the job's ``computed_at`` (each row names the run it came
+Per-request work stays small: a customer read is one store read; the scorer (parsed models) is
+cached per process and per tenant, keyed by the job's ``computed_at`` (each row names the run it came
 from), so a new run in another process is picked up by every worker on its next read.
 
 Known limit: a refresh that races a job run (parameters read before the run, row written after)
@@ -32,13 +34,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from api.deps import CustomersKey, StoreDep
@@ -52,25 +50,10 @@ from api.schemas.insights import (
 )
 from store.base import Store
 from store.records import Event, EventFrame
-from training.value.bgnbd import _BuyTillYouDie
-
-# The batch form of ``refresh_customer``: the job's own summary and scoring functions, so that a
-# refresh of many customers (an ingested batch) costs one vectorised pass instead of ~10 ms each.
-from training.value.job import _Models, _models_from_state, _score, _summarize
-from training.value.rfm import RFMScorer
-from training.value.summary import DAY, observation_end_day
-from training.value.tiers import ValueTiers
+from training.value.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 
 router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
 logger = logging.getLogger(__name__)
-
-VALUE_EVENT_TYPES = ("purchase", "return")
-#: A refresh is made as of the newest new event plus this moment (the event itself is included).
-REFRESH_MOMENT_S = 1.0
-
-
-def _ts(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def _no_insights(tenant: str) -> Problem:
@@ -81,32 +64,24 @@ def _no_insights(tenant: str) -> Problem:
     )
 
 
-@dataclass(slots=True)
-class TenantModels:
-    """One job run's fitted state, parsed once per process."""
+@dataclass(frozen=True, slots=True)
+class TenantRun:
+    """One job run of a tenant: its ``computed_at`` and its scorer, parsed once per process."""
 
     computed_at: str
-    as_of: float
-    models: _Models
-    tiers: ValueTiers
-    rfm: RFMScorer
-    first_purchase: dict[str, Any] | None = field(default=None)
-
-    @property
-    def tm(self) -> _BuyTillYouDie:
-        return self.models.tm
+    scorer: CustomerValueScorer
 
 
 class InsightsEngine:
-    """Per-process cache of each tenant's models, the refresh on events, and on-demand scoring."""
+    """Per-process cache of each tenant's scorer, and the store work around scoring."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._cache: dict[str, TenantModels] = {}
+        self._cache: dict[str, TenantRun] = {}
         self._lock = threading.Lock()
 
-    def models(self, tenant: str, version: str | None = None) -> TenantModels | None:
-        """The tenant's models; ``version`` (a row's run) skips the store when it is cached."""
+    def run(self, tenant: str, version: str | None = None) -> TenantRun | None:
+        """The tenant's current run; ``version`` (a row's run) skips the store when it is cached."""
         cached = self._cache.get(tenant)
         if cached is not None and version is not None and cached.computed_at == version:
             return cached
@@ -116,48 +91,33 @@ class InsightsEngine:
             return None
         if cached is not None and cached.computed_at == summary["computed_at"]:
             return cached
-        models, tiers, rfm = _models_from_state(summary["state"])
-        fresh = TenantModels(summary["computed_at"], _ts(summary["as_of"]), models, tiers, rfm)
+        fresh = TenantRun(summary["computed_at"], CustomerValueScorer.from_state(summary["state"]))
         with self._lock:
             self._cache[tenant] = fresh
         return fresh
 
     # -- refresh -------------------------------------------------------------------------------
-    def score(
-        self, model: TenantModels, tenant: str, newest: dict[str, float]
+    def refresh(
+        self, run: TenantRun, tenant: str, newest: dict[str, float]
     ) -> dict[str, dict[str, Any]]:
-        """Rows of the customers in ``newest`` (id -> time of their newest new event), stored.
+        """Re-score and store the customers of ``newest`` (id -> time of their newest new event).
 
-        Each customer is scored as of max(the run's as_of, newest event + a moment); customers
-        sharing an observation day are scored together in one vectorised pass.
+        The rule (as of when, which customers in one pass) is the scorer's
+        (:meth:`CustomerValueScorer.refresh`); each row names the run whose parameters it used.
         """
-        groups: dict[int, list[tuple[str, float]]] = defaultdict(list)
-        for cid, ts in newest.items():
-            as_of = max(model.as_of, ts + REFRESH_MOMENT_S)
-            groups[observation_end_day(as_of)].append((cid, as_of))
-        out: dict[str, dict[str, Any]] = {}
-        for members in groups.values():
-            events: list[Event] = []
-            for cid, _ in members:
-                events.extend(
-                    e
-                    for e in self.store.customer_events(tenant, cid)
-                    if e.type in VALUE_EVENT_TYPES
-                )
-            if not events:
-                continue
-            as_of = max(a for _, a in members)
-            s = _summarize(EventFrame.from_events(events), as_of, model.models.cfg)
-            if len(s) == 0:
-                continue
-            rows, _ = _score(
-                s, model.models, model.tiers, model.rfm, np.zeros(len(s)), None, time.time()
-            )
-            for row in rows:
-                row["model_computed_at"] = model.computed_at
-                self.store.put_insights_row(tenant, row["customer_id"], row)
-                out[row["customer_id"]] = row
-        return out
+        events = [
+            e
+            for cid in newest
+            for e in self.store.customer_events(tenant, cid)
+            if e.type in VALUE_EVENT_TYPES
+        ]
+        if not events:
+            return {}
+        rows = run.scorer.refresh(EventFrame.from_events(events), newest)
+        for cid, row in rows.items():
+            row["model_computed_at"] = run.computed_at
+            self.store.put_insights_row(tenant, cid, row)
+        return rows
 
     def on_events(self, tenant: str, events: list[Event]) -> None:
         """Event listener: re-score the customers whose purchases or returns just arrived.
@@ -174,20 +134,20 @@ class InsightsEngine:
         newest: dict[str, float] = {}
         for e in events:
             if e.type in VALUE_EVENT_TYPES:
-                newest[e.customer_id] = max(newest.get(e.customer_id, -np.inf), e.timestamp)
+                newest[e.customer_id] = max(newest.get(e.customer_id, e.timestamp), e.timestamp)
         if not newest:
             return
-        model = self.models(tenant)
-        if model is not None:
-            self.score(model, tenant, newest)
+        run = self.run(tenant)
+        if run is not None:
+            self.refresh(run, tenant, newest)
 
     # -- reads ---------------------------------------------------------------------------------
     def row_on_demand(self, tenant: str, customer_id: str) -> dict[str, Any]:
         """The row of a known customer the job did not score (404 when unknown / no run)."""
         if not self.store.customer_known(tenant, customer_id):
             raise Problem(404, f"customer '{customer_id}' not found")
-        model = self.models(tenant)
-        if model is None:
+        run = self.run(tenant)
+        if run is None:
             raise _no_insights(tenant)
         stamps = [
             e.timestamp
@@ -195,101 +155,14 @@ class InsightsEngine:
             if e.type == "purchase"
         ]
         if stamps:
-            row = self.score(model, tenant, {customer_id: max(stamps)}).get(customer_id)
+            row = self.refresh(run, tenant, {customer_id: max(stamps)}).get(customer_id)
             if row is not None:
                 return row
-        return self.no_purchase_row(model, customer_id)
-
-    def no_purchase_row(self, model: TenantModels, customer_id: str) -> dict[str, Any]:
-        """Cold start: tier standard, exploring, and what the first purchases must be for MVC."""
         return {
-            "customer_id": customer_id,
-            "status": "no_purchases",
-            "tier": "standard",
-            "clv": None,
-            "predicted_purchases": None,
-            "expected_spend": None,
-            "net_value": None,
-            "p_alive": None,
-            "churn_risk": None,
-            "lifecycle_stage": "exploration",
-            "rfm": {"r": None, "f": None, "m": None},
-            "next_best_action": {
-                "action": "cross_sell",
-                "reason": "no purchase yet: win a first purchase with relevant offers",
-                "priority": 0.0,
-            },
-            "next_tier": self._first_purchase_next_tier(model),
-            "horizon_days": None,
-            "history": None,
-            "as_of": None,
-            "computed_at": model.computed_at,
-            "model_computed_at": model.computed_at,
+            **run.scorer.no_purchases(customer_id),
+            "computed_at": run.computed_at,
+            "model_computed_at": run.computed_at,
         }
-
-    def _first_purchase_next_tier(self, model: TenantModels) -> dict[str, Any]:
-        """What MVC takes from no purchase: scored once per run on a typical first-time buyer."""
-        if model.first_purchase is not None:
-            return model.first_purchase
-        value = model.models.fallback_spend
-        frame = EventFrame.from_events(
-            [Event("typical", "typical", "purchase", model.as_of - REFRESH_MOMENT_S, value=value)]
-        )
-        s = _summarize(frame, model.as_of, model.models.cfg)
-        (row,), _ = _score(s, model.models, model.tiers, model.rfm, np.zeros(1), None, 0.0)
-        typical = f"a first purchase (a typical one is worth {value:.2f})"
-        nxt = row["next_tier"]
-        if row["tier"] == "MVC":
-            answer = {"tier": "MVC", "requirement": typical, "purchases": 1}
-        elif nxt is not None and nxt["tier"] == "MVC":
-            answer = {
-                "tier": "MVC",
-                "requirement": f"{typical}, then {nxt['requirement']}",
-                "purchases": None if nxt["purchases"] is None else nxt["purchases"] + 1,
-                "spend": None,
-                "within_days": nxt["within_days"],
-            }
-        else:
-            answer = {
-                "tier": "MVC",
-                "requirement": f"{typical}; a typical first-time buyer is {row['tier']}, and "
-                "what MVC then takes follows from that first purchase",
-            }
-        model.first_purchase = answer
-        return answer
-
-
-def at_horizon(
-    model: TenantModels, row: dict[str, Any], horizon_days: float
-) -> tuple[float, float]:
-    """(CLV, predicted purchases) of a stored row over another horizon, parameters fixed.
-
-    The row's state (purchase days, first and last purchase day, as_of) gives x, t_x and T in the
-    model's time unit exactly as the job computed them.
-    """
-    cfg = model.models.cfg
-    unit = cfg.time_unit_days
-    hist = row["history"]
-    first = _ts(hist["first_purchase"]) / DAY
-    last = _ts(hist["last_purchase"]) / DAY
-    end = observation_end_day(_ts(row["as_of"]))
-    x = np.array([float(hist["purchases"] - 1)])
-    tx = np.array([(last - first) / unit])
-    T = np.array([(end - first) / unit])
-    horizon = cfg.units(horizon_days)
-    predicted = model.tm.expected_purchases(horizon, x, tx, T)
-    clv = model.tm.clv(
-        x,
-        tx,
-        T,
-        np.array([float(row["expected_spend"])]),
-        horizon=horizon,
-        discount_rate=cfg.discount_rate,
-        margin=cfg.margin,
-        step=cfg.units(cfg.clv_step_days),
-        time_unit_days=unit,
-    )
-    return float(clv[0]), float(predicted[0])
 
 
 def _engine(request: Request) -> InsightsEngine:
@@ -336,11 +209,10 @@ async def customer_insights(
     row.setdefault("model_computed_at", row.get("computed_at"))
     row["tier_horizon_days"] = row.get("horizon_days")
     if horizon_days is not None and row["status"] == "scored":
-        model = engine.models(key.tenant, row["model_computed_at"])
-        if model is None:
+        run = engine.run(key.tenant, row["model_computed_at"])
+        if run is None:
             raise _no_insights(key.tenant)
-        row["clv"], row["predicted_purchases"] = at_horizon(model, row, horizon_days)
-        row["horizon_days"] = horizon_days
+        row = run.scorer.at_horizon(row, horizon_days)
     return CustomerInsightsPublic.model_validate(row)
 
 
