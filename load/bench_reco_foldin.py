@@ -48,6 +48,7 @@ from training.interactions import InteractionWeights, build_matrix
 from training.models import ALS, Popularity
 
 Session = list[tuple[np.ndarray, np.ndarray]]
+CHUNK = 20  # customers per turn in the own-loop timing
 
 
 def sessions(matrix: sp.csr_matrix, customers: int, events: int, rng: np.random.Generator
@@ -104,33 +105,40 @@ def bench(name: str, model: ALS, matrix: sp.csr_matrix, customers: int, events: 
             for _, rows in sess]
     passes_us = []
     for p in range(passes):
-        # each method in its own loop over the same events (the usual micro-benchmark), then
-        # all three interleaved per event (each runs right after the others: colder caches)
+        # each method in its own loop over the same events (the usual micro-benchmark), taking
+        # turns by chunks of customers so that a change in the shared machine's load hits all
+        # of them alike; then all three interleaved per event (colder caches)
         us: dict[str, list[float]] = {k: [] for k in (
             "inc", "first", "cold", "fold", "imp", "imp_csr", "inc_i", "imp_i", "fold_i")}
         cache = IncrementalFoldIn(served)
         vectors = []
-        for u, rows in sess:
-            t = time.perf_counter()
-            cache.vector(u, *rows[0])  # the customer's first read in this worker: a fold-in
-            us["cold"].append(time.perf_counter() - t)
-            for e, (idx, w) in enumerate(rows[1:]):
+        for c0 in range(0, len(sess), CHUNK):
+            chunk = list(zip(sess[c0:c0 + CHUNK], csrs[c0:c0 + CHUNK], strict=True))
+            for (u, rows), _ in chunk:
                 t = time.perf_counter()
-                x = cache.vector(u, idx, w)
-                us["first" if e == 0 else "inc"].append(time.perf_counter() - t)
-                vectors.append(x)
-        for (_, rows), row_csrs in zip(sess, csrs, strict=True):
-            for (idx, w), csr in zip(rows[1:], row_csrs[1:], strict=True):
-                t = time.perf_counter()
-                imp.recalculate_user(0, csr)
-                us["imp"].append(time.perf_counter() - t)
-                t = time.perf_counter()
-                imp.recalculate_user(0, sp.csr_matrix((w, idx, [0, len(idx)]),
-                                                      shape=(1, n_items)))
-                us["imp_csr"].append(time.perf_counter() - t)
-                t = time.perf_counter()
-                served.fold_in(idx, w)
-                us["fold"].append(time.perf_counter() - t)
+                cache.vector(u, *rows[0])  # the customer's first read in this worker: a fold-in
+                us["cold"].append(time.perf_counter() - t)
+                for e, (idx, w) in enumerate(rows[1:]):
+                    t = time.perf_counter()
+                    x = cache.vector(u, idx, w)
+                    us["first" if e == 0 else "inc"].append(time.perf_counter() - t)
+                    vectors.append(x)
+            for _, row_csrs in chunk:
+                for csr in row_csrs[1:]:
+                    t = time.perf_counter()
+                    imp.recalculate_user(0, csr)
+                    us["imp"].append(time.perf_counter() - t)
+            for (_, rows), _ in chunk:
+                for idx, w in rows[1:]:
+                    t = time.perf_counter()
+                    imp.recalculate_user(0, sp.csr_matrix((w, idx, [0, len(idx)]),
+                                                          shape=(1, n_items)))
+                    us["imp_csr"].append(time.perf_counter() - t)
+            for (_, rows), _ in chunk:
+                for idx, w in rows[1:]:
+                    t = time.perf_counter()
+                    served.fold_in(idx, w)
+                    us["fold"].append(time.perf_counter() - t)
         cache = IncrementalFoldIn(served)
         err_imp = err_exact = 0.0
         n = 0
