@@ -103,7 +103,7 @@ class InsightsUser(FastHttpUser):
 
 class ConfigureUser(FastHttpUser):
     wait_time = constant(0)
-    selections = ({}, {"fit": "slim"}, {"fabric": "stretch-denim"}, {"delivery": "rush"})
+    selections = ({}, {"fit": "slim"}, {"fabric": "stretch-11oz"}, {"delivery": "rush"})
 
     @task
     def configure(self) -> None:

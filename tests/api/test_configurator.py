@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
+from api.main import create_app
 from api.schemas.configurator import (
     ConfigurationList,
     ConfigurationPublic,
@@ -20,6 +22,7 @@ from api.schemas.configurator import (
     ProductPublic,
     VariantDecoded,
 )
+from api.settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
 
@@ -483,3 +486,40 @@ def test_configurations_are_per_tenant_and_erased_with_the_customer(
     assert store.list_configurations("shop", "c1") == []
     assert store.customer_events("shop", "c1") == []
     assert configure(client, h, customer_id="c1")["personalization"]["status"] == "no_history"
+
+
+def test_every_worker_serves_a_newly_loaded_version(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings
+) -> None:
+    """Two apps over one store stand for two workers: a load through one is served by the
+    other on its next request, although it had compiled the previous version."""
+    h = auth()
+    url = "/v1/configurator/products/mug"
+    assert client.put(url, json=MUG, headers=h).status_code == 201
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as worker:
+        assert configure(worker, h, url=f"{url}/configure")["suggested"]["code"].startswith(
+            "mug.1."
+        )
+        lid = {"name": "lid", "options": [{"value": "no"}, {"value": "yes"}]}
+        assert (
+            client.put(
+                url, json={**MUG, "attributes": [*MUG["attributes"], lid]}, headers=h
+            ).status_code
+            == 200
+        )
+        got = configure(worker, h, url=f"{url}/configure")
+        assert got["suggested"]["code"].startswith("mug.2.") and "lid" in got["options"]
+        assert worker.get(url, headers=h).json()["version"] == 2
+
+
+def test_the_deployment_secret_keys_the_codes(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings
+) -> None:
+    h = auth()
+    code = configure(client, h, selections=COMPLETE)["variant"]["code"]
+    keyed = settings.model_copy(update={"configurator_secret": SecretStr("s3cret")})
+    with TestClient(create_app(keyed, store), raise_server_exceptions=False) as other:
+        assert other.get(f"/v1/configurator/variants/{code}", headers=h).status_code == 422
+        own = configure(other, h, selections=COMPLETE)["variant"]["code"]
+        assert own != code
+        assert other.get(f"/v1/configurator/variants/{own}", headers=h).status_code == 200
