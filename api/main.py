@@ -27,7 +27,17 @@ from store import Store, open_store
 
 #: Router modules in the order their routes are matched; a module may also define
 #: ``install(app)`` to register hooks (event listeners, erasure, readiness) and state.
-FEATURES = (health, items, customers, account_managers, insights, events, recommendations, models, configurator)
+FEATURES = (
+    health,
+    recommendations,
+    items,
+    customers,
+    account_managers,
+    insights,
+    events,
+    models,
+    configurator,
+)
 
 
 def open_configured_store(settings: Settings) -> Store:

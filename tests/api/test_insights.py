@@ -27,9 +27,7 @@ AS_OF = TODAY - 60 * DAY
 N = 60
 
 
-def run_insights(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str
-) -> None:
+def run_insights(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
     """``atelier insights ...`` against the test's own store (same file or Redis prefix)."""
     monkeypatch.setenv("ATELIER_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ATELIER_STORE", store.backend)
@@ -48,8 +46,16 @@ def shop_events() -> list[Event]:
         rate, dropout = rng.gamma(1.0, 1 / 30), rng.beta(1.0, 4.0)
         t, value, k = -rng.uniform(0, 400), float(np.round(rng.gamma(4, 10), 2)), 0
         while t < 0:
-            events.append(Event(f"s{i}-{k}", f"c{i:02d}", "purchase", AS_OF + t * DAY,
-                                item_id=f"i{k % 3}", value=value))
+            events.append(
+                Event(
+                    f"s{i}-{k}",
+                    f"c{i:02d}",
+                    "purchase",
+                    AS_OF + t * DAY,
+                    item_id=f"i{k % 3}",
+                    value=value,
+                )
+            )
             k += 1
             if rng.random() < dropout:
                 break
@@ -58,9 +64,7 @@ def shop_events() -> list[Event]:
 
 
 @pytest.fixture
-def shop(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Store:
+def shop(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """Tenant "shop" with the 40 customers, c00-c05 managed by am-1, and insights as of AS_OF."""
     store.add_events("shop", shop_events())
     for cid in [f"c{i:02d}" for i in range(6)] + ["newbie"]:
@@ -83,7 +87,9 @@ def test_every_endpoint_answers_its_shape(client: TestClient, auth: KeyMaker, sh
     assert body["predicted_purchases"] > 0 and body["horizon_days"] == 365
     assert {"action", "reason", "priority"} <= set(body["next_best_action"])
     assert body["next_tier"] is None or {"tier", "requirement"} <= set(body["next_tier"])
-    assert body["computed_at"] and body["as_of"].startswith(time.strftime("%Y-%m-%d", time.gmtime(AS_OF)))
+    assert body["computed_at"] and body["as_of"].startswith(
+        time.strftime("%Y-%m-%d", time.gmtime(AS_OF))
+    )
 
     pareto = client.get("/v1/insights/pareto", headers=h).json()
     assert len(pareto["curve"]) == 21 and pareto["n_customers"] == N
@@ -104,9 +110,7 @@ def test_every_endpoint_answers_its_shape(client: TestClient, auth: KeyMaker, sh
     assert set(model["transaction_model"]["params"]) == {"r", "alpha", "a", "b"}
     assert set(model["spend_model"]["params"]) == {"p", "q", "gamma"}
     assert model["n_customers"] == N and model["transaction_model"]["log_likelihood"] < 0
-    assert model["calibration_period"]["end"] == time.strftime(
-        "%Y-%m-%d", time.gmtime(AS_OF - DAY)
-    )
+    assert model["calibration_period"]["end"] == time.strftime("%Y-%m-%d", time.gmtime(AS_OF - DAY))
     assert model["calibration_period"]["time_unit_days"] == 1 and model["horizon_days"] == 365
 
 
@@ -145,7 +149,9 @@ def test_horizon(client: TestClient, auth: KeyMaker, shop: Store) -> None:
     assert same["clv"] == pytest.approx(stored["clv"], rel=1e-12)
     short = client.get(url, params={"horizon_days": 30}, headers=h).json()
     long = client.get(url, params={"horizon_days": 3650}, headers=h).json()
-    assert short["predicted_purchases"] < stored["predicted_purchases"] < long["predicted_purchases"]
+    assert (
+        short["predicted_purchases"] < stored["predicted_purchases"] < long["predicted_purchases"]
+    )
     assert short["clv"] < stored["clv"] < long["clv"]
     assert short["horizon_days"] == 30 and short["tier_horizon_days"] == 365
     for other in (short, long):  # tier and actions belong to the configured horizon
@@ -165,7 +171,8 @@ def test_purchases_refresh_the_customer_at_once(
     # The climber: the customer whose way to MVC takes the fewest purchases (two or more).
     cid, row = min(
         (
-            (c, r) for c, r in rows.items()
+            (c, r)
+            for c, r in rows.items()
             if r["next_tier"] and (r["next_tier"]["purchases"] or 0) >= 2
         ),
         key=lambda cr: (cr[1]["next_tier"]["purchases"], cr[0]),
@@ -175,8 +182,14 @@ def test_purchases_refresh_the_customer_at_once(
     before = client.get(f"/v1/customers/{cid}/insights", headers=h).json()
     # One purchase (of the usual size) a day after the job's as_of, up to what the tier requires.
     events = [
-        {"event_id": f"up-{k}", "customer_id": cid, "item_id": "i1", "type": "purchase",
-         "value": row["expected_spend"], "timestamp": _rfc3339(AS_OF + (k + 0.5) * DAY)}
+        {
+            "event_id": f"up-{k}",
+            "customer_id": cid,
+            "item_id": "i1",
+            "type": "purchase",
+            "value": row["expected_spend"],
+            "timestamp": _rfc3339(AS_OF + (k + 0.5) * DAY),
+        }
         for k in range(need)
     ]
     r = client.post("/v1/events", json={"events": events[:1]}, headers=h)
@@ -204,8 +217,14 @@ def test_purchases_refresh_the_customer_at_once(
     for k in ("clv", "predicted_purchases", "p_alive", "churn_risk"):
         assert after[k] == pytest.approx(ref[k], rel=1e-9)
     # A return lowers the expected spend; views change nothing.
-    ret = {"event_id": "ret-1", "customer_id": cid, "item_id": "i1", "type": "return",
-           "value": row["expected_spend"], "timestamp": _rfc3339(TODAY)}
+    ret = {
+        "event_id": "ret-1",
+        "customer_id": cid,
+        "item_id": "i1",
+        "type": "return",
+        "value": row["expected_spend"],
+        "timestamp": _rfc3339(TODAY),
+    }
     view = {"event_id": "view-1", "customer_id": "c03", "item_id": "i1", "type": "view"}
     client.post("/v1/events", json={"events": [ret, view]}, headers=h)
     returned = client.get(f"/v1/customers/{cid}/insights", headers=h).json()
@@ -216,7 +235,9 @@ def test_purchases_refresh_the_customer_at_once(
 
 def _most_frequent(store: Store) -> str:
     rows = [_row(store, f"c{i:02d}") for i in range(N)]
-    best: str = max(rows, key=lambda r: (r["history"]["purchases"], r["customer_id"]))["customer_id"]
+    best: str = max(rows, key=lambda r: (r["history"]["purchases"], r["customer_id"]))[
+        "customer_id"
+    ]
     return best
 
 
@@ -293,8 +314,15 @@ def test_cdnow_published_figures_through_the_api(
     for start in range(0, len(events), 5000):
         store.add_events("cdnow", events[start : start + 5000])
     run_insights(
-        store, tmp_path, monkeypatch,
-        "--tenant", "cdnow", "--as-of", "1997-10-01", "--time-unit-days", "7",
+        store,
+        tmp_path,
+        monkeypatch,
+        "--tenant",
+        "cdnow",
+        "--as-of",
+        "1997-10-01",
+        "--time-unit-days",
+        "7",
     )
     h = auth("cdnow", "customers")
     model = client.get("/v1/insights/model", headers=h).json()
