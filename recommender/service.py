@@ -298,18 +298,7 @@ class RecommendationService:
         raw = dict(zip(row.item_ids, row.weights, strict=True))
         bought = [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
         hist = finalize_history(raw, tm.model.item_index, tm.weights, bought)
-        vector = None
-        if tm.foldin is not None and len(hist.idx):
-            vector = tm.foldin.vector(customer_id, hist.idx, hist.weights)
-        rec = tm.model.recommend_for_history(
-            hist.idx,
-            hist.weights,
-            CACHE_DEPTH,
-            purchased_idx=hist.purchased,
-            allow_repurchase=repurchase,
-            segment=segment,
-            user_vector=vector,
-        )
+        rec = self._personal(tm, customer_id, hist, CACHE_DEPTH, repurchase, segment=segment)
         pre = _Precomputed(
             _stamp(row), tm.catalog_version, repurchase, rec.item_idx, rec.scores, rec.fallback
         )
@@ -389,10 +378,37 @@ class RecommendationService:
             if cached is not None:
                 return cached
         hist = self._history(tenant, customer_id, tm)
+        rec = self._personal(
+            tm,
+            customer_id,
+            hist,
+            n,
+            repurchase,
+            segment=self._segment(customer),
+            exclude_idx=exclude_idx,
+            category=category,
+            explain=explain,
+        )
+        return self._answer(tm, rec, None)
+
+    @staticmethod
+    def _personal(
+        tm: _TenantModel,
+        customer_id: str,
+        hist: CustomerHistory,
+        n: int,
+        repurchase: bool,
+        *,
+        segment: str | None = None,
+        exclude_idx: np.ndarray | None = None,
+        category: str | None = None,
+        explain: bool = False,
+    ) -> Recommendation:
+        """Score a history row, with the customer's cached vector for factor models."""
         vector = None
         if tm.foldin is not None and len(hist.idx):
             vector = tm.foldin.vector(customer_id, hist.idx, hist.weights)
-        rec = tm.model.recommend_for_history(
+        return tm.model.recommend_for_history(
             hist.idx,
             hist.weights,
             n,
@@ -401,10 +417,9 @@ class RecommendationService:
             exclude_idx=exclude_idx,
             category=category,
             explain=explain,
-            segment=self._segment(customer),
+            segment=segment,
             user_vector=vector,
         )
-        return self._answer(tm, rec, None)
 
     def _from_precomputed(
         self,

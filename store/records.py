@@ -7,11 +7,11 @@ as one columnar :class:`EventFrame` (numpy arrays), never as one object per even
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-EVENT_TYPES: tuple[str, ...] = (
+EventType = Literal[
     "view",
     "add_to_cart",
     "purchase",
@@ -21,7 +21,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "impression",
     "click",
     "configure",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 SCOPES: tuple[str, ...] = ("events", "catalog", "customers", "recommend", "configure", "admin")
 

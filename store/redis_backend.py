@@ -426,8 +426,6 @@ class RedisStore(Store):
         types: Sequence[str] | None = None,
         before: float | None = None,
     ) -> EventFrame:
-        t = self._t(tenant)
-        customers = sorted(self.r.smembers(t + "evcust"))
         wanted = set(types) if types is not None else None
         cust: list[str] = []
         item: list[str] = []
@@ -435,23 +433,18 @@ class RedisStore(Store):
         ts: list[float] = []
         qty: list[float] = []
         val: list[float] = []
-        for start in range(0, len(customers), 500):
-            pipe = self.r.pipeline(transaction=False)
-            for c in customers[start : start + 500]:
-                pipe.lrange(t + "ev:" + c, 0, -1)
-            for docs in pipe.execute():
-                for doc in docs:
-                    d = orjson.loads(doc)
-                    if wanted is not None and d["t"] not in wanted:
-                        continue
-                    if before is not None and d["ts"] >= before:
-                        continue
-                    cust.append(d["c"])
-                    item.append(d["it"] or "")
-                    typ.append(d["t"])
-                    ts.append(d["ts"])
-                    qty.append(np.nan if d["q"] is None else d["q"])
-                    val.append(np.nan if d["v"] is None else d["v"])
+        for doc in self._event_docs(tenant):
+            d = orjson.loads(doc)
+            if wanted is not None and d["t"] not in wanted:
+                continue
+            if before is not None and d["ts"] >= before:
+                continue
+            cust.append(d["c"])
+            item.append(d["it"] or "")
+            typ.append(d["t"])
+            ts.append(d["ts"])
+            qty.append(np.nan if d["q"] is None else d["q"])
+            val.append(np.nan if d["v"] is None else d["v"])
         if not ts:
             return EventFrame.empty()
         order = np.argsort(np.asarray(ts), kind="stable")
@@ -465,18 +458,22 @@ class RedisStore(Store):
         )
 
     def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
-        t = self._t(tenant)
         wanted = set(types) if types is not None else None
+        for doc in self._event_docs(tenant):
+            event = self._event_from(doc)
+            if wanted is None or event.type in wanted:
+                yield event
+
+    def _event_docs(self, tenant: str) -> Iterator[str]:
+        """Every stored event document of the tenant, customer by customer (pipelined)."""
+        t = self._t(tenant)
         customers = sorted(self.r.smembers(t + "evcust"))
         for start in range(0, len(customers), 500):
             pipe = self.r.pipeline(transaction=False)
             for c in customers[start : start + 500]:
                 pipe.lrange(t + "ev:" + c, 0, -1)
             for docs in pipe.execute():
-                for doc in docs:
-                    event = self._event_from(doc)
-                    if wanted is None or event.type in wanted:
-                        yield event
+                yield from docs
 
     def count_events(self, tenant: str) -> int:
         return int(self.r.get(self._t(tenant) + "nevents") or 0)

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from api.schemas.common import FiniteFloat, Identifier, IndexedErrors, json_size_limit
-from store.records import Event
-
-EventType = Literal[
-    "view",
-    "add_to_cart",
-    "purchase",
-    "return",
-    "rating",
-    "dislike",
-    "impression",
-    "click",
-    "configure",
-]
+from store.records import Event, EventType
 
 #: Types that must name the item they are about (``configure`` may name a product instead).
 ITEM_REQUIRED = frozenset(
