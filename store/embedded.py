@@ -243,15 +243,7 @@ class SQLiteStore(Store):
     # -- catalog -------------------------------------------------------------------------------
     @staticmethod
     def _item_doc(item: Item) -> str:
-        return _dumps(
-            {
-                "title": item.title,
-                "category": item.category,
-                "price": item.price,
-                "available": item.available,
-                "attributes": item.attributes,
-            }
-        )
+        return _dumps(item.content())
 
     @staticmethod
     def _item_from(item_id: str, doc: str, updated_at: float) -> Item:

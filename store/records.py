@@ -39,6 +39,16 @@ class Item:
     attributes: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
 
+    def content(self) -> dict[str, Any]:
+        """What the tenant said about the item (what the backends store as its document)."""
+        return {
+            "title": self.title,
+            "category": self.category,
+            "price": self.price,
+            "available": self.available,
+            "attributes": self.attributes,
+        }
+
 
 @dataclass(slots=True)
 class Customer:

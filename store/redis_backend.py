@@ -199,17 +199,7 @@ class RedisStore(Store):
     # -- catalog -------------------------------------------------------------------------------
     @staticmethod
     def _item_doc(item: Item, deleted: bool, now: float) -> str:
-        return _dumps(
-            {
-                "title": item.title,
-                "category": item.category,
-                "price": item.price,
-                "available": item.available,
-                "attributes": item.attributes,
-                "deleted": deleted,
-                "updated_at": now,
-            }
-        )
+        return _dumps({**item.content(), "deleted": deleted, "updated_at": now})
 
     @staticmethod
     def _item_from(item_id: str, doc: str) -> tuple[Item, bool]:
