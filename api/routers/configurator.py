@@ -15,12 +15,13 @@ on the first request that needs it (the loading worker compiles it before answer
 Handlers that query the engine are ``async def``: the engine is CPU work of about a millisecond,
 serialised per configurator by its own lock (CUDD is not thread-safe), so a thread-pool hop only
 adds latency and lock/GIL contention. Measured with ``load/bench_http.py configure`` (one worker,
-16 users, 3 paired runs): ``async def`` served 194-208 configure/s at p99 160-170 ms, ``def``
-108-213/s at p99 180-290 ms; ``def`` did keep ``/healthz`` faster in the same run (other routes
-are not queued behind a configure), the trade-off to revisit if configure ever grows to tens of
-milliseconds. Learning a customer's preferences (several store reads) runs in the thread pool;
-writes (saving a configuration, loading a family) are plain ``def`` like the other writing
-routes.
+16 users, paired runs on a shared 2-core machine): with the engine of commit a2b10cd, ``async
+def`` served 194-208 configure/s at p99 160-170 ms against 108-213/s at p99 180-290 ms for
+``def``; with the faster engine in progress, 592-697/s at p99 90-94 ms against 336-359/s at p99
+120-130 ms. ``def`` does keep ``/healthz`` faster in the same run (other routes are not queued
+behind a configure): the trade-off to revisit if a configure ever costs tens of milliseconds.
+Learning a customer's preferences (several store reads) runs in the thread pool; writes (saving
+a configuration, loading a family) are plain ``def`` like the other writing routes.
 """
 
 from __future__ import annotations
