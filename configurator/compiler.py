@@ -111,7 +111,7 @@ class BDDBackend:
         self.f = f
         self.nvars = sum(len(b) for b in self.bits)
         self.others = [set(self.weight) - set(self.bits[a]) for a in range(len(self.bits))]
-        self.compile_seconds = time.perf_counter() - t0
+        self.diagram_seconds = time.perf_counter() - t0  # the diagram alone, before the tables
         _LIVE.add(self)
         # blocks of attribute bits in level order (needed by the cost minimisation)
         first = {a: min(bdd.level_of_var(v) for v in names) for a, names in enumerate(self.bits)}
@@ -119,10 +119,16 @@ class BDDBackend:
         self.block_of = {a: i for i, a in enumerate(self.block_order)}
         self._arange = [np.arange(n) for n in problem.sizes]
         self._exit_cache: dict[Any, list[tuple[np.ndarray, Any]]] = {}
-        self._min_cache: dict[Any, tuple[int, ...]] = {}
         self.contiguous = all(
             sorted(bdd.level_of_var(v) for v in names)
             == list(range(first[a], first[a] + len(names))) for a, names in enumerate(self.bits))
+        # request-independent parts of the answers, computed once with the diagram
+        self._lits = [[self._assignment(a, v) for v in range(n)]
+                      for a, n in enumerate(problem.sizes)]
+        self._build_graph()
+        self.pairs = self._pair_tables()
+        self._exit_cache.clear()
+        self.compile_seconds = time.perf_counter() - t0
 
     # -- building ---------------------------------------------------------------------------
     def in_set(self, a: int, mask: np.ndarray) -> Any:
@@ -182,7 +188,7 @@ class BDDBackend:
                 continue
             hits = np.flatnonzero(mask)
             if len(hits) == 1:
-                assign.update(self._assignment(a, int(hits[0])))
+                assign.update(self._lits[a][hits[0]])
             else:
                 u = u & self.in_set(a, mask)
         return self.bdd.let(assign, u) if assign else u
@@ -304,86 +310,251 @@ class BDDBackend:
         self._exit_cache[u] = out
         return out
 
+    # -- the block graph (built once; answers without building diagrams per request) -------
+    def _build_graph(self) -> None:
+        """The diagram as a graph of attribute blocks.
+
+        Each *entry node* (the root, and every node a path enters a block through) has *exits*:
+        ``(option values of the block's attribute, next entry node)``. A path of ``f`` is a chain
+        of exits, so restricting ``f`` by a request becomes masking the exits' values, and the
+        cost minimisation and the valid-option pass run on integers with no diagram built per
+        request. Needs contiguous attribute blocks (``self.graph`` is False otherwise).
+        """
+        nb = len(self.block_order)
+        true, false = self.bdd.true, self.bdd.false
+        self.graph = self.contiguous and self.f != false
+        if not self.graph:
+            return
+        found: dict[Any, int] = {}
+        nodes: list[Any] = []
+        stack = [self.f]
+        while stack:
+            u = stack.pop()
+            if u == true or u in found:
+                continue
+            found[u] = len(nodes)
+            nodes.append(u)
+            stack.extend(nxt for _, nxt in self._exits(u, self.weight[u.var][0]))
+
+        def block(u: Any) -> int:
+            return nb if u == true else self.block_of[self.weight[u.var][0]]
+
+        nodes.sort(key=block)  # exits lead to later blocks: block order is topological
+        ids = {u: i for i, u in enumerate(nodes)}
+        n = len(nodes)
+        self.g_root = n if self.f == true else ids[self.f]
+        self.g_root_block = block(self.f)
+        self.g_block = [block(u) for u in nodes] + [nb]
+        self.g_attr = [self.block_order[b] for b in self.g_block[:-1]]
+        self.g_exits: list[list[int]] = [[] for _ in range(n)]
+        self.ex_next: list[int] = []
+        self.ex_bits: list[int] = []  # option values as a Python int bit set
+        self.ex_skip: list[tuple[int, ...]] = []  # attributes a path along the exit skips
+        self.ex_row: list[int] = []  # row of the exit in its attribute's value matrix
+        vals_of: list[list[np.ndarray]] = [[] for _ in self.bits]
+        self.ex_of_attr: list[list[int]] = [[] for _ in self.bits]
+        for i, u in enumerate(nodes):
+            a = self.g_attr[i]
+            for vals, nxt in self._exits(u, a):
+                e = len(self.ex_next)
+                j = n if nxt == true else ids[nxt]
+                self.g_exits[i].append(e)
+                self.ex_next.append(j)
+                self.ex_bits.append(sum(1 << int(v) for v in vals))
+                self.ex_skip.append(tuple(self.block_order[b] for b in
+                                          range(self.g_block[i] + 1, self.g_block[j])))
+                self.ex_row.append(len(vals_of[a]))
+                vals_of[a].append(vals)
+                self.ex_of_attr[a].append(e)
+        self.root_skip = tuple(self.block_order[b] for b in range(self.g_block[self.g_root]))
+        self.ex_vals = []  # per attribute: bool matrix (its exits x its options)
+        for a, size in enumerate(self.problem.sizes):
+            m = np.zeros((len(vals_of[a]), size), bool)
+            for r, vals in enumerate(vals_of[a]):
+                m[r, vals] = True
+            self.ex_vals.append(m)
+        self.full_bits = [(1 << size) - 1 for size in self.problem.sizes]
+        self._best_memo: list[tuple[Any, list[int], int] | None] = [None] * len(self.bits)
+
+    def _pair_tables(self) -> dict[tuple[int, int], np.ndarray]:
+        """For every pair of attributes a < b, which option pairs some valid variant contains
+        (``pairs[a, b][i, k]``): the options a single selection or a one-attribute pick leaves
+        valid on every other attribute, read off with numpy instead of a diagram per pick."""
+        out = {}
+        sizes = self.problem.sizes
+        for a in range(len(sizes)):
+            for b in range(a + 1, len(sizes)):
+                proj = self.bdd.exist(self.others[a] & self.others[b], self.f)
+                # walk the smaller attribute's options, read the larger one's off the diagram
+                small, big = (a, b) if sizes[a] <= sizes[b] else (b, a)
+                cols = np.zeros((sizes[small], sizes[big]), bool)
+                for k in range(sizes[small]):
+                    cols[k] = self._mask(self.bdd.let(self._lits[small][k], proj), big)
+                out[a, b] = cols if small == a else cols.T
+        return out
+
+    def compatible(self, a: int, b: int) -> np.ndarray:
+        """``[i, k]``: some valid variant has option i of ``a`` and option k of ``b`` (a != b)."""
+        return self.pairs[a, b] if a < b else self.pairs[b, a].T
+
+    def graph_valid_masks(self, constraints: Constraints) -> dict[int, np.ndarray] | None:
+        """:meth:`valid_masks` of every attribute in one pass over the block graph: reachable
+        from the root and reaching true under the constraints, where an attribute's own
+        constraint is ignored for its own options (a path crosses its block once). None when
+        the graph is unavailable or a constraint is empty (then use :meth:`valid_masks`)."""
+        if not self.graph:
+            return None
+        cb = list(self.full_bits)
+        for a, m in constraints.items():
+            bits = int.from_bytes(np.packbits(m, bitorder="little").tobytes(), "little")
+            if not bits:
+                return None
+            cb[a] = bits
+        n = len(self.g_attr)
+        nxt, exb, exits, attr = self.ex_next, self.ex_bits, self.g_exits, self.g_attr
+        alive = [False] * (n + 1)
+        alive[n] = True
+        for i in range(n - 1, -1, -1):
+            c = cb[attr[i]]
+            for e in exits[i]:
+                if exb[e] & c and alive[nxt[e]]:
+                    alive[i] = True
+                    break
+        reach = [False] * (n + 1)
+        root = self.g_root
+        reach[root] = True
+        out = [0] * len(cb)
+        full = self.full_bits
+        if alive[root]:
+            for a in self.root_skip:
+                out[a] = full[a]
+        for i in range(n):
+            if not reach[i]:
+                continue
+            a = attr[i]
+            c = cb[a]
+            for e in exits[i]:
+                j = nxt[e]
+                bits = exb[e]
+                if bits & c:
+                    reach[j] = True
+                    if alive[j]:
+                        for s in self.ex_skip[e]:
+                            out[s] = full[s]
+                if alive[j]:
+                    out[a] |= bits  # a's own constraint does not limit a's options
+        sizes = self.problem.sizes
+        res = {}
+        for a, bits in enumerate(out):
+            raw = np.frombuffer(bits.to_bytes((sizes[a] + 7) // 8, "little"), np.uint8)
+            res[a] = np.unpackbits(raw, count=sizes[a], bitorder="little").astype(bool)
+        return res
+
+    def minimize_scalar(self, constraints: Constraints, scalars: Sequence[Sequence[int]],
+                        ranks: Sequence[np.ndarray]) -> list[int] | None:
+        """The valid completion of ``constraints`` with the smallest summed cost
+        (``scalars[a][j]``: a non-negative Python integer per option; ``ranks[a]``: the order
+        of ``scalars[a]`` as small integers, all distinct). One option index per attribute, or
+        None (unsatisfiable, or no block graph).
+
+        A dynamic programme over the block graph: an exit pays the best of its still-allowed
+        values, a skipped attribute its best allowed option. Pass the same ``ranks[a]`` object
+        again to reuse the best values of the unconstrained exits.
+        """
+        if not self.graph:
+            return None
+        big = np.iinfo(np.int64).max
+        best_v: list[list[int]] = []
+        skip_best: list[int] = []
+        for a, rk in enumerate(ranks):
+            m = constraints.get(a)
+            memo = self._best_memo[a]
+            if m is None and memo is not None and memo[0] is rk:
+                best_v.append(memo[1])
+                skip_best.append(memo[2])
+                continue
+            r = rk if m is None else np.where(m, rk, big)
+            if r.size == 0 or r.min() == big:
+                return None
+            vals = self.ex_vals[a]
+            if len(vals):
+                masked = np.where(vals, r, big)
+                arg = masked.argmin(axis=1)
+                bv = np.where(masked[np.arange(len(vals)), arg] == big, -1, arg).tolist()
+            else:
+                bv = []
+            sb = int(r.argmin())
+            if m is None:
+                self._best_memo[a] = (rk, bv, sb)
+            best_v.append(bv)
+            skip_best.append(sb)
+        nb = len(self.block_order)
+        prefix = [0]
+        for b in range(nb):
+            a = self.block_order[b]
+            prefix.append(prefix[-1] + scalars[a][skip_best[a]])
+        n = len(self.g_attr)
+        cost: list[int | None] = [None] * (n + 1)
+        cost[n] = 0
+        choice = [-1] * n
+        blk, nxt, rows = self.g_block, self.ex_next, self.ex_row
+        for i in range(n - 1, -1, -1):
+            a = self.g_attr[i]
+            sw, bv = scalars[a], best_v[a]
+            after = prefix[blk[i] + 1]
+            best = None
+            for e in self.g_exits[i]:
+                v = bv[rows[e]]
+                if v < 0:
+                    continue
+                j = nxt[e]
+                cj = cost[j]
+                if cj is None:
+                    continue
+                t = sw[v] + prefix[blk[j]] - after + cj
+                if best is None or t < best:
+                    best = t
+                    choice[i] = e
+            cost[i] = best
+        root = self.g_root
+        if cost[root] is None:
+            return None
+        out = list(skip_best)
+        i = root
+        while i != n:
+            e = choice[i]
+            a = self.g_attr[i]
+            out[a] = best_v[a][rows[e]]
+            i = nxt[e]
+        return out
+
     def minimize(self, constraints: Constraints,
                  weights: Sequence[np.ndarray]) -> list[int] | None:
         """The valid completion of ``constraints`` whose summed weight vectors are
         lexicographically smallest (``weights[a]``: non-negative int matrix, one row of criteria
-        per option of attribute ``a``). Returns one option index per attribute, or None.
+        per option of attribute ``a``, rows of one attribute all distinct). Returns one option
+        index per attribute, or None.
 
-        A dynamic programme over the diagram: each attribute's bits form a contiguous block, so a
-        path crosses a block through a set of option values and pays the best one of them.
         Criteria are folded into one Python integer per option (mixed radix, wide enough that
-        sums cannot carry), which keeps the comparison exact and the loop cheap.
+        sums cannot carry), which keeps the comparison exact; see :meth:`minimize_scalar`.
         """
-        if not self.contiguous:
+        if not self.graph:
             return None
-        g = self.restrict(self.f, constraints)
-        true, false = self.bdd.true, self.bdd.false
-        if g == false:
-            return None
-        nb = len(self.block_order)
         d = weights[0].shape[1]
         bound = [int(x) + 1 for x in np.sum([w.max(axis=0) for w in weights], axis=0)]
-        scalar = []
+        scalars, ranks = [], []
         for w in weights:
             acc = np.zeros(len(w), dtype=object)
             for c in range(d):
                 acc = acc * bound[c] + w[:, c].astype(object)
-            scalar.append(acc)
-        # g alone does not say which values the let-restricted attributes took
-        key = (g, tuple(sorted((a, m.tobytes()) for a, m in constraints.items())),
-               b"".join(np.ascontiguousarray(w).tobytes() for w in weights))
-        hit = self._min_cache.get(key)
-        if hit is not None:
-            return list(hit)
-        rank = [np.argsort(np.argsort(sw, kind="stable"), kind="stable") for sw in scalar]
-        skip_best = []
-        for a in range(nb):
-            allowed = constraints.get(a)
-            cand = np.flatnonzero(allowed) if allowed is not None else self._arange[a]
-            skip_best.append(int(cand[np.argmin(rank[a][cand])]))
-        prefix = [0]
-        for b in range(nb):
-            a = self.block_order[b]
-            prefix.append(prefix[-1] + scalar[a][skip_best[a]])
+            scalars.append(acc.tolist())
+            ranks.append(np.argsort(np.argsort(acc, kind="stable"), kind="stable"))
+        return self.minimize_scalar(constraints, scalars, ranks)
 
-        def block(node: Any) -> int:
-            return nb if node == true else self.block_of[self.weight[node.var][0]]
-
-        memo: dict[Any, tuple[int, int, Any]] = {}
-
-        def cost(u: Any) -> int:
-            if u == true:
-                return 0
-            hit = memo.get(u)
-            if hit is not None:
-                return hit[0]
-            b = block(u)
-            a = self.block_order[b]
-            sw, rk = scalar[a], rank[a]
-            best: tuple[int, int, Any] | None = None
-            for vals, nxt in self._exits(u, a):
-                v = int(vals[np.argmin(rk[vals])]) if len(vals) > 1 else int(vals[0])
-                nb2 = block(nxt)
-                total = sw[v] + prefix[nb2] - prefix[b + 1] + cost(nxt)
-                if best is None or total < best[0]:
-                    best = (total, v, nxt)
-            assert best is not None  # a reduced diagram's non-false node reaches true
-            memo[u] = best
-            return best[0]
-
-        cost(g)
-        out = list(skip_best)
-        node = g
-        while node != true:
-            _, v, nxt = memo[node]
-            out[self.block_order[block(node)]] = v
-            node = nxt
-        memo.clear()  # the recursive closure is a cycle: free its diagrams now, not at gc time
-        if len(self._min_cache) > 10_000:
-            self._min_cache.clear()
-        self._min_cache[key] = tuple(out)
-        return out
+    def clear_caches(self) -> None:
+        """Forget diagrams built for earlier requests (the compiled tables stay)."""
+        self._exit_cache.clear()
+        self._set_cache.clear()
 
     def __del__(self) -> None:
         # release diagrams before the manager: CUDD asserts when nodes outlive it
@@ -391,7 +562,7 @@ class BDDBackend:
 
     def close(self) -> None:
         """Drop every diagram this backend holds (the manager can then be freed cleanly)."""
-        for name in ("_set_cache", "_exit_cache", "_min_cache"):
+        for name in ("_set_cache", "_exit_cache"):
             getattr(self, name, {}).clear()
         self.rules = []
         self.f = self.domain = None

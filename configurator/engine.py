@@ -225,16 +225,30 @@ class Configurator:
             w[:, 4] = days - days.min()
             w[:, 5] = np.arange(len(op))
             self._base_w.append(w)
-        self._states: dict[Any, tuple[list[str], str, dict[str, Any]]] = {}
         self.texts = {t.name: t for t in family.text_options}
         self.rule_ids = [c.id for c in self.problem.constraints]
         self.rule_msgs = [c.message for c in self.problem.constraints]
         self.rule_scope = [set(c.scope) for c in self.problem.constraints]
         self._rows: dict[Any, dict[int, np.ndarray]] = {}
         self._reasons: dict[Any, list[int]] = {}
+        self._groups: dict[Any, list[tuple[list[str], str, dict[str, Any], list[int]]]] = {}
+        self._graph = isinstance(self.backend, BDDBackend) and self.backend.graph
+        self.values = [[o.value for o in op] for op in self.opts]
+        self._eye = [np.eye(len(op), dtype=bool) for op in self.opts]  # one-hot rows
+        for e in self._eye:
+            e.flags.writeable = False  # shared by every pick: never modified in place
+        self._text_cond = {t.name: self._cond_masks(t.enabled_by) for t in family.text_options}
+        self._init_rule_tables()
+        self._init_costs()
         with self._lock:
             self.global_valid = self.backend.valid_masks({})
             self.variant_count = self.backend.count({})
+            # why a globally invalid option is invalid does not depend on any request
+            self._global_reason = {
+                (a, int(j)): self._explain([], {a: self._onehot(a, int(j))})
+                for a, ok in self.global_valid.items() for j in np.flatnonzero(~ok)}
+            if self._graph:  # the best value of every exit under the request-free costs
+                self.backend.minimize_scalar({}, self._low, self._low_rank)  # type: ignore[union-attr]
         self.measure_by_attr: dict[int, list[str]] = {}
         self._centre: dict[int, dict[str, np.ndarray]] = {}
         self._tol: dict[int, dict[str, np.ndarray]] = {}
@@ -245,11 +259,59 @@ class Configurator:
             self._centre.setdefault(a, {})[m.name] = np.array([o.measure[m.name] for o in opts])
             self._tol.setdefault(a, {})[m.name] = np.array([o.tolerance[m.name] for o in opts])
 
+    def _init_rule_tables(self) -> None:
+        """Each rule's table projected on every attribute and every pair of its attributes, so
+        "does this rule alone exclude these options under these picks" is one numpy lookup
+        for the usual one- and two-attribute cases."""
+        self._proj1: list[dict[int, np.ndarray]] = []
+        self._proj2: list[dict[tuple[int, int], np.ndarray]] = []
+        for c in self.problem.constraints:
+            axes = range(len(c.scope))
+            p1: dict[int, np.ndarray] = {
+                x: np.asarray(c.allowed.any(axis=tuple(i for i in axes if i != ix)))
+                for ix, x in enumerate(c.scope)}
+            p2: dict[tuple[int, int], np.ndarray] = {}
+            for ix, x in enumerate(c.scope):
+                for iy, y in enumerate(c.scope):
+                    if ix < iy:
+                        t = np.asarray(c.allowed.any(
+                            axis=tuple(i for i in axes if i not in (ix, iy))))
+                        p2[x, y] = t
+                        p2[y, x] = t.T
+            self._proj1.append(p1)
+            self._proj2.append(p2)
+
+    def _init_costs(self) -> None:
+        """Request-independent part of the suggestion cost: price, module days and index
+        (criteria 3-5) folded into one integer per option, and their order."""
+        self._radix_low = [int(sum(int(w[:, c].max()) for w in self._base_w)) + 1
+                           for c in (3, 4, 5)]
+        _, r4, r5 = self._radix_low
+        self._low_radix = self._radix_low[0] * r4 * r5
+        self._low: list[list[int]] = []
+        self._low_rank: list[np.ndarray] = []
+        for w in self._base_w:
+            low = [(int(x3) * r4 + int(x4)) * r5 + int(x5) for x3, x4, x5 in w[:, 3:].tolist()]
+            self._low.append(low)
+            self._low_rank.append(np.argsort(np.argsort(np.array(low, dtype=object),
+                                                        kind="stable"), kind="stable"))
+        self._delta = [[o.price_delta for o in op] for op in self.opts]
+        self._mdays = [[self._module_days(o) for o in op] for op in self.opts]
+        self._xdays = [[o.extra_days for o in op] for op in self.opts]
+
+    def clear_caches(self) -> None:
+        """Forget every answer remembered from earlier requests (the compiled diagram and the
+        tables built with it stay): the next query costs what a never-seen one costs."""
+        with self._lock:
+            for cache in (self._rows, self._reasons, self._groups):
+                cache.clear()
+            clear = getattr(self.backend, "clear_caches", None)
+            if clear is not None:
+                clear()
+
     # -- parsing -------------------------------------------------------------------------------
     def _onehot(self, a: int, j: int) -> np.ndarray:
-        m = np.zeros(len(self.opts[a]), bool)
-        m[j] = True
-        return m
+        return self._eye[a][j]
 
     def _cond_masks(self, cond: Mapping[str, Any]) -> dict[int, np.ndarray]:
         out = {}
@@ -318,6 +380,15 @@ class Configurator:
             merged[a] = merged[a] & m if a in merged else m
         return self.backend.satisfiable(merged)
 
+    def _valid_masks(self, merged: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Valid options of every attribute under ``merged`` (see
+        :meth:`BDDBackend.valid_masks`), in one pass over the block graph when there is one."""
+        if self._graph:
+            out = self.backend.graph_valid_masks(merged)  # type: ignore[union-attr]
+            if out is not None:
+                return out
+        return self.backend.valid_masks(merged)
+
     def _row(self, masks: Mapping[int, np.ndarray], key: Any) -> dict[int, np.ndarray]:
         """Options of every attribute compatible with one pick (cached under ``key``)."""
         row = self._rows.get(key)
@@ -328,6 +399,44 @@ class Configurator:
             self._rows[key] = row
         return row
 
+    def _rule_allows(self, r: int, masks: Mapping[int, np.ndarray],
+                     keep: int | None = None) -> Any:
+        """Whether rule ``r`` alone (with the domains) admits some variant meeting ``masks``;
+        with ``keep``, per option of that attribute instead (its mask in ``masks`` is then
+        ignored). Read off the rule's table, its projections in the usual cases."""
+        c = self.problem.constraints[r]
+        on: list[int] = []
+        for b, m in masks.items():
+            if b == keep:
+                continue
+            if b in self.rule_scope[r]:
+                on.append(b)
+            elif not m.any():
+                return False if keep is None else np.zeros(len(self.opts[keep]), bool)
+        if keep is not None and keep in self.rule_scope[r]:
+            if not on:
+                return self._proj1[r][keep]
+            if len(on) == 1:
+                return self._proj2[r][keep, on[0]][:, masks[on[0]]].any(axis=1)
+        elif keep is not None:
+            rest = {b: m for b, m in masks.items() if b != keep}
+            return np.full(len(self.opts[keep]), bool(self._rule_allows(r, rest)))
+        elif not on:
+            return bool(c.allowed.any())
+        elif len(on) == 1:
+            return bool(self._proj1[r][on[0]][masks[on[0]]].any())
+        elif len(on) == 2:
+            x, y = on
+            return bool(self._proj2[r][x, y][masks[x]][:, masks[y]].any())
+        t = c.allowed
+        for ax, b in enumerate(c.scope):
+            if b in on:
+                t = t.compress(masks[b], axis=ax)
+        if keep is None:
+            return bool(t.any())
+        ax = c.scope.index(keep)
+        return t.any(axis=tuple(i for i in range(t.ndim) if i != ax))
+
     def _min_rules(self, masks: Mapping[int, np.ndarray]) -> list[int]:
         """A minimal set of rules that, with ``masks``, admits no variant (cached)."""
         key = _freeze(masks)
@@ -336,7 +445,7 @@ class Configurator:
             return hit
         touched = set(masks)
         cands = [r for r, s in enumerate(self.rule_scope) if s & touched]
-        found = next((r for r in cands if not self.backend.satisfiable(masks, [r])), None)
+        found = next((r for r in cands if not self._rule_allows(r, masks)), None)
         if found is not None:
             rules = [found]
         elif isinstance(self.backend, SATBackend):
@@ -415,12 +524,12 @@ class Configurator:
                             round(float(dist[j]), 4), bool(within[j]))
 
         order = np.lexsort((np.arange(len(opts)), dist))
-        matches = [match(int(j)) for j in order if within[j]]
+        matches = [match(int(j)) for j in order[within[order]]]
         attr = self.attrs[a].name
         given = ", ".join(f"{n} {meas[n]:g}" for n in names)
         if matches:
             return Fit(attr, matches, [], f"{len(matches)} {attr} modules fit {given}")
-        near = [match(int(j)) for j in order if valid[j]][:3]
+        near = [match(int(j)) for j in order[valid[order]][:3]]
         if near:
             d = ", ".join(f"{k} {v:+g}" for k, v in near[0].deltas.items())
             msg = (f"no {attr} module fits {given} within tolerance; the nearest is "
@@ -435,7 +544,7 @@ class Configurator:
                  for a, m in fit_masks.items()]
         for k in (selections or {}):
             if k in texts:
-                cond = self._cond_masks(self.texts[k].enabled_by)
+                cond = self._text_cond[k]
                 if cond:
                     picks.append(_Pick("selections", k, texts[k], cond, False))
             else:
@@ -499,7 +608,7 @@ class Configurator:
             fit_masks, fits = self._fit_masks(meas)
             picks, conflicts = self._conflicts(self._picks(chosen, texts, selections, fit_masks))
             merged = self._merge(picks)
-            valid = self.backend.valid_masks(merged)
+            valid = self._valid_masks(merged)
             options = {self.attrs[a].name: self._option_states(a, valid[a], picks)
                        for a in range(len(self.attrs))}
             remaining = self.backend.count(merged)
@@ -527,48 +636,119 @@ class Configurator:
         return out
 
     def _option_states(self, a: int, valid: np.ndarray, picks: list[_Pick]) -> list[OptionState]:
-        opts = self.opts[a]
+        """Every option of ``a``: valid, or why not. Invalid options are explained in groups
+        (those excluded by the same picks share one search for rules and one sentence)."""
+        values = self.values[a]
         own = [p for p in picks if not p.is_selection and a in p.masks]
         others = [p for p in picks if not (p.is_selection and a in p.masks)]
-        states = [OptionState(o.value, True) for o in opts]
-        done = np.zeros(len(opts), bool)
+        states = [OptionState(v, True) for v in values]
+        left = ~valid
+        done = np.zeros(len(values), bool)
         for p in own:  # a measurement range or a text excludes options of ``a`` directly
             out = ~p.masks[a] & ~done
             if out.any():
                 why = (f"outside the tolerance of the measurements given for {self.names[a]}"
                        if p.source == "measurements" else
                        f"{p.key} needs {self.names[a]} in the options that allow it")
-                for j in np.flatnonzero(out):
-                    states[j] = OptionState(opts[j].value, False, why, [], {p.key: p.value})
+                for j in np.flatnonzero(out).tolist():
+                    states[j] = OptionState(values[j], False, why, [], {p.key: p.value})
                 done |= out
-        for j in np.flatnonzero(~valid & ~done):
-            rules, why, by = self._invalid_reason(a, int(j), others)
-            states[j] = OptionState(opts[j].value, False, why, list(rules), dict(by))
+                left &= ~out
+        if not left.any():
+            return states
+        gv = self.global_valid[a]
+        for j in np.flatnonzero(left & ~gv).tolist():
+            rules, why = self._global_reason[a, j]
+            states[j] = OptionState(values[j], False, why, list(rules), {})
+        left &= gv
+        if left.any():
+            for culprits, sub in self._culprits(a, left, others):
+                for rules, why, by, idx in self._group_reasons(a, sub, culprits):
+                    for j in idx:
+                        states[j] = OptionState(values[j], False, why, list(rules), dict(by))
         return states
 
-    def _invalid_reason(self, a: int, j: int,
-                        others: list[_Pick]) -> tuple[list[str], str, dict[str, Any]]:
-        """Rules, sentence and culprit picks of an invalid option (cached per culprits)."""
-        if not self.global_valid[a][j]:
-            return self._cached_reason(a, j, [])
-        for p in others:
-            if a not in p.masks and not self._row(p.masks, p.frozen)[a][j]:
-                return self._cached_reason(a, j, [p])
-        masks = {a: self._onehot(a, j)}
-        culprits = self._min_picks([p for p in others if p.masks.keys() - {a}], masks)
-        return self._cached_reason(a, j, culprits)
+    def _pick_row(self, p: _Pick, a: int) -> np.ndarray:
+        """Options of ``a`` (not constrained by ``p``) compatible with pick ``p`` alone."""
+        if self._graph and len(p.masks) == 1:
+            ((b, m),) = p.masks.items()
+            t = self.backend.compatible(a, b)  # type: ignore[union-attr]
+            return np.asarray(t[:, np.flatnonzero(m)[0]] if p.is_selection
+                              else t[:, m].any(axis=1))
+        return self._row(p.masks, p.frozen)[a]
 
-    def _cached_reason(self, a: int, j: int,
-                       picks: list[_Pick]) -> tuple[list[str], str, dict[str, Any]]:
-        key = (a, j, tuple(p.frozen for p in picks))
-        hit = self._states.get(key)
-        if hit is None:
-            rules, why = self._explain(picks, {a: self._onehot(a, j)})
-            hit = (rules, why, self._picks_text(picks))
-            if len(self._states) > 50_000:
-                self._states.clear()
-            self._states[key] = hit
-        return hit
+    def _culprits(self, a: int, left: np.ndarray,
+                  others: list[_Pick]) -> list[tuple[list[_Pick], np.ndarray]]:
+        """Split the still-unexplained invalid options of ``a`` by the picks that exclude
+        them: the first single pick that does, else a minimal set of picks found by deletion
+        (in pick order). The deletion runs once per group of options that behave alike, one
+        diagram query per step, instead of once per option."""
+        out = []
+        for p in others:
+            if a in p.masks:
+                continue
+            hit = left & ~self._pick_row(p, a)
+            if hit.any():
+                out.append(([p], hit))
+                left = left & ~hit
+                if not left.any():
+                    return out
+        multi = [p for p in others if p.masks.keys() - {a}]
+        groups = [(multi, left)]
+        for p in multi:
+            nxt = []
+            for keep, m in groups:
+                trial = [q for q in keep if q is not p]
+                if trial:
+                    merged = self._merge(trial)
+                    ok = self.backend.valid_masks(merged, [a])[a]
+                    if a in merged:
+                        ok = ok & merged[a]
+                else:
+                    ok = self.global_valid[a]
+                drop, stay = m & ~ok, m & ok
+                if drop.any():
+                    nxt.append((trial, drop))
+                if stay.any():
+                    nxt.append((keep, stay))
+            groups = nxt
+        return out + groups
+
+    def _group_reasons(self, a: int, sub: np.ndarray, culprits: list[_Pick]
+                       ) -> list[tuple[list[str], str, dict[str, Any], list[int]]]:
+        """Rules and sentence for options of ``a`` excluded by ``culprits``: per option the
+        first rule (in family order, among those touching the picks or ``a``) that alone
+        excludes it, tested for the whole group at once; a minimal rule set (deletion) for the
+        rest. Same answer as :meth:`_min_rules` option by option."""
+        key = (a, tuple(p.frozen for p in culprits), sub.tobytes())
+        hit = self._groups.get(key)
+        if hit is not None:
+            return hit
+        merged = self._merge(culprits)
+        touched = set(merged) | {a}
+        by = self._picks_text(culprits)
+        because = (f" (because {', '.join(f'{p.key}={p.value}' for p in culprits)})"
+                   if culprits else "")
+        out = []
+        left = sub.copy()
+        for r, scope in enumerate(self.rule_scope):
+            if not scope & touched:
+                continue
+            allows = self._rule_allows(r, merged, keep=a)
+            ex = left & ~(allows & merged[a] if a in merged else allows)
+            if ex.any():
+                out.append(([self.rule_ids[r]], f"{self.rule_msgs[r]}{because}", by,
+                            np.flatnonzero(ex).tolist()))
+                left &= ~ex
+                if not left.any():
+                    break
+        for j in np.flatnonzero(left).tolist():
+            rules, why = self._explain(culprits, {a: self._onehot(a, j)})
+            out.append((rules, why, by, [j]))
+        if len(self._groups) > 20_000:
+            self._groups.clear()
+        self._groups[key] = out
+        return out
 
     def _suggest(self, merged: Mapping[int, np.ndarray], fixed: Mapping[int, int],
                  texts: Mapping[str, str], prefs: Mapping[int, list[int]], learned: Learned,
@@ -576,12 +756,9 @@ class Configurator:
         """The best valid completion, minimising lexicographically the summed criteria: unmet
         explicit preferences (rank in the customer's list), distance to the measurements,
         minus learned affinity, price, then module days. Exact on the diagram
-        (:meth:`BDDBackend.minimize`); the SAT backend walks attributes greedily in priority
-        order instead (each takes its best still-valid option; validity is complete, so the
-        walk never dead-ends)."""
-        cur = dict(merged)
-        if not self.backend.satisfiable(cur):
-            return None
+        (:meth:`BDDBackend.minimize_scalar`); the SAT backend walks attributes greedily in
+        priority order instead (each takes its best still-valid option; validity is complete,
+        so the walk never dead-ends)."""
         lw: dict[int, np.ndarray] = {}
         for name, d in learned.items():
             if name in self.index:
@@ -597,39 +774,64 @@ class Configurator:
             if given:
                 dist[a] = np.sqrt(sum(((meas[n] - self._centre[a][n]) / self._tol[a][n]) ** 2
                                       for n in given))
+        # request-dependent criteria (0-2) of the attributes they touch
+        high: dict[int, np.ndarray] = {}
+        for a in {*prefs, *dist, *lw}:
+            h = np.zeros((len(self.opts[a]), 3), np.int64)
+            ranks = prefs.get(a)
+            if ranks:
+                h[:, 0] = len(ranks)
+                for r, j in enumerate(ranks):
+                    h[j, 0] = min(h[j, 0], r)
+            if a in dist:
+                h[:, 1] = np.round(dist[a] * 1000)
+            if a in lw:
+                h[:, 2] = np.round((lw[a].max() - lw[a]) * 10_000)
+            high[a] = h
+        if self._graph:
+            r1 = sum(int(h[:, 1].max()) for h in high.values()) + 1
+            r2 = sum(int(h[:, 2].max()) for h in high.values()) + 1
+            scalars: list[Sequence[int]] = list(self._low)
+            order: list[np.ndarray] = list(self._low_rank)
+            for a, h in high.items():
+                low = self._low[a]
+                scalars[a] = [((int(x0) * r1 + int(x1)) * r2 + int(x2)) * self._low_radix + lo
+                              for (x0, x1, x2), lo in zip(h.tolist(), low, strict=True)]
+                w = self._base_w[a]
+                # within one attribute, the folded order is the lexicographic order of rows
+                perm = np.lexsort((w[:, 5], w[:, 4], w[:, 3], h[:, 2], h[:, 1], h[:, 0]))
+                rank = np.empty(len(perm), np.int64)
+                rank[perm] = np.arange(len(perm))
+                order[a] = rank
+            best = self.backend.minimize_scalar(  # type: ignore[union-attr]
+                merged, scalars, order)
+            if best is None:
+                return None
+            return self._variant(dict(enumerate(best)), texts)
+        cur = dict(merged)
+        if not self.backend.satisfiable(cur):
+            return None
         weights: list[np.ndarray] = []  # integer criteria per option, lexicographic
         for a, base in enumerate(self._base_w):
-            ranks = prefs.get(a)
-            if not ranks and a not in dist and a not in lw:
+            if a in high:
+                w = base.copy()
+                w[:, :3] = high[a]
+                weights.append(w)
+            else:
                 weights.append(base)
-                continue
-            w = base.copy()
-            if ranks:
-                w[:, 0] = len(ranks)
-                for r, j in enumerate(ranks):
-                    w[j, 0] = min(w[j, 0], r)
-            if a in dist:
-                w[:, 1] = np.round(dist[a] * 1000)
-            if a in lw:
-                w[:, 2] = np.round((lw[a].max() - lw[a]) * 10_000)
-            weights.append(w)
-        if isinstance(self.backend, BDDBackend):
-            best = self.backend.minimize(cur, weights)
-            if best is not None:
-                return self._variant(dict(enumerate(best)), texts)
-        order = ([a for a in prefs] + [a for a in dist if a not in prefs]
-                 + sorted((a for a in lw if a not in prefs and a not in dist),
-                          key=lambda a: -lw[a].max())
-                 + [a for a in range(len(self.attrs))])
+        order_a = ([a for a in prefs] + [a for a in dist if a not in prefs]
+                   + sorted((a for a in lw if a not in prefs and a not in dist),
+                            key=lambda a: -lw[a].max())
+                   + [a for a in range(len(self.attrs))])
         seen: set[int] = set()
         picked: dict[int, int] = dict(fixed)
-        for a in order:
+        for a in order_a:
             if a in seen or a in fixed:
                 continue
             seen.add(a)
             ok = self.backend.valid_masks(cur, [a])[a]
             if a in cur:
-                ok &= cur[a]
+                ok = ok & cur[a]
             cand = np.flatnonzero(ok)
             if len(cand) == 0:
                 return None
@@ -644,7 +846,7 @@ class Configurator:
         for t in self.family.text_options:
             if not t.required or t.name in texts:
                 continue
-            cond = self._cond_masks(t.enabled_by)
+            cond = self._text_cond[t.name]
             if all(m[fixed[a]] for a, m in cond.items()):
                 out.append(t.name)
         return out
@@ -654,8 +856,16 @@ class Configurator:
                for a in range(len(self.attrs))}
         full = {**sel, **texts}
         missing = self._missing_texts(fixed, texts)
-        return Variant(self._encode(fixed, texts), full, float(self.price(full)["total"]),
-                       int(self.lead_time(full)["total_days"]), not missing, missing)
+        # the totals of :meth:`price` and :meth:`lead_time`, without re-parsing the selections
+        price = (self.family.base_price
+                 + sum((self._delta[a][j] for a, j in fixed.items()), Decimal(0))
+                 + sum((self.texts[k].cost(v) for k, v in texts.items()), Decimal(0)))
+        days = (self.family.assembly_days + max((self._mdays[a][j] for a, j in fixed.items()),
+                                                default=0)
+                + sum(self._xdays[a][j] for a, j in fixed.items())
+                + sum(self.texts[k].extra_days for k in texts))
+        return Variant(self._encode(fixed, texts), full, float(round(price, 2)), int(days),
+                       not missing, missing)
 
     # -- fit, price, lead time --------------------------------------------------------------
     def fit(self, measurements: Mapping[str, float],

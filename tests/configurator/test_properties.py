@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from configurator import Configurator, load_family
+from configurator import BDDBackend, Configurator, load_family
 from configurator.problem import Problem, brute_force, lower
 
 
@@ -166,8 +166,10 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
         assert sat_sug in _matching(problem, variants, kept_masks)
     else:
         assert res.suggested is None
-    # caches never leak one query's answer into another
+    # caches never leak one query's answer into another, and a cold engine answers the same
     bdd.configure({})
+    assert bdd.configure(sel).to_dict() == res.to_dict()
+    bdd.clear_caches()
     assert bdd.configure(sel).to_dict() == res.to_dict()
 
 
@@ -193,3 +195,52 @@ def test_brute_force_oracle_on_an_obvious_family() -> None:
         {"name": "y", "options": [{"value": "a"}, {"value": "b"}, {"value": "c"}]}],
         "rules": [{"type": "excludes", "if": {"x": "a"}, "then": {"y": ["a", "b"]}}]})
     assert brute_force(lower(fam)) == [(0, 2), (1, 0), (1, 1), (1, 2)]
+
+
+@SETTINGS
+@given(families(), st.data())
+def test_block_graph_and_pair_tables_match_brute_force(spec: dict[str, Any],
+                                                       data: st.DataObject) -> None:
+    """The request-free structures compiled with the diagram (block graph, pair tables) answer
+    valid options and cheapest completions exactly like enumeration does."""
+    fam = load_family(spec)
+    problem = lower(fam)
+    variants = brute_force(problem)
+    cfg = Configurator(fam, backend="bdd")
+    be = cfg.backend
+    assert isinstance(be, BDDBackend)
+    sizes = problem.sizes
+    if not variants:
+        assert not be.graph
+        return
+    assert be.graph
+    for a in range(len(sizes)):
+        for b in range(len(sizes)):
+            if a != b:
+                expect = np.zeros((sizes[a], sizes[b]), bool)
+                for v in variants:
+                    expect[v[a], v[b]] = True
+                assert (be.compatible(a, b) == expect).all()
+    masks: dict[int, np.ndarray] = {}
+    for a, n in enumerate(sizes):
+        if data.draw(st.booleans()):
+            m = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+            if m.any():
+                masks[a] = m
+    got = be.graph_valid_masks(masks)
+    assert got is not None
+    for a in range(len(sizes)):
+        others = {b: m for b, m in masks.items() if b != a}
+        assert set(np.flatnonzero(got[a])) == {v[a] for v in _matching(problem, variants,
+                                                                         others)}
+    # distinct costs per attribute; the completion found must be a cheapest one
+    costs = [[data.draw(st.integers(0, 5)) * 10 + j for j in range(n)] for n in sizes]
+    ranks = [np.argsort(np.argsort(c)) for c in costs]
+    best = be.minimize_scalar(masks, costs, ranks)
+    matching = _matching(problem, variants, masks)
+    if not matching:
+        assert best is None
+        return
+    assert best is not None and tuple(best) in matching
+    assert (sum(costs[a][j] for a, j in enumerate(best))
+            == min(sum(costs[a][j] for a, j in enumerate(v)) for v in matching))
