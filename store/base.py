@@ -220,9 +220,17 @@ class Store(ABC):
 
     @abstractmethod
     def save_configuration(
-        self, tenant: str, customer_id: str, configuration: dict[str, Any]
+        self,
+        tenant: str,
+        customer_id: str,
+        configuration: dict[str, Any],
+        *,
+        configuration_id: str | None = None,
+        event: Event | None = None,
     ) -> str:
-        """Save a customer's configuration; returns its id."""
+        """Save a customer's configuration (under ``configuration_id``, or a new id) and,
+        when given, store ``event`` in the same transaction, so a saved spec never lacks the
+        ``configure`` event the models learn from. Returns the configuration id."""
 
     @abstractmethod
     def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:

@@ -445,36 +445,46 @@ class SQLiteStore(Store):
     def add_events(
         self, tenant: str, events: Sequence[Event], weights: Sequence[float] | None = None
     ) -> list[bool]:
-        new: list[bool] = []
         with self._write() as db:
-            for i, e in enumerate(events):
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO events (tenant, event_id, customer_id, item_id, type, ts,"
-                    " quantity, value, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        tenant,
-                        e.event_id,
-                        e.customer_id,
-                        e.item_id,
-                        e.type,
-                        e.timestamp,
-                        e.quantity,
-                        e.value,
-                        _dumps(e.context) if e.context else None,
-                    ),
+            return self._insert_events(db, tenant, events, weights)
+
+    def _insert_events(
+        self,
+        db: sqlite3.Connection,
+        tenant: str,
+        events: Sequence[Event],
+        weights: Sequence[float] | None,
+    ) -> list[bool]:
+        """The inserts of :meth:`add_events`, inside the caller's transaction."""
+        new: list[bool] = []
+        for i, e in enumerate(events):
+            cur = db.execute(
+                "INSERT OR IGNORE INTO events (tenant, event_id, customer_id, item_id, type, ts,"
+                " quantity, value, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tenant,
+                    e.event_id,
+                    e.customer_id,
+                    e.item_id,
+                    e.type,
+                    e.timestamp,
+                    e.quantity,
+                    e.value,
+                    _dumps(e.context) if e.context else None,
+                ),
+            )
+            is_new = cur.rowcount == 1
+            new.append(is_new)
+            if is_new and e.item_id and weights is not None:
+                bought = int(e.type == "purchase")
+                db.execute(
+                    "INSERT INTO customer_items (tenant, customer_id, item_id, weight, purchased,"
+                    " last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                    " weight = weight + excluded.weight,"
+                    " purchased = max(purchased, excluded.purchased),"
+                    " last_ts = max(last_ts, excluded.last_ts)",
+                    (tenant, e.customer_id, e.item_id, float(weights[i]), bought, e.timestamp),
                 )
-                is_new = cur.rowcount == 1
-                new.append(is_new)
-                if is_new and e.item_id and weights is not None:
-                    bought = int(e.type == "purchase")
-                    db.execute(
-                        "INSERT INTO customer_items (tenant, customer_id, item_id, weight, purchased,"
-                        " last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-                        " weight = weight + excluded.weight,"
-                        " purchased = max(purchased, excluded.purchased),"
-                        " last_ts = max(last_ts, excluded.last_ts)",
-                        (tenant, e.customer_id, e.item_id, float(weights[i]), bought, e.timestamp),
-                    )
         return new
 
     @staticmethod
@@ -711,15 +721,23 @@ class SQLiteStore(Store):
         return {f: int(v) for f, v in rows}
 
     def save_configuration(
-        self, tenant: str, customer_id: str, configuration: dict[str, Any]
+        self,
+        tenant: str,
+        customer_id: str,
+        configuration: dict[str, Any],
+        *,
+        configuration_id: str | None = None,
+        event: Event | None = None,
     ) -> str:
-        config_id = uuid.uuid4().hex[:16]
+        config_id = configuration_id or uuid.uuid4().hex[:16]
         with self._write() as db:
             db.execute(
                 "INSERT INTO configurations (tenant, customer_id, configuration_id, doc, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (tenant, customer_id, config_id, _dumps(configuration), time.time()),
             )
+            if event is not None:
+                self._insert_events(db, tenant, [event], None)
         return config_id
 
     def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:

@@ -387,6 +387,13 @@ class RedisStore(Store):
     ) -> list[bool]:
         if not events:
             return []
+        flags = self._add_events(args=self._event_args(tenant, events, weights))
+        return [bool(f) for f in flags]
+
+    def _event_args(
+        self, tenant: str, events: Sequence[Event], weights: Sequence[float] | None
+    ) -> list[Any]:
+        """ARGV of the add-events script (see ``_ADD_EVENTS``)."""
         args: list[Any] = [self._t(tenant)]
         for i, e in enumerate(events):
             w = repr(float(weights[i])) if (weights is not None and e.item_id) else ""
@@ -401,8 +408,7 @@ class RedisStore(Store):
                     repr(float(e.timestamp)),
                 )
             )
-        flags = self._add_events(args=args)
-        return [bool(f) for f in flags]
+        return args
 
     def customer_events(self, tenant: str, customer_id: str) -> list[Event]:
         docs = self.r.lrange(self._t(tenant) + "ev:" + customer_id, 0, -1)
@@ -575,11 +581,21 @@ class RedisStore(Store):
         return {f: int(v) for f, v in found.items()}
 
     def save_configuration(
-        self, tenant: str, customer_id: str, configuration: dict[str, Any]
+        self,
+        tenant: str,
+        customer_id: str,
+        configuration: dict[str, Any],
+        *,
+        configuration_id: str | None = None,
+        event: Event | None = None,
     ) -> str:
-        config_id = uuid.uuid4().hex[:16]
+        config_id = configuration_id or uuid.uuid4().hex[:16]
         doc = {**configuration, "configuration_id": config_id, "created_at": time.time()}
-        self.r.rpush(self._t(tenant) + "cfg:" + customer_id, _dumps(doc))
+        pipe = self.r.pipeline(transaction=True)  # MULTI/EXEC: the spec and its event together
+        pipe.rpush(self._t(tenant) + "cfg:" + customer_id, _dumps(doc))
+        if event is not None:
+            self._add_events(args=self._event_args(tenant, [event], None), client=pipe)
+        pipe.execute()
         return config_id
 
     def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,7 +69,6 @@ from configurator import (
     parse_code,
     reference_families,
 )
-from recommender.history import weigh_events
 from store.base import Store
 from store.records import Event
 
@@ -560,7 +560,7 @@ def save_configuration(
     doc: dict[str, Any] = {**spec, "label": label}
     if body.code is not None:
         doc["reorder_of"] = body.code
-    configuration_id = store.save_configuration(tenant, customer_id, doc)
+    configuration_id = uuid.uuid4().hex[:16]
     event = Event(
         event_id=f"configuration:{configuration_id}",
         customer_id=customer_id,
@@ -573,8 +573,11 @@ def save_configuration(
             "configuration_id": configuration_id,
         },
     )
-    if any(store.add_events(tenant, [event], weigh_events([event]).tolist())):
-        request.app.state.hooks.events_stored(tenant, [event])
+    # One transaction: the saved spec and the configure event the models learn from.
+    store.save_configuration(
+        tenant, customer_id, doc, configuration_id=configuration_id, event=event
+    )
+    request.app.state.hooks.events_stored(tenant, [event])
     saved = next(
         (
             c

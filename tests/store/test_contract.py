@@ -254,3 +254,12 @@ def test_tenant_config(store: Store) -> None:
     store.put_tenant_config("t", {"allow_repurchase": True})
     assert store.get_tenant_config("t") == {"allow_repurchase": True}
     assert store.get_tenant_config("other") == {}
+
+
+def test_configuration_and_its_event_are_saved_together(store: Store) -> None:
+    event = ev("configuration:k1", typ="configure", item=None, context={"code": "X"})
+    cid = store.save_configuration("t", "c1", {"code": "X"}, configuration_id="k1", event=event)
+    assert cid == "k1"
+    assert [c["configuration_id"] for c in store.list_configurations("t", "c1")] == ["k1"]
+    assert [e.event_id for e in store.customer_events("t", "c1")] == ["configuration:k1"]
+    assert store.add_events("t", [event]) == [False]  # already stored: a duplicate
