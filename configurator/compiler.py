@@ -90,6 +90,8 @@ class BDDBackend:
                     bdd.group({names[0]: len(names)})
         bdd.configure(reordering=True)
         self._set_cache: dict[tuple[int, bytes], Any] = {}
+        self._cubes: list[list[Any]] = []  # per option, filled once the diagram is compiled
+        self._dom: list[Any] = []
         self.domain = bdd.true
         for a, n in enumerate(problem.sizes):
             self.domain &= self.in_set(a, np.ones(n, bool))
@@ -125,6 +127,8 @@ class BDDBackend:
         # request-independent parts of the answers, computed once with the diagram
         self._lits = [[self._assignment(a, v) for v in range(n)]
                       for a, n in enumerate(problem.sizes)]
+        self._dom = [self.in_set(a, np.ones(n, bool)) for a, n in enumerate(problem.sizes)]
+        self._cubes = [[bdd.cube(lit) for lit in lits] for lits in self._lits]
         self._build_graph()
         self.pairs = self._pair_tables()
         self._exit_cache.clear()
@@ -137,6 +141,18 @@ class BDDBackend:
         hit = self._set_cache.get(key)
         if hit is not None:
             return hit
+        cubes = self._cubes[a] if a < len(self._cubes) else None
+        if cubes is not None:  # few options in or out: a disjunction of option cubes
+            on = np.flatnonzero(mask)
+            off = np.flatnonzero(~np.asarray(mask, bool))
+            if len(on) <= 16 or len(off) <= 16:
+                u = self.bdd.false
+                for j in (on if len(on) <= len(off) else off).tolist():
+                    u = u | cubes[j]
+                if len(on) > len(off):
+                    u = self._dom[a] & ~u
+                self._set_cache[key] = u
+                return u
         names = self.bits[a]
         full = np.zeros(1 << len(names), bool)
         full[: len(mask)] = mask
@@ -203,6 +219,33 @@ class BDDBackend:
                 u = u & self.rules[r]
         return self.restrict(u, constraints) != self.bdd.false
 
+    def shrink_rules(self, constraints: Constraints, rules: Sequence[int]) -> list[int]:
+        """Deletion in the order given: drop each rule whose absence still leaves
+        ``constraints`` unsatisfiable (a minimal unsatisfiable subset if ``rules`` is one).
+        Each rule is restricted by the constraints once; a trial is then a conjunction of the
+        small restricted diagrams, stopping at the first false."""
+        false, true = self.bdd.false, self.bdd.true
+        part = {r: self.restrict(self.rules[r], constraints) for r in rules}
+        dom = self.restrict(self.domain, constraints)
+        keep = list(rules)
+        u = dom
+        for x in keep:
+            u = u & part[x]
+        if u != false:  # satisfiable: nothing can be dropped
+            return keep
+        for r in list(keep):
+            trial = [x for x in keep if x != r]
+            if part[r] != true:  # a rule true under the constraints never matters
+                u = dom
+                for x in trial:
+                    u = u & part[x]
+                    if u == false:
+                        break
+                if u != false:
+                    continue
+            keep = trial
+        return keep
+
     def _mask(self, u: Any, a: int) -> np.ndarray:
         """Options of ``a`` allowed by ``u`` (a diagram over ``a``'s bits only)."""
         n = self.problem.sizes[a]
@@ -242,8 +285,41 @@ class BDDBackend:
             out[a] = self._mask(self.bdd.exist(self.others[a], g), a)
         return out
 
+    def _bitsets(self, constraints: Constraints) -> list[int] | None:
+        """Allowed options per attribute as Python int bit sets (None if one is empty)."""
+        cb = list(self.full_bits)
+        for a, m in constraints.items():
+            bits = int.from_bytes(np.packbits(m, bitorder="little").tobytes(), "little")
+            if not bits:
+                return None
+            cb[a] = bits
+        return cb
+
     def count(self, constraints: Constraints) -> int:
         """Exact number of valid complete variants meeting ``constraints``."""
+        if self.graph:  # paths of the block graph, each weighted by its allowed choices
+            cb = self._bitsets(constraints)
+            if cb is None:
+                return 0
+            pc = [c.bit_count() for c in cb]
+            n = len(self.g_attr)
+            nxt, exb, skip = self.ex_next, self.ex_bits, self.ex_skip
+            cnt = [0] * (n + 1)
+            cnt[n] = 1
+            for i in range(n - 1, -1, -1):
+                c = cb[self.g_attr[i]]
+                tot = 0
+                for e in self.g_exits[i]:
+                    k = (exb[e] & c).bit_count()
+                    if k and cnt[nxt[e]]:
+                        for sk in skip[e]:
+                            k *= pc[sk]
+                        tot += k * cnt[nxt[e]]
+                cnt[i] = tot
+            tot = cnt[self.g_root]
+            for sk in self.root_skip:
+                tot *= pc[sk]
+            return tot
         u = self.restrict(self.f, constraints)
         if u == self.bdd.false:
             return 0
@@ -402,14 +478,9 @@ class BDDBackend:
         from the root and reaching true under the constraints, where an attribute's own
         constraint is ignored for its own options (a path crosses its block once). None when
         the graph is unavailable or a constraint is empty (then use :meth:`valid_masks`)."""
-        if not self.graph:
+        cb = self._bitsets(constraints) if self.graph else None
+        if cb is None:
             return None
-        cb = list(self.full_bits)
-        for a, m in constraints.items():
-            bits = int.from_bytes(np.packbits(m, bitorder="little").tobytes(), "little")
-            if not bits:
-                return None
-            cb[a] = bits
         n = len(self.g_attr)
         nxt, exb, exits, attr = self.ex_next, self.ex_bits, self.g_exits, self.g_attr
         alive = [False] * (n + 1)
@@ -473,10 +544,15 @@ class BDDBackend:
                 best_v.append(memo[1])
                 skip_best.append(memo[2])
                 continue
+            vals = self.ex_vals[a]
+            if m is not None and m.sum() == 1:  # a selection: exits either allow it or not
+                j = int(m.argmax())
+                best_v.append(np.where(vals[:, j], j, -1).tolist())
+                skip_best.append(j)
+                continue
             r = rk if m is None else np.where(m, rk, big)
             if r.size == 0 or r.min() == big:
                 return None
-            vals = self.ex_vals[a]
             if len(vals):
                 masked = np.where(vals, r, big)
                 arg = masked.argmin(axis=1)
@@ -565,6 +641,8 @@ class BDDBackend:
         for name in ("_set_cache", "_exit_cache"):
             getattr(self, name, {}).clear()
         self.rules = []
+        self._cubes = []
+        self._dom = []
         self.f = self.domain = None
 
     @property

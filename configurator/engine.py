@@ -252,6 +252,7 @@ class Configurator:
         self.measure_by_attr: dict[int, list[str]] = {}
         self._centre: dict[int, dict[str, np.ndarray]] = {}
         self._tol: dict[int, dict[str, np.ndarray]] = {}
+        self._fit_tables: dict[tuple[int, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
         for m in family.measurements:
             a = self.index[m.attribute]
             self.measure_by_attr.setdefault(a, []).append(m.name)
@@ -289,10 +290,13 @@ class Configurator:
         _, r4, r5 = self._radix_low
         self._low_radix = self._radix_low[0] * r4 * r5
         self._low: list[list[int]] = []
+        self._low_arr: list[np.ndarray] = []
         self._low_rank: list[np.ndarray] = []
         for w in self._base_w:
             low = [(int(x3) * r4 + int(x4)) * r5 + int(x5) for x3, x4, x5 in w[:, 3:].tolist()]
             self._low.append(low)
+            if self._low_radix < 2**62:
+                self._low_arr.append(np.array(low, np.int64))
             self._low_rank.append(np.argsort(np.argsort(np.array(low, dtype=object),
                                                         kind="stable"), kind="stable"))
         self._delta = [[o.price_delta for o in op] for op in self.opts]
@@ -459,19 +463,12 @@ class Configurator:
         return rules
 
     def _shrink_rules(self, masks: Mapping[int, np.ndarray], rules: list[int]) -> list[int]:
+        if isinstance(self.backend, BDDBackend):
+            return self.backend.shrink_rules(masks, rules)
         keep = list(rules)
         for r in list(keep):
             trial = [x for x in keep if x != r]
             if not self.backend.satisfiable(masks, trial):
-                keep = trial
-        return keep
-
-    def _min_picks(self, picks: list[_Pick], extra: Mapping[int, np.ndarray]) -> list[_Pick]:
-        """A minimal subset of ``picks`` that with ``extra`` admits no variant (deletion)."""
-        keep = list(picks)
-        for p in list(keep):
-            trial = [q for q in keep if q is not p]
-            if not self._sat(trial, extra):
                 keep = trial
         return keep
 
@@ -511,8 +508,11 @@ class Configurator:
     def _fit_attr(self, a: int, names: list[str], meas: Mapping[str, float],
                   valid: np.ndarray, top: int = 5) -> Fit:
         opts = self.opts[a]
-        centre = np.stack([self._centre[a][n] for n in names], axis=1)
-        tol = np.stack([self._tol[a][n] for n in names], axis=1)
+        key = (a, tuple(names))
+        if key not in self._fit_tables:  # a handful of measurement subsets per family
+            self._fit_tables[key] = (np.stack([self._centre[a][n] for n in names], axis=1),
+                                     np.stack([self._tol[a][n] for n in names], axis=1))
+        centre, tol = self._fit_tables[key]
         x = np.array([meas[n] for n in names])
         delta = x[None, :] - centre
         within = (np.abs(delta) <= tol + 1e-9).all(axis=1) & valid
@@ -523,13 +523,15 @@ class Configurator:
                                             zip(names, delta[j], strict=True)},
                             round(float(dist[j]), 4), bool(within[j]))
 
-        order = np.lexsort((np.arange(len(opts)), dist))
-        matches = [match(int(j)) for j in order[within[order]]]
+        def nearest(idx: np.ndarray) -> np.ndarray:  # by distance, then option order
+            return idx[np.lexsort((idx, dist[idx]))]
+
+        matches = [match(int(j)) for j in nearest(np.flatnonzero(within))]
         attr = self.attrs[a].name
         given = ", ".join(f"{n} {meas[n]:g}" for n in names)
         if matches:
             return Fit(attr, matches, [], f"{len(matches)} {attr} modules fit {given}")
-        near = [match(int(j)) for j in order[valid[order]][:3]]
+        near = [match(int(j)) for j in nearest(np.flatnonzero(valid))[:3]]
         if near:
             d = ", ".join(f"{k} {v:+g}" for k, v in near[0].deltas.items())
             msg = (f"no {attr} module fits {given} within tolerance; the nearest is "
@@ -553,32 +555,82 @@ class Configurator:
                                    {a: self._onehot(a, chosen[a])}, True))
         return picks
 
+    def _clashes(self, picks: list[_Pick]) -> list[frozenset[int]]:
+        """Picks (by index) that admit no variant alone or in pairs, read off the pair tables
+        without a diagram query: any set containing one is unsatisfiable, which lets the
+        conflict search skip most of its satisfiability checks."""
+        if not self._graph:
+            return []
+        single: list[tuple[int, np.ndarray, int | None] | None] = []
+        for p in picks:
+            if len(p.masks) == 1:
+                ((a, m),) = p.masks.items()
+                single.append((a, m, int(m.argmax()) if p.is_selection else None))
+            else:
+                single.append(None)
+        out = []
+        for i, si in enumerate(single):
+            if si is not None and not (si[1] & self.global_valid[si[0]]).any():
+                out.append(frozenset((i,)))
+        for i, j in combinations(range(len(picks)), 2):
+            si, sj = single[i], single[j]
+            if si is None or sj is None:
+                continue
+            (a, ma, ja), (b, mb, jb) = si, sj
+            if a == b:
+                ok = bool((ma & mb & self.global_valid[a]).any())
+            else:
+                t = self.backend.compatible(a, b)  # type: ignore[union-attr]
+                if ja is not None and jb is not None:
+                    ok = bool(t[ja, jb])
+                elif jb is not None:
+                    ok = bool(t[ma, jb].any())
+                elif ja is not None:
+                    ok = bool(t[ja, mb].any())
+                else:
+                    ok = bool(t[ma][:, mb].any())
+            if not ok:
+                out.append(frozenset((i, j)))
+        return out
+
     def _conflicts(self, picks: list[_Pick]) -> tuple[list[_Pick], list[Conflict]]:
         """Drop a smallest set of picks (ties: the earliest, so the latest choice wins)."""
         if self._sat(picks):
             return picks, []
         n = len(picks)
+        clashes = self._clashes(picks)
+
+        def sat(idx: set[int]) -> bool:  # a known clash inside answers without the diagram
+            return (not any(c <= idx for c in clashes)
+                    and self._sat([picks[i] for i in sorted(idx)]))
+
         drop: tuple[int, ...] | None = None
         for k in range(1, min(n, 3) + 1):
             drop = next((c for c in combinations(range(n), k)
-                         if self._sat([p for i, p in enumerate(picks) if i not in c])), None)
+                         if sat(set(range(n)).difference(c))), None)
             if drop is not None:
                 break
         if drop is None:  # many clashes: keep greedily from the latest pick backwards
             kept_idx: list[int] = []
             for i in reversed(range(n)):
-                if self._sat([picks[j] for j in [*kept_idx, i]]):
+                if sat({*kept_idx, i}):
                     kept_idx.append(i)
             drop = tuple(i for i in range(n) if i not in kept_idx)
-        kept = [p for i, p in enumerate(picks) if i not in drop]
+        kept = [i for i in range(n) if i not in drop]
         out = []
         for i in drop:
             p = picks[i]
-            others = self._min_picks(kept, p.masks)
+            # a minimal subset of the kept picks that excludes p (deletion, in pick order)
+            keep = list(kept)
+            for q in kept:
+                trial = [x for x in keep if x != q]
+                if not sat({*trial, i}):
+                    keep = trial
+            others = [picks[x] for x in keep]
             rules, why = self._explain(others, p.masks)
             out.append(Conflict(p.source, p.key, p.value, self._picks_text(others), rules,
                                 f"{p.key}={p.value} cannot be combined: {why}"))
-        return kept, out
+        return [picks[i] for i in kept], out
 
     # -- public queries --------------------------------------------------------------------
     def configure(self, selections: Selections | None = None,
@@ -639,9 +691,11 @@ class Configurator:
         """Every option of ``a``: valid, or why not. Invalid options are explained in groups
         (those excluded by the same picks share one search for rules and one sentence)."""
         values = self.values[a]
-        own = [p for p in picks if not p.is_selection and a in p.masks]
-        others = [p for p in picks if not (p.is_selection and a in p.masks)]
         states = [OptionState(v, True) for v in values]
+        own = [p for p in picks if not p.is_selection and a in p.masks]
+        if not own and valid.all():
+            return states
+        others = [p for p in picks if not (p.is_selection and a in p.masks)]
         left = ~valid
         done = np.zeros(len(values), bool)
         for p in own:  # a measurement range or a text excludes options of ``a`` directly
@@ -793,10 +847,18 @@ class Configurator:
             r2 = sum(int(h[:, 2].max()) for h in high.values()) + 1
             scalars: list[Sequence[int]] = list(self._low)
             order: list[np.ndarray] = list(self._low_rank)
+            top = 0  # the largest folded cost, to know whether int64 holds it
+            for h in high.values():
+                top = max(top, ((int(h[:, 0].max()) * r1 + int(h[:, 1].max())) * r2
+                                + int(h[:, 2].max())) * self._low_radix + self._low_radix)
             for a, h in high.items():
-                low = self._low[a]
-                scalars[a] = [((int(x0) * r1 + int(x1)) * r2 + int(x2)) * self._low_radix + lo
-                              for (x0, x1, x2), lo in zip(h.tolist(), low, strict=True)]
+                if top < 2**62:
+                    hi = (h[:, 0] * r1 + h[:, 1]) * r2 + h[:, 2]
+                    scalars[a] = (hi * self._low_radix + self._low_arr[a]).tolist()
+                else:
+                    scalars[a] = [((x0 * r1 + x1) * r2 + x2) * self._low_radix + lo
+                                  for (x0, x1, x2), lo in zip(h.tolist(), self._low[a],
+                                                              strict=True)]
                 w = self._base_w[a]
                 # within one attribute, the folded order is the lexicographic order of rows
                 perm = np.lexsort((w[:, 5], w[:, 4], w[:, 3], h[:, 2], h[:, 1], h[:, 0]))
