@@ -233,6 +233,15 @@ def test_block_graph_and_pair_tables_match_brute_force(spec: dict[str, Any],
         others = {b: m for b, m in masks.items() if b != a}
         assert set(np.flatnonzero(got[a])) == {v[a] for v in _matching(problem, variants,
                                                                          others)}
+    assert be.count(masks) == len(_matching(problem, variants, masks))
+    # minimal rule sets: same deletion result as one satisfiability query per trial
+    keep = list(range(len(problem.constraints)))
+    if not be.satisfiable(masks):
+        for r in list(keep):
+            trial = [x for x in keep if x != r]
+            if not be.satisfiable(masks, trial):
+                keep = trial
+    assert be.shrink_rules(masks, list(range(len(problem.constraints)))) == keep
     # distinct costs per attribute; the completion found must be a cheapest one
     costs = [[data.draw(st.integers(0, 5)) * 10 + j for j in range(n)] for n in sizes]
     ranks = [np.argsort(np.argsort(c)) for c in costs]
