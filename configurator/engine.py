@@ -239,6 +239,17 @@ class Configurator:
             e.flags.writeable = False  # shared by every pick: never modified in place
         self._text_cond = {t.name: self._cond_masks(t.enabled_by) for t in family.text_options}
         self._init_rule_tables()
+        sizes = [len(op) for op in self.opts]
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self._no = [np.zeros(k, bool) for k in sizes]
+        self._rowmat: list[np.ndarray] = []  # per option: compatible options of all attributes
+        if self._graph:
+            be = self.backend
+            assert isinstance(be, BDDBackend)
+            for b, nb in enumerate(sizes):
+                self._rowmat.append(np.concatenate(
+                    [np.ones((nb, k), bool) if a == b else be.compatible(a, b).T
+                     for a, k in enumerate(sizes)], axis=1))
         self._init_costs()
         with self._lock:
             self.global_valid = self.backend.valid_masks({})
@@ -661,8 +672,7 @@ class Configurator:
             picks, conflicts = self._conflicts(self._picks(chosen, texts, selections, fit_masks))
             merged = self._merge(picks)
             valid = self._valid_masks(merged)
-            options = {self.attrs[a].name: self._option_states(a, valid[a], picks)
-                       for a in range(len(self.attrs))}
+            options = self._options(valid, picks)
             remaining = self.backend.count(merged)
             kept_sel = {p.key: p.value for p in picks if p.source == "selections"}
             dropped = {c.attribute for c in conflicts if c.source == "selections"}
@@ -687,18 +697,73 @@ class Configurator:
             out[self.index[k]] = idx
         return out
 
-    def _option_states(self, a: int, valid: np.ndarray, picks: list[_Pick]) -> list[OptionState]:
-        """Every option of ``a``: valid, or why not. Invalid options are explained in groups
-        (those excluded by the same picks share one search for rules and one sentence)."""
+    def _options(self, valid: Mapping[int, np.ndarray],
+                 picks: list[_Pick]) -> dict[str, list[OptionState]]:
+        """Every option of every attribute: valid, or why not. Invalid options are explained
+        in groups (those excluded by the same picks share one search for rules and one
+        sentence); the first single pick that excludes an option is found for all attributes
+        at once on the compiled rows."""
+        n = len(self.attrs)
+        states: list[list[OptionState]] = []
+        lefts: list[np.ndarray | None] = []
+        for a in range(n):
+            st, left = self._direct_states(a, valid[a], picks)
+            states.append(st)
+            lefts.append(left)
+        groups: list[list[tuple[list[_Pick], np.ndarray]]] = [[] for _ in range(n)]
+        todo = [a for a in range(n) if lefts[a] is not None]
+        if todo and self._graph:
+            off = self._offsets
+            big = np.concatenate([lefts[a] if lefts[a] is not None else self._no[a]
+                                  for a in range(n)])
+            for p in picks:
+                hit = big & ~self._row_all(p)
+                if not hit.any():
+                    continue
+                big &= ~hit
+                at = np.unique(np.searchsorted(off, np.flatnonzero(hit), side="right") - 1)
+                for a in at.tolist():
+                    groups[a].append(([p], hit[off[a]:off[a + 1]]))
+                if not big.any():
+                    break
+            for a in todo:
+                rest = big[off[a]:off[a + 1]]
+                lefts[a] = rest if rest.any() else None
+        for a in todo:
+            left = lefts[a]
+            others = [p for p in picks if not (p.is_selection and a in p.masks)]
+            if not self._graph and left is not None:
+                for p in others:
+                    if a in p.masks:
+                        continue
+                    hit = left & ~self._row(p.masks, p.frozen)[a]
+                    if hit.any():
+                        groups[a].append(([p], hit))
+                        left = left & ~hit
+                        if not left.any():
+                            left = None
+                            break
+            if left is not None:
+                groups[a] += self._min_culprits(a, left, others)
+            values = self.values[a]
+            for culprits, sub in groups[a]:
+                for rules, why, by, idx in self._group_reasons(a, sub, culprits):
+                    for j in idx:
+                        states[a][j] = OptionState(values[j], False, why, list(rules), dict(by))
+        return {self.names[a]: states[a] for a in range(n)}
+
+    def _direct_states(self, a: int, valid: np.ndarray,
+                       picks: list[_Pick]) -> tuple[list[OptionState], np.ndarray | None]:
+        """States of ``a`` with the options excluded by its own picks (a measurement range, a
+        text) or by no variant at all explained; and the invalid options still unexplained."""
         values = self.values[a]
         states = [OptionState(v, True) for v in values]
         own = [p for p in picks if not p.is_selection and a in p.masks]
         if not own and valid.all():
-            return states
-        others = [p for p in picks if not (p.is_selection and a in p.masks)]
+            return states, None
         left = ~valid
         done = np.zeros(len(values), bool)
-        for p in own:  # a measurement range or a text excludes options of ``a`` directly
+        for p in own:
             out = ~p.masks[a] & ~done
             if out.any():
                 why = (f"outside the tolerance of the measurements given for {self.names[a]}"
@@ -709,44 +774,30 @@ class Configurator:
                 done |= out
                 left &= ~out
         if not left.any():
-            return states
+            return states, None
         gv = self.global_valid[a]
         for j in np.flatnonzero(left & ~gv).tolist():
             rules, why = self._global_reason[a, j]
             states[j] = OptionState(values[j], False, why, list(rules), {})
         left &= gv
-        if left.any():
-            for culprits, sub in self._culprits(a, left, others):
-                for rules, why, by, idx in self._group_reasons(a, sub, culprits):
-                    for j in idx:
-                        states[j] = OptionState(values[j], False, why, list(rules), dict(by))
-        return states
+        return states, (left if left.any() else None)
 
-    def _pick_row(self, p: _Pick, a: int) -> np.ndarray:
-        """Options of ``a`` (not constrained by ``p``) compatible with pick ``p`` alone."""
-        if self._graph and len(p.masks) == 1:
+    def _row_all(self, p: _Pick) -> np.ndarray:
+        """Options of every attribute compatible with pick ``p`` alone, concatenated
+        (all True on the attributes ``p`` constrains itself)."""
+        if len(p.masks) == 1:
             ((b, m),) = p.masks.items()
-            t = self.backend.compatible(a, b)  # type: ignore[union-attr]
-            return np.asarray(t[:, np.flatnonzero(m)[0]] if p.is_selection
-                              else t[:, m].any(axis=1))
-        return self._row(p.masks, p.frozen)[a]
+            rows = self._rowmat[b]
+            return rows[int(m.argmax())] if p.is_selection else rows[m].any(axis=0)
+        row = self._row(p.masks, p.frozen)
+        return np.concatenate([~self._no[a] if a in p.masks else row[a]
+                               for a in range(len(self.attrs))])
 
-    def _culprits(self, a: int, left: np.ndarray,
-                  others: list[_Pick]) -> list[tuple[list[_Pick], np.ndarray]]:
-        """Split the still-unexplained invalid options of ``a`` by the picks that exclude
-        them: the first single pick that does, else a minimal set of picks found by deletion
-        (in pick order). The deletion runs once per group of options that behave alike, one
-        diagram query per step, instead of once per option."""
-        out = []
-        for p in others:
-            if a in p.masks:
-                continue
-            hit = left & ~self._pick_row(p, a)
-            if hit.any():
-                out.append(([p], hit))
-                left = left & ~hit
-                if not left.any():
-                    return out
+    def _min_culprits(self, a: int, left: np.ndarray,
+                      others: list[_Pick]) -> list[tuple[list[_Pick], np.ndarray]]:
+        """Options of ``a`` that no single pick excludes, split by a minimal set of picks
+        that does, found by deletion in pick order. The deletion runs once per group of
+        options that behave alike, one diagram query per step, instead of once per option."""
         multi = [p for p in others if p.masks.keys() - {a}]
         groups = [(multi, left)]
         for p in multi:
@@ -766,7 +817,7 @@ class Configurator:
                 if stay.any():
                     nxt.append((keep, stay))
             groups = nxt
-        return out + groups
+        return groups
 
     def _group_reasons(self, a: int, sub: np.ndarray, culprits: list[_Pick]
                        ) -> list[tuple[list[str], str, dict[str, Any], list[int]]]:
