@@ -21,10 +21,16 @@ def _compile(path: str) -> Configurator:
 
 def _summary(cfg: Configurator) -> dict[str, Any]:
     backend = cfg.backend
-    return {"product_id": cfg.family.id, "name": cfg.family.name,
-            "attributes": len(cfg.attrs), "options": sum(len(o) for o in cfg.opts),
-            "rules": len(cfg.rule_ids), "variant_count": cfg.variant_count,
-            "backend": backend.kind, "size": backend.node_count}
+    return {
+        "product_id": cfg.family.id,
+        "name": cfg.family.name,
+        "attributes": len(cfg.attrs),
+        "options": sum(len(o) for o in cfg.opts),
+        "rules": len(cfg.rule_ids),
+        "variant_count": cfg.variant_count,
+        "backend": backend.kind,
+        "size": backend.node_count,
+    }
 
 
 def load_command(args: argparse.Namespace, store: Any) -> int:
