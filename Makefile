@@ -19,6 +19,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy api store recommender configurator training cli demo
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

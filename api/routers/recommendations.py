@@ -36,7 +36,7 @@ def install(app: FastAPI) -> None:
 
 
 def _service(request: Request) -> RecommendationService:
-    return request.app.state.recommender  # type: ignore[no-any-return]
+    return request.app.state.recommender
 
 
 def _body(answer: Answer, explain: bool) -> dict[str, Any]:
