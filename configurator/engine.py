@@ -1047,7 +1047,11 @@ class Configurator:
     def encode(self, selections: Selections) -> str:
         """The variant code of complete, valid selections (same selections, same code).
 
-        Raises :class:`InvalidVariant` for incomplete or rule-breaking selections."""
+        Raises :class:`InvalidVariant` for incomplete or rule-breaking selections: an
+        attribute without an option, a rule broken, or a required free text (one its
+        selections enable) not given, so a code issued here always decodes as ``complete``.
+        The error's ``loc`` names the first field at fault; ``errors()`` lists every missing
+        text."""
         chosen, texts = self._parse(selections)
         missing = [a.name for i, a in enumerate(self.attrs) if i not in chosen]
         if missing:
@@ -1059,6 +1063,11 @@ class Configurator:
                 _, conflicts = self._conflicts(picks)
                 c = conflicts[0]
                 raise InvalidVariant(c.reason, ("selections", c.attribute))
+        no_text = self._missing_texts(chosen, texts)
+        if no_text:
+            why = "required text is missing"
+            raise InvalidVariant(why, ("selections", no_text[0]),
+                                 more=[(("selections", n), why) for n in no_text[1:]])
         return self._encode(chosen, texts)
 
     def decode(self, code: str) -> Variant:

@@ -17,9 +17,21 @@ class FamilyError(ConfiguratorError, ValueError):
     """A product family definition is malformed or cannot be compiled (422 on upload)."""
 
     def __init__(self, msg: str, loc: Sequence[str | int] = ()) -> None:
-        super().__init__(f"{'.'.join(map(str, loc))}: {msg}" if loc else msg)
+        super().__init__(f"{_path(loc)}: {msg}" if loc else msg)
         self.msg = msg
         self.loc = tuple(loc)
+
+    def errors(self) -> list[dict[str, object]]:
+        """The pydantic-style error list for a problem+json body."""
+        return [{"loc": list(self.loc), "msg": self.msg}]
+
+
+def _path(loc: Sequence[str | int]) -> str:
+    """``("rules", 0, "if", "colour")`` as ``rules[0].if.colour``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 class InputError(ConfiguratorError, ValueError):
@@ -29,14 +41,18 @@ class InputError(ConfiguratorError, ValueError):
     ``("selections", "fabric")``.
     """
 
-    def __init__(self, msg: str, loc: Sequence[str | int] = ()) -> None:
+    def __init__(self, msg: str, loc: Sequence[str | int] = (), *,
+                 more: Sequence[tuple[Sequence[str | int], str]] = ()) -> None:
         super().__init__(f"{'.'.join(map(str, loc))}: {msg}" if loc else msg)
         self.msg = msg
         self.loc = tuple(loc)
+        self.more = [(tuple(m_loc), m_msg) for m_loc, m_msg in more]
 
     def errors(self) -> list[dict[str, object]]:
-        """The pydantic-style error list for a problem+json body."""
-        return [{"loc": list(self.loc), "msg": self.msg}]
+        """The pydantic-style error list for a problem+json body: the error's own ``loc`` and
+        ``msg``, then the ``more`` fields at fault (several required texts missing)."""
+        return [{"loc": list(loc), "msg": msg}
+                for loc, msg in [(self.loc, self.msg), *self.more]]
 
 
 class InvalidVariant(InputError):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 import uuid
@@ -310,25 +309,8 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def _invalid(exc: InputError, prefix: tuple[str, ...] = ("body",)) -> Problem:
-    return Problem(422, str(exc), errors=[{"loc": [*prefix, *exc.loc], "msg": exc.msg}])
-
-
-_LOC_PREFIX = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z0-9_\-]+)*): (.+)$", re.S)
-
-
-def _family_loc(exc: FamilyError) -> tuple[list[str | int], str]:
-    """``(loc, msg)`` of a family error. Cross-reference checks (a rule naming an unknown
-    option) come from a model validator whose pydantic ``loc`` is empty; their path leads the
-    message (``rules[0].if.colour: unknown option ...``), so it is split off into ``loc``."""
-    if exc.loc:
-        return list(exc.loc), exc.msg
-    m = _LOC_PREFIX.match(exc.msg)
-    if m is None:
-        return [], exc.msg
-    parts: list[str | int] = []
-    for token in re.findall(r"\[(\d+)\]|([^.\[\]]+)", m.group(1)):
-        parts.append(int(token[0]) if token[0] else token[1])
-    return parts, m.group(2)
+    errors = [{"loc": [*prefix, *loc], "msg": msg} for loc, msg in [(exc.loc, exc.msg), *exc.more]]
+    return Problem(422, str(exc), errors=errors)
 
 
 def _product(registry: FamilyRegistry, tenant: str, product_id: str) -> Served:
@@ -381,9 +363,8 @@ def put_product(
         expected = store.list_families(key.tenant).get(product_id, 0) + 1
         cfg = registry.compile(load_family({**family.to_json(), "version": expected}))
     except FamilyError as exc:
-        where, msg = _family_loc(exc)
         raise Problem(
-            422, f"invalid family: {exc}", errors=[{"loc": ["body", *where], "msg": msg}]
+            422, f"invalid family: {exc}", errors=[{"loc": ["body", *exc.loc], "msg": exc.msg}]
         ) from exc
     if cfg.variant_count == 0:
         raise Problem(
@@ -543,20 +524,10 @@ def save_configuration(
             cfg.fit(measurements)  # validates names and plausible ranges
     except InputError as exc:
         raise _invalid(exc) from exc
-    try:
+    try:  # the engine refuses rule-breaking or incomplete variants (required texts included)
         spec = cfg.spec(selections, measurements)
-        variant = cfg.decode(spec["code"])
     except InputError as exc:
         raise _invalid(exc, prefix) from exc
-    if not variant.complete:
-        raise Problem(
-            422,
-            f"incomplete configuration: {', '.join(variant.missing)} required",
-            errors=[
-                {"loc": [*prefix, "selections", name], "msg": "required text is missing"}
-                for name in variant.missing
-            ],
-        )
     doc: dict[str, Any] = {**spec, "label": label}
     if body.code is not None:
         doc["reorder_of"] = body.code

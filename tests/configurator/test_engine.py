@@ -261,3 +261,31 @@ def test_chained_rules_are_explained_together() -> None:
     zb = next(s for s in res.options["z"] if s.value == "b")
     assert not zb.valid and sorted(zb.rules) == ["xy", "yz"]
     assert zb.excluded_by == {"x": "a"}
+
+
+def test_encode_and_spec_refuse_a_missing_required_text(jeans: Configurator) -> None:
+    sel = {**FULL, "embroidery": "cuff"}  # enables the required embroidery_text
+    for call in (jeans.encode, jeans.spec):
+        with pytest.raises(InvalidVariant) as err:
+            call(sel)
+        assert err.value.loc == ("selections", "embroidery_text")
+    code = jeans.encode({**sel, "embroidery_text": "JD"})
+    assert jeans.decode(code).complete
+    assert jeans.decode(jeans.encode(FULL)).complete  # "none" enables no text
+
+
+def test_every_missing_text_is_listed() -> None:
+    text = {"max_length": 5, "allowed_chars": "AB", "enabled_by": {"x": "on"}}
+    cfg = Configurator(load_family({"id": "t", "name": "t", "attributes": [
+        {"name": "x", "options": [{"value": "on"}, {"value": "off"}]}],
+        "text_options": [{"name": "front", **text}, {"name": "back", **text},
+                         {"name": "note", **text, "required": False}]}))
+    with pytest.raises(InvalidVariant) as err:
+        cfg.encode({"x": "on"})
+    assert [e["loc"] for e in err.value.errors()] == [["selections", "front"],
+                                                      ["selections", "back"]]
+    with pytest.raises(InvalidVariant) as err:
+        cfg.encode({"x": "on", "back": "AB"})
+    assert err.value.errors() == [{"loc": ["selections", "front"], "msg": err.value.msg}]
+    assert cfg.decode(cfg.encode({"x": "on", "front": "A", "back": "B"})).complete
+    assert cfg.decode(cfg.encode({"x": "off"})).complete
