@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,14 @@ FEATURES = (
 )
 
 
+def _without_native_telemetry() -> dict[str, object]:
+    """Turn off FastAPI's OpenTelemetry hooks where this FastAPI has them: metrics are
+    Prometheus's job here, and the hooks ask OpenTelemetry for its providers on every request."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
+
+
 def open_configured_store(settings: Settings) -> Store:
     return open_store(
         settings.store,
@@ -60,6 +69,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.state.store.close()
 
     app = FastAPI(
+        **_without_native_telemetry(),
         title="Atelier",
         version="1.0.0",
         summary="One-to-one marketing engine: identify, differentiate, interact, customize.",
