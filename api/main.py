@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -41,7 +42,7 @@ FEATURES = (
 )
 
 
-def _without_native_telemetry() -> dict[str, object]:
+def _without_native_telemetry() -> dict[str, Any]:
     """Turn off FastAPI's OpenTelemetry hooks where this FastAPI has them: metrics are
     Prometheus's job here, and the hooks ask OpenTelemetry for its providers on every request."""
     if "telemetry" in inspect.signature(FastAPI.__init__).parameters:

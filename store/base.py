@@ -145,6 +145,12 @@ class Store(ABC):
         """A customer's events, oldest first."""
 
     @abstractmethod
+    def customers_events_frame(
+        self, tenant: str, customer_ids: Sequence[str], types: Sequence[str] | None = None
+    ) -> EventFrame:
+        """The events of several customers (optionally of some types), oldest first."""
+
+    @abstractmethod
     def events_frame(
         self,
         tenant: str,
@@ -200,8 +206,12 @@ class Store(ABC):
     @abstractmethod
     def get_insights_row(self, tenant: str, customer_id: str) -> dict[str, Any] | None: ...
 
+    def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None:
+        self.put_insights_rows(tenant, {customer_id: row})
+
     @abstractmethod
-    def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None: ...
+    def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
+        """Insert or replace several customers' rows at once (one transaction)."""
 
     # -- configurator --------------------------------------------------------------------------
     @abstractmethod

@@ -509,6 +509,26 @@ class SQLiteStore(Store):
         )
         return [self._event_from(r) for r in rows]
 
+    def customers_events_frame(
+        self, tenant: str, customer_ids: Sequence[str], types: Sequence[str] | None = None
+    ) -> EventFrame:
+        wanted = set(types) if types is not None else None
+        events: list[Event] = []
+        ids = list(dict.fromkeys(customer_ids))
+        db = self._db()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = db.execute(
+                "SELECT event_id, customer_id, item_id, type, ts, quantity, value, context"
+                f" FROM events WHERE tenant = ? AND customer_id IN ({','.join('?' * len(chunk))})",
+                [tenant, *chunk],
+            ).fetchall()
+            events.extend(
+                e for e in map(self._event_from, rows) if wanted is None or e.type in wanted
+            )
+        events.sort(key=lambda e: (e.timestamp, e.event_id))
+        return EventFrame.from_events(events)
+
     def events_frame(
         self,
         tenant: str,
@@ -665,12 +685,12 @@ class SQLiteStore(Store):
         )
         return json.loads(row[0]) if row else None
 
-    def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None:
+    def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
         with self._write() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO insights_rows (tenant, customer_id, doc) VALUES (?, ?, ?)"
                 " ON CONFLICT (tenant, customer_id) DO UPDATE SET doc = excluded.doc",
-                (tenant, customer_id, _dumps(row)),
+                [(tenant, cid, _dumps(row)) for cid, row in rows.items()],
             )
 
     # -- configurator --------------------------------------------------------------------------

@@ -416,6 +416,24 @@ class RedisStore(Store):
         events.sort(key=lambda e: (e.timestamp, e.event_id))
         return events
 
+    def customers_events_frame(
+        self, tenant: str, customer_ids: Sequence[str], types: Sequence[str] | None = None
+    ) -> EventFrame:
+        t = self._t(tenant)
+        wanted = set(types) if types is not None else None
+        ids = list(dict.fromkeys(customer_ids))
+        pipe = self.r.pipeline(transaction=False)
+        for c in ids:
+            pipe.lrange(t + "ev:" + c, 0, -1)
+        events = [
+            e
+            for docs in pipe.execute()
+            for e in map(self._event_from, docs)
+            if wanted is None or e.type in wanted
+        ]
+        events.sort(key=lambda e: (e.timestamp, e.event_id))
+        return EventFrame.from_events(events)
+
     def events_frame(
         self,
         tenant: str,
@@ -552,8 +570,9 @@ class RedisStore(Store):
         doc = self.r.hget(self._t(tenant) + "irows", customer_id)
         return orjson.loads(doc) if doc else None
 
-    def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None:
-        self.r.hset(self._t(tenant) + "irows", customer_id, _dumps(row))
+    def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
+        if rows:
+            self.r.hset(self._t(tenant) + "irows", mapping={c: _dumps(r) for c, r in rows.items()})
 
     # -- configurator --------------------------------------------------------------------------
     def put_family(self, tenant: str, family_id: str, family: dict[str, Any]) -> int:

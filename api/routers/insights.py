@@ -49,7 +49,7 @@ from api.schemas.insights import (
     ValueModelPublic,
 )
 from store.base import Store
-from store.records import Event, EventFrame
+from store.records import Event
 from training.value.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 
 router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
@@ -105,18 +105,13 @@ class InsightsEngine:
         The rule (as of when, which customers in one pass) is the scorer's
         (:meth:`CustomerValueScorer.refresh`); each row names the run whose parameters it used.
         """
-        events = [
-            e
-            for cid in newest
-            for e in self.store.customer_events(tenant, cid)
-            if e.type in VALUE_EVENT_TYPES
-        ]
-        if not events:
+        frame = self.store.customers_events_frame(tenant, list(newest), VALUE_EVENT_TYPES)
+        if not len(frame):
             return {}
-        rows = run.scorer.refresh(EventFrame.from_events(events), newest)
-        for cid, row in rows.items():
+        rows = run.scorer.refresh(frame, newest)
+        for row in rows.values():
             row["model_computed_at"] = run.computed_at
-            self.store.put_insights_row(tenant, cid, row)
+        self.store.put_insights_rows(tenant, rows)  # one transaction for the whole batch
         return rows
 
     def on_events(self, tenant: str, events: list[Event]) -> None:

@@ -263,3 +263,22 @@ def test_configuration_and_its_event_are_saved_together(store: Store) -> None:
     assert [c["configuration_id"] for c in store.list_configurations("t", "c1")] == ["k1"]
     assert [e.event_id for e in store.customer_events("t", "c1")] == ["configuration:k1"]
     assert store.add_events("t", [event]) == [False]  # already stored: a duplicate
+
+
+def test_events_of_several_customers_and_rows_in_bulk(store: Store) -> None:
+    store.add_events(
+        "t",
+        [
+            ev("a", cid="x", typ="purchase", ts=5),
+            ev("b", cid="y", typ="view", ts=1),
+            ev("c", cid="y", typ="purchase", ts=3),
+            ev("d", cid="z", typ="purchase", ts=2),
+        ],
+    )
+    f = store.customers_events_frame("t", ["y", "x", "y"], types=["purchase"])
+    assert f.customer_id.tolist() == ["y", "x"] and f.timestamp.tolist() == [3.0, 5.0]
+    assert len(store.customers_events_frame("t", [])) == 0
+    store.put_insights_rows("t", {"x": {"tier": "MVC"}, "y": {"tier": "BZ"}})
+    store.put_insights_rows("t", {"y": {"tier": "standard"}})
+    assert store.get_insights_row("t", "x") == {"tier": "MVC"}
+    assert store.get_insights_row("t", "y") == {"tier": "standard"}
