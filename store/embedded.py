@@ -512,20 +512,19 @@ class SQLiteStore(Store):
     def customers_events_frame(
         self, tenant: str, customer_ids: Sequence[str], types: Sequence[str] | None = None
     ) -> EventFrame:
-        wanted = set(types) if types is not None else None
-        events: list[Event] = []
         ids = list(dict.fromkeys(customer_ids))
+        type_sql = f" AND type IN ({','.join('?' * len(types))})" if types is not None else ""
+        events: list[Event] = []
         db = self._db()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = db.execute(
                 "SELECT event_id, customer_id, item_id, type, ts, quantity, value, context"
-                f" FROM events WHERE tenant = ? AND customer_id IN ({','.join('?' * len(chunk))})",
-                [tenant, *chunk],
+                f" FROM events WHERE tenant = ? AND customer_id IN ({','.join('?' * len(chunk))})"
+                + type_sql,
+                [tenant, *chunk, *(types or ())],
             ).fetchall()
-            events.extend(
-                e for e in map(self._event_from, rows) if wanted is None or e.type in wanted
-            )
+            events.extend(map(self._event_from, rows))
         events.sort(key=lambda e: (e.timestamp, e.event_id))
         return EventFrame.from_events(events)
 
