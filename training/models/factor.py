@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import warnings
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,9 +58,9 @@ class FactorModel(Recommender):
     _array_names: ClassVar[tuple[str, ...]] = ("item_factors_",)
     item_factors_: np.ndarray
 
+    @abstractmethod
     def _foldin_params(self) -> tuple[float, float]:
         """``(alpha, regularization)`` of the fold-in solve."""
-        raise NotImplementedError
 
     def user_factors_for(self, user_rows: sp.csr_matrix) -> np.ndarray:
         """Fold history rows in: one ALS user half-step per row (float32, n_rows x factors)."""

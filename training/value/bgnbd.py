@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,7 +32,7 @@ from training.value._fit import NotFittedError, as_float_arrays, fit_log_params
 PARAM_NAMES = ("r", "alpha", "a", "b")
 
 
-class _BuyTillYouDie:
+class _BuyTillYouDie(ABC):
     """Shared estimator plumbing: parameters, fitting, JSON round trip, CLV."""
 
     kind: ClassVar[str] = ""
@@ -40,18 +41,19 @@ class _BuyTillYouDie:
         self.penalizer = penalizer
 
     # -- subclass formulas -------------------------------------------------------------------
+    @abstractmethod
     def _log_likelihood(
         self, p: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
-        raise NotImplementedError
+        """Log-likelihood of each customer's (x, t_x, T) under parameters ``p``."""
 
+    @abstractmethod
     def _log_odds_dead(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         """log of P(dead | history) / P(alive | history)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """E[purchases in (T, T + t] | alive at T, x]."""
-        raise NotImplementedError
 
     # -- estimator API ------------------------------------------------------------------------
     def fit(
