@@ -47,11 +47,12 @@ def put_item(
     item_id: Identifier, body: ItemCreate, key: CatalogKey, store: StoreDep, response: Response
 ) -> ItemPublic:
     """Create (201) or replace (200) an item."""
-    (created,) = store.upsert_items(key.tenant, [to_record(item_id, body)])
+    record = to_record(item_id, body)
+    (created,) = store.upsert_items(key.tenant, [record])
     response.status_code = 201 if created else 200
-    item = store.get_item(key.tenant, item_id)
-    assert item is not None
-    return to_public(item)
+    # Read back for updated_at; a concurrent DELETE may already have removed it: answer what
+    # was written.
+    return to_public(store.get_item(key.tenant, item_id) or record)
 
 
 @router.post("/batch", response_model=ItemBatchResult)
