@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy import optimize
@@ -12,6 +12,46 @@ from scipy import optimize
 
 class NotFittedError(RuntimeError):
     """Raised when a model is used before ``fit`` (or ``from_dict``)."""
+
+
+class StoredParams:
+    """JSON storage and repr shared by the fitted value models (no pickle).
+
+    Subclasses set ``kind``, ``param_names`` and, once fitted, ``params_`` (plus optionally
+    ``log_likelihood_`` and ``n_customers_``); ``__init__`` stores ``penalizer``.
+    """
+
+    kind: ClassVar[str] = ""
+    param_names: ClassVar[tuple[str, ...]] = ()
+    penalizer: float
+    params_: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able parameters and fit statistics."""
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+        return {
+            "model": self.kind,
+            "params": dict(self.params_),
+            "penalizer": self.penalizer,
+            "log_likelihood": getattr(self, "log_likelihood_", None),
+            "n_customers": getattr(self, "n_customers_", None),
+        }
+
+    def _restore(self, data: dict[str, Any]) -> Self:
+        """Set the fitted attributes from :meth:`to_dict` output."""
+        self.params_ = {k: float(data["params"][k]) for k in self.param_names}
+        if data.get("log_likelihood") is not None:
+            self.log_likelihood_ = float(data["log_likelihood"])
+        if data.get("n_customers") is not None:
+            self.n_customers_ = int(data["n_customers"])
+        return self
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({inner})"
+        return f"{type(self).__name__}(penalizer={self.penalizer})"
 
 
 def fit_log_params(

@@ -22,20 +22,20 @@ Examples
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from training.value._fit import NotFittedError, as_float_arrays, fit_log_params
+from training.value._fit import NotFittedError, StoredParams, as_float_arrays, fit_log_params
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 
 
-class _BuyTillYouDie(ABC):
+class _BuyTillYouDie(StoredParams, ABC):
     """Shared estimator plumbing: parameters, fitting, JSON round trip, CLV."""
 
-    kind: ClassVar[str] = ""
+    param_names = PARAM_NAMES
 
     def __init__(self, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
@@ -157,37 +157,14 @@ class _BuyTillYouDie(ABC):
         return margin * spend * total
 
     # -- storage ------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able parameters and fit statistics (no pickle)."""
-        self._p()
-        return {
-            "model": self.kind,
-            "params": dict(self.params_),
-            "penalizer": self.penalizer,
-            "log_likelihood": getattr(self, "log_likelihood_", None),
-            "n_customers": getattr(self, "n_customers_", None),
-        }
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _BuyTillYouDie:
-        """Rebuild a fitted model from :meth:`to_dict` output."""
+        """Rebuild a fitted model from :meth:`to_dict` output (the base class picks the kind)."""
         kind = data.get("model", cls.kind)
         target = TRANSACTION_MODELS[kind] if cls is _BuyTillYouDie else cls
         if kind != target.kind:
             raise ValueError(f"{target.__name__} cannot load a {kind!r} model")
-        model = target(penalizer=float(data.get("penalizer") or 0.0))
-        model.params_ = {k: float(data["params"][k]) for k in PARAM_NAMES}
-        if data.get("log_likelihood") is not None:
-            model.log_likelihood_ = float(data["log_likelihood"])
-        if data.get("n_customers") is not None:
-            model.n_customers_ = int(data["n_customers"])
-        return model
-
-    def __repr__(self) -> str:
-        if hasattr(self, "params_"):
-            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"{type(self).__name__}({inner})"
-        return f"{type(self).__name__}(penalizer={self.penalizer})"
+        return target(penalizer=float(data.get("penalizer") or 0.0))._restore(data)
 
 
 class BetaGeoModel(_BuyTillYouDie):

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
-from training.value._fit import NotFittedError, as_float_arrays, fit_log_params
+from training.value._fit import NotFittedError, StoredParams, as_float_arrays, fit_log_params
 
 PARAM_NAMES = ("p", "q", "gamma")
 
 
-class GammaGammaModel:
+class GammaGammaModel(StoredParams):
     """Gamma-Gamma spend model, estimator style.
 
     Parameters
@@ -42,6 +42,7 @@ class GammaGammaModel:
     """
 
     kind = "gamma_gamma"
+    param_names = PARAM_NAMES
 
     def __init__(self, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
@@ -107,32 +108,9 @@ class GammaGammaModel:
         spend = self.conditional_expected_spend(frequency, monetary)
         return np.asarray(transaction_model.clv(frequency, recency, T, spend, **kwargs))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able parameters and fit statistics."""
-        self._p()
-        return {
-            "model": self.kind,
-            "params": dict(self.params_),
-            "penalizer": self.penalizer,
-            "log_likelihood": getattr(self, "log_likelihood_", None),
-            "n_customers": getattr(self, "n_customers_", None),
-        }
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GammaGammaModel:
         """Rebuild a fitted model from :meth:`to_dict` output."""
         if data.get("model", cls.kind) != cls.kind:
             raise ValueError(f"GammaGammaModel cannot load a {data.get('model')!r} model")
-        model = cls(penalizer=float(data.get("penalizer") or 0.0))
-        model.params_ = {k: float(data["params"][k]) for k in PARAM_NAMES}
-        if data.get("log_likelihood") is not None:
-            model.log_likelihood_ = float(data["log_likelihood"])
-        if data.get("n_customers") is not None:
-            model.n_customers_ = int(data["n_customers"])
-        return model
-
-    def __repr__(self) -> str:
-        if hasattr(self, "params_"):
-            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"GammaGammaModel({inner})"
-        return f"GammaGammaModel(penalizer={self.penalizer})"
+        return cls(penalizer=float(data.get("penalizer") or 0.0))._restore(data)
