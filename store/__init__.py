@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from store.base import CustomerItems, ModelVersion, Store
+from store.base import CustomerItems, ModelVersion, ServingVersions, Store
 
-__all__ = ["CustomerItems", "ModelVersion", "Store", "open_store"]
+__all__ = ["CustomerItems", "ModelVersion", "ServingVersions", "Store", "open_store"]
 
 
 def open_store(

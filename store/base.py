@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from store.records import ApiKey, Customer, Event, EventFrame, Item
 
@@ -27,6 +27,13 @@ class CustomerItems:
     weights: list[float]
     purchased: list[bool]
     last_ts: list[float]
+
+
+class ServingVersions(NamedTuple):
+    """What a cached recommendation depends on in the store (see ``Store.serving_versions``)."""
+
+    catalog: int
+    customer: int
 
 
 @dataclass(slots=True)
@@ -103,6 +110,19 @@ class Store(ABC):
     def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
         """``(current catalog version, items changed after version)``; deleted ones come back
         with ``available=False``. Lets every worker apply catalog changes on its next request."""
+
+    @abstractmethod
+    def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
+        """The catalog version and the customer's version, in one read.
+
+        The customer's version changes with every write that can change their recommendations:
+        an event that changes their history row (a weight or the purchased flag), a new profile
+        (consent, segment), an erasure. It is drawn from a tenant-wide sequence, so it never
+        comes back to an earlier value; a customer with nothing recorded reads as minus the
+        tenant's count of erasures (so an answer cached before an erasure never passes for the
+        erased customer's). A worker that cached an answer under both versions knows, from this
+        one read, whether the answer is still current.
+        """
 
     # -- customers -----------------------------------------------------------------------------
     @abstractmethod

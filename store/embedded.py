@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from store.base import CustomerItems, ModelVersion, Store
+from store.base import CustomerItems, ModelVersion, ServingVersions, Store
 from store.records import ApiKey, Customer, Event, EventFrame, Item
 
 SCHEMA = """
@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS customer_items (
     tenant TEXT NOT NULL, customer_id TEXT NOT NULL, item_id TEXT NOT NULL,
     weight REAL NOT NULL, purchased INTEGER NOT NULL, last_ts REAL NOT NULL,
     PRIMARY KEY (tenant, customer_id, item_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS customer_versions (
+    tenant TEXT NOT NULL, customer_id TEXT NOT NULL, version INTEGER NOT NULL,
+    PRIMARY KEY (tenant, customer_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS models (
     tenant TEXT NOT NULL, version TEXT NOT NULL, metrics TEXT NOT NULL, created_at REAL NOT NULL,
     PRIMARY KEY (tenant, version));
@@ -64,6 +67,15 @@ CREATE TABLE IF NOT EXISTS configurations (
     tenant TEXT NOT NULL, customer_id TEXT NOT NULL, configuration_id TEXT NOT NULL,
     doc TEXT NOT NULL, created_at REAL NOT NULL,
     PRIMARY KEY (tenant, customer_id, configuration_id));
+"""
+
+# The catalog version, and the customer's version; a customer without one reads as minus the
+# tenant's erasure count, so that an answer cached before an erasure is never taken for the
+# erased customer's (not even for rows written before customers had versions).
+_SERVING_VERSIONS = """
+SELECT coalesce((SELECT value FROM counters WHERE tenant = ? AND name = 'catalog'), 0),
+       coalesce((SELECT version FROM customer_versions WHERE tenant = ? AND customer_id = ?),
+                -coalesce((SELECT value FROM counters WHERE tenant = ? AND name = 'erasures'), 0))
 """
 
 RATE_SCHEMA = """
@@ -93,8 +105,6 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all_connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         db = self._db()
         columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
@@ -110,8 +120,6 @@ class SQLiteStore(Store):
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.execute("PRAGMA busy_timeout=30000")
         db.execute("PRAGMA foreign_keys=OFF")
-        with self._lock:
-            self._all_connections.append(db)
         return db
 
     def _db(self) -> sqlite3.Connection:
@@ -151,10 +159,9 @@ class SQLiteStore(Store):
             return False
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._all_connections:
-                db.close()
-            self._all_connections.clear()
+        """Drop every thread's connections. Each one closes when the last reference to it
+        goes, so a thread still inside a query finishes it first: closing a connection under
+        a running query (a background warm-up, say) would crash the process."""
         self._local = threading.local()
 
     # -- tenants and keys ----------------------------------------------------------------------
@@ -345,6 +352,23 @@ class SQLiteStore(Store):
             changed.append(item)
         return current, changed
 
+    def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
+        row = (
+            self._db()
+            .execute(_SERVING_VERSIONS, (tenant, tenant, customer_id, tenant))
+            .fetchone()
+        )
+        return ServingVersions(int(row[0]), int(row[1]))
+
+    def _touch_customers(self, db: sqlite3.Connection, tenant: str, ids: set[str]) -> None:
+        """Give these customers a new serving version (inside the caller's transaction)."""
+        version = self._bump(db, tenant, "customers")
+        db.executemany(
+            "INSERT INTO customer_versions (tenant, customer_id, version) VALUES (?, ?, ?)"
+            " ON CONFLICT (tenant, customer_id) DO UPDATE SET version = excluded.version",
+            [(tenant, cid, version) for cid in ids],
+        )
+
     # -- customers -----------------------------------------------------------------------------
     def put_customer(self, tenant: str, customer: Customer) -> bool:
         now = time.time()
@@ -360,6 +384,7 @@ class SQLiteStore(Store):
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO NOTHING",
                 (tenant, customer.customer_id, doc, customer.account_manager, now, now),
             )
+            self._touch_customers(db, tenant, {customer.customer_id})
             if cur.rowcount == 1:
                 return True
             db.execute(
@@ -434,11 +459,14 @@ class SQLiteStore(Store):
                 "customer_items",
                 "insights_rows",
                 "configurations",
+                "customer_versions",
             ):
                 held += db.execute(
                     f"DELETE FROM {table} WHERE tenant = ? AND customer_id = ?",
                     (tenant, customer_id),
                 ).rowcount
+            if held:
+                self._bump(db, tenant, "erasures")
         return held > 0
 
     # -- events --------------------------------------------------------------------------------
@@ -457,6 +485,7 @@ class SQLiteStore(Store):
     ) -> list[bool]:
         """The inserts of :meth:`add_events`, inside the caller's transaction."""
         new: list[bool] = []
+        touched: set[str] = set()
         for i, e in enumerate(events):
             cur = db.execute(
                 "INSERT OR IGNORE INTO events (tenant, event_id, customer_id, item_id, type, ts,"
@@ -485,6 +514,10 @@ class SQLiteStore(Store):
                     " last_ts = max(last_ts, excluded.last_ts)",
                     (tenant, e.customer_id, e.item_id, float(weights[i]), bought, e.timestamp),
                 )
+                if weights[i] or bought:  # an impression (weight 0) leaves the answer as it was
+                    touched.add(e.customer_id)
+        if touched:
+            self._touch_customers(db, tenant, touched)
         return new
 
     @staticmethod

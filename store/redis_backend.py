@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import redis
 
-from store.base import CustomerItems, ModelVersion, Store
+from store.base import CustomerItems, ModelVersion, ServingVersions, Store
 from store.records import ApiKey, Customer, Event, EventFrame, Item
 
 # ARGV: tenant prefix, then 7 fields per event: event_id, customer_id, doc, item_id, weight
@@ -27,6 +27,7 @@ _ADD_EVENTS = """
 local p = ARGV[1]
 local out = {}
 local added = 0
+local touched = {}
 local n = (#ARGV - 1) / 7
 for i = 0, n - 1 do
   local b = 2 + i * 7
@@ -43,6 +44,8 @@ for i = 0, n - 1 do
       if (not old) or tonumber(old) < tonumber(ts) then
         redis.call('HSET', p .. 'cit:' .. cid, item, ts)
       end
+      -- an impression (weight 0) leaves the customer's answer as it was
+      if tonumber(w) ~= 0 or bought == '1' then touched[cid] = true end
     end
     out[#out + 1] = 1
   else
@@ -50,6 +53,10 @@ for i = 0, n - 1 do
   end
 end
 if added > 0 then redis.call('INCRBY', p .. 'nevents', added) end
+if next(touched) then
+  local v = redis.call('INCR', p .. 'counter:customers')
+  for cid in pairs(touched) do redis.call('SET', p .. 'cver:' .. cid, v) end
+end
 return out
 """
 
@@ -72,9 +79,10 @@ if prof then
   held = held + redis.call('HDEL', p .. 'customers', cid)
 end
 held = held + redis.call('DEL', p .. 'ev:' .. cid, p .. 'ciw:' .. cid, p .. 'cip:' .. cid,
-                         p .. 'cit:' .. cid, p .. 'cfg:' .. cid)
+                         p .. 'cit:' .. cid, p .. 'cfg:' .. cid, p .. 'cver:' .. cid)
 held = held + redis.call('HDEL', p .. 'irows', cid)
 redis.call('SREM', p .. 'evcust', cid)
+if held > 0 then redis.call('INCR', p .. 'counter:erasures') end
 return held
 """
 
@@ -88,6 +96,7 @@ if old then
 end
 redis.call('HSET', p .. 'customers', cid, doc)
 if am ~= '' then redis.call('SADD', p .. 'am:' .. am, cid) end
+redis.call('SET', p .. 'cver:' .. cid, redis.call('INCR', p .. 'counter:customers'))
 if old then return 0 else return 1 end
 """
 
@@ -299,6 +308,16 @@ class RedisStore(Store):
                 item.available = False
             changed.append(item)
         return int(current or 0), changed
+
+    def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
+        t = self._t(tenant)
+        catalog, customer, erasures = self.r.mget(
+            t + "counter:catalog", t + "cver:" + customer_id, t + "counter:erasures"
+        )
+        # see SQLiteStore: no version reads as minus the tenant's erasure count
+        return ServingVersions(
+            int(catalog or 0), int(customer) if customer else -int(erasures or 0)
+        )
 
     # -- customers -----------------------------------------------------------------------------
     def put_customer(self, tenant: str, customer: Customer) -> bool:

@@ -116,6 +116,47 @@ def test_events_idempotent_and_history(store: Store) -> None:
     assert store.count_events("other") == 0
 
 
+def test_serving_versions_change_with_what_changes_an_answer(store: Store) -> None:
+    assert store.serving_versions("t", "c1") == (0, 0)  # nothing recorded yet
+    seen = {0}
+
+    def changed() -> int:
+        v = store.serving_versions("t", "c1").customer
+        assert v not in seen  # never an earlier value again
+        seen.add(v)
+        return v
+
+    store.add_events("t", [ev("e1", typ="view")], weights=[1.0])
+    v1 = changed()
+    # an impression (weight 0) and an event without history update leave the answer as it was
+    store.add_events("t", [ev("e2", typ="impression", item="i2")], weights=[0.0])
+    store.add_events("t", [ev("e3", typ="view")])
+    assert store.serving_versions("t", "c1").customer == v1
+    store.add_events("t", [ev("e4", typ="purchase", item="i2")], weights=[0.0])  # purchased flag
+    changed()
+    store.add_events("t", [ev("e5", typ="return", item="i2")], weights=[-4.0])
+    changed()
+    store.put_customer("t", Customer("c1", consent_personalization=False))
+    changed()
+    # one batch for two customers: each gets a new version; others keep theirs
+    other = store.serving_versions("t", "c3").customer
+    store.add_events("t", [ev("e6", typ="view"), ev("e7", cid="c2", typ="view")], weights=[1, 1])
+    changed()
+    assert store.serving_versions("t", "c2").customer > 0
+    assert store.serving_versions("t", "c3").customer == other
+    assert store.serving_versions("other", "c1") == (0, 0)  # tenants apart
+    # the catalog version is the same counter as catalog_version()
+    store.upsert_items("t", [Item("i1")])
+    assert store.serving_versions("t", "c1").catalog == store.catalog_version("t") > 0
+    # erased: an absent customer reads as minus the erasure count, unlike any cached version
+    assert store.erase_customer("t", "c1")
+    erased = store.serving_versions("t", "c1").customer
+    assert erased < 0 and erased not in seen
+    assert store.serving_versions("t", "nobody").customer == erased
+    assert store.erase_customer("t", "c1") is False  # nothing held: nothing changes
+    assert store.serving_versions("t", "c1").customer == erased
+
+
 def test_events_frame_filters(store: Store) -> None:
     store.add_events(
         "t",
