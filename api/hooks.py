@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from store.records import Event
 
 EventListener = Callable[[str, list[Event]], None]
+ShutdownListener = Callable[[], None]
 ErasureListener = Callable[[str, str], None]
 
 
@@ -23,6 +24,8 @@ class Hooks:
     on_erasure: list[ErasureListener] = field(default_factory=list)
     #: Named readiness checks for /readyz, beside the store's.
     readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    #: Called when the app stops, before the store closes (end background work that reads it).
+    on_shutdown: list[ShutdownListener] = field(default_factory=list)
 
     def events_stored(self, tenant: str, events: list[Event]) -> None:
         for listener in self.on_events:
@@ -31,3 +34,7 @@ class Hooks:
     def customer_erased(self, tenant: str, customer_id: str) -> None:
         for listener in self.on_erasure:
             listener(tenant, customer_id)
+
+    def shutdown(self) -> None:
+        for listener in self.on_shutdown:
+            listener()

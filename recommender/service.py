@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import numpy as np
 from recommender.foldin import IncrementalFoldIn
 from recommender.history import INGEST_WEIGHTS
 from recommender.serving import MAX_N, LoadedModel, Recommendation
-from store.base import CustomerItems, Store
+from store.base import Store
 from store.records import Customer
 from training.artifacts import version_folder
 from training.interactions import (
@@ -61,18 +61,27 @@ class Answer:
     model_version: str | None
     items: list[RecommendedItem]
     fallback: str | None
+    #: The response document, once the HTTP layer encoded it: a cached answer (served again for
+    #: the same request while the customer's state holds) is encoded only once.
+    encoded: bytes | None = None
 
 
 @dataclass(slots=True)
 class _Precomputed:
-    """A customer's general top-``CACHE_DEPTH`` (no request filters) and what it depends on."""
+    """A customer's general top-``CACHE_DEPTH`` (no request filters) and what it depends on.
 
-    stamp: int  # hash of the history row it was computed from
+    Valid while the store's versions (``Store.serving_versions``) and the repurchase rule are
+    the ones it was computed under; ``by_n`` keeps the answers of unfiltered requests, which
+    then cost a dictionary lookup.
+    """
+
+    customer_version: int
     catalog_version: int
     repurchase: bool
     item_idx: np.ndarray
     scores: np.ndarray
     fallback: str | None
+    by_n: dict[int, Answer] = field(default_factory=dict)
 
 
 #: How deep a precomputed answer goes: request filters (exclude, category, newly unavailable
@@ -137,6 +146,8 @@ class RecommendationService:
         self._models: dict[str, _TenantModel] = {}
         self._checked: dict[str, tuple[float, str | None]] = {}
         self._loading: set[str] = set()
+        self._stop = threading.Event()  # set by close(): background work ends early
+        self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._popular: dict[str, _StorePopularity] = {}
         self._policies: dict[str, tuple[float, bool]] = {}
@@ -186,10 +197,41 @@ class RecommendationService:
             if tenant in self._loading:
                 return
             self._loading.add(tenant)
-        threading.Thread(target=run, name=f"load-{tenant}-{version}", daemon=True).start()
+        self._in_background(run, f"load-{tenant}-{version}")
 
-    def model_for(self, tenant: str) -> _TenantModel | None:
-        """The tenant's serving model, following activations and catalog changes."""
+    def _in_background(self, target: Callable[[], None], name: str) -> None:
+        """Run ``target`` in a daemon thread that :meth:`close` waits for."""
+
+        def run() -> None:
+            try:
+                target()
+            finally:
+                with self._lock:
+                    self._threads.discard(thread)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self._threads.add(thread)
+        thread.start()
+
+    def start(self) -> None:
+        """Load every active model and precompute its answers in the background (start-up);
+        :meth:`ready` says when that is done."""
+        self._in_background(self.preload, "reco-preload")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop background loading and warming and wait for it (before the store closes)."""
+        self._stop.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+
+    def model_for(self, tenant: str, catalog_version: int | None = None) -> _TenantModel | None:
+        """The tenant's serving model, following activations and catalog changes (the store's
+        catalog version is read unless the caller just read it)."""
         now = time.monotonic()
         checked = self._checked.get(tenant)
         if checked is None or now - checked[0] >= self.poll_s:
@@ -212,11 +254,12 @@ class RecommendationService:
                 return None
         elif current.model.version != active:
             self._swap_in_background(tenant, active)
-        self._sync_catalog(tenant, current)
+        self._sync_catalog(tenant, current, catalog_version)
         return current
 
-    def _sync_catalog(self, tenant: str, tm: _TenantModel) -> None:
-        version = self.store.catalog_version(tenant)
+    def _sync_catalog(self, tenant: str, tm: _TenantModel, version: int | None = None) -> None:
+        if version is None:
+            version = self.store.catalog_version(tenant)
         if version == tm.catalog_version:
             return
         version, changed = self.store.items_changed_since(tenant, tm.catalog_version)
@@ -236,6 +279,8 @@ class RecommendationService:
         """Load every tenant's active model and precompute its answers (at start-up)."""
         try:
             for tenant in self.store.list_tenants():
+                if self._stop.is_set():
+                    return
                 tm = self.model_for(tenant)
                 if tm is not None:
                     self.warm(tenant, tm)
@@ -259,8 +304,10 @@ class RecommendationService:
         recent = sorted(last, key=last.__getitem__, reverse=True)[: self.cache_customers]
         repurchase = self._policy(tenant)
         for cid in recent:
-            row = self.store.customer_items(tenant, cid)
-            self._precompute(tm, cid, row, repurchase, None)
+            if self._stop.is_set():
+                break
+            version = self.store.serving_versions(tenant, cid).customer
+            self._precompute(tm, tenant, cid, version, repurchase)
         return len(recent)
 
     def forget_customer(self, tenant: str, customer_id: str) -> None:
@@ -287,20 +334,27 @@ class RecommendationService:
         return finalize_history(raw, index, tm.weights, bought)
 
     def _precompute(
-        self,
-        tm: _TenantModel,
-        customer_id: str,
-        row: CustomerItems,
-        repurchase: bool,
-        segment: str | None,
+        self, tm: _TenantModel, tenant: str, customer_id: str, version: int, repurchase: bool
     ) -> _Precomputed:
-        """Score the customer's general top-``CACHE_DEPTH`` and remember it."""
+        """Score the customer's general top-``CACHE_DEPTH`` and remember it under ``version``
+        (read before the profile and the row: a change in between leaves the entry stale,
+        never wrong)."""
+        customer = self.store.get_customer(tenant, customer_id)
+        row = self.store.customer_items(tenant, customer_id)
         raw = dict(zip(row.item_ids, row.weights, strict=True))
         bought = [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
         hist = finalize_history(raw, tm.model.item_index, tm.weights, bought)
-        rec = self._personal(tm, customer_id, hist, CACHE_DEPTH, repurchase, segment=segment)
+        if customer is not None and not customer.consent_personalization:
+            purchased = None if repurchase else hist.purchased
+            rec = tm.model.popular(CACHE_DEPTH, purchased_idx=purchased)
+            fallback: str | None = NO_CONSENT
+        else:
+            rec = self._personal(
+                tm, customer_id, hist, CACHE_DEPTH, repurchase, segment=self._segment(customer)
+            )
+            fallback = rec.fallback
         pre = _Precomputed(
-            _stamp(row), tm.catalog_version, repurchase, rec.item_idx, rec.scores, rec.fallback
+            version, tm.catalog_version, repurchase, rec.item_idx, rec.scores, fallback
         )
         with self._lock:  # the warm-up thread and requests share the LRU
             tm.answers[customer_id] = pre
@@ -355,14 +409,33 @@ class RecommendationService:
         exclude: Sequence[str] = (),
         explain: bool = False,
     ) -> Answer:
-        """Personalised top-``n`` for a customer (popular items for unknown customers)."""
-        customer = self.store.get_customer(tenant, customer_id)
+        """Personalised top-``n`` for a customer (popular items for unknown customers).
+
+        Usually one read of the store: the customer's and the catalog's versions, which tell
+        whether the customer's precomputed list still holds; when either changed (an event, a
+        profile, an erasure, a catalog change, on any worker) the list is recomputed first, so
+        the answer always reflects the last interaction.
+        """
+        versions = self.store.serving_versions(tenant, customer_id)
         repurchase = self._policy(tenant)
-        tm = self.model_for(tenant)
+        tm = self.model_for(tenant, versions.catalog)
         if tm is None:
             bought = set() if repurchase else set(self._purchased_ids(tenant, customer_id))
             return self._store_popular(tenant, n, category, set(exclude) | bought)
+        if not tm.exact_history and not explain:
+            pre = tm.answers.get(customer_id)
+            if (
+                pre is None
+                or pre.customer_version != versions.customer
+                or pre.catalog_version != tm.catalog_version
+                or pre.repurchase != repurchase
+            ):
+                pre = self._precompute(tm, tenant, customer_id, versions.customer, repurchase)
+            answer = self._from_precomputed(tm, pre, n, category, exclude)
+            if answer is not None:
+                return answer
         exclude_idx = self._indices(tm, exclude)
+        customer = self.store.get_customer(tenant, customer_id)
         if customer is not None and not customer.consent_personalization:
             purchased = (
                 None if repurchase else self._indices(tm, self._purchased_ids(tenant, customer_id))
@@ -371,12 +444,6 @@ class RecommendationService:
                 n, category=category, exclude_idx=exclude_idx, purchased_idx=purchased
             )
             return self._answer(tm, rec, NO_CONSENT)
-        if not tm.exact_history and not explain:
-            cached = self._from_precomputed(
-                tm, tenant, customer_id, n, category, exclude_idx, repurchase, customer
-            )
-            if cached is not None:
-                return cached
         hist = self._history(tenant, customer_id, tm)
         rec = self._personal(
             tm,
@@ -424,39 +491,33 @@ class RecommendationService:
     def _from_precomputed(
         self,
         tm: _TenantModel,
-        tenant: str,
-        customer_id: str,
+        pre: _Precomputed,
         n: int,
         category: str | None,
-        exclude_idx: np.ndarray,
-        repurchase: bool,
-        customer: Customer | None,
+        exclude: Sequence[str],
     ) -> Answer | None:
-        """The answer from the customer's precomputed list, or None when it cannot give ``n``.
-
-        The list is recomputed first when the customer's row changed since (a new event), the
-        catalog changed, or the repurchase rule changed: the answer always reflects the last
-        interaction.
-        """
-        row = self.store.customer_items(tenant, customer_id)
-        pre = tm.answers.get(customer_id)
-        if (
-            pre is None
-            or pre.stamp != _stamp(row)
-            or pre.catalog_version != tm.catalog_version
-            or pre.repurchase != repurchase
-        ):
-            pre = self._precompute(tm, customer_id, row, repurchase, self._segment(customer))
+        """The answer from a current precomputed list, or None when the request's filters leave
+        fewer than ``n`` of its items (the caller then computes it live)."""
         n = max(0, min(n, MAX_N))
+        plain = category is None and not exclude
+        if plain:
+            cached = pre.by_n.get(n)
+            if cached is not None:
+                return cached
         keep = tm.model.allowed(pre.item_idx, category)
-        if len(exclude_idx):
-            keep &= ~np.isin(pre.item_idx, exclude_idx)
+        if not plain:
+            keep &= ~np.isin(pre.item_idx, self._indices(tm, exclude))
         exhaustive = len(pre.item_idx) < CACHE_DEPTH  # the list already holds every candidate
         if int(keep.sum()) < n and not exhaustive:
             return None
         idx, scores = pre.item_idx[keep][:n], pre.scores[keep][:n]
-        rec = Recommendation(idx, scores, [[] for _ in range(len(idx))], pre.fallback)
-        return self._answer(tm, rec, None)
+        rec = Recommendation(idx, scores, [[] for _ in range(len(idx))], None)
+        answer = self._answer(tm, rec, pre.fallback)
+        if plain:
+            # the catalog version is part of the entry's key, so availability cannot change
+            # under a cached answer
+            pre.by_n[n] = answer
+        return answer
 
     def similar(
         self, tenant: str, item_id: str, n: int = 10, *, category: str | None = None
@@ -549,11 +610,6 @@ class RecommendationService:
                 continue
             items.append(RecommendedItem(item_id, 0.0, [{"type": "popular"}]))
         return Answer(None, items, POPULAR)
-
-
-def _stamp(row: CustomerItems) -> int:
-    """Identity of a history row: changes with every event that changes the row."""
-    return hash((tuple(row.item_ids), tuple(row.weights), tuple(row.purchased)))
 
 
 def _public_reason(reason: dict[str, Any]) -> dict[str, Any]:
