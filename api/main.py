@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.hooks import Hooks
+from api.hot_routes import HotRoutes, hot_routes_of
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.routers import (
     account_managers,
@@ -59,14 +60,21 @@ def open_configured_store(settings: Settings) -> Store:
     )
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and store, the server reads the environment."""
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, *, hot_routes: bool = True
+) -> FastAPI:
+    """Build the app; tests pass their own settings and store, the server reads the environment.
+
+    ``hot_routes=False`` serves every route through FastAPI's router (see ``api/hot_routes.py``;
+    the tests compare both).
+    """
     settings = settings or get_settings()
     store = store or open_configured_store(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.hooks.shutdown()
         app.state.store.close()
 
     app = FastAPI(
@@ -87,11 +95,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.hooks = Hooks()
 
     problems.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware)
     for module in FEATURES:
         app.include_router(module.router)
         install = getattr(module, "install", None)
         if install is not None:
             install(app)
+    # The last added middleware is the outermost: metrics see every request, hot routes
+    # (innermost) only what the body limit let through.
+    if hot_routes:  # routers are included without a prefix: their paths are the app's
+        routes = hot_routes_of([r for module in FEATURES for r in module.router.routes])
+        app.add_middleware(HotRoutes, routes=routes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
     return app

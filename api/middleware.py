@@ -35,6 +35,9 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # the labelled children, looked up once per (method, route, status) instead of per
+        # request (``labels()`` takes a lock and builds its key every time)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,8 +58,16 @@ class MetricsMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            REQUESTS.labels(method, path, str(status)).inc()
-            LATENCY.labels(method, path).observe(time.perf_counter() - start)
+            key = (method, path, status)
+            children = self._children.get(key)
+            if children is None:
+                children = (
+                    REQUESTS.labels(method, path, str(status)),
+                    LATENCY.labels(method, path),
+                )
+                self._children[key] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)
 
 
 class _TooLarge(StarletteHTTPException):

@@ -69,6 +69,13 @@ def problem_response(
     )
 
 
+def problem_from(exc: Problem) -> Response:
+    """The problem document of a raised :class:`Problem`."""
+    return problem_response(
+        exc.status, exc.detail, errors=exc.errors, headers=exc.headers, type_=exc.type
+    )
+
+
 def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     """Pydantic errors reduced to ``{"loc": [...], "msg": ...}`` (inputs are not echoed back)."""
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in raw]
@@ -79,9 +86,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> Response:
-        return problem_response(
-            exc.status, exc.detail, errors=exc.errors, headers=exc.headers, type_=exc.type
-        )
+        return problem_from(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

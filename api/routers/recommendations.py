@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from starlette.datastructures import QueryParams
 
 from api.deps import RecommendKey, require_scope
+from api.hot_routes import hot_route
 from api.problems import Problem
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.recommendations import CrossSellCreate, RecommendationsPublic
@@ -30,9 +31,10 @@ def install(app: FastAPI) -> None:
     )
     app.state.recommender = service
     # Load every active model and precompute answers before /readyz says ready.
-    threading.Thread(target=service.preload, name="reco-preload", daemon=True).start()
+    service.start()
     app.state.hooks.readiness["models"] = service.ready
     app.state.hooks.on_erasure.append(service.forget_customer)
+    app.state.hooks.on_shutdown.append(service.close)
 
 
 def _service(request: Request) -> RecommendationService:
@@ -59,6 +61,8 @@ def _public(answer: Answer, explain: bool = True) -> RecommendationsPublic:
 
 class RecommendationQuery(BaseModel):
     """Query of ``GET /v1/customers/{customer_id}/recommendations``."""
+
+    model_config = ConfigDict(frozen=True)
 
     n: int = Field(10, ge=1, le=100, description="how many items (1-100)")
     category: str | None = Field(
@@ -92,6 +96,23 @@ _RECO_PARAMETERS = [
 ]
 
 
+#: Validated queries by their raw bytes: clients repeat a few query strings (``n=10``), and
+#: validating one is pure, so each distinct string is parsed once (bounded; cleared when full).
+_QUERIES: dict[bytes, RecommendationQuery] = {}
+_MAX_QUERIES = 4096
+
+
+def _query(raw: bytes) -> RecommendationQuery:
+    """The validated query (raises ``ValidationError``)."""
+    query = _QUERIES.get(raw)
+    if query is None:
+        query = RecommendationQuery.model_validate(dict(QueryParams(raw)))
+        if len(_QUERIES) >= _MAX_QUERIES:
+            _QUERIES.clear()
+        _QUERIES[raw] = query
+    return query
+
+
 def _invalid(exc: ValidationError, *where: str) -> Problem:
     errors = [{"loc": [*where, *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
@@ -103,12 +124,14 @@ def _invalid(exc: ValidationError, *where: str) -> Problem:
     response_model=RecommendationsPublic,
     openapi_extra={"parameters": _RECO_PARAMETERS},
 )
+@hot_route
 async def recommend_for_customer(request: Request) -> Response:
     """Personalised cross-sell; unknown customers get popular items (``fallback``).
 
     The hottest route validates its path and query with the same rules and error shape as every
-    other route, but by hand: FastAPI's per-parameter machinery costs more than the whole
-    recommendation on a 50k-item catalog (see load/bench_reco_serving.py).
+    other route, but by hand, and is dispatched without FastAPI's per-request machinery
+    (``api/hot_routes.py``): that machinery cost more than the whole recommendation on a
+    50k-item catalog (see load/bench_reco_serving.py).
     """
     key = await _require_recommend(request)
     try:
@@ -116,7 +139,7 @@ async def recommend_for_customer(request: Request) -> Response:
     except ValidationError as exc:
         raise _invalid(exc, "path", "customer_id") from None
     try:
-        query = RecommendationQuery.model_validate(dict(request.query_params))
+        query = _query(request.scope["query_string"])
     except ValidationError as exc:
         raise _invalid(exc, "query") from None
     excluded = [x for x in (query.exclude or "").split(",") if x]
@@ -128,7 +151,12 @@ async def recommend_for_customer(request: Request) -> Response:
         exclude=excluded,
         explain=query.explain,
     )
-    return Response(orjson.dumps(_body(answer, query.explain)), media_type="application/json")
+    body = answer.encoded
+    if body is None:
+        body = orjson.dumps(_body(answer, query.explain))
+        if not query.explain:  # an answer served again from the cache is encoded once
+            answer.encoded = body
+    return Response(body, media_type="application/json")
 
 
 @router.get("/v1/items/{item_id}/similar", response_model=RecommendationsPublic)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -56,6 +57,17 @@ def publish(
     )
     store.publish_model(tenant, folder.name, {"ndcg@10": 0.5})
     return folder.name
+
+
+@pytest.fixture(params=["hot-routes", "fastapi-router"])
+def client(
+    request: pytest.FixtureRequest, store: Store, settings: Settings
+) -> Iterator[TestClient]:
+    """Every test here runs with the hot route's lean dispatch and through FastAPI's router:
+    the answers must not depend on which one served them."""
+    app = create_app(settings, store, hot_routes=request.param == "hot-routes")
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
 
 
 @pytest.fixture
@@ -295,3 +307,58 @@ def test_hot_route_validates_like_the_others(client: TestClient, shop: dict) -> 
         "/v1/customers/{customer_id}/recommendations"
     ]["get"]["parameters"]
     assert {p["name"] for p in params} == {"customer_id", "n", "category", "exclude", "explain"}
+
+
+def test_every_worker_answers_from_the_stores_current_state(
+    client: TestClient, shop: dict, store: Store, settings: Settings
+) -> None:
+    """A second worker on the same store keeps precomputed answers, yet each write made
+    through the first one (event, profile, erasure, catalog change, policy) shows in the
+    second one's very next answer."""
+    h = {"Authorization": shop["Authorization"]}
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as other:
+        first = rec(other, h, "c0", n=3)
+        assert rec(other, h, "c0", n=3) == first  # served from the worker's cache
+        # an event taken by the first worker: the top item is purchased, so never shown again
+        top = first["items"][0]["item_id"]
+        ev = {"event_id": "w1", "customer_id": "c0", "item_id": top, "type": "purchase"}
+        assert client.post("/v1/events", json={"events": [ev]}, headers=h).status_code == 202
+        assert top not in {i["item_id"] for i in rec(other, h, "c0", n=3)["items"]}
+        # an impression changes nothing and keeps the cached answer valid
+        before = rec(other, h, "c0", n=3)
+        imp = {"event_id": "w2", "customer_id": "c0", "item_id": "b0", "type": "impression"}
+        client.post("/v1/events", json={"events": [imp]}, headers=h)
+        assert rec(other, h, "c0", n=3) == before
+        # consent withdrawn, then given back
+        client.put("/v1/customers/c0", json={"consent": {"personalization": False}}, headers=h)
+        assert rec(other, h, "c0", n=3)["fallback"] == "no_consent"
+        client.put("/v1/customers/c0", json={}, headers=h)
+        assert rec(other, h, "c0", n=3)["fallback"] is None
+        # a deleted item leaves every worker's next answer
+        shown = rec(other, h, "c0", n=3)["items"][0]["item_id"]
+        assert client.delete(f"/v1/items/{shown}", headers=h).status_code == 204
+        assert shown not in {i["item_id"] for i in rec(other, h, "c0", n=12)["items"]}
+        # erased on the first worker: the second one no longer knows the customer
+        assert client.delete("/v1/customers/c0", headers=h).status_code == 204
+        assert rec(other, h, "c0")["fallback"] == "popular"
+
+
+def test_hot_route_errors_and_metrics(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    rec(client, h, "c0")
+    client.get("/v1/customers/c0/recommendations", params={"n": 0}, headers=h)
+    text = client.get("/metrics").text
+    route = "/v1/customers/{customer_id}/recommendations"
+    assert f'atelier_http_requests_total{{method="GET",route="{route}",status="200"}}' in text
+    assert f'atelier_http_requests_total{{method="GET",route="{route}",status="422"}}' in text
+    # an unexpected failure is the app's 500 problem, not a broken connection
+    service = client.app.state.recommender  # type: ignore[attr-defined]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    service.recommend = broken
+    r = client.get("/v1/customers/c0/recommendations", headers=h)
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "boom" not in r.text
