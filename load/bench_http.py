@@ -66,25 +66,62 @@ def start_server(env: dict[str, str], port: int, core: str) -> subprocess.Popen[
     raise SystemExit("server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and its live children (the workers), from
+    Linux's /proc; 0.0 where unavailable."""
+    total, parents = 0.0, {pid}
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    for p, fields in stats.items():
+        if p == pid or int(fields[1]) in parents:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_locust(classes: list[str], env: dict[str, str], port: int, users: int, seconds: int,
-               core: str, out: Path) -> list[dict[str, str]]:
+               core: str, out: Path, server_pid: int = 0) -> list[dict[str, str]]:
+    """Run locust headless; the rows of its stats, each with the server's and locust's CPU
+    use over the run (``server_cpu``, ``locust_cpu``: busy share of one core) and the
+    server's CPU time per request (``server_us``), which no client bottleneck distorts."""
     prefix = out / "_".join(classes)
     cmd = [str(BIN / "locust"), "-f", str(ROOT / "load" / "locustfile.py"), "--headless",
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host",
            f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
            "--loglevel", "ERROR", *classes]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before, started = cpu_seconds(server_pid), time.perf_counter()
     subprocess.run(pinned(cmd, core), env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    server = cpu_seconds(server_pid) - server_before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(f"{prefix}_stats.csv") as fh:
-        return [row for row in csv.DictReader(fh) if row["Name"] != "Aggregated"]
+        rows = [row for row in csv.DictReader(fh) if row["Name"] != "Aggregated"]
+    total = sum(int(r["Request Count"]) for r in rows) or 1
+    for r in rows:
+        r["server_cpu"] = f"{server / wall:.2f}"
+        r["locust_cpu"] = f"{locust / wall:.2f}"
+        r["server_us"] = f"{server / total * 1e6:.0f}"
+    return rows
 
 
 def report(rows: list[dict[str, str]], title: str) -> None:
     print(f"\n{title}")
-    print(f"{'endpoint':<52}{'requests':>9}{'fail':>6}{'req/s':>9}{'p50':>7}{'p95':>7}{'p99':>7}")
+    print(f"{'endpoint':<52}{'requests':>9}{'fail':>6}{'req/s':>9}{'p50':>7}{'p95':>7}{'p99':>7}"
+          f"{'server us/req':>15}{'server cpu':>12}{'locust cpu':>12}")
     for r in rows:
         print(f"{r['Name']:<52}{r['Request Count']:>9}{r['Failure Count']:>6}"
-              f"{float(r['Requests/s']):>9.1f}{r['50%']:>7}{r['95%']:>7}{r['99%']:>7}")
+              f"{float(r['Requests/s']):>9.1f}{r['50%']:>7}{r['95%']:>7}{r['99%']:>7}"
+              f"{r.get('server_us', ''):>15}{r.get('server_cpu', ''):>12}"
+              f"{r.get('locust_cpu', ''):>12}")
 
 
 def main() -> None:
@@ -146,21 +183,27 @@ def main() -> None:
         if args.alone:
             results = {}
             for cls in classes:
-                rows = run_locust([cls], env, port, args.users, args.seconds, "1", work)
+                rows = run_locust([cls], env, port, args.users, args.seconds, "1", work,
+                                  server.pid)
                 report(rows, f"{cls} alone")
                 results[cls] = rows[0]
             base = float(results[classes[0]]["Requests/s"])
+            base_us = float(results[classes[0]]["server_us"] or 0)
             for cls in classes[1:]:
                 ratio = float(results[cls]["Requests/s"]) / base
-                print(f"throughput {cls} / {classes[0]}: {ratio:.2f}")
+                us = float(results[cls]["server_us"] or 0)
+                print(f"throughput {cls} / {classes[0]}: {ratio:.2f}"
+                      + (f"; server CPU per request {classes[0]} / {cls}: {base_us / us:.2f}"
+                         if us and base_us else ""))
             if args.half_load:
                 last = classes[-1]
                 target = float(results[last]["Requests/s"]) / 2
                 paced = {**env, "ATELIER_BENCH_RATE": str(target / args.users)}
-                rows = run_locust([last], paced, port, args.users, args.seconds, "1", work)
+                rows = run_locust([last], paced, port, args.users, args.seconds, "1", work,
+                                  server.pid)
                 report(rows, f"{last} paced at half its throughput ({target:.0f} req/s)")
         else:
-            rows = run_locust(classes, env, port, args.users, args.seconds, "1", work)
+            rows = run_locust(classes, env, port, args.users, args.seconds, "1", work, server.pid)
             report(rows, "side by side in one run (ms)")
             if args.scenario == "ingest":
                 rps = float(rows[0]["Requests/s"])

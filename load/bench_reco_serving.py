@@ -6,7 +6,14 @@ runs ``load/bench_http.py recommend --alone --half-load``: throughput of
 ``GET /v1/customers/{id}/recommendations`` and of ``GET /healthz`` each alone at saturation on
 the same server configuration, then the recommendations at half that load for latency.
 
+Locust on one core can be the bottleneck of a cheap endpoint, so the HTTP run also reports the
+server's CPU time per request, and an in-process run (the ASGI app called directly on one core:
+no server, no client) splits the cost per request: ``/healthz`` through FastAPI's router, the
+recommendations on their hot dispatch (``api/hot_routes.py``) and through the router, and a
+trivial endpoint on the hot dispatch.
+
     python load/bench_reco_serving.py [--items 50000] [--customers 20000] [--seconds 30]
+    python load/bench_reco_serving.py --data-dir DIR   # reuse a tenant built by an earlier run
 """
 
 from __future__ import annotations
@@ -63,6 +70,88 @@ def build(data_dir: Path, n_items: int, n_customers: int, seed: int = 3) -> None
     store.close()
 
 
+def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
+    """Cost per request of the ASGI app called directly (no server, no client), on one core."""
+    import asyncio
+    import random
+
+    from fastapi import APIRouter, Request, Response
+
+    from api.hot_routes import HotRoutes, hot_route, hot_routes_of
+    from api.main import create_app
+    from api.security import create_key
+    from api.settings import Settings
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    settings = Settings(data_dir=data_dir, store="embedded", rate_limit_requests=0)
+    noop = APIRouter()
+
+    @noop.get("/bench/noop")
+    @hot_route
+    async def trivial(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    apps = {"hot": create_app(settings), "router": create_app(settings, hot_routes=False)}
+    # the trivial endpoint joins the app's own hot routes (the same middleware stack around it)
+    for m in apps["hot"].user_middleware:
+        if m.cls is HotRoutes:
+            routes = m.kwargs["routes"]
+            assert isinstance(routes, list)
+            routes.extend(hot_routes_of(noop.routes))
+    store = apps["hot"].state.store
+    _, key = create_key(store, "bench", frozenset({"recommend"}))
+    customers = sorted(set(store.events_frame("bench").customer_id.tolist()))
+    for app in apps.values():
+        app.state.recommender.close()  # no background preload: warm here, in this thread
+        app.state.recommender.preload()
+    headers = [(b"authorization", f"Bearer {key}".encode()), (b"host", b"bench")]
+
+    async def call(app: object, path: str, query: bytes) -> None:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": query, "root_path": "", "headers": headers,
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                assert message["status"] == 200, message
+
+        await app(scope, receive, send)  # type: ignore[operator]
+
+    rnd = random.Random(0)
+    reco = [f"/v1/customers/{rnd.choice(customers)}/recommendations" for _ in range(5000)]
+    cases = {
+        "trivial endpoint, hot dispatch": (apps["hot"], ["/bench/noop"], b""),
+        "GET /healthz (FastAPI router)": (apps["hot"], ["/healthz"], b""),
+        "recommendations, hot dispatch": (apps["hot"], reco, b"n=10"),
+        "recommendations, FastAPI router": (apps["router"], reco, b"n=10"),
+    }
+
+    async def run() -> None:
+        print(f"\nin-process cost per request (ASGI app called directly, core {core}, "
+              f"{requests} requests each; median of 3 rounds):")
+        print(f"{'case':<36}{'p50 us':>9}{'p99 us':>9}{'mean us':>9}")
+        for name, (app, paths, query) in cases.items():
+            rounds = []
+            for _ in range(3):
+                times = []
+                for i in range(requests):
+                    t = time.perf_counter()
+                    await call(app, paths[i % len(paths)], query)
+                    times.append(time.perf_counter() - t)
+                rounds.append(np.array(times) * 1e6)
+            a = sorted(rounds, key=lambda r: float(np.median(r)))[1]
+            print(f"{name:<36}{np.median(a):>9.1f}{np.percentile(a, 99):>9.1f}{a.mean():>9.1f}")
+
+    asyncio.run(run())
+    for app in apps.values():
+        app.state.store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=50_000)
@@ -70,22 +159,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="a data dir of an earlier run (skips building and training)")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="atelier-serving-"))
-    build(data_dir, args.items, args.customers)
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "ATELIER_STORE": "embedded",
-           "OPENBLAS_NUM_THREADS": "1"}
-    bin_dir = Path(sys.executable).parent
-    started = time.perf_counter()
-    subprocess.run([str(bin_dir / "atelier"), "train", "--tenant", "bench", "--model", "als",
-                    "--param", f"factors={args.factors}", "--publish", "--no-progress"],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
-    print(f"trained and published ALS ({args.factors} factors) in "
-          f"{time.perf_counter() - started:.1f} s")
+    env = {**os.environ, "ATELIER_STORE": "embedded", "OPENBLAS_NUM_THREADS": "1"}
+    data_dir = args.data_dir
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="atelier-serving-"))
+        build(data_dir, args.items, args.customers)
+        env["ATELIER_DATA_DIR"] = str(data_dir)
+        bin_dir = Path(sys.executable).parent
+        started = time.perf_counter()
+        subprocess.run([str(bin_dir / "atelier"), "train", "--tenant", "bench", "--model", "als",
+                        "--param", f"factors={args.factors}", "--publish", "--no-progress"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"trained and published ALS ({args.factors} factors) in "
+              f"{time.perf_counter() - started:.1f} s (data dir {data_dir})")
+    env["ATELIER_DATA_DIR"] = str(data_dir)
     subprocess.run([sys.executable, str(ROOT / "load" / "bench_http.py"), "recommend", "--alone",
                     "--half-load", "--data-dir", str(data_dir), "--tenant", "bench",
                     "--seconds", str(args.seconds), "--users", str(args.users)],
                    env=env, check=True)
+    in_process(data_dir)
 
 
 if __name__ == "__main__":
