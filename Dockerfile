@@ -28,7 +28,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     ATELIER_PORT=8000 \
     ATELIER_DATA_DIR=/data \
     OPENBLAS_NUM_THREADS=1 \
-    OMP_NUM_THREADS=1
+    OMP_NUM_THREADS=1 \
+    NUMBA_CACHE_DIR=/home/atelier/.cache/numba
+# NUMBA_CACHE_DIR: the fold-in kernels compile at a worker's first start and are cached there
+# (site-packages is not writable for the service user).
 USER atelier
 WORKDIR /home/atelier
 VOLUME ["/data"]

@@ -217,11 +217,11 @@ def test_inverse_budget_drops_least_recently_updated(served: LoadedModel) -> Non
         _check(cache, served, key, {1: 1.0, 2: 1.0})
         _check(cache, served, key, {1: 1.0, 2: 2.0})  # each builds its A^-1
     assert cache.stats["solves"] == 3 and len(cache) == 3
-    assert cache._entries["a"].ainv is None and cache._entries["c"].ainv is not None
+    assert cache._entries["a"].state is None and cache._entries["c"].state is not None
     _check(cache, served, "c", {1: 1.0, 2: 3.0})  # holds A^-1: a rank-1 step
     assert cache.stats["solves"] == 3
     _check(cache, served, "a", {1: 1.0, 2: 3.0})  # dropped: re-solves, drops b's
-    assert cache.stats["solves"] == 4 and cache._entries["b"].ainv is None
+    assert cache.stats["solves"] == 4 and cache._entries["b"].state is None
     np.testing.assert_allclose(cache.vector("b", *_row({1: 1.0, 2: 2.0})),
                                served.fold_in(*_row({1: 1.0, 2: 2.0})), rtol=1e-12)
 
