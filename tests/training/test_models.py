@@ -150,3 +150,22 @@ def test_als_foldin_equals_exact_user_step() -> None:
     ref.user_factors = np.zeros((1, 6), np.float32)
     np.testing.assert_allclose(model.user_factors_for(x[3]), ref.recalculate_user([0], x[3]),
                                rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", [ALS, BPR])
+def test_gpu_when_present_else_cpu_with_a_warning(family: type[Recommender]) -> None:
+    """``use_gpu="auto"`` trains on CUDA when implicit has it; asking for the GPU where there is
+    none warns and trains on the CPU instead of failing."""
+    import warnings
+
+    import implicit.gpu
+
+    if implicit.gpu.HAS_CUDA:
+        pytest.skip("this machine has CUDA: the fallback cannot be observed")
+    x = checkerboard()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "auto" without CUDA is silent
+        family(factors=4, iterations=2, use_gpu="auto").fit(x)  # type: ignore[call-arg]
+    with pytest.warns(RuntimeWarning, match="no CUDA"):
+        model = family(factors=4, iterations=2, use_gpu=True).fit(x)  # type: ignore[call-arg]
+    assert np.asarray(model.item_factors_).shape[0] == N_ITEMS  # type: ignore[attr-defined]

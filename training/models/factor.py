@@ -92,7 +92,7 @@ def _use_gpu(flag: bool | str) -> bool:
         return has
     if flag and not has:
         warnings.warn("use_gpu=True but implicit has no CUDA support here; using the CPU",
-                      stacklevel=3)
+                      RuntimeWarning, stacklevel=3)
     return bool(flag) and has
 
 
