@@ -84,6 +84,9 @@ class _Precomputed:
     by_n: dict[int, Answer] = field(default_factory=dict)
 
 
+#: Plain answers (distinct ``n``) kept per customer; clients use one or two page sizes.
+_ANSWERS_PER_CUSTOMER = 4
+
 #: How deep a precomputed answer goes: request filters (exclude, category, newly unavailable
 #: items) are applied to it; when fewer than ``n`` survive, the answer is computed live.
 CACHE_DEPTH = 50
@@ -513,7 +516,7 @@ class RecommendationService:
         idx, scores = pre.item_idx[keep][:n], pre.scores[keep][:n]
         rec = Recommendation(idx, scores, [[] for _ in range(len(idx))], None)
         answer = self._answer(tm, rec, pre.fallback)
-        if plain:
+        if plain and len(pre.by_n) < _ANSWERS_PER_CUSTOMER:
             # the catalog version is part of the entry's key, so availability cannot change
             # under a cached answer
             pre.by_n[n] = answer

@@ -1,0 +1,96 @@
+"""The per-worker service's answer cache: one store read on a hit, recomputed when the store's
+versions say the customer's state or the catalog changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recommender.history import weigh_events
+from recommender.service import RecommendationService
+from store.base import CustomerItems, ServingVersions
+from store.embedded import SQLiteStore
+from store.records import Customer, Event, Item
+from training.jobs import TrainConfig, train_from_frame
+
+ITEMS = [f"a{i}" for i in range(8)] + [f"b{i}" for i in range(8)]
+
+
+class CountingStore(SQLiteStore):
+    """Counts the reads the service makes per request."""
+
+    reads: list[str]
+
+    def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
+        self.reads.append("versions")
+        return super().serving_versions(tenant, customer_id)
+
+    def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
+        self.reads.append("customer")
+        return super().get_customer(tenant, customer_id)
+
+    def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
+        self.reads.append("row")
+        return super().customer_items(tenant, customer_id)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> tuple[RecommendationService, CountingStore]:
+    store = CountingStore(tmp_path / "s.sqlite3")
+    store.reads = []
+    store.ensure_tenant("t")
+    store.upsert_items("t", [Item(i, category=i[0]) for i in ITEMS])
+    events = [Event(f"e{c}-{k}", f"c{c}", "purchase", 1e9 + k, item_id=f"{'ab'[c % 2]}{k}")
+              for c in range(30) for k in range(8) if (c + k) % 4]
+    store.add_events("t", events, weigh_events(events).tolist())
+    folder = train_from_frame(store.events_frame("t"), TrainConfig(
+        model="ease", params={"l2": 1.0}, progress=False), tmp_path / "models", "t")
+    store.publish_model("t", folder.name, {})
+    svc = RecommendationService(store, tmp_path / "models", poll_s=60.0)
+    svc.preload()  # the warm-up computes every customer's list
+    assert len(svc._models["t"].answers) == 30
+    return svc, store
+
+
+def test_a_hit_is_one_read_and_the_same_answer(
+    service: tuple[RecommendationService, CountingStore],
+) -> None:
+    svc, store = service
+    first = svc.recommend("t", "c0", 3)
+    store.reads.clear()
+    again = svc.recommend("t", "c0", 3)
+    assert again is first and store.reads == ["versions"]
+    # filters are applied to the cached list without reading anything more
+    beta = svc.recommend("t", "c1", 2, category="b", exclude=["b0"])
+    assert [i.item_id[0] for i in beta.items] == ["b", "b"]
+    assert "b0" not in {i.item_id for i in beta.items}
+    assert store.reads.count("row") == 0
+
+
+def test_versions_change_the_answer_at_once(
+    service: tuple[RecommendationService, CountingStore],
+) -> None:
+    svc, store = service
+    top = svc.recommend("t", "c0", 3).items[0].item_id
+    bought = [Event("new1", "c0", "purchase", 2e9, item_id=top)]
+    store.add_events("t", bought, weigh_events(bought).tolist())  # as another worker would
+    store.reads.clear()
+    after = svc.recommend("t", "c0", 3)
+    assert top not in {i.item_id for i in after.items}
+    assert store.reads == ["versions", "customer", "row"]  # recomputed once, then cached
+    store.put_customer("t", Customer("c0", consent_personalization=False))
+    assert svc.recommend("t", "c0", 3).fallback == "no_consent"
+    gone = svc.recommend("t", "c2", 3).items[0].item_id
+    store.delete_item("t", gone)
+    assert gone not in {i.item_id for i in svc.recommend("t", "c2", 3).items}
+
+
+def test_page_sizes_kept_per_customer_are_bounded(
+    service: tuple[RecommendationService, CountingStore],
+) -> None:
+    svc, _ = service
+    answers = {n: svc.recommend("t", "c0", n) for n in range(1, 9)}
+    assert all(len(a.items) == n for n, a in answers.items())
+    kept = svc._models["t"].answers["c0"].by_n
+    assert sorted(kept) == [1, 2, 3, 4]
