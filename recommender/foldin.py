@@ -139,6 +139,23 @@ def _rank1_step(state: np.ndarray, y: np.ndarray, da: float, db: float) -> bool:
     return True
 
 
+@njit(types.boolean(_STATE, _ITEM_ROW, types.float64, types.float64, types.float64),
+      cache=True, nogil=True, fastmath=_FAST)
+def _cell_step(state: np.ndarray, y: np.ndarray, alpha: float, w_old: float,
+               w_new: float) -> bool:
+    """The step of one cell's weight going from ``w_old`` to ``w_new`` (0 = absent): a present
+    cell with confidence ``c = alpha w`` contributes ``(c - 1) y y^T`` to ``A`` and ``c y`` to
+    ``b``, an absent one nothing."""
+    da = db = 0.0
+    if w_new > 0:
+        db = alpha * w_new
+        da = db - 1.0
+    if w_old > 0:
+        db -= alpha * w_old
+        da -= alpha * w_old - 1.0
+    return _rank1_step(state, y, da, db)
+
+
 @njit(types.int64(_ROW_IDX, _ROW_W, _ROW_IDX, _ROW_W, _STATE, _ITEM_ROWS, types.float64),
       cache=True, nogil=True, fastmath=_FAST)
 def _one_cell_step(old_idx: np.ndarray, old_w: np.ndarray, new_idx: np.ndarray,
@@ -148,9 +165,7 @@ def _one_cell_step(old_idx: np.ndarray, old_w: np.ndarray, new_idx: np.ndarray,
 
     Returns ``STEPPED``; ``SAME_ROW``; ``NOT_ONE_CELL`` (several cells differ, or the step
     would be ill-conditioned); ``NOT_FINALIZED`` (the new row is not sorted and unique with
-    positive weights). Only ``STEPPED`` changes the state. A present cell with confidence
-    ``c = alpha w`` contributes ``(c - 1) y y^T`` to ``A`` and ``c y`` to ``b``; an absent one
-    nothing.
+    positive weights). Only ``STEPPED`` changes the state (see :func:`_cell_step`).
     """
     ko, kn = old_idx.shape[0], new_idx.shape[0]
     i = j = 0
@@ -182,14 +197,7 @@ def _one_cell_step(old_idx: np.ndarray, old_w: np.ndarray, new_idx: np.ndarray,
         item, w_old, w_new = cell, was, now
     if not found:
         return SAME_ROW
-    da = db = 0.0
-    if w_new > 0:
-        db = alpha * w_new
-        da = db - 1.0
-    if w_old > 0:
-        db -= alpha * w_old
-        da -= alpha * w_old - 1.0
-    return STEPPED if _rank1_step(state, y[item], da, db) else NOT_ONE_CELL
+    return STEPPED if _cell_step(state, y[item], alpha, w_old, w_new) else NOT_ONE_CELL
 
 
 # ---------------------------------------------------------------------------------- the cache
@@ -327,17 +335,8 @@ class IncrementalFoldIn:
             idx, w = _canonical(idx, w)
         elif (e.state is not None and len(cells) <= self.max_changes
               and e.steps + len(cells) <= self.refresh_every):
-            alpha = self._alpha
             for j, old, new in cells:
-                # a present cell adds (c - 1) y y^T to A and c y to b; an absent one nothing
-                da = db = 0.0
-                if new > 0:
-                    db = alpha * new
-                    da = db - 1.0
-                if old > 0:
-                    db -= alpha * old
-                    da -= alpha * old - 1.0
-                if not _rank1_step(e.state, self._yz[j], da, db):
+                if not _cell_step(e.state, self._yz[j], self._alpha, old, new):
                     return self._solve(key, e, idx, w)
             self.stats["updates"] += 1
             self._inverses.move_to_end(key)
