@@ -96,10 +96,12 @@ _RECO_PARAMETERS = [
 ]
 
 
-#: Validated queries by their raw bytes: clients repeat a few query strings (``n=10``), and
-#: validating one is pure, so each distinct string is parsed once (bounded; cleared when full).
+#: Validated queries by their raw bytes: clients repeat a few short query strings (``n=10``)
+#: and validating one is pure, so each is parsed once. Long ones (exclusion lists, which vary)
+#: are not kept; the memo is cleared when full.
 _QUERIES: dict[bytes, RecommendationQuery] = {}
 _MAX_QUERIES = 4096
+_MAX_KEPT_QUERY_BYTES = 256
 
 
 def _query(raw: bytes) -> RecommendationQuery:
@@ -107,9 +109,10 @@ def _query(raw: bytes) -> RecommendationQuery:
     query = _QUERIES.get(raw)
     if query is None:
         query = RecommendationQuery.model_validate(dict(QueryParams(raw)))
-        if len(_QUERIES) >= _MAX_QUERIES:
-            _QUERIES.clear()
-        _QUERIES[raw] = query
+        if len(raw) <= _MAX_KEPT_QUERY_BYTES:
+            if len(_QUERIES) >= _MAX_QUERIES:
+                _QUERIES.clear()
+            _QUERIES[raw] = query
     return query
 
 
