@@ -102,9 +102,10 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
     store = apps["hot"].state.store
     _, key = create_key(store, "bench", frozenset({"recommend"}))
     customers = sorted(set(store.events_frame("bench").customer_id.tolist()))
-    for app in apps.values():
-        app.state.recommender.close()  # no background preload: warm here, in this thread
-        app.state.recommender.preload()
+    for app in apps.values():  # as a load balancer would: wait until answers are precomputed
+        while not app.state.recommender.ready():
+            time.sleep(0.1)
+        assert len(app.state.recommender._models["bench"].answers) >= len(customers)
     headers = [(b"authorization", f"Bearer {key}".encode()), (b"host", b"bench")]
 
     async def call(app: object, path: str, query: bytes) -> None:

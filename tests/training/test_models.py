@@ -7,6 +7,7 @@ must never come back, and a saved model must answer identically after loading wi
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +31,14 @@ def checkerboard() -> sp.csr_matrix:
                          shape=(N_USERS, N_ITEMS))
 
 
-class RecommenderContract:
+class RecommenderContract(ABC):
     """Mixin: subclasses define ``make()`` returning an unfitted model."""
 
     personalised = True
 
+    @abstractmethod
     def make(self) -> Recommender:
-        raise NotImplementedError
+        """A new, unfitted model of the family under test."""
 
     @pytest.fixture(scope="class")
     @classmethod
