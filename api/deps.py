@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from access.keys import Principal
 from api.problems import Problem
-from api.security import Principal
-from api.settings import Settings
+from settings import Settings
 from store.base import Store
 
 

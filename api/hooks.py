@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from store.records import Event
+from core.records import Event
 
 EventListener = Callable[[str, list[Event]], None]
 ShutdownListener = Callable[[], None]

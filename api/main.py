@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from access.keys import KeyCache
 from api import problems
 from api.hooks import Hooks
 from api.hot_routes import HotRoutes, hot_routes_of
@@ -24,9 +25,8 @@ from api.routers import (
     models,
     recommendations,
 )
-from api.security import KeyCache
-from api.settings import Settings, get_settings
-from store import Store, open_store
+from settings import Settings, get_settings
+from store import Store, open_configured_store
 
 #: Router modules in the order their routes are matched; a module may also define
 #: ``install(app)`` to register hooks (event listeners, erasure, readiness) and state.
@@ -49,15 +49,6 @@ def _without_native_telemetry() -> dict[str, Any]:
     if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
         return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
     return {}
-
-
-def open_configured_store(settings: Settings) -> Store:
-    return open_store(
-        settings.store,
-        sqlite_path=settings.sqlite_path,
-        redis_url=settings.redis_url,
-        redis_prefix=settings.redis_prefix,
-    )
 
 
 def create_app(

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from api.main import open_configured_store
-from api.settings import Settings
+from settings import Settings
+from store import open_configured_store
 from store.base import Store
 
 

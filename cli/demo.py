@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from api.settings import Settings
 from cli.common import with_store
 from demo.load import demo_model, load_demo
+from settings import Settings
 from store.base import Store
 
 

@@ -11,12 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from access.keys import TENANT_PATTERN
 from api.schemas.events import EventCreate
-from api.security import TENANT_PATTERN
 from cli.common import with_store
-from recommender.history import weigh_events
+from core.records import Event
+from recommender.interactions import weigh_events
 from store.base import Store
-from store.records import Event
 from training.files import iter_rows, parse_mapping
 
 

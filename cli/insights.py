@@ -5,7 +5,7 @@ Examples
 ``atelier insights --tenant shop --as-of 1997-10-01 --time-unit-days 7``
 
 The command is thin: it reads the tenant's purchase and return events before ``--as-of`` from the
-store, runs :func:`training.value.job.compute_insights` and hands the result to the store.
+store, runs :func:`training.insights.compute_insights` and hands the result to the store.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from training.value.config import ValueConfig
-from training.value.job import compute_insights
+from insights.config import ValueConfig
+from training.insights import compute_insights
 
 
 def parse_as_of(text: str | None) -> datetime:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from api.security import create_key, parse_scopes
+from access.keys import create_key, parse_scopes
 from cli.common import with_store
+from core.records import SCOPES
 from store.base import Store
-from store.records import SCOPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

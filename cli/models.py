@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from api.settings import Settings
 from cli.common import with_store
+from recommender.artifacts import read_meta, version_folder
 from recommender.feedback import feedback_report
+from settings import Settings
 from store.base import Store
-from training.artifacts import read_meta, version_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:

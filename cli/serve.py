@@ -8,11 +8,11 @@ import shutil
 
 import uvicorn
 
-from api.main import open_configured_store
-from api.security import create_key
-from api.settings import Settings
+from access.keys import create_key
+from core.records import SCOPES
 from demo.load import demo_insights, demo_model, load_demo
-from store.records import SCOPES
+from settings import Settings
+from store import open_configured_store
 
 DEMO_KEY_LABEL = "demo-serve"
 

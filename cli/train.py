@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from training.interactions import InteractionWeights
+from recommender.interactions import InteractionWeights
 
 
 def _weights(args: argparse.Namespace) -> InteractionWeights:
@@ -50,14 +50,13 @@ def _artifacts_root(args: argparse.Namespace) -> Path:
         return Path(args.artifacts)
     if os.environ.get("ATELIER_MODELS_DIR"):
         return Path(os.environ["ATELIER_MODELS_DIR"])
-    from api.settings import Settings
+    from settings import Settings
 
     return Path(Settings().models_dir)
 
 
 def _file_frame(args: argparse.Namespace) -> Any:
-    from training.files import parse_mapping
-    from training.jobs import frame_from_file
+    from training.files import frame_from_file, parse_mapping
 
     mapping = parse_mapping(args.map) if args.map else {}
     return frame_from_file(args.events, mapping, default_type=args.type)
@@ -81,7 +80,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.jobs import TrainConfig, train_from_frame
+    from training.train import TrainConfig, train_from_frame
 
     config = TrainConfig(
         model=args.model,
@@ -98,8 +97,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("--publish needs the service's events (--tenant without --events)")
         folder = train_from_frame(_file_frame(args), config, root, args.tenant)
     else:
-        from api.main import open_configured_store
-        from api.settings import Settings
+        from settings import Settings
+        from store import open_configured_store
 
         store = open_configured_store(Settings())
         try:
@@ -135,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from training import datasets
-    from training.jobs import evaluate_command, parse_date
+    from training.evaluate import evaluate_command, parse_date
 
     if args.dataset == "ml-100k":
         frame = datasets.movielens_100k()

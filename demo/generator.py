@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from store.records import Customer, Event, Item
+from core.records import Customer, Event, Item
 
 STYLES = ("workwear", "classic", "street")
 DAY = 86400.0

@@ -7,11 +7,11 @@ import warnings
 from pathlib import Path
 
 from demo.generator import generate
-from recommender.history import weigh_events
+from recommender.artifacts import read_meta
+from recommender.interactions import weigh_events
 from store.base import Store
-from training.artifacts import read_meta
-from training.jobs import TrainConfig, train_from_frame
-from training.value.job import compute_insights
+from training.insights import compute_insights
+from training.train import TrainConfig, train_from_frame
 
 
 def load_demo(store: Store, tenant: str, seed: int = 7, n_customers: int = 3000) -> bool:

@@ -161,8 +161,8 @@ def main() -> None:
                          env=env, check=True, capture_output=True, text=True).stdout
     env["ATELIER_BENCH_KEY"] = out.strip().splitlines()[-1]
     sys.path.insert(0, str(ROOT))
-    from api.main import open_configured_store
-    from api.settings import Settings
+    from settings import Settings
+    from store import open_configured_store
 
     os.environ.update({k: v for k, v in env.items() if k.startswith("ATELIER_")})
     store = open_configured_store(Settings())

@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.artifacts import save_version
 from recommender.foldin import IncrementalFoldIn
+from recommender.interactions import InteractionWeights, build_matrix
+from recommender.models import ALS, Popularity
 from recommender.serving import LoadedModel
-from training.artifacts import save_version
-from training.interactions import InteractionWeights, build_matrix
-from training.models import ALS, Popularity
 
 Session = list[tuple[np.ndarray, np.ndarray]]
 CHUNK = 20  # customers per turn in the own-loop timing

@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from recommender.interactions import InteractionWeights
 from training.datasets import movielens_100k
+from training.evaluate import evaluate_command
 from training.evaluation import format_table
-from training.interactions import InteractionWeights
-from training.jobs import evaluate_command
 
 PUBLISHED = {
     "BiVAE (published)": {"map@10": 0.1461, "ndcg@10": 0.4751, "precision@10": 0.4118,

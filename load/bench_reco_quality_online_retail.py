@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from recommender.interactions import InteractionWeights
 from training.datasets import online_retail
-from training.interactions import InteractionWeights
-from training.jobs import evaluate_command, parse_date
+from training.evaluate import evaluate_command, parse_date
 
 #: Chosen on the validation slice (EASE l2=200: nDCG@10 0.0938 binary, 0.1002 with a 60-day
 #: half-life and each cell capped at 1, 0.0686 with log quantities), never on the test month.

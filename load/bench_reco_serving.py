@@ -31,9 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recommender.history import weigh_events  # noqa: E402
+from core.records import Event, Item  # noqa: E402
+from recommender.interactions import weigh_events  # noqa: E402
 from store.embedded import SQLiteStore  # noqa: E402
-from store.records import Event, Item  # noqa: E402
 
 
 def build(data_dir: Path, n_items: int, n_customers: int, seed: int = 3) -> None:
@@ -77,10 +77,10 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
 
     from fastapi import APIRouter, Request, Response
 
+    from access.keys import create_key
     from api.hot_routes import HotRoutes, hot_route, hot_routes_of
     from api.main import create_app
-    from api.security import create_key
-    from api.settings import Settings
+    from settings import Settings
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})

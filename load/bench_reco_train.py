@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cli.train import register
+from recommender.interactions import InteractionWeights, build_matrix
+from recommender.models import FAMILIES
 from training.datasets import online_retail
-from training.interactions import InteractionWeights, build_matrix
-from training.models import FAMILIES
 
 
 def main() -> None:

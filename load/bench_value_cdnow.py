@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from insights.bgnbd import BetaGeoModel, ModifiedBetaGeoModel
+from insights.config import ValueConfig
+from insights.gamma_gamma import GammaGammaModel
+from insights.summary import summarize
 from training.datasets import cdnow
-from training.value.bgnbd import BetaGeoModel, ModifiedBetaGeoModel
-from training.value.config import ValueConfig
-from training.value.gamma_gamma import GammaGammaModel
-from training.value.job import compute_insights
-from training.value.summary import summarize
+from training.insights import compute_insights
 
 AS_OF = datetime(1997, 10, 1, tzinfo=UTC)
 WEEKS = 39.0

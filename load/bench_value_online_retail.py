@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from insights.config import ValueConfig
+from insights.summary import summarize
 from training.datasets import online_retail
-from training.value.config import ValueConfig
-from training.value.job import compute_insights
-from training.value.summary import summarize
+from training.insights import compute_insights
 
 AS_OF = datetime(2011, 9, 1, tzinfo=UTC)
 QUARTER_END = datetime(2011, 12, 1, tzinfo=UTC)
@@ -56,7 +56,7 @@ def main() -> dict[str, object]:
     predicted = np.array([res.rows[c]["predicted_purchases"] for c in ids])
     horizon = (QUARTER_END - AS_OF).days
     # Predicted purchases over the quarter (the job's horizon is a year): refit-free rescoring.
-    from training.value.bgnbd import transaction_model_from_dict
+    from insights.bgnbd import transaction_model_from_dict
 
     tm = transaction_model_from_dict(res.state["transaction_model"])
     pred_q = tm.expected_purchases(horizon, cal.frequency, cal.recency, cal.T)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from store.records import Event
+from core.records import Event
 
 DAY = 86400.0
 

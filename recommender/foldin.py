@@ -52,8 +52,8 @@ of which the kernel is about 2 us and the rest the cache's bookkeeping).
 Examples
 --------
 >>> import tempfile, scipy.sparse as sp
->>> from training.artifacts import save_version
->>> from training.models import ALS
+>>> from recommender.artifacts import save_version
+>>> from recommender.models import ALS
 >>> from recommender.serving import LoadedModel
 >>> X = sp.random(60, 40, density=0.2, format="csr", random_state=0, dtype="float32")
 >>> folder = save_version(tempfile.mkdtemp(), "t", ALS(factors=8, iterations=3).fit(X),

@@ -27,18 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from core.records import Customer
+from recommender.artifacts import version_folder
 from recommender.foldin import IncrementalFoldIn
-from recommender.history import INGEST_WEIGHTS
-from recommender.serving import MAX_N, LoadedModel, Recommendation
-from store.base import Store
-from store.records import Customer
-from training.artifacts import version_folder
-from training.interactions import (
+from recommender.interactions import (
+    INGEST_WEIGHTS,
     CustomerHistory,
     InteractionWeights,
     finalize_history,
     history_row,
 )
+from recommender.serving import MAX_N, LoadedModel, Recommendation
+from store.base import Store
 
 log = logging.getLogger("atelier.recommender")
 
@@ -328,7 +328,7 @@ class RecommendationService:
             events = self.store.customer_events(tenant, customer_id)
             if not events:
                 return CustomerHistory.empty()
-            from store.records import EventFrame
+            from core.records import EventFrame
 
             return history_row(EventFrame.from_events(events), index, tm.weights, time.time())
         row = self.store.customer_items(tenant, customer_id)

@@ -5,7 +5,7 @@ mapped arrays, ALS Gram matrix and its inverse, normalised factors, category and
 masks, popularity order, attribute proxies for new items), so a request costs one small solve
 (ALS) or one history-row product (EASE / item-kNN), one pass over the scores and a top-k.
 
-The customer's state is the history row (:class:`training.interactions.CustomerHistory`) that the
+The customer's state is the history row (:class:`recommender.interactions.CustomerHistory`) that the
 store keeps: a new purchase, cart or view changes it and therefore the very next answer, in every
 worker, with no user factors to keep in sync or to erase. Factor models may keep a per-worker
 cache of customer vectors (:class:`recommender.foldin.IncrementalFoldIn`), updated per event by
@@ -17,8 +17,8 @@ then catalogue items the model has never seen (served by attribute similarity).
 Examples
 --------
 >>> import tempfile, scipy.sparse as sp
->>> from training.models import EASE
->>> from training.artifacts import save_version
+>>> from recommender.models import EASE
+>>> from recommender.artifacts import save_version
 >>> X = sp.csr_matrix([[1.0, 1, 0], [1.0, 1, 0], [0, 0, 1.0]])
 >>> folder = save_version(tempfile.mkdtemp(), "t", EASE(l2=1.0).fit(X),
 ...                       np.array(["a", "b", "c"]), {})
@@ -41,9 +41,9 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import dgesv as _dgesv
 from scipy.linalg.lapack import dposv as _dposv
 
+from recommender.artifacts import read_meta
 from recommender.attributes import AttributeIndex
-from training.artifacts import read_meta
-from training.models import FactorModel, Recommender
+from recommender.models import FactorModel, Recommender
 
 MAX_N = 100
 
@@ -136,9 +136,9 @@ class LoadedModel:
         Parameters
         ----------
         folder
-            A folder written by :func:`training.artifacts.save_version`.
+            A folder written by :func:`recommender.artifacts.save_version`.
         catalog
-            Items (``store.records.Item`` or dicts with ``item_id``, ``category``,
+            Items (``core.records.Item`` or dicts with ``item_id``, ``category``,
             ``attributes``, ``available`` and optionally ``deleted``). Unavailable/deleted items
             are masked; items not in the model are appended and served by attribute similarity.
             Without a catalogue every model item is available and uncategorised.

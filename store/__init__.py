@@ -7,10 +7,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from store.base import CustomerItems, ModelVersion, ServingVersions, Store
 
-__all__ = ["CustomerItems", "ModelVersion", "ServingVersions", "Store", "open_store"]
+if TYPE_CHECKING:
+    from settings import Settings
+
+__all__ = [
+    "CustomerItems",
+    "ModelVersion",
+    "ServingVersions",
+    "Store",
+    "open_configured_store",
+    "open_store",
+]
 
 
 def open_store(
@@ -32,3 +43,13 @@ def open_store(
 
         return RedisStore(redis_url, prefix=redis_prefix)
     raise ValueError(f"unknown store backend {backend!r} (expected 'embedded' or 'redis')")
+
+
+def open_configured_store(settings: Settings) -> Store:
+    """The store the settings name (``ATELIER_STORE`` and its connection settings)."""
+    return open_store(
+        settings.store,
+        sqlite_path=settings.sqlite_path,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+    )

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from store.records import ApiKey, Customer, Event, EventFrame, Item
+from core.records import ApiKey, Customer, Event, EventFrame, Item
 
 
 @dataclass(slots=True)

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from core.records import ApiKey, Customer, Event, EventFrame, Item
 from store.base import CustomerItems, ModelVersion, ServingVersions, Store
-from store.records import ApiKey, Customer, Event, EventFrame, Item
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (tenant TEXT PRIMARY KEY, created_at REAL NOT NULL);

@@ -18,8 +18,8 @@ import numpy as np
 import orjson
 import redis
 
+from core.records import ApiKey, Customer, Event, EventFrame, Item
 from store.base import CustomerItems, ModelVersion, ServingVersions, Store
-from store.records import ApiKey, Customer, Event, EventFrame, Item
 
 # ARGV: tenant prefix, then 7 fields per event: event_id, customer_id, doc, item_id, weight
 # ('' when the history is not updated), purchased ('1'/'0'), timestamp.

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from access.keys import create_key, parse_scopes
 from api.main import create_app
-from api.security import create_key, parse_scopes
-from api.settings import Settings
 from cli.main import main
 from demo.generator import generate
+from settings import Settings
 from store.embedded import SQLiteStore
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.security import create_key, parse_scopes
+from access.keys import create_key, parse_scopes
 from store.embedded import SQLiteStore
 
 ATELIER = Path(sys.executable).with_name("atelier")

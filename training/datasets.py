@@ -1,7 +1,7 @@
 """Loaders for the public data sets in ``../shared/data``, cleaned as its README says.
 
 Benchmarks and quality checks read real data through these functions so that every job cleans it
-the same way. Each loader returns an :class:`~store.records.EventFrame`.
+the same way. Each loader returns an :class:`~core.records.EventFrame`.
 
 Examples
 --------
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from store.records import EventFrame
+from core.records import EventFrame
 
 #: StockCodes of the Online Retail file that are fees, postage or adjustments, not products.
 ONLINE_RETAIL_NON_PRODUCTS: frozenset[str] = frozenset(

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from store.records import EventFrame
-from training.interactions import InteractionWeights, build_matrix
+from core.records import EventFrame
+from recommender.interactions import InteractionWeights, build_matrix
 
 METRIC_NAMES = ("precision", "recall", "ndcg", "map", "hit_rate")
 

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from recommender.models import FAMILIES, Recommender
 from training.evaluation import Split, evaluate_model
-from training.models import FAMILIES, Recommender
 
 #: The grid searched per family (bounded: the machine is shared). ``ease`` is skipped above
 #: ``EASE_MAX_ITEMS`` items.

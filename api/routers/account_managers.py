@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from api.deps import CustomersKey, StoreDep
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.insights import ManagedCustomerInsights, ManagedCustomerInsightsList
-from training.value.job import order_for_action
+from insights.actions import order_for_action
 
 router = APIRouter(prefix="/v1/account-managers", tags=["customers"], responses=PROBLEM_RESPONSES)
 
@@ -37,7 +37,7 @@ def managed_customers(
 ) -> ManagedCustomerInsightsList:
     """Each customer with tier, churn risk, CLV and next best action; what to do first, first.
 
-    The order is the insights job's (:func:`training.value.job.order_for_action`): the money at
+    The order is the insights job's (:func:`insights.actions.order_for_action`): the money at
     stake of the next best action (``priority``), then churn risk, then CLV, then id. Customers
     without insights yet (no purchase, or no job run) come last, in id order.
     """

@@ -68,8 +68,8 @@ from configurator import (
     parse_code,
     reference_families,
 )
+from core.records import Event
 from store.base import Store
-from store.records import Event
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from api.deps import CustomersKey, StoreDep
 from api.problems import Problem
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.customers import Consent, CustomerCreate, CustomerExport, CustomerPublic
+from core.records import Customer
 from store.base import Store
-from store.records import Customer
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=PROBLEM_RESPONSES)
 

@@ -12,8 +12,8 @@ from api.middleware import EVENTS_INGESTED
 from api.problems import Problem, validation_errors
 from api.schemas.common import PROBLEM_RESPONSES, IndexedErrors
 from api.schemas.events import EventBatch, EventBatchResult, EventCreate
-from recommender.history import weigh_events
-from store.records import Event
+from core.records import Event
+from recommender.interactions import weigh_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=PROBLEM_RESPONSES)
 

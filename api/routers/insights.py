@@ -5,7 +5,7 @@ Pareto, segments and the scoring state) and one row per customer. This module se
 keeps the rows current between runs: when a ``purchase`` or ``return`` event is stored, the
 customers concerned are re-scored at once with the stored parameters fixed, as of their newest
 event. The scoring itself (refresh rule, on-demand rows, horizons, the no-purchase answer) is the
-value package's :class:`training.value.scoring.CustomerValueScorer`, the job's own scoring path;
+value package's :class:`insights.scoring.CustomerValueScorer`, the job's own scoring path;
 this module reads and writes the store, caches one scorer per tenant and maps to the schemas.
 
 Decisions (also in the OpenAPI descriptions):
@@ -48,9 +48,9 @@ from api.schemas.insights import (
     SegmentsPublic,
     ValueModelPublic,
 )
+from core.records import Event
+from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 from store.base import Store
-from store.records import Event
-from training.value.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 
 router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from api.deps import CatalogKey, SettingsDep, StoreDep, TenantDep
 from api.problems import Problem, validation_errors
 from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
 from api.schemas.items import ItemBatch, ItemBatchEntry, ItemBatchResult, ItemCreate, ItemPublic
-from store.records import Item
+from core.records import Item
 
 router = APIRouter(prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES)
 

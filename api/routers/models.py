@@ -10,7 +10,7 @@ from api.deps import AdminKey, SettingsDep, StoreDep
 from api.problems import Problem
 from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.recommendations import ModelsPublic, ModelVersionPublic, TenantPolicy
-from training.artifacts import read_meta, version_folder
+from recommender.artifacts import read_meta, version_folder
 
 router = APIRouter(tags=["models"], responses=PROBLEM_RESPONSES)
 

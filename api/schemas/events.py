@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from api.schemas.common import FiniteFloat, Identifier, IndexedErrors, json_size_limit
-from store.records import Event, EventType
+from core.records import Event, EventType
 
 #: Types that must name the item they are about (``configure`` may name a product instead).
 ITEM_REQUIRED = frozenset(

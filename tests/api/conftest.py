@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from access.keys import create_key, parse_scopes
 from api.main import create_app
-from api.security import create_key, parse_scopes
-from api.settings import Settings
+from settings import Settings
 from store.base import Store
 
 ALL_SCOPES = "events,catalog,customers,recommend,configure,admin"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from access.keys import create_key, parse_scopes
 from api.main import create_app
-from api.security import create_key, parse_scopes
-from api.settings import Settings
+from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
 

@@ -22,7 +22,7 @@ from api.schemas.configurator import (
     ProductPublic,
     VariantDecoded,
 )
-from api.settings import Settings
+from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
 

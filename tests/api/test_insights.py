@@ -12,13 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.main import main as atelier
+from core.records import Customer, Event, EventFrame
+from insights.actions import order_for_action
+from insights.scoring import refresh_customer
+from insights.summary import DAY
 from store.base import Store
-from store.records import Customer, Event, EventFrame
 from tests.api.conftest import KeyMaker
 from tests.conftest import TEST_REDIS_URL
 from training.datasets import cdnow
-from training.value.job import order_for_action, refresh_customer
-from training.value.summary import DAY
 
 INSIGHT_PATHS = ("/v1/insights/pareto", "/v1/insights/segments", "/v1/insights/model")
 TODAY = float(int(time.time() // DAY) * DAY)

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.settings import Settings
+from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
-from training.jobs import TrainConfig, train_from_frame
+from training.train import TrainConfig, train_from_frame
 
 # Two tastes: customers of group A buy a-items, group B buy b-items (implicit's checkerboard).
 A = [f"a{i}" for i in range(6)]

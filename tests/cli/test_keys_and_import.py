@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from api.security import hash_key
+from access.keys import hash_key
 from cli.main import main
 from store.embedded import SQLiteStore
 

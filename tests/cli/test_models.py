@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
+from core.records import Event, Item
 from recommender.feedback import feedback_report
 from store.embedded import SQLiteStore
-from store.records import Event, Item
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from cli.main import main
-from store.records import EventFrame
+from core.records import EventFrame
+from recommender.interactions import InteractionWeights
 from training.evaluation import split_frame_masks
-from training.interactions import InteractionWeights
 from training.tuning import search
 
 DAY = 86400.0

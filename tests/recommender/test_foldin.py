@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from recommender.artifacts import save_version
 from recommender.foldin import IncrementalFoldIn
+from recommender.models import ALS, BPR, EASE
 from recommender.serving import LoadedModel
-from training.artifacts import save_version
-from training.models import ALS, BPR, EASE
 
 N_USERS, N_ITEMS = 200, 120
 

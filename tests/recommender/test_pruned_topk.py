@@ -9,9 +9,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recommender.artifacts import save_version
+from recommender.models import ALS
 from recommender.serving import LoadedModel
-from training.artifacts import save_version
-from training.models import ALS
 
 N_ITEMS = 3000  # several scan blocks
 

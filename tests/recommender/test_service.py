@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from recommender.history import weigh_events
+from core.records import Customer, Event, Item
+from recommender.interactions import weigh_events
 from recommender.service import RecommendationService
 from store.base import CustomerItems, ServingVersions
 from store.embedded import SQLiteStore
-from store.records import Customer, Event, Item
-from training.jobs import TrainConfig, train_from_frame
+from training.train import TrainConfig, train_from_frame
 
 ITEMS = [f"a{i}" for i in range(8)] + [f"b{i}" for i in range(8)]
 

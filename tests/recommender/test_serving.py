@@ -10,9 +10,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recommender.artifacts import save_version
+from recommender.models import ALS, EASE, ItemKNN, Popularity
 from recommender.serving import LoadedModel
-from training.artifacts import save_version
-from training.models import ALS, EASE, ItemKNN, Popularity
 
 N_USERS, N_ITEMS = 60, 24
 

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from core.records import ApiKey, Customer, Event, Item
 from store.base import Store
-from store.records import ApiKey, Customer, Event, Item
 
 
 def ev(

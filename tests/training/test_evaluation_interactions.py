@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from store.records import Event, EventFrame
-from training.artifacts import list_versions, load_model, save_version, version_folder
-from training.evaluation import ms_stratified_split, ranking_metrics
-from training.interactions import (
+from core.records import Event, EventFrame
+from recommender.artifacts import list_versions, load_model, save_version, version_folder
+from recommender.interactions import (
     InteractionWeights,
     build_matrix,
     finalize_history,
     history_row,
     update_history,
 )
-from training.jobs import TrainConfig, train_from_frame
-from training.models import EASE
+from recommender.models import EASE
+from training.evaluation import ms_stratified_split, ranking_metrics
+from training.train import TrainConfig, train_from_frame
 
 
 def test_metrics_hand_computed() -> None:

@@ -1,0 +1,115 @@
+"""Per-tenant knobs of the customer-value job, with documented defaults.
+
+Money figures are in the tenant's currency; durations in days unless the name says otherwise.
+The defaults describe a small online shop; a bank or a logistics firm sets its own costs.
+
+Examples
+--------
+>>> cfg = ValueConfig(time_unit_days=7, margin=0.25)
+>>> cfg.horizon_units
+52.142857142857146
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class CostToServe(BaseModel):
+    """What serving one customer costs, beyond the goods (used for the BZ tier).
+
+    Cost over the horizon = ``per_customer_year`` x years + ``per_order`` x predicted purchases
+    + ``per_return`` x predicted returns (the customer's returns per purchase day x predicted
+    purchases) + ``per_contact`` x predicted service contacts (their contacts per year, counted
+    over at least ``contact_floor_days`` of history, x years). Refunded value itself is already
+    netted out of spend through the customer's return rate.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_customer_year: float = Field(default=2.0, ge=0, description="account upkeep: CRM, mailings")
+    per_order: float = Field(default=1.0, ge=0, description="payment and handling per order")
+    per_return: float = Field(default=5.0, ge=0, description="reverse logistics and handling per return")
+    per_contact: float = Field(default=3.0, ge=0, description="one service contact (mail, chat, call)")
+    contact_floor_days: float = Field(default=90.0, gt=0)
+
+
+class ValueConfig(BaseModel):
+    """Everything a tenant may tune in :func:`training.insights.compute_insights`.
+
+    Time unit: the models work in ``time_unit_days`` (1 = days, the default; 7 = weeks, as the
+    published CDNOW figures are quoted). Parameters such as ``alpha`` depend on it; predictions do
+    not (up to the rounding of whole days).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_unit_days: float = Field(default=1.0, gt=0)
+    model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
+    penalizer: float = Field(default=0.0, ge=0, description="L2 penalty of the purchase-count model")
+    spend_penalizer: float = Field(default=0.0, ge=0, description="L2 penalty of Gamma-Gamma")
+    min_customers: int = Field(default=20, ge=2, description="fewer customers than this: refuse to fit")
+
+    # Value
+    horizon_days: float = Field(default=365.0, gt=0, description="CLV and predicted purchases horizon")
+    discount_rate: float = Field(default=0.10, ge=0, description="annual discount rate of CLV")
+    margin: float = Field(default=0.30, gt=0, le=1, description="gross margin applied to spend")
+    clv_step_days: float = Field(default=30.0, gt=0, description="discounting step of CLV")
+
+    # Tiers
+    mvc_share: float = Field(default=0.20, gt=0, lt=1, description="top share of customers by CLV = MVC")
+    mgc_sow_max: float = Field(
+        default=0.5, gt=0, le=1, description="MGC when CLV <= this share of the peer potential"
+    )
+    mgc_potential_quantile: float = Field(
+        default=0.8, gt=0, lt=1, description="peer potential = this CLV quantile among peers"
+    )
+    mgc_growth_min: float = Field(
+        default=1.5, gt=1, description="MGC when next-window spend >= this x last-window spend"
+    )
+    mgc_min_p_alive: float = Field(default=0.5, ge=0, le=1)
+    mgc_min_headroom_share: float = Field(
+        default=0.25, ge=0, description="unrealised value must reach this share of the MVC threshold"
+    )
+    mgc_share: float = Field(default=0.20, gt=0, lt=1, description="at most this share of customers is MGC")
+    peer_bands: int = Field(default=5, ge=1, description="peer groups: bands of expected order value")
+    growth_window_days: float = Field(default=90.0, gt=0, description="window of the growth comparison")
+    cost_to_serve: CostToServe = Field(default_factory=CostToServe)
+
+    # Next tier
+    next_tier_window_days: float = Field(default=90.0, gt=0)
+    next_tier_max_purchases: int = Field(default=50, ge=1)
+
+    # Lifecycle and churn
+    churn_horizon_days: float = Field(default=180.0, gt=0, description="churn risk = P(no purchase in it)")
+    decline_p_alive: float = Field(default=0.5, ge=0, le=1)
+    decline_churn_risk: float = Field(default=0.8, gt=0, le=1)
+    decline_trend: float = Field(default=0.5, ge=0, description="recent / usual purchase rate below this")
+    trend_days: float = Field(default=90.0, gt=0, description="recent window of the trend (<= age / 2)")
+    trend_min_expected: float = Field(
+        default=2.0, gt=0, description="judge the trend only when this many purchases were expected"
+    )
+    exploration_days: float = Field(default=60.0, ge=0)
+    stable_days: float = Field(default=180.0, ge=0)
+    stable_min_purchases: int = Field(default=4, ge=2, description="purchase days needed to be stable")
+
+    # Actions
+    upgrade_uplift: float = Field(
+        default=0.10, ge=0, description="expected CLV uplift of an upgrade offer (priority of upgrade)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ValueConfig:
+        if self.clv_step_days > self.horizon_days:
+            raise ValueError("clv_step_days must not exceed horizon_days")
+        return self
+
+    @property
+    def horizon_units(self) -> float:
+        return self.horizon_days / self.time_unit_days
+
+    def units(self, days: float) -> float:
+        """``days`` in the model's time unit."""
+        return days / self.time_unit_days

@@ -1,0 +1,619 @@
+"""Scoring customers with fixed parameters: the one path of the batch job, the refresh and serving.
+
+:func:`training.insights.compute_insights` fits the models and scores the whole population
+through the functions of this module; :class:`CustomerValueScorer` is the serving side: it parses
+a job run's stored state once and scores customers again with the parameters fixed (when their
+purchases or returns arrive, when a customer the job did not see is asked for), recomputes a row's
+figures over another horizon, and answers for a customer with no purchase yet. Both sides share
+:func:`_score`, so a refreshed row equals the job's row for the same events and ``as_of``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from core.records import Event, EventFrame
+from insights.actions import Recommender, next_best_action
+from insights.bgnbd import _BuyTillYouDie, transaction_model_from_dict
+from insights.config import ValueConfig
+from insights.gamma_gamma import GammaGammaModel
+from insights.lifecycle import lifecycle_stage, purchase_trend
+from insights.rfm import RFMScorer
+from insights.summary import (
+    DAY,
+    CustomerSummary,
+    as_timestamp,
+    observation_end_day,
+    summarize,
+)
+from insights.tiers import ValueTiers
+
+#: The event types that move a customer's value (others never change a row).
+VALUE_EVENT_TYPES: tuple[str, ...] = ("purchase", "return")
+#: A refresh is made as of the newest new event plus this moment (the event itself is included).
+REFRESH_MOMENT_S = 1.0
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(slots=True)
+class _Models:
+    cfg: ValueConfig
+    tm: _BuyTillYouDie
+    gg: GammaGammaModel | None
+    fallback_spend: float
+
+
+def _expected_spend(models: _Models, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    if models.gg is not None:
+        return models.gg.conditional_expected_spend(x, m)
+    return np.full(x.shape, models.fallback_spend)
+
+
+def _cost_to_serve(
+    cfg: ValueConfig,
+    predicted: np.ndarray,
+    purchase_days: np.ndarray,
+    n_returns: np.ndarray,
+    contacts: np.ndarray,
+    age_days: np.ndarray,
+) -> np.ndarray:
+    c = cfg.cost_to_serve
+    years = cfg.horizon_days / 365.0
+    returns_per_order = n_returns / np.maximum(purchase_days, 1.0)
+    contacts_per_year = contacts * 365.0 / np.maximum(age_days, c.contact_floor_days)
+    return np.asarray(
+        c.per_customer_year * years
+        + c.per_order * predicted
+        + c.per_return * returns_per_order * predicted
+        + c.per_contact * contacts_per_year * years
+    )
+
+
+def _value(
+    models: _Models,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    monetary: np.ndarray,
+    return_rate: np.ndarray,
+    n_returns: np.ndarray,
+    contacts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(clv, net value, predicted purchases, net expected spend) over the horizon."""
+    cfg = models.cfg
+    spend = _expected_spend(models, x, monetary) * (1.0 - return_rate)
+    predicted = models.tm.expected_purchases(cfg.horizon_units, x, tx, T)
+    clv = models.tm.clv(
+        x,
+        tx,
+        T,
+        spend,
+        horizon=cfg.horizon_units,
+        discount_rate=cfg.discount_rate,
+        margin=cfg.margin,
+        step=cfg.units(cfg.clv_step_days),
+        time_unit_days=cfg.time_unit_days,
+    )
+    cost = _cost_to_serve(cfg, predicted, x + 1, n_returns, contacts, T * cfg.time_unit_days)
+    return clv, clv - cost, predicted, spend
+
+
+def _metrics(s: CustomerSummary, models: _Models, contacts: np.ndarray) -> dict[str, np.ndarray]:
+    """Model figures of every customer of ``s``: value, cost, aliveness, growth."""
+    cfg = models.cfg
+    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
+    clv, net, predicted, spend = _value(models, x, tx, T, m, s.return_rate, s.n_returns, contacts)
+    next_window = models.tm.expected_purchases(cfg.units(cfg.growth_window_days), x, tx, T)
+    past = s.recent_revenue * (1.0 - s.return_rate)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(past > 0, next_window * spend / past, np.nan)
+    return {
+        "clv": clv,
+        "net": net,
+        "predicted": predicted,
+        "spend": spend,
+        "gross_spend": _expected_spend(models, x, m),
+        "p_alive": models.tm.p_alive(x, tx, T),
+        "churn": models.tm.p_no_purchase(cfg.units(cfg.churn_horizon_days), x, tx, T),
+        "growth": growth,
+    }
+
+
+def _score(
+    s: CustomerSummary,
+    models: _Models,
+    tiers: ValueTiers,
+    rfm: RFMScorer,
+    contacts: np.ndarray,
+    recommend: Recommender | None,
+    computed_at: float,
+    metrics: dict[str, np.ndarray] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Rows for every customer of ``s`` (fitted tiers and RFM edges given)."""
+    cfg = models.cfg
+    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
+    rr = s.return_rate
+    mt = metrics if metrics is not None else _metrics(s, models, contacts)
+    clv, net, predicted, spend = mt["clv"], mt["net"], mt["predicted"], mt["spend"]
+    gross_spend, p_alive, churn = mt["gross_spend"], mt["p_alive"], mt["churn"]
+    tier = tiers.predict(clv, net, gross_spend, p_alive, mt["growth"])
+    headroom = tiers.peer_potential(gross_spend) - clv
+
+    trend = purchase_trend(x, T, s.recent_repeat, s.trend_window, cfg.trend_min_expected)
+    age_days = T * cfg.time_unit_days
+    stage = lifecycle_stage(x, age_days, p_alive, churn, trend, cfg)
+    scores = rfm.transform(s.days_since_last, x + 1, s.order_value)
+
+    W = cfg.units(cfg.next_tier_window_days)
+    T_after = T + W
+
+    def after_purchases(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xk = x + k
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mk = np.where(xk > 0, (x * m + k * gross_spend) / xk, 0.0)
+        txk = np.where(k > 0, T_after, tx)
+        c, nv, _, _ = _value(models, xk, txk, T_after, mk, rr, s.n_returns, contacts)
+        return c, nv
+
+    def after_spend(amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x1 = x + 1
+        m1 = (x * m + amount) / x1
+        c, nv, _, _ = _value(models, x1, T_after, T_after, m1, rr, s.n_returns, contacts)
+        return c, nv
+
+    nxt = tiers.next_tier(
+        tier,
+        after_purchases,
+        after_spend,
+        window_days=cfg.next_tier_window_days,
+        max_purchases=cfg.next_tier_max_purchases,
+    )
+    mvc_clv = float(tiers.thresholds_["mvc_clv"])
+    as_of_iso = _iso(s.as_of)
+    computed_iso = _iso(computed_at)
+    rows: list[dict[str, Any]] = []
+    for i, cid in enumerate(s.customer_id):
+        action = next_best_action(
+            str(cid),
+            str(tier[i]),
+            str(stage[i]),
+            clv=float(clv[i]),
+            p_alive=float(p_alive[i]),
+            churn_risk=float(churn[i]),
+            headroom=float(headroom[i]),
+            net_value=float(net[i]),
+            mvc_clv=mvc_clv,
+            upgrade_uplift=cfg.upgrade_uplift,
+            recommend=recommend,
+        )
+        rows.append(
+            {
+                "customer_id": str(cid),
+                "tier": str(tier[i]),
+                "clv": float(clv[i]),
+                "net_value": float(net[i]),
+                "predicted_purchases": float(predicted[i]),
+                "expected_spend": float(spend[i]),
+                "p_alive": float(p_alive[i]),
+                "churn_risk": float(churn[i]),
+                "lifecycle_stage": str(stage[i]),
+                "rfm": {"r": int(scores[i, 0]), "f": int(scores[i, 1]), "m": int(scores[i, 2])},
+                "next_best_action": action,
+                "next_tier": nxt[i],
+                "horizon_days": cfg.horizon_days,
+                "history": {
+                    "purchases": int(x[i]) + 1,
+                    "first_purchase": _iso(float(s.first_purchase[i])),
+                    "last_purchase": _iso(float(s.last_purchase[i])),
+                    "revenue": float(s.revenue[i]),
+                    "returned": float(s.returned[i]),
+                },
+                "as_of": as_of_iso,
+                "computed_at": computed_iso,
+            }
+        )
+    arrays = {"tier": tier, "stage": stage, "clv": clv, "net_revenue": s.net_revenue}
+    return rows, arrays
+
+
+def _summarize(frame: EventFrame, as_of: float, cfg: ValueConfig) -> CustomerSummary:
+    return summarize(
+        frame,
+        as_of,
+        time_unit_days=cfg.time_unit_days,
+        trend_days=cfg.trend_days,
+        recent_days=cfg.growth_window_days,
+    )
+
+
+def _contacts_array(ids: np.ndarray, contacts: Mapping[str, float] | None) -> np.ndarray:
+    if not contacts:
+        return np.zeros(ids.shape[0])
+    return np.array([float(contacts.get(str(c), 0.0)) for c in ids])
+
+
+class CustomerValueScorer:
+    """Scores customers with one job run's fitted models, every parameter fixed.
+
+    Build it once per job run with :meth:`from_state` (parsing the state is the costly part) and
+    keep it while that run is current; each call then summarises the events it is given and
+    applies the models, with no fitting. Rows have the shape of the job's rows (see
+    :func:`training.insights.refresh_customer`).
+
+    Parameters
+    ----------
+    config : ValueConfig
+        The run's configuration (horizon, time unit, costs, tier and lifecycle knobs).
+    transaction_model : BetaGeoModel or ModifiedBetaGeoModel
+        Fitted purchase-count model.
+    spend_model : GammaGammaModel or None
+        Fitted spend model; None when the run had too few repeat buyers.
+    fallback_spend : float
+        Mean order value, the expected spend without a spend model.
+    tiers : ValueTiers
+        Fitted tier thresholds.
+    rfm : RFMScorer
+        Fitted RFM edges.
+    as_of : float
+        POSIX seconds of the run's ``as_of`` (end of its calibration period).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from core.records import Event, EventFrame
+    >>> from training.insights import compute_insights
+    >>> day, rng = 86400.0, np.random.default_rng(0)
+    >>> frame = EventFrame.from_events([  # 60 customers buying at their own rates for a while
+    ...     Event(f"{c}-{k}", f"c{c:02d}", "purchase", t * day, value=rng.gamma(4.0, 10.0))
+    ...     for c in range(60)
+    ...     for k, t in enumerate(rng.uniform(0, 150)
+    ...                           + np.cumsum(rng.exponential(rng.gamma(2, 30), rng.geometric(0.3))))])
+    >>> result = compute_insights(frame, 365 * day)            # the job run
+    >>> scorer = CustomerValueScorer.from_state(result.state)  # once per run
+    >>> row = scorer.score("c01", frame, 365 * day)            # e.g. after c01's purchase
+    >>> row["tier"], row["history"]["purchases"], row["clv"] == result.rows["c01"]["clv"]
+    ('MVC', 8, True)
+    >>> scorer.score_many(frame, 365 * day)["c01"]["clv"] == row["clv"]  # many in one pass
+    True
+    >>> scorer.at_horizon(row, 30)["clv"] < row["clv"]
+    True
+    >>> scorer.no_purchases("newbie")["next_tier"]["requirement"]
+    'a first purchase (a typical one is worth 42.56)'
+    """
+
+    def __init__(
+        self,
+        config: ValueConfig,
+        transaction_model: _BuyTillYouDie,
+        spend_model: GammaGammaModel | None,
+        fallback_spend: float,
+        tiers: ValueTiers,
+        rfm: RFMScorer,
+        as_of: float,
+    ) -> None:
+        self.config = config
+        self.transaction_model = transaction_model
+        self.spend_model = spend_model
+        self.fallback_spend = fallback_spend
+        self.tiers = tiers
+        self.rfm = rfm
+        self.as_of = as_of
+        self._models = _Models(config, transaction_model, spend_model, fallback_spend)
+        self._first_purchase: dict[str, Any] | None = None
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> CustomerValueScorer:
+        """The scorer of a job run from its ``InsightsResult.state`` (as stored, plain JSON)."""
+        return cls(
+            config=ValueConfig.model_validate(state["config"]),
+            transaction_model=transaction_model_from_dict(state["transaction_model"]),
+            spend_model=(
+                GammaGammaModel.from_dict(state["spend_model"])
+                if state.get("spend_model")
+                else None
+            ),
+            fallback_spend=float(state["fallback_spend"]),
+            tiers=ValueTiers.from_dict(state["tiers"]),
+            rfm=RFMScorer.from_dict(state["rfm"]),
+            as_of=_parse_iso(state["calibration_period"]["as_of"]),
+        )
+
+    # -- scoring -------------------------------------------------------------------------------
+    def score(
+        self,
+        customer_id: str,
+        history: EventFrame,
+        as_of: datetime | float,
+        *,
+        contacts: float = 0.0,
+        recommend: Recommender | None = None,
+    ) -> dict[str, Any] | None:
+        """The row of ``customer_id`` from their events before ``as_of``.
+
+        Parameters
+        ----------
+        customer_id : str
+            The customer to score; other customers' events in ``history`` are ignored.
+        history : EventFrame
+            Events including the customer's ``purchase`` and ``return`` events (others are
+            ignored).
+        as_of : datetime or float
+            End of observation (exclusive), usually the newest event plus a moment
+            (:meth:`refresh_as_of`).
+        contacts : float
+            The customer's service contacts before ``as_of`` (cost to serve).
+        recommend : callable, optional
+            ``customer_id -> item ids``; gives a cross-sell action its items.
+
+        Returns
+        -------
+        dict or None
+            The row, or None when the customer has no purchase before ``as_of``.
+        """
+        mine = history.select(history.customer_id == customer_id)
+        rows = self.score_many(mine, as_of, contacts={customer_id: contacts}, recommend=recommend)
+        return rows.get(customer_id)
+
+    def score_many(
+        self,
+        history: EventFrame,
+        as_of: datetime | float,
+        *,
+        contacts: Mapping[str, float] | None = None,
+        recommend: Recommender | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Rows of every customer of ``history`` with a purchase before ``as_of``, in one pass.
+
+        One vectorised pass costs about as much as a few single scorings, so a batch of
+        customers should be scored through here rather than one by one; each row equals the
+        one :meth:`score` gives for that customer.
+
+        Parameters
+        ----------
+        history : EventFrame
+            Events of the customers to score (only ``purchase`` and ``return`` are read).
+        as_of : datetime or float
+            End of observation (exclusive) shared by all of them.
+        contacts : mapping, optional
+            Service contacts per customer before ``as_of``; missing = 0.
+        recommend : callable, optional
+            ``customer_id -> item ids``; gives cross-sell actions their items.
+
+        Returns
+        -------
+        dict
+            ``customer_id -> row``, in customer id order.
+        """
+        s = _summarize(history, as_timestamp(as_of), self.config)
+        if len(s) == 0:
+            return {}
+        contacts_arr = _contacts_array(s.customer_id, contacts)
+        rows, _ = _score(
+            s, self._models, self.tiers, self.rfm, contacts_arr, recommend, time.time()
+        )
+        return {row["customer_id"]: row for row in rows}
+
+    def refresh_as_of(self, newest_event: float) -> float:
+        """When a customer whose newest event is at ``newest_event`` is re-scored as of.
+
+        Just after that event, so that it counts, and never before the run's own ``as_of``:
+        a refresh never sees less than the run did.
+        """
+        return max(self.as_of, float(newest_event) + REFRESH_MOMENT_S)
+
+    def refresh(
+        self,
+        history: EventFrame,
+        newest: Mapping[str, float],
+        *,
+        recommend: Recommender | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Rows of the customers whose events just arrived, each as of :meth:`refresh_as_of`.
+
+        Parameters
+        ----------
+        history : EventFrame
+            All the events of the customers of ``newest`` (others' events are ignored).
+        newest : mapping
+            ``customer_id -> POSIX seconds`` of that customer's newest new event.
+        recommend : callable, optional
+            ``customer_id -> item ids``; gives cross-sell actions their items.
+
+        Returns
+        -------
+        dict
+            ``customer_id -> row`` of those with a purchase before their refresh time.
+
+        Notes
+        -----
+        The models only see whole days, so customers whose refresh times fall on the same
+        observation day are scored together in one :meth:`score_many` pass, as of the latest of
+        those times (an ingested batch is usually one such day: one pass for all of it).
+        """
+        groups: dict[int, list[str]] = defaultdict(list)
+        for cid in newest:
+            groups[observation_end_day(self.refresh_as_of(newest[cid]))].append(cid)
+        out: dict[str, dict[str, Any]] = {}
+        for members in groups.values():
+            as_of = max(self.refresh_as_of(newest[cid]) for cid in members)
+            frame = history.select(np.isin(history.customer_id, np.array(members, dtype=object)))
+            out.update(self.score_many(frame, as_of, recommend=recommend))
+        return out
+
+    # -- answers built on rows -----------------------------------------------------------------
+    def at_horizon(self, row: Mapping[str, Any], horizon_days: float) -> dict[str, Any]:
+        """``row`` with ``clv`` and ``predicted_purchases`` over ``horizon_days`` instead.
+
+        The row's history and ``as_of`` give x, t_x and T in the model's time unit exactly as
+        the job computed them, and its ``expected_spend`` is kept; ``tier``, ``net_value`` and
+        the actions stay those of the configured horizon (they are decided on it).
+
+        Raises
+        ------
+        ValueError
+            ``row`` has no purchase history (a :meth:`no_purchases` answer).
+        """
+        hist = row.get("history")
+        if hist is None or row.get("as_of") is None:
+            raise ValueError("at_horizon: the row has no purchase history to project")
+        cfg = self.config
+        unit = cfg.time_unit_days
+        first = _parse_iso(hist["first_purchase"]) / DAY
+        last = _parse_iso(hist["last_purchase"]) / DAY
+        end = observation_end_day(_parse_iso(row["as_of"]))
+        x = np.array([float(hist["purchases"] - 1)])
+        tx = np.array([(last - first) / unit])
+        T = np.array([(end - first) / unit])
+        horizon = cfg.units(horizon_days)
+        predicted = self.transaction_model.expected_purchases(horizon, x, tx, T)
+        clv = self.transaction_model.clv(
+            x,
+            tx,
+            T,
+            np.array([float(row["expected_spend"])]),
+            horizon=horizon,
+            discount_rate=cfg.discount_rate,
+            margin=cfg.margin,
+            step=cfg.units(cfg.clv_step_days),
+            time_unit_days=unit,
+        )
+        return {
+            **row,
+            "clv": float(clv[0]),
+            "predicted_purchases": float(predicted[0]),
+            "horizon_days": horizon_days,
+        }
+
+    def no_purchases(self, customer_id: str) -> dict[str, Any]:
+        """The answer for a known customer without any purchase yet (cold start).
+
+        Tier ``standard``, lifecycle ``exploration``, null figures, a cross-sell action to win
+        the first purchase, and in ``next_tier`` what the first purchases must be to reach MVC
+        (worked out once per run on a typical first-time buyer). The run's ``computed_at`` is
+        the caller's to add: the scorer does not know when its run was made.
+        """
+        return {
+            "customer_id": customer_id,
+            "status": "no_purchases",
+            "tier": "standard",
+            "clv": None,
+            "predicted_purchases": None,
+            "expected_spend": None,
+            "net_value": None,
+            "p_alive": None,
+            "churn_risk": None,
+            "lifecycle_stage": "exploration",
+            "rfm": {"r": None, "f": None, "m": None},
+            "next_best_action": {
+                "action": "cross_sell",
+                "reason": "no purchase yet: win a first purchase with relevant offers",
+                "priority": 0.0,
+            },
+            "next_tier": self._first_purchase_next_tier(),
+            "horizon_days": None,
+            "history": None,
+            "as_of": None,
+        }
+
+    def _first_purchase_next_tier(self) -> dict[str, Any]:
+        """What MVC takes from no purchase: a typical first purchase just before the run's as_of,
+        scored once (concurrent first calls may both compute it; they agree)."""
+        if self._first_purchase is not None:
+            return self._first_purchase
+        value = self.fallback_spend
+        frame = EventFrame.from_events(
+            [Event("typical", "typical", "purchase", self.as_of - REFRESH_MOMENT_S, value=value)]
+        )
+        s = _summarize(frame, self.as_of, self.config)
+        (row,), _ = _score(s, self._models, self.tiers, self.rfm, np.zeros(1), None, 0.0)
+        typical = f"a first purchase (a typical one is worth {value:.2f})"
+        nxt = row["next_tier"]
+        answer: dict[str, Any]
+        if row["tier"] == "MVC":
+            answer = {"tier": "MVC", "requirement": typical, "purchases": 1}
+        elif nxt is not None and nxt["tier"] == "MVC":
+            answer = {
+                "tier": "MVC",
+                "requirement": f"{typical}, then {nxt['requirement']}",
+                "purchases": None if nxt["purchases"] is None else nxt["purchases"] + 1,
+                "spend": None,
+                "within_days": nxt["within_days"],
+            }
+        else:
+            answer = {
+                "tier": "MVC",
+                "requirement": f"{typical}; a typical first-time buyer is {row['tier']}, and "
+                "what MVC then takes follows from that first purchase",
+            }
+        self._first_purchase = answer
+        return answer
+
+    def __repr__(self) -> str:
+        return (
+            f"CustomerValueScorer(model={self.config.model!r}, "
+            f"as_of={_iso(self.as_of)!r}, horizon_days={self.config.horizon_days})"
+        )
+
+
+__all__ = ["REFRESH_MOMENT_S", "VALUE_EVENT_TYPES", "CustomerValueScorer"]
+
+
+def refresh_customer(
+    state: Mapping[str, Any],
+    history: EventFrame,
+    as_of: datetime | float,
+    *,
+    customer_id: str | None = None,
+    contacts: float = 0.0,
+    recommend: Recommender | None = None,
+) -> dict[str, Any] | None:
+    """One customer's insights row from fixed parameters (``InsightsResult.state``).
+
+    Called when a purchase (or return) event arrives: ``history`` holds that customer's
+    ``purchase``/``return`` events (others are ignored; with ``customer_id`` given, other customers'
+    events are too), ``as_of`` is usually the new event's time plus a moment. It parses ``state``
+    on every call: to score many customers, or often, keep a
+    :class:`CustomerValueScorer` of the run and use it directly (this
+    function is a shortcut through it, so both give the same rows).
+
+    Returns
+    -------
+    dict or None
+        None when the customer has no purchase before ``as_of``; otherwise the row::
+
+            {"customer_id", "tier": "MVC"|"MGC"|"standard"|"BZ", "clv", "net_value",
+             "predicted_purchases", "expected_spend", "p_alive", "churn_risk",
+             "lifecycle_stage": "exploration"|"formation"|"stable"|"decline",
+             "rfm": {"r", "f", "m"},
+             "next_best_action": {"action", "reason", "priority", "items"?},
+             "next_tier": {"tier", "requirement", "purchases", "spend", "within_days"} | None,
+             "horizon_days", "history": {"purchases", "first_purchase", "last_purchase",
+             "revenue", "returned"}, "as_of", "computed_at"}
+    """
+    scorer = CustomerValueScorer.from_state(state)
+    t_as_of = as_timestamp(as_of)
+    if customer_id is None:
+        bought = (history.type == "purchase") & (history.timestamp < t_as_of)
+        buyers = np.unique(history.customer_id[bought].astype(str))
+        if buyers.shape[0] == 0:
+            return None
+        if buyers.shape[0] > 1:
+            raise ValueError(
+                "refresh_customer: history holds several customers; pass customer_id"
+            )
+        customer_id = str(buyers[0])
+    return scorer.score(customer_id, history, t_as_of, contacts=contacts, recommend=recommend)

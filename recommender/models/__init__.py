@@ -1,0 +1,14 @@
+"""Recommender families behind one interface (:class:`~recommender.models.base.Recommender`)."""
+
+from recommender.models.base import NotFittedError, Recommender, topk_rows
+from recommender.models.factor import ALS, BPR, FactorModel
+from recommender.models.neighbours import EASE, ItemKNN, Popularity
+
+FAMILIES: dict[str, type[Recommender]] = {
+    cls.family: cls for cls in (ALS, BPR, ItemKNN, EASE, Popularity)
+}
+
+__all__ = [
+    "ALS", "BPR", "EASE", "FAMILIES", "FactorModel", "ItemKNN", "NotFittedError", "Popularity",
+    "Recommender", "topk_rows",
+]

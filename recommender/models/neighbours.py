@@ -1,0 +1,152 @@
+"""Item-based families: implicit's item-kNN (BM25 / cosine / TF-IDF) and EASE.
+
+Both score a history row as ``row @ B`` with an item x item matrix ``B``: sparse top-K
+similarities for item-kNN, the dense closed-form EASE weights (Steck 2019) otherwise. The
+contribution ``row_i * B[i, j]`` is also the explanation ("because you bought i").
+
+Examples
+--------
+>>> import scipy.sparse as sp
+>>> X = sp.csr_matrix([[1.0, 1, 0], [1.0, 1, 0], [0, 0, 1.0]])
+>>> EASE(l2=1.0).fit(X).recommend(sp.csr_matrix([[1.0, 0, 0]]), N=1)[0].tolist()
+[[1]]
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.models.base import Recommender
+
+_KNN_KINDS = ("bm25", "cosine", "tfidf")
+
+
+class ItemKNN(Recommender):
+    """Item-item nearest neighbours through ``implicit.nearest_neighbours``.
+
+    Parameters
+    ----------
+    kind
+        ``"bm25"`` (with ``K1``, ``B``), ``"cosine"`` or ``"tfidf"`` item similarity.
+    K
+        Neighbours kept per item.
+    """
+
+    family: ClassVar[str] = "itemknn"
+    _array_names: ClassVar[tuple[str, ...]] = ("sim_data_", "sim_indices_", "sim_indptr_")
+
+    def __init__(self, kind: str = "bm25", K: int = 100, K1: float = 1.2, B: float = 0.75) -> None:
+        self.kind = kind
+        self.K = K
+        self.K1 = K1
+        self.B = B
+
+    def fit(self, user_items: sp.csr_matrix) -> ItemKNN:
+        from implicit import nearest_neighbours as nn
+
+        if self.kind not in _KNN_KINDS:
+            raise ValueError(f"kind must be one of {_KNN_KINDS}, not {self.kind!r}")
+        x = sp.csr_matrix(user_items, dtype=np.float32)
+        model: Any
+        if self.kind == "bm25":
+            model = nn.BM25Recommender(K=self.K, K1=self.K1, B=self.B)
+        elif self.kind == "cosine":
+            model = nn.CosineRecommender(K=self.K)
+        else:
+            model = nn.TFIDFRecommender(K=self.K)
+        with warnings.catch_warnings():
+            # implicit converts its own BM25/TF-IDF weighting to COO and then warns about it
+            warnings.filterwarnings("ignore", message="Method expects CSR input")
+            model.fit(x, show_progress=False)
+        sim = sp.csr_matrix(model.similarity, dtype=np.float32)
+        sim.sort_indices()
+        self.sim_data_, self.sim_indices_, self.sim_indptr_ = sim.data, sim.indices, sim.indptr
+        self.n_items_ = x.shape[1]
+        self._after_load({})
+        return self
+
+    def _after_load(self, meta: dict[str, Any]) -> None:
+        self.similarity_ = sp.csr_matrix(
+            (self.sim_data_, self.sim_indices_, self.sim_indptr_),
+            shape=(self.n_items_, self.n_items_),
+        )
+
+    def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((user_rows @ self.similarity_).toarray(), dtype=np.float32)
+
+    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.similarity_[item_ids].toarray(), dtype=np.float32)
+
+
+class EASE(Recommender):
+    """Embarrassingly Shallow Autoencoder: ``B = I - P / diag(P)``, ``P = (X^T X + l2 I)^-1``.
+
+    Closed form with numpy; memory and time grow with items^2 and items^3, so it refuses more
+    than ``max_items`` items (tens of thousands is the practical limit).
+
+    Parameters
+    ----------
+    l2
+        Ridge penalty on the item-item weights (the only hyperparameter that matters).
+    max_items
+        Safety bound on the catalogue size.
+    """
+
+    family: ClassVar[str] = "ease"
+    _array_names: ClassVar[tuple[str, ...]] = ("B_",)
+
+    def __init__(self, l2: float = 500.0, max_items: int = 30000) -> None:
+        self.l2 = l2
+        self.max_items = max_items
+
+    def fit(self, user_items: sp.csr_matrix) -> EASE:
+        x = sp.csr_matrix(user_items, dtype=np.float64)
+        n = x.shape[1]
+        if n > self.max_items:
+            raise ValueError(f"EASE on {n} items exceeds max_items={self.max_items}")
+        if n > 20000:
+            warnings.warn(f"EASE on {n} items needs {8 * n * n / 1e9:.1f} GB and minutes",
+                          stacklevel=2)
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices(n)] += self.l2
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[None, :]
+        b[np.diag_indices(n)] = 0.0
+        self.B_ = b.astype(np.float32)
+        self.n_items_ = n
+        return self
+
+    def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(user_rows @ np.asarray(self.B_), dtype=np.float32)
+
+    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.B_[item_ids], dtype=np.float32)
+
+
+class Popularity(Recommender):
+    """Most popular items first: number of distinct customers, ties broken by summed weight."""
+
+    family: ClassVar[str] = "popularity"
+    _array_names: ClassVar[tuple[str, ...]] = ("popularity_",)
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, user_items: sp.csr_matrix) -> Popularity:
+        x = sp.csr_matrix(user_items, dtype=np.float32)
+        users = np.asarray((x > 0).sum(axis=0)).ravel().astype(np.float64)
+        weight = np.asarray(x.sum(axis=0)).ravel().astype(np.float64)
+        tie = weight / (weight.max() + 1.0) if len(weight) else weight
+        self.popularity_ = (users + tie).astype(np.float32)
+        self.n_items_ = x.shape[1]
+        return self
+
+    def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
+        return np.tile(np.asarray(self.popularity_, dtype=np.float32), (user_rows.shape[0], 1))
+
+    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+        return self.score(sp.csr_matrix((len(item_ids), self.n_items_)))

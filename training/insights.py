@@ -1,0 +1,220 @@
+"""The customer-value batch job and the per-customer refresh that serving uses between runs.
+
+:func:`compute_insights` fits the purchase-count model (BG/NBD or MBG/NBD) and Gamma-Gamma on the
+events before ``as_of``, fits the tier thresholds and RFM edges on the population, and scores every
+customer. Everything needed to score one customer again — parameters, thresholds, RFM edges,
+configuration — is kept in ``InsightsResult.state`` (plain JSON), so that when a purchase arrives
+:class:`~insights.scoring.CustomerValueScorer` (or its one-call shortcut
+:func:`refresh_customer`) recomputes that customer's row at once with the parameters fixed; batch
+and refresh share one scoring function (in :mod:`insights.scoring`), so they agree exactly.
+
+Examples
+--------
+>>> from datetime import datetime, UTC
+>>> from training.datasets import cdnow                                   # doctest: +SKIP
+>>> res = compute_insights(cdnow(), datetime(1997, 10, 1, tzinfo=UTC),
+...                        ValueConfig(time_unit_days=7))                 # doctest: +SKIP
+>>> res.model["transaction_model"]["params"]["r"]                         # doctest: +SKIP
+0.2426
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from core.records import EventFrame
+from insights.actions import Recommender, order_for_action
+from insights.bgnbd import TRANSACTION_MODELS
+from insights.config import ValueConfig
+from insights.gamma_gamma import GammaGammaModel
+from insights.lifecycle import STAGES
+from insights.pareto import pareto_report
+from insights.rfm import RFMScorer
+from insights.scoring import (
+    _contacts_array,
+    _iso,
+    _metrics,
+    _Models,
+    _score,
+    _summarize,
+)
+from insights.summary import DAY, as_timestamp
+from insights.tiers import TIERS, ValueTiers
+
+#: Repeat buyers needed to fit Gamma-Gamma; below it spend is the population's mean order value.
+MIN_SPEND_CUSTOMERS = 10
+
+
+def _iso_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).date().isoformat()
+
+
+@dataclass(slots=True)
+class InsightsResult:
+    """Output of :func:`compute_insights`.
+
+    ``state`` is what :func:`refresh_customer` needs; ``model`` answers ``GET /v1/insights/model``,
+    ``pareto`` ``GET /v1/insights/pareto``, ``segments`` ``GET /v1/insights/segments``; ``rows``
+    maps each customer id to their insights row (see :func:`refresh_customer` for its shape).
+    """
+
+    as_of: float
+    computed_at: float
+    state: dict[str, Any]
+    model: dict[str, Any]
+    pareto: dict[str, Any]
+    segments: dict[str, Any]
+    rows: dict[str, dict[str, Any]] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the rows, as JSON-able data (what ``store.put_insights`` keeps)."""
+        return {
+            "as_of": _iso(self.as_of),
+            "computed_at": _iso(self.computed_at),
+            "state": self.state,
+            "model": self.model,
+            "pareto": self.pareto,
+            "segments": self.segments,
+        }
+
+    def account_manager_list(self, customer_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """Rows (of ``customer_ids``, default all) ordered by what to do first."""
+        ids = list(self.rows) if customer_ids is None else customer_ids
+        return order_for_action([self.rows[c] for c in ids if c in self.rows])
+
+
+def compute_insights(
+    frame: EventFrame,
+    as_of: datetime | float,
+    config: ValueConfig | None = None,
+    *,
+    contacts: Mapping[str, float] | None = None,
+    recommend: Recommender | None = None,
+) -> InsightsResult:
+    """Fit the value models on the events before ``as_of`` and score every customer.
+
+    Parameters
+    ----------
+    frame : EventFrame
+        The tenant's ``purchase`` and ``return`` events (others are ignored).
+    as_of : datetime or float
+        End of the calibration period (exclusive); a naive datetime is UTC.
+    config : ValueConfig
+        Per-tenant knobs; defaults documented in :mod:`insights.config`.
+    contacts : mapping, optional
+        Service contacts per customer before ``as_of`` (cost to serve); missing = 0.
+    recommend : callable, optional
+        ``customer_id -> item ids``; gives cross-sell actions their items.
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``config.min_customers`` customers with purchases before ``as_of``.
+    """
+    cfg = config or ValueConfig()
+    t_as_of = as_timestamp(as_of)
+    s = _summarize(frame, t_as_of, cfg)
+    if len(s) < cfg.min_customers:
+        raise ValueError(
+            f"{len(s)} customers with purchases before {_iso(t_as_of)}; "
+            f"at least {cfg.min_customers} are needed to fit the value models"
+        )
+    tm = TRANSACTION_MODELS[cfg.model](penalizer=cfg.penalizer).fit(s.frequency, s.recency, s.T)
+    repeaters = int(np.sum((s.frequency > 0) & (s.monetary > 0)))
+    gg: GammaGammaModel | None = None
+    if repeaters >= MIN_SPEND_CUSTOMERS:
+        gg = GammaGammaModel(penalizer=cfg.spend_penalizer).fit(s.frequency, s.monetary)
+    else:
+        warnings.warn(
+            f"only {repeaters} repeat buyers: spend is the mean order value, not Gamma-Gamma",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    fallback = float(np.mean(s.order_value))
+    models = _Models(cfg, tm, gg, fallback)
+
+    contacts_arr = _contacts_array(s.customer_id, contacts)
+    mt = _metrics(s, models, contacts_arr)
+    tiers = ValueTiers(
+        mvc_share=cfg.mvc_share,
+        mgc_sow_max=cfg.mgc_sow_max,
+        mgc_potential_quantile=cfg.mgc_potential_quantile,
+        mgc_growth_min=cfg.mgc_growth_min,
+        mgc_min_p_alive=cfg.mgc_min_p_alive,
+        mgc_min_headroom_share=cfg.mgc_min_headroom_share,
+        peer_bands=cfg.peer_bands,
+        mgc_share=cfg.mgc_share,
+    ).fit(mt["clv"], mt["gross_spend"], mt["net"], mt["p_alive"], mt["growth"])
+    rfm = RFMScorer().fit(s.days_since_last, s.frequency + 1, s.order_value)
+
+    computed_at = time.time()
+    rows, arrays = _score(s, models, tiers, rfm, contacts_arr, recommend, computed_at, mt)
+
+    calibration = {
+        "start": _iso_day(float(s.first_purchase.min())),
+        "end": _iso_day(float(t_as_of - 1.0)),
+        "as_of": _iso(t_as_of),
+        "time_unit_days": cfg.time_unit_days,
+    }
+    model_report = {
+        "transaction_model": tm.to_dict(),
+        "spend_model": gg.to_dict() if gg is not None else None,
+        "fallback_spend": fallback,
+        "calibration_period": calibration,
+        "n_customers": len(s),
+        "time_unit_days": cfg.time_unit_days,
+    }
+    state = {
+        "version": 1,
+        "config": cfg.model_dump(mode="json"),
+        "transaction_model": tm.to_dict(),
+        "spend_model": gg.to_dict() if gg is not None else None,
+        "fallback_spend": fallback,
+        "tiers": tiers.to_dict(),
+        "rfm": rfm.to_dict(),
+        "calibration_period": calibration,
+    }
+    return InsightsResult(
+        as_of=t_as_of,
+        computed_at=computed_at,
+        state=state,
+        model=model_report,
+        pareto=pareto_report(s.net_revenue),
+        segments=_segments(arrays),
+        rows={r["customer_id"]: r for r in rows},
+    )
+
+
+def _segments(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    def group(labels: np.ndarray, names: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        out = {}
+        for name in names:
+            sel = labels == name
+            out[name] = {
+                "customers": int(sel.sum()),
+                "revenue": float(arrays["net_revenue"][sel].sum()),
+                "clv": float(arrays["clv"][sel].sum()),
+            }
+        return out
+
+    return {
+        "by_tier": group(arrays["tier"], TIERS),
+        "by_lifecycle": group(arrays["stage"], STAGES),
+        "n_customers": int(arrays["tier"].shape[0]),
+    }
+
+
+__all__ = [
+    "DAY",
+    "InsightsResult",
+    "ValueConfig",
+    "compute_insights",
+    "order_for_action",
+]
