@@ -37,8 +37,9 @@ def _tag(key: bytes, payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=TAG_BYTES, key=key[:64]).digest()
 
 
-def pack(key: bytes, radices: Sequence[int], indices: Sequence[int],
-         texts: Sequence[str | None]) -> str:
+def pack(
+    key: bytes, radices: Sequence[int], indices: Sequence[int], texts: Sequence[str | None]
+) -> str:
     n = 0
     for r, i in zip(radices, indices, strict=True):
         n = n * r + i
@@ -51,8 +52,9 @@ def pack(key: bytes, radices: Sequence[int], indices: Sequence[int],
     return base64.b32encode(raw).decode("ascii").rstrip("=").translate(_TO_CROCK)
 
 
-def unpack(key: bytes, radices: Sequence[int], n_texts: int,
-           body: str) -> tuple[list[int], list[str | None]]:
+def unpack(
+    key: bytes, radices: Sequence[int], n_texts: int, body: str
+) -> tuple[list[int], list[str | None]]:
     s = body.upper().replace("O", "0").replace("I", "1").replace("L", "1")
     if any(c not in _CROCKFORD for c in s):
         raise MalformedCode("variant code has characters outside base32")
@@ -78,7 +80,7 @@ def unpack(key: bytes, radices: Sequence[int], n_texts: int,
         if pos >= len(payload):
             raise MalformedCode("variant code is truncated")
         ln = payload[pos]
-        chunk = payload[pos + 1: pos + 1 + ln]
+        chunk = payload[pos + 1 : pos + 1 + ln]
         if len(chunk) != ln:
             raise MalformedCode("variant code is truncated")
         try:

@@ -70,8 +70,9 @@ class BDDBackend:
 
     kind = "bdd"
 
-    def __init__(self, problem: Problem, budget_s: float | None = 5.0,
-                 max_nodes: int = 2_000_000) -> None:
+    def __init__(
+        self, problem: Problem, budget_s: float | None = 5.0, max_nodes: int = 2_000_000
+    ) -> None:
         t0 = time.perf_counter()
         self.problem = problem
         self.bdd = bdd = _dd.BDD()
@@ -123,10 +124,13 @@ class BDDBackend:
         self._exit_cache: dict[Any, list[tuple[np.ndarray, Any]]] = {}
         self.contiguous = all(
             sorted(bdd.level_of_var(v) for v in names)
-            == list(range(first[a], first[a] + len(names))) for a, names in enumerate(self.bits))
+            == list(range(first[a], first[a] + len(names)))
+            for a, names in enumerate(self.bits)
+        )
         # request-independent parts of the answers, computed once with the diagram
-        self._lits = [[self._assignment(a, v) for v in range(n)]
-                      for a, n in enumerate(problem.sizes)]
+        self._lits = [
+            [self._assignment(a, v) for v in range(n)] for a, n in enumerate(problem.sizes)
+        ]
         self._dom = [self.in_set(a, np.ones(n, bool)) for a, n in enumerate(problem.sizes)]
         self._cubes = [[bdd.cube(lit) for lit in lits] for lits in self._lits]
         self._build_graph()
@@ -268,8 +272,9 @@ class BDDBackend:
             stack.append((hi, care | w, bits | w))
         return out
 
-    def valid_masks(self, constraints: Constraints,
-                    attrs: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+    def valid_masks(
+        self, constraints: Constraints, attrs: Iterable[int] | None = None
+    ) -> dict[int, np.ndarray]:
         """For each attribute, the options that extend the constraints on the *other*
         attributes to a valid variant (complete and sound by construction)."""
         attrs = range(len(self.bits)) if attrs is None else attrs
@@ -355,7 +360,7 @@ class BDDBackend:
 
         c, r = rec(u)
         memo.clear()
-        return c * 2 ** r * 2 ** (nvars - top)
+        return c * 2**r * 2 ** (nvars - top)
 
     def _exits(self, u: Any, a: int) -> list[tuple[np.ndarray, Any]]:
         """Paths from ``u`` through attribute ``a``'s block: (option indices, exit node)."""
@@ -437,8 +442,9 @@ class BDDBackend:
                 self.g_exits[i].append(e)
                 self.ex_next.append(j)
                 self.ex_bits.append(sum(1 << int(v) for v in vals))
-                self.ex_skip.append(tuple(self.block_order[b] for b in
-                                          range(self.g_block[i] + 1, self.g_block[j])))
+                self.ex_skip.append(
+                    tuple(self.block_order[b] for b in range(self.g_block[i] + 1, self.g_block[j]))
+                )
                 self.ex_row.append(len(vals_of[a]))
                 vals_of[a].append(vals)
                 self.ex_of_attr[a].append(e)
@@ -521,8 +527,12 @@ class BDDBackend:
             res[a] = np.unpackbits(raw, count=sizes[a], bitorder="little").astype(bool)
         return res
 
-    def minimize_scalar(self, constraints: Constraints, scalars: Sequence[Sequence[int]],
-                        ranks: Sequence[np.ndarray]) -> list[int] | None:
+    def minimize_scalar(
+        self,
+        constraints: Constraints,
+        scalars: Sequence[Sequence[int]],
+        ranks: Sequence[np.ndarray],
+    ) -> list[int] | None:
         """The valid completion of ``constraints`` with the smallest summed cost
         (``scalars[a][j]``: a non-negative Python integer per option; ``ranks[a]``: the order
         of ``scalars[a]`` as small integers, all distinct). One option index per attribute, or
@@ -604,8 +614,7 @@ class BDDBackend:
             i = nxt[e]
         return out
 
-    def minimize(self, constraints: Constraints,
-                 weights: Sequence[np.ndarray]) -> list[int] | None:
+    def minimize(self, constraints: Constraints, weights: Sequence[np.ndarray]) -> list[int] | None:
         """The valid completion of ``constraints`` whose summed weight vectors are
         lexicographically smallest (``weights[a]``: non-negative int matrix, one row of criteria
         per option of attribute ``a``, rows of one attribute all distinct). Returns one option

@@ -109,11 +109,17 @@ class ConfigureResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the HTTP response body); hand-rolled because ``asdict`` deep-copies
         every option and costs more than the query."""
+
         def opt(s: OptionState) -> dict[str, Any]:
             if s.valid:
                 return {"value": s.value, "valid": True}
-            return {"value": s.value, "valid": False, "reason": s.reason, "rules": s.rules,
-                    "excluded_by": s.excluded_by}
+            return {
+                "value": s.value,
+                "valid": False,
+                "reason": s.reason,
+                "rules": s.rules,
+                "excluded_by": s.excluded_by,
+            }
 
         return {
             "complete": self.complete,
@@ -144,8 +150,9 @@ def _freeze(masks: Mapping[int, np.ndarray]) -> tuple[tuple[int, bytes], ...]:
     return tuple(sorted((a, m.tobytes()) for a, m in masks.items()))
 
 
-def learn_preferences(history: Iterable[Mapping[str, str]],
-                      weights: Iterable[float] | None = None) -> dict[str, dict[str, float]]:
+def learn_preferences(
+    history: Iterable[Mapping[str, str]], weights: Iterable[float] | None = None
+) -> dict[str, dict[str, float]]:
     """Learned preferences from a customer's past configurations or purchases.
 
     Parameters
@@ -169,8 +176,9 @@ def learn_preferences(history: Iterable[Mapping[str, str]],
             if isinstance(v, str):
                 acc.setdefault(a, {})
                 acc[a][v] = acc[a].get(v, 0.0) + w
-    return {a: {v: w / s for v, w in d.items()} for a, d in acc.items()
-            if (s := sum(d.values())) > 0}
+    return {
+        a: {v: w / s for v, w in d.items()} for a, d in acc.items() if (s := sum(d.values())) > 0
+    }
 
 
 class Configurator:
@@ -189,12 +197,19 @@ class Configurator:
     Queries on one instance are serialised by a lock: CUDD managers are not thread-safe.
     """
 
-    def __init__(self, family: ProductFamily, *, secret: bytes = b"", backend: str = "auto",
-                 budget_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        family: ProductFamily,
+        *,
+        secret: bytes = b"",
+        backend: str = "auto",
+        budget_s: float = 5.0,
+    ) -> None:
         self.family = family
         self.problem: Problem = lower(family)
         self.fingerprint = hashlib.sha256(
-            json.dumps(family.to_json(), sort_keys=True).encode()).hexdigest()
+            json.dumps(family.to_json(), sort_keys=True).encode()
+        ).hexdigest()
         self._key = secret + bytes.fromhex(self.fingerprint)
         self._lock = threading.RLock()
         self.backend: BDDBackend | SATBackend
@@ -202,11 +217,15 @@ class Configurator:
             self.backend = SATBackend(self.problem)
         else:
             try:
-                self.backend = BDDBackend(self.problem, budget_s=None if backend == "bdd"
-                                          else budget_s)
+                self.backend = BDDBackend(
+                    self.problem, budget_s=None if backend == "bdd" else budget_s
+                )
             except CompileBudgetExceeded as exc:
-                warnings.warn(f"family {family.id!r}: {exc}; answering with the SAT backend",
-                              RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"family {family.id!r}: {exc}; answering with the SAT backend",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 self.backend = SATBackend(self.problem)
         self.attrs = family.attributes
         # plain lists and arrays: pydantic private attributes are slow on hot paths
@@ -247,9 +266,15 @@ class Configurator:
             be = self.backend
             assert isinstance(be, BDDBackend)
             for b, nb in enumerate(sizes):
-                self._rowmat.append(np.concatenate(
-                    [np.ones((nb, k), bool) if a == b else be.compatible(a, b).T
-                     for a, k in enumerate(sizes)], axis=1))
+                self._rowmat.append(
+                    np.concatenate(
+                        [
+                            np.ones((nb, k), bool) if a == b else be.compatible(a, b).T
+                            for a, k in enumerate(sizes)
+                        ],
+                        axis=1,
+                    )
+                )
         self._init_costs()
         with self._lock:
             self.global_valid = self.backend.valid_masks({})
@@ -257,7 +282,9 @@ class Configurator:
             # why a globally invalid option is invalid does not depend on any request
             self._global_reason = {
                 (a, int(j)): self._explain([], {a: self._onehot(a, int(j))})
-                for a, ok in self.global_valid.items() for j in np.flatnonzero(~ok)}
+                for a, ok in self.global_valid.items()
+                for j in np.flatnonzero(~ok)
+            }
             if self._graph:  # the best value of every exit under the request-free costs
                 self.backend.minimize_scalar({}, self._low, self._low_rank)  # type: ignore[union-attr]
         self.measure_by_attr: dict[int, list[str]] = {}
@@ -281,13 +308,15 @@ class Configurator:
             axes = range(len(c.scope))
             p1: dict[int, np.ndarray] = {
                 x: np.asarray(c.allowed.any(axis=tuple(i for i in axes if i != ix)))
-                for ix, x in enumerate(c.scope)}
+                for ix, x in enumerate(c.scope)
+            }
             p2: dict[tuple[int, int], np.ndarray] = {}
             for ix, x in enumerate(c.scope):
                 for iy, y in enumerate(c.scope):
                     if ix < iy:
-                        t = np.asarray(c.allowed.any(
-                            axis=tuple(i for i in axes if i not in (ix, iy))))
+                        t = np.asarray(
+                            c.allowed.any(axis=tuple(i for i in axes if i not in (ix, iy)))
+                        )
                         p2[x, y] = t
                         p2[y, x] = t.T
             self._proj1.append(p1)
@@ -296,8 +325,9 @@ class Configurator:
     def _init_costs(self) -> None:
         """Request-independent part of the suggestion cost: price, module days and index
         (criteria 3-5) folded into one integer per option, and their order."""
-        self._radix_low = [int(sum(int(w[:, c].max()) for w in self._base_w)) + 1
-                           for c in (3, 4, 5)]
+        self._radix_low = [
+            int(sum(int(w[:, c].max()) for w in self._base_w)) + 1 for c in (3, 4, 5)
+        ]
         _, r4, r5 = self._radix_low
         self._low_radix = self._radix_low[0] * r4 * r5
         self._low: list[list[int]] = []
@@ -308,8 +338,9 @@ class Configurator:
             self._low.append(low)
             if self._low_radix < 2**62:
                 self._low_arr.append(np.array(low, np.int64))
-            self._low_rank.append(np.argsort(np.argsort(np.array(low, dtype=object),
-                                                        kind="stable"), kind="stable"))
+            self._low_rank.append(
+                np.argsort(np.argsort(np.array(low, dtype=object), kind="stable"), kind="stable")
+            )
         self._delta = [[o.price_delta for o in op] for op in self.opts]
         self._mdays = [[self._module_days(o) for o in op] for op in self.opts]
         self._xdays = [[o.extra_days for o in op] for op in self.opts]
@@ -369,14 +400,17 @@ class Configurator:
         known = {m.name: m for m in self.family.measurements}
         for k, v in (measurements or {}).items():
             if k not in known:
-                raise InputError(f"unknown measurement {k!r} of {self.family.id}",
-                                 ("measurements", k))
+                raise InputError(
+                    f"unknown measurement {k!r} of {self.family.id}", ("measurements", k)
+                )
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise InputError("a number is expected", ("measurements", k))
             m = known[k]
             if not m.min <= v <= m.max:
-                raise InputError(f"implausible {k}: {v:g} {m.unit} is outside "
-                                 f"[{m.min:g}, {m.max:g}]", ("measurements", k))
+                raise InputError(
+                    f"implausible {k}: {v:g} {m.unit} is outside [{m.min:g}, {m.max:g}]",
+                    ("measurements", k),
+                )
             out[k] = float(v)
         return out
 
@@ -414,8 +448,7 @@ class Configurator:
             self._rows[key] = row
         return row
 
-    def _rule_allows(self, r: int, masks: Mapping[int, np.ndarray],
-                     keep: int | None = None) -> Any:
+    def _rule_allows(self, r: int, masks: Mapping[int, np.ndarray], keep: int | None = None) -> Any:
         """Whether rule ``r`` alone (with the domains) admits some variant meeting ``masks``;
         with ``keep``, per option of that attribute instead (its mask in ``masks`` is then
         ignored). Read off the rule's table, its projections in the usual cases."""
@@ -486,8 +519,9 @@ class Configurator:
     def _picks_text(self, picks: Sequence[_Pick]) -> dict[str, Any]:
         return {p.key: p.value for p in picks}
 
-    def _explain(self, picks: Sequence[_Pick],
-                 masks: Mapping[int, np.ndarray]) -> tuple[list[str], str]:
+    def _explain(
+        self, picks: Sequence[_Pick], masks: Mapping[int, np.ndarray]
+    ) -> tuple[list[str], str]:
         """Rule ids and a sentence saying why ``masks`` cannot hold together with ``picks``."""
         merged = self._merge(picks)
         for a, m in masks.items():
@@ -499,8 +533,7 @@ class Configurator:
         return [self.rule_ids[r] for r in rules], why
 
     # -- picks -----------------------------------------------------------------------------
-    def _fit_masks(self, meas: Mapping[str, float]) -> tuple[dict[int, np.ndarray],
-                                                              dict[str, Fit]]:
+    def _fit_masks(self, meas: Mapping[str, float]) -> tuple[dict[int, np.ndarray], dict[str, Fit]]:
         masks: dict[int, np.ndarray] = {}
         fits: dict[str, Fit] = {}
         for a, names in self.measure_by_attr.items():
@@ -516,13 +549,16 @@ class Configurator:
                 masks[a] = within
         return masks, fits
 
-    def _fit_attr(self, a: int, names: list[str], meas: Mapping[str, float],
-                  valid: np.ndarray, top: int = 5) -> Fit:
+    def _fit_attr(
+        self, a: int, names: list[str], meas: Mapping[str, float], valid: np.ndarray, top: int = 5
+    ) -> Fit:
         opts = self.opts[a]
         key = (a, tuple(names))
         if key not in self._fit_tables:  # a handful of measurement subsets per family
-            self._fit_tables[key] = (np.stack([self._centre[a][n] for n in names], axis=1),
-                                     np.stack([self._tol[a][n] for n in names], axis=1))
+            self._fit_tables[key] = (
+                np.stack([self._centre[a][n] for n in names], axis=1),
+                np.stack([self._tol[a][n] for n in names], axis=1),
+            )
         centre, tol = self._fit_tables[key]
         x = np.array([meas[n] for n in names])
         delta = x[None, :] - centre
@@ -530,9 +566,12 @@ class Configurator:
         dist = np.sqrt(((delta / tol) ** 2).sum(axis=1))
 
         def match(j: int) -> FitMatch:
-            return FitMatch(opts[j].value, {n: round(float(d), 4) for n, d in
-                                            zip(names, delta[j], strict=True)},
-                            round(float(dist[j]), 4), bool(within[j]))
+            return FitMatch(
+                opts[j].value,
+                {n: round(float(d), 4) for n, d in zip(names, delta[j], strict=True)},
+                round(float(dist[j]), 4),
+                bool(within[j]),
+            )
 
         def nearest(idx: np.ndarray) -> np.ndarray:  # by distance, then option order
             return idx[np.lexsort((idx, dist[idx]))]
@@ -545,25 +584,41 @@ class Configurator:
         near = [match(int(j)) for j in nearest(np.flatnonzero(valid))[:3]]
         if near:
             d = ", ".join(f"{k} {v:+g}" for k, v in near[0].deltas.items())
-            msg = (f"no {attr} module fits {given} within tolerance; the nearest is "
-                   f"{near[0].value} (measurement minus module: {d})")
+            msg = (
+                f"no {attr} module fits {given} within tolerance; the nearest is "
+                f"{near[0].value} (measurement minus module: {d})"
+            )
         else:
             msg = f"no {attr} module is available"
         return Fit(attr, [], near, msg)
 
-    def _picks(self, chosen: Mapping[int, int], texts: Mapping[str, str],
-               selections: Selections | None, fit_masks: Mapping[int, np.ndarray]) -> list[_Pick]:
-        picks = [_Pick("measurements", self.attrs[a].name, "within tolerance", {a: m}, False)
-                 for a, m in fit_masks.items()]
-        for k in (selections or {}):
+    def _picks(
+        self,
+        chosen: Mapping[int, int],
+        texts: Mapping[str, str],
+        selections: Selections | None,
+        fit_masks: Mapping[int, np.ndarray],
+    ) -> list[_Pick]:
+        picks = [
+            _Pick("measurements", self.attrs[a].name, "within tolerance", {a: m}, False)
+            for a, m in fit_masks.items()
+        ]
+        for k in selections or {}:
             if k in texts:
                 cond = self._text_cond[k]
                 if cond:
                     picks.append(_Pick("selections", k, texts[k], cond, False))
             else:
                 a = self.index[k]
-                picks.append(_Pick("selections", k, self.opts[a][chosen[a]].value,
-                                   {a: self._onehot(a, chosen[a])}, True))
+                picks.append(
+                    _Pick(
+                        "selections",
+                        k,
+                        self.opts[a][chosen[a]].value,
+                        {a: self._onehot(a, chosen[a])},
+                        True,
+                    )
+                )
         return picks
 
     def _clashes(self, picks: list[_Pick]) -> list[frozenset[int]]:
@@ -612,13 +667,13 @@ class Configurator:
         clashes = self._clashes(picks)
 
         def sat(idx: set[int]) -> bool:  # a known clash inside answers without the diagram
-            return (not any(c <= idx for c in clashes)
-                    and self._sat([picks[i] for i in sorted(idx)]))
+            return not any(c <= idx for c in clashes) and self._sat([picks[i] for i in sorted(idx)])
 
         drop: tuple[int, ...] | None = None
         for k in range(1, min(n, 3) + 1):
-            drop = next((c for c in combinations(range(n), k)
-                         if sat(set(range(n)).difference(c))), None)
+            drop = next(
+                (c for c in combinations(range(n), k) if sat(set(range(n)).difference(c))), None
+            )
             if drop is not None:
                 break
         if drop is None:  # many clashes: keep greedily from the latest pick backwards
@@ -639,15 +694,26 @@ class Configurator:
                     keep = trial
             others = [picks[x] for x in keep]
             rules, why = self._explain(others, p.masks)
-            out.append(Conflict(p.source, p.key, p.value, self._picks_text(others), rules,
-                                f"{p.key}={p.value} cannot be combined: {why}"))
+            out.append(
+                Conflict(
+                    p.source,
+                    p.key,
+                    p.value,
+                    self._picks_text(others),
+                    rules,
+                    f"{p.key}={p.value} cannot be combined: {why}",
+                )
+            )
         return [picks[i] for i in kept], out
 
     # -- public queries --------------------------------------------------------------------
-    def configure(self, selections: Selections | None = None,
-                  measurements: Mapping[str, float] | None = None,
-                  preferences: Preferences | None = None,
-                  learned: Learned | None = None) -> ConfigureResult:
+    def configure(
+        self,
+        selections: Selections | None = None,
+        measurements: Mapping[str, float] | None = None,
+        preferences: Preferences | None = None,
+        learned: Learned | None = None,
+    ) -> ConfigureResult:
         """Answer one interactive configuration step.
 
         Parameters
@@ -677,8 +743,11 @@ class Configurator:
             kept_sel = {p.key: p.value for p in picks if p.source == "selections"}
             dropped = {c.attribute for c in conflicts if c.source == "selections"}
             kept_texts = {k: v for k, v in texts.items() if k not in dropped}
-            fixed = {self.index[k]: self.opt_index[self.index[k]][v] for k, v in kept_sel.items()
-                     if k in self.index}
+            fixed = {
+                self.index[k]: self.opt_index[self.index[k]][v]
+                for k, v in kept_sel.items()
+                if k in self.index
+            }
             suggested = self._suggest(merged, fixed, kept_texts, prefs, learned or {}, meas)
         variant = None
         complete = False
@@ -686,8 +755,9 @@ class Configurator:
             variant = self._variant(fixed, kept_texts)
             complete = variant.complete
         missing = self._missing_texts(fixed, kept_texts) if len(fixed) == len(self.attrs) else []
-        return ConfigureResult(complete, variant, options, remaining, conflicts, suggested, fits,
-                               missing)
+        return ConfigureResult(
+            complete, variant, options, remaining, conflicts, suggested, fits, missing
+        )
 
     def _check_preferences(self, preferences: Preferences | None) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -697,8 +767,9 @@ class Configurator:
             out[self.index[k]] = idx
         return out
 
-    def _options(self, valid: Mapping[int, np.ndarray],
-                 picks: list[_Pick]) -> dict[str, list[OptionState]]:
+    def _options(
+        self, valid: Mapping[int, np.ndarray], picks: list[_Pick]
+    ) -> dict[str, list[OptionState]]:
         """Every option of every attribute: valid, or why not. Invalid options are explained
         in groups (those excluded by the same picks share one search for rules and one
         sentence); the first single pick that excludes an option is found for all attributes
@@ -714,8 +785,9 @@ class Configurator:
         todo = [a for a in range(n) if lefts[a] is not None]
         if todo and self._graph:
             off = self._offsets
-            big = np.concatenate([lefts[a] if lefts[a] is not None else self._no[a]
-                                  for a in range(n)])
+            big = np.concatenate(
+                [lefts[a] if lefts[a] is not None else self._no[a] for a in range(n)]
+            )
             for p in picks:
                 hit = big & ~self._row_all(p)
                 if not hit.any():
@@ -723,11 +795,11 @@ class Configurator:
                 big &= ~hit
                 at = np.unique(np.searchsorted(off, np.flatnonzero(hit), side="right") - 1)
                 for a in at.tolist():
-                    groups[a].append(([p], hit[off[a]:off[a + 1]]))
+                    groups[a].append(([p], hit[off[a] : off[a + 1]]))
                 if not big.any():
                     break
             for a in todo:
-                rest = big[off[a]:off[a + 1]]
+                rest = big[off[a] : off[a + 1]]
                 lefts[a] = rest if rest.any() else None
         for a in todo:
             left = lefts[a]
@@ -752,8 +824,9 @@ class Configurator:
                         states[a][j] = OptionState(values[j], False, why, list(rules), dict(by))
         return {self.names[a]: states[a] for a in range(n)}
 
-    def _direct_states(self, a: int, valid: np.ndarray,
-                       picks: list[_Pick]) -> tuple[list[OptionState], np.ndarray | None]:
+    def _direct_states(
+        self, a: int, valid: np.ndarray, picks: list[_Pick]
+    ) -> tuple[list[OptionState], np.ndarray | None]:
         """States of ``a`` with the options excluded by its own picks (a measurement range, a
         text) or by no variant at all explained; and the invalid options still unexplained."""
         values = self.values[a]
@@ -766,9 +839,11 @@ class Configurator:
         for p in own:
             out = ~p.masks[a] & ~done
             if out.any():
-                why = (f"outside the tolerance of the measurements given for {self.names[a]}"
-                       if p.source == "measurements" else
-                       f"{p.key} needs {self.names[a]} in the options that allow it")
+                why = (
+                    f"outside the tolerance of the measurements given for {self.names[a]}"
+                    if p.source == "measurements"
+                    else f"{p.key} needs {self.names[a]} in the options that allow it"
+                )
                 for j in np.flatnonzero(out).tolist():
                     states[j] = OptionState(values[j], False, why, [], {p.key: p.value})
                 done |= out
@@ -790,11 +865,13 @@ class Configurator:
             rows = self._rowmat[b]
             return rows[int(m.argmax())] if p.is_selection else rows[m].any(axis=0)
         row = self._row(p.masks, p.frozen)
-        return np.concatenate([~self._no[a] if a in p.masks else row[a]
-                               for a in range(len(self.attrs))])
+        return np.concatenate(
+            [~self._no[a] if a in p.masks else row[a] for a in range(len(self.attrs))]
+        )
 
-    def _min_culprits(self, a: int, left: np.ndarray,
-                      others: list[_Pick]) -> list[tuple[list[_Pick], np.ndarray]]:
+    def _min_culprits(
+        self, a: int, left: np.ndarray, others: list[_Pick]
+    ) -> list[tuple[list[_Pick], np.ndarray]]:
         """Options of ``a`` that no single pick excludes, split by a minimal set of picks
         that does, found by deletion in pick order. The deletion runs once per group of
         options that behave alike, one diagram query per step, instead of once per option."""
@@ -819,8 +896,9 @@ class Configurator:
             groups = nxt
         return groups
 
-    def _group_reasons(self, a: int, sub: np.ndarray, culprits: list[_Pick]
-                       ) -> list[tuple[list[str], str, dict[str, Any], list[int]]]:
+    def _group_reasons(
+        self, a: int, sub: np.ndarray, culprits: list[_Pick]
+    ) -> list[tuple[list[str], str, dict[str, Any], list[int]]]:
         """Rules and sentence for options of ``a`` excluded by ``culprits``: per option the
         first rule (in family order, among those touching the picks or ``a``) that alone
         excludes it, tested for the whole group at once; a minimal rule set (deletion) for the
@@ -832,8 +910,9 @@ class Configurator:
         merged = self._merge(culprits)
         touched = set(merged) | {a}
         by = self._picks_text(culprits)
-        because = (f" (because {', '.join(f'{p.key}={p.value}' for p in culprits)})"
-                   if culprits else "")
+        because = (
+            f" (because {', '.join(f'{p.key}={p.value}' for p in culprits)})" if culprits else ""
+        )
         out = []
         left = sub.copy()
         for r, scope in enumerate(self.rule_scope):
@@ -842,8 +921,14 @@ class Configurator:
             allows = self._rule_allows(r, merged, keep=a)
             ex = left & ~(allows & merged[a] if a in merged else allows)
             if ex.any():
-                out.append(([self.rule_ids[r]], f"{self.rule_msgs[r]}{because}", by,
-                            np.flatnonzero(ex).tolist()))
+                out.append(
+                    (
+                        [self.rule_ids[r]],
+                        f"{self.rule_msgs[r]}{because}",
+                        by,
+                        np.flatnonzero(ex).tolist(),
+                    )
+                )
                 left &= ~ex
                 if not left.any():
                     break
@@ -855,9 +940,15 @@ class Configurator:
         self._groups[key] = out
         return out
 
-    def _suggest(self, merged: Mapping[int, np.ndarray], fixed: Mapping[int, int],
-                 texts: Mapping[str, str], prefs: Mapping[int, list[int]], learned: Learned,
-                 meas: Mapping[str, float]) -> Variant | None:
+    def _suggest(
+        self,
+        merged: Mapping[int, np.ndarray],
+        fixed: Mapping[int, int],
+        texts: Mapping[str, str],
+        prefs: Mapping[int, list[int]],
+        learned: Learned,
+        meas: Mapping[str, float],
+    ) -> Variant | None:
         """The best valid completion, minimising lexicographically the summed criteria: unmet
         explicit preferences (rank in the customer's list), distance to the measurements,
         minus learned affinity, price, then module days. Exact on the diagram
@@ -877,8 +968,9 @@ class Configurator:
         for a, names in self.measure_by_attr.items():
             given = [n for n in names if n in meas]
             if given:
-                dist[a] = np.sqrt(sum(((meas[n] - self._centre[a][n]) / self._tol[a][n]) ** 2
-                                      for n in given))
+                dist[a] = np.sqrt(
+                    sum(((meas[n] - self._centre[a][n]) / self._tol[a][n]) ** 2 for n in given)
+                )
         # request-dependent criteria (0-2) of the attributes they touch
         high: dict[int, np.ndarray] = {}
         for a in {*prefs, *dist, *lw}:
@@ -900,16 +992,21 @@ class Configurator:
             order: list[np.ndarray] = list(self._low_rank)
             top = 0  # the largest folded cost, to know whether int64 holds it
             for h in high.values():
-                top = max(top, ((int(h[:, 0].max()) * r1 + int(h[:, 1].max())) * r2
-                                + int(h[:, 2].max())) * self._low_radix + self._low_radix)
+                top = max(
+                    top,
+                    ((int(h[:, 0].max()) * r1 + int(h[:, 1].max())) * r2 + int(h[:, 2].max()))
+                    * self._low_radix
+                    + self._low_radix,
+                )
             for a, h in high.items():
                 if top < 2**62:
                     hi = (h[:, 0] * r1 + h[:, 1]) * r2 + h[:, 2]
                     scalars[a] = (hi * self._low_radix + self._low_arr[a]).tolist()
                 else:
-                    scalars[a] = [((x0 * r1 + x1) * r2 + x2) * self._low_radix + lo
-                                  for (x0, x1, x2), lo in zip(h.tolist(), self._low[a],
-                                                              strict=True)]
+                    scalars[a] = [
+                        ((x0 * r1 + x1) * r2 + x2) * self._low_radix + lo
+                        for (x0, x1, x2), lo in zip(h.tolist(), self._low[a], strict=True)
+                    ]
                 w = self._base_w[a]
                 # within one attribute, the folded order is the lexicographic order of rows
                 perm = np.lexsort((w[:, 5], w[:, 4], w[:, 3], h[:, 2], h[:, 1], h[:, 0]))
@@ -917,7 +1014,8 @@ class Configurator:
                 rank[perm] = np.arange(len(perm))
                 order[a] = rank
             best = self.backend.minimize_scalar(  # type: ignore[union-attr]
-                merged, scalars, order)
+                merged, scalars, order
+            )
             if best is None:
                 return None
             return self._variant(dict(enumerate(best)), texts)
@@ -932,10 +1030,14 @@ class Configurator:
                 weights.append(w)
             else:
                 weights.append(base)
-        order_a = ([a for a in prefs] + [a for a in dist if a not in prefs]
-                   + sorted((a for a in lw if a not in prefs and a not in dist),
-                            key=lambda a: -lw[a].max())
-                   + [a for a in range(len(self.attrs))])
+        order_a = (
+            [a for a in prefs]
+            + [a for a in dist if a not in prefs]
+            + sorted(
+                (a for a in lw if a not in prefs and a not in dist), key=lambda a: -lw[a].max()
+            )
+            + [a for a in range(len(self.attrs))]
+        )
         seen: set[int] = set()
         picked: dict[int, int] = dict(fixed)
         for a in order_a:
@@ -965,24 +1067,34 @@ class Configurator:
         return out
 
     def _variant(self, fixed: Mapping[int, int], texts: Mapping[str, str]) -> Variant:
-        sel = {self.attrs[a].name: self.opts[a][fixed[a]].value
-               for a in range(len(self.attrs))}
+        sel = {self.attrs[a].name: self.opts[a][fixed[a]].value for a in range(len(self.attrs))}
         full = {**sel, **texts}
         missing = self._missing_texts(fixed, texts)
         # the totals of :meth:`price` and :meth:`lead_time`, without re-parsing the selections
-        price = (self.family.base_price
-                 + sum((self._delta[a][j] for a, j in fixed.items()), Decimal(0))
-                 + sum((self.texts[k].cost(v) for k, v in texts.items()), Decimal(0)))
-        days = (self.family.assembly_days + max((self._mdays[a][j] for a, j in fixed.items()),
-                                                default=0)
-                + sum(self._xdays[a][j] for a, j in fixed.items())
-                + sum(self.texts[k].extra_days for k in texts))
-        return Variant(self._encode(fixed, texts), full, float(round(price, 2)), int(days),
-                       not missing, missing)
+        price = (
+            self.family.base_price
+            + sum((self._delta[a][j] for a, j in fixed.items()), Decimal(0))
+            + sum((self.texts[k].cost(v) for k, v in texts.items()), Decimal(0))
+        )
+        days = (
+            self.family.assembly_days
+            + max((self._mdays[a][j] for a, j in fixed.items()), default=0)
+            + sum(self._xdays[a][j] for a, j in fixed.items())
+            + sum(self.texts[k].extra_days for k in texts)
+        )
+        return Variant(
+            self._encode(fixed, texts),
+            full,
+            float(round(price, 2)),
+            int(days),
+            not missing,
+            missing,
+        )
 
     # -- fit, price, lead time --------------------------------------------------------------
-    def fit(self, measurements: Mapping[str, float],
-            selections: Selections | None = None) -> dict[str, Fit]:
+    def fit(
+        self, measurements: Mapping[str, float], selections: Selections | None = None
+    ) -> dict[str, Fit]:
         """Nearest valid size modules for the measurements, per size attribute, with deltas.
 
         With ``selections``, "valid" also respects them (a fabric not made in some fits)."""
@@ -990,8 +1102,7 @@ class Configurator:
         chosen, texts = self._parse(selections)
         with self._lock:
             picks = self._picks(chosen, texts, selections, {})
-            valid = (self.backend.valid_masks(self._merge(picks)) if picks
-                     else self.global_valid)
+            valid = self.backend.valid_masks(self._merge(picks)) if picks else self.global_valid
             out = {}
             for a, names in self.measure_by_attr.items():
                 given = [n for n in names if n in meas]
@@ -1005,43 +1116,70 @@ class Configurator:
 
     def _resolve(self, selections: Selections) -> tuple[list[tuple[str, Option]], dict[str, str]]:
         chosen, texts = self._parse(selections)
-        return ([(self.attrs[a].name, self.opts[a][j]) for a, j in sorted(chosen.items())],
-                texts)
+        return ([(self.attrs[a].name, self.opts[a][j]) for a, j in sorted(chosen.items())], texts)
 
     def price(self, selections: Selections) -> dict[str, Any]:
         """Price breakdown of (possibly partial) selections: base, option deltas, texts."""
         opts, texts = self._resolve(selections)
-        lines = [{"attribute": n, "value": o.value, "amount": float(o.price_delta)}
-                 for n, o in opts if o.price_delta]
+        lines = [
+            {"attribute": n, "value": o.value, "amount": float(o.price_delta)}
+            for n, o in opts
+            if o.price_delta
+        ]
         text_lines = [{"name": k, "amount": float(self.texts[k].cost(v))} for k, v in texts.items()]
-        total = (self.family.base_price + sum((o.price_delta for _, o in opts), Decimal(0))
-                 + sum((self.texts[k].cost(v) for k, v in texts.items()), Decimal(0)))
-        return {"currency": self.family.currency, "base": float(self.family.base_price),
-                "options": lines, "texts": text_lines, "total": float(round(total, 2))}
+        total = (
+            self.family.base_price
+            + sum((o.price_delta for _, o in opts), Decimal(0))
+            + sum((self.texts[k].cost(v) for k, v in texts.items()), Decimal(0))
+        )
+        return {
+            "currency": self.family.currency,
+            "base": float(self.family.base_price),
+            "options": lines,
+            "texts": text_lines,
+            "total": float(round(total, 2)),
+        }
 
     def lead_time(self, selections: Selections) -> dict[str, Any]:
         """Lead time: assembly + the slowest module (restock included) + sequential steps."""
         opts, texts = self._resolve(selections)
         slowest = max(opts, key=lambda no: self._module_days(no[1]), default=None)
         slow_days = self._module_days(slowest[1]) if slowest else 0
-        steps: list[dict[str, Any]] = [{"attribute": n, "value": o.value, "days": o.extra_days}
-                 for n, o in opts if o.extra_days]
-        steps += [{"name": k, "days": self.texts[k].extra_days} for k in texts
-                  if self.texts[k].extra_days]
-        back = [{"attribute": n, "value": o.value, "days": o.backorder_days}
-                for n, o in opts if o.backordered]
+        steps: list[dict[str, Any]] = [
+            {"attribute": n, "value": o.value, "days": o.extra_days}
+            for n, o in opts
+            if o.extra_days
+        ]
+        steps += [
+            {"name": k, "days": self.texts[k].extra_days} for k in texts if self.texts[k].extra_days
+        ]
+        back = [
+            {"attribute": n, "value": o.value, "days": o.backorder_days}
+            for n, o in opts
+            if o.backordered
+        ]
         total = self.family.assembly_days + slow_days + sum(int(s["days"]) for s in steps)
-        return {"assembly_days": self.family.assembly_days,
-                "slowest_module": (None if slowest is None else
-                                   {"attribute": slowest[0], "value": slowest[1].value,
-                                    "days": slow_days}),
-                "backorders": back, "sequential": steps, "total_days": total}
+        return {
+            "assembly_days": self.family.assembly_days,
+            "slowest_module": (
+                None
+                if slowest is None
+                else {"attribute": slowest[0], "value": slowest[1].value, "days": slow_days}
+            ),
+            "backorders": back,
+            "sequential": steps,
+            "total_days": total,
+        }
 
     # -- codes ----------------------------------------------------------------------------
     def _encode(self, fixed: Mapping[int, int], texts: Mapping[str, str]) -> str:
         radices = [len(o) for o in self.opts]
-        body = codes.pack(self._key, radices, [fixed[a] for a in range(len(self.attrs))],
-                          [texts.get(t.name) for t in self.family.text_options])
+        body = codes.pack(
+            self._key,
+            radices,
+            [fixed[a] for a in range(len(self.attrs))],
+            [texts.get(t.name) for t in self.family.text_options],
+        )
         return f"{self.family.id}.{self.family.version}.{body}"
 
     def encode(self, selections: Selections) -> str:
@@ -1055,8 +1193,9 @@ class Configurator:
         chosen, texts = self._parse(selections)
         missing = [a.name for i, a in enumerate(self.attrs) if i not in chosen]
         if missing:
-            raise InvalidVariant(f"incomplete: no option for {', '.join(missing)}",
-                                 ("selections", missing[0]))
+            raise InvalidVariant(
+                f"incomplete: no option for {', '.join(missing)}", ("selections", missing[0])
+            )
         with self._lock:
             picks = self._picks(chosen, texts, selections, {})
             if not self._sat(picks):
@@ -1066,8 +1205,11 @@ class Configurator:
         no_text = self._missing_texts(chosen, texts)
         if no_text:
             why = "required text is missing"
-            raise InvalidVariant(why, ("selections", no_text[0]),
-                                 more=[(("selections", n), why) for n in no_text[1:]])
+            raise InvalidVariant(
+                why,
+                ("selections", no_text[0]),
+                more=[(("selections", n), why) for n in no_text[1:]],
+            )
         return self._encode(chosen, texts)
 
     def decode(self, code: str) -> Variant:
@@ -1084,16 +1226,23 @@ class Configurator:
         tx = {t.name: s for t, s in zip(self.family.text_options, texts, strict=True) if s}
         return self._variant(fixed, tx)
 
-    def spec(self, selections: Selections,
-             measurements: Mapping[str, float] | None = None) -> dict[str, Any]:
+    def spec(
+        self, selections: Selections, measurements: Mapping[str, float] | None = None
+    ) -> dict[str, Any]:
         """What to save for a customer's configuration (and to record as a ``configure``
         event): JSON-able, reorderable with :meth:`decode` of ``code``."""
         code = self.encode(selections)
         v = self.decode(code)
-        return {"product_id": self.family.id, "version": self.family.version, "code": code,
-                "selections": v.selections, "measurements": dict(measurements or {}),
-                "price": v.price, "currency": self.family.currency,
-                "lead_time_days": v.lead_time_days}
+        return {
+            "product_id": self.family.id,
+            "version": self.family.version,
+            "code": code,
+            "selections": v.selections,
+            "measurements": dict(measurements or {}),
+            "price": v.price,
+            "currency": self.family.currency,
+            "lead_time_days": v.lead_time_days,
+        }
 
     # -- description ----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -1101,34 +1250,58 @@ class Configurator:
         fam = self.family
 
         def opt(a: int, j: int, o: Option) -> dict[str, Any]:
-            d: dict[str, Any] = {"value": o.value, "label": o.label or o.value,
-                                 "price_delta": float(o.price_delta),
-                                 "lead_time_days": self._module_days(o),
-                                 "extra_days": o.extra_days,
-                                 "available": bool(self.global_valid[a][j]),
-                                 "in_stock": not o.out_of_stock}
+            d: dict[str, Any] = {
+                "value": o.value,
+                "label": o.label or o.value,
+                "price_delta": float(o.price_delta),
+                "lead_time_days": self._module_days(o),
+                "extra_days": o.extra_days,
+                "available": bool(self.global_valid[a][j]),
+                "in_stock": not o.out_of_stock,
+            }
             if o.measure:
                 d["measure"] = o.measure
                 d["tolerance"] = o.tolerance
             return d
 
         return {
-            "product_id": fam.id, "name": fam.name, "description": fam.description,
-            "kind": fam.kind, "version": fam.version, "currency": fam.currency,
-            "base_price": float(fam.base_price), "assembly_days": fam.assembly_days,
-            "variant_count": self.variant_count, "backend": self.backend.kind,
-            "attributes": [{"name": a.name, "label": a.label or a.name, "group": a.group,
-                            "options": [opt(i, j, o) for j, o in enumerate(a.values)]}
-                           for i, a in enumerate(self.attrs)],
+            "product_id": fam.id,
+            "name": fam.name,
+            "description": fam.description,
+            "kind": fam.kind,
+            "version": fam.version,
+            "currency": fam.currency,
+            "base_price": float(fam.base_price),
+            "assembly_days": fam.assembly_days,
+            "variant_count": self.variant_count,
+            "backend": self.backend.kind,
+            "attributes": [
+                {
+                    "name": a.name,
+                    "label": a.label or a.name,
+                    "group": a.group,
+                    "options": [opt(i, j, o) for j, o in enumerate(a.values)],
+                }
+                for i, a in enumerate(self.attrs)
+            ],
             "measurements": [m.model_dump(mode="json") for m in fam.measurements],
-            "text_options": [{"name": t.name, "label": t.label or t.name,
-                              "max_length": t.max_length, "allowed_chars": t.allowed_chars,
-                              "price": float(t.price), "price_per_char": float(t.price_per_char),
-                              "extra_days": t.extra_days, "required": t.required,
-                              "enabled_by": {k: (v.model_dump(by_alias=True)
-                                                 if isinstance(v, Negation) else v)
-                                             for k, v in t.enabled_by.items()}}
-                             for t in fam.text_options],
+            "text_options": [
+                {
+                    "name": t.name,
+                    "label": t.label or t.name,
+                    "max_length": t.max_length,
+                    "allowed_chars": t.allowed_chars,
+                    "price": float(t.price),
+                    "price_per_char": float(t.price_per_char),
+                    "extra_days": t.extra_days,
+                    "required": t.required,
+                    "enabled_by": {
+                        k: (v.model_dump(by_alias=True) if isinstance(v, Negation) else v)
+                        for k, v in t.enabled_by.items()
+                    },
+                }
+                for t in fam.text_options
+            ],
             "rules": [{"id": c.id, "message": c.message} for c in self.problem.constraints],
         }
 
@@ -1137,8 +1310,9 @@ _CACHE: dict[tuple[str, bytes, str], Configurator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_configurator(family: ProductFamily, *, secret: bytes = b"",
-                     backend: str = "auto") -> Configurator:
+def get_configurator(
+    family: ProductFamily, *, secret: bytes = b"", backend: str = "auto"
+) -> Configurator:
     """A compiled configurator for ``family``, compiled once per family content and cached
     (families are immutable per version, so the content fingerprint is the cache key)."""
     fp = hashlib.sha256(json.dumps(family.to_json(), sort_keys=True).encode()).hexdigest()

@@ -41,8 +41,13 @@ class InputError(ConfiguratorError, ValueError):
     ``("selections", "fabric")``.
     """
 
-    def __init__(self, msg: str, loc: Sequence[str | int] = (), *,
-                 more: Sequence[tuple[Sequence[str | int], str]] = ()) -> None:
+    def __init__(
+        self,
+        msg: str,
+        loc: Sequence[str | int] = (),
+        *,
+        more: Sequence[tuple[Sequence[str | int], str]] = (),
+    ) -> None:
         super().__init__(f"{'.'.join(map(str, loc))}: {msg}" if loc else msg)
         self.msg = msg
         self.loc = tuple(loc)
@@ -51,8 +56,7 @@ class InputError(ConfiguratorError, ValueError):
     def errors(self) -> list[dict[str, object]]:
         """The pydantic-style error list for a problem+json body: the error's own ``loc`` and
         ``msg``, then the ``more`` fields at fault (several required texts missing)."""
-        return [{"loc": list(loc), "msg": msg}
-                for loc, msg in [(self.loc, self.msg), *self.more]]
+        return [{"loc": list(loc), "msg": msg} for loc, msg in [(self.loc, self.msg), *self.more]]
 
 
 class InvalidVariant(InputError):

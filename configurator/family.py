@@ -170,9 +170,12 @@ class SizeTable(_Model):
             if not name.isidentifier():  # no attribute/index lookups, no positional fields
                 raise _fail(f"{{{name}}}: name an axis", ("code",))
             # a width or precision of a million characters would be built before it is refused
-            if any(len(d) > 2 or int(d) > 64 for d in _digit_runs(spec or "")) or "{" in (spec or ""):
-                raise _fail(f"{{{name}:{spec}}}: format widths and precisions are at most 64",
-                            ("code",))
+            if any(len(d) > 2 or int(d) > 64 for d in _digit_runs(spec or "")) or "{" in (
+                spec or ""
+            ):
+                raise _fail(
+                    f"{{{name}:{spec}}}: format widths and precisions are at most 64", ("code",)
+                )
             fields.append(name)
         total = 0
         for k, row in enumerate(self.rows):
@@ -184,20 +187,30 @@ class SizeTable(_Model):
                 if axis.offset_from is not None:
                     base = row.axes.get(axis.offset_from)
                     if base is None or base.offset_from is not None:
-                        raise _fail(f"{axis.offset_from!r} is not a plain axis of this row",
-                                    ("rows", k, "axes", name, "offset_from"))
+                        raise _fail(
+                            f"{axis.offset_from!r} is not a plain axis of this row",
+                            ("rows", k, "axes", name, "offset_from"),
+                        )
                 c = axis.count()
                 if c > MAX_OPTIONS_PER_ATTRIBUTE:
-                    raise _fail(f"{c} values (at most {MAX_OPTIONS_PER_ATTRIBUTE} options "
-                                "per attribute)", ("rows", k, "axes", name))
+                    raise _fail(
+                        f"{c} values (at most {MAX_OPTIONS_PER_ATTRIBUTE} options per attribute)",
+                        ("rows", k, "axes", name),
+                    )
                 n *= c
                 if n > MAX_OPTIONS_PER_ATTRIBUTE:
-                    raise _fail(f"the row gives over {MAX_OPTIONS_PER_ATTRIBUTE} options "
-                                "(the limit per attribute)", ("rows", k, "axes"))
+                    raise _fail(
+                        f"the row gives over {MAX_OPTIONS_PER_ATTRIBUTE} options "
+                        "(the limit per attribute)",
+                        ("rows", k, "axes"),
+                    )
             total += n
             if total > MAX_OPTIONS_PER_ATTRIBUTE:
-                raise _fail(f"the table gives over {MAX_OPTIONS_PER_ATTRIBUTE} options "
-                            "(the limit per attribute)", ("rows", k))
+                raise _fail(
+                    f"the table gives over {MAX_OPTIONS_PER_ATTRIBUTE} options "
+                    "(the limit per attribute)",
+                    ("rows", k),
+                )
         return self
 
     def count(self) -> int:
@@ -211,17 +224,30 @@ class SizeTable(_Model):
             rel = {k: a for k, a in row.axes.items() if a.offset_from is not None}
             names = list(base)
             grids = np.meshgrid(*[base[k].values() for k in names], indexing="ij")
-            points = [dict(zip(names, map(float, p), strict=True))
-                      for p in zip(*(g.ravel() for g in grids), strict=True)]
+            points = [
+                dict(zip(names, map(float, p), strict=True))
+                for p in zip(*(g.ravel() for g in grids), strict=True)
+            ]
             for k, a in rel.items():
-                points = [{**p, k: p[str(a.offset_from)] + float(off)}
-                          for p in points for off in a.values()]
+                points = [
+                    {**p, k: p[str(a.offset_from)] + float(off)}
+                    for p in points
+                    for off in a.values()
+                ]
             for p in points:
                 p = {k: round(v, 6) for k, v in p.items()}
-                out.append(Option.model_validate(
-                    {"value": self.code.format(**p), "measure": p, "properties": p,
-                     "tolerance": dict(self.tolerance), "price_delta": row.price_delta,
-                     "lead_time_days": row.lead_time_days}))
+                out.append(
+                    Option.model_validate(
+                        {
+                            "value": self.code.format(**p),
+                            "measure": p,
+                            "properties": p,
+                            "tolerance": dict(self.tolerance),
+                            "price_delta": row.price_delta,
+                            "lead_time_days": row.lead_time_days,
+                        }
+                    )
+                )
         return out
 
 
@@ -254,8 +280,10 @@ class Attribute(_Model):
         seen: set[str] = set()
         for k, o in enumerate(vals):
             if o.value in seen:
-                raise _fail(f"attribute {self.name!r}: duplicate option {o.value!r}",
-                            ("options", k, "value") if self.options else ("size_table", "code"))
+                raise _fail(
+                    f"attribute {self.name!r}: duplicate option {o.value!r}",
+                    ("options", k, "value") if self.options else ("size_table", "code"),
+                )
             seen.add(o.value)
         self._values = vals
         return self
@@ -362,8 +390,10 @@ class Combinations(_Rule):
         key = "allowed" if self.allowed is not None else "forbidden"
         for k, row in enumerate(self.allowed or self.forbidden or []):
             if len(row) != len(self.attributes):
-                raise _fail(f"row {row} has {len(row)} cells for {len(self.attributes)} "
-                            "attributes", (key, k))
+                raise _fail(
+                    f"row {row} has {len(row)} cells for {len(self.attributes)} attributes",
+                    (key, k),
+                )
         return self
 
 
@@ -391,8 +421,9 @@ class Conditional(_Rule):
     otherwise: list[Rule] = []
 
 
-Rule = Annotated[Requires | Excludes | Combinations | Bounds | Conditional,
-                 Field(discriminator="type")]
+Rule = Annotated[
+    Requires | Excludes | Combinations | Bounds | Conditional, Field(discriminator="type")
+]
 Conditional.model_rebuild()
 
 
@@ -457,20 +488,26 @@ class ProductFamily(_Model):
                 n, field = len(opts), "options"
             elif isinstance(table, Mapping | SizeTable):
                 try:  # compact and cheap; an invalid table is reported by the full validation
-                    parsed = (table if isinstance(table, SizeTable)
-                              else SizeTable.model_validate(table))
+                    parsed = (
+                        table if isinstance(table, SizeTable) else SizeTable.model_validate(table)
+                    )
                 except ValidationError:
                     continue
                 n, field = parsed.count(), "size_table"
             else:
                 continue
             if n > MAX_OPTIONS_PER_ATTRIBUTE:
-                raise _fail(f"{n} options (at most {MAX_OPTIONS_PER_ATTRIBUTE} per attribute)",
-                            ("attributes", i, field))
+                raise _fail(
+                    f"{n} options (at most {MAX_OPTIONS_PER_ATTRIBUTE} per attribute)",
+                    ("attributes", i, field),
+                )
             total += n
             if total > MAX_TOTAL_OPTIONS:
-                raise _fail(f"the attributes up to this one have {total} options (at most "
-                            f"{MAX_TOTAL_OPTIONS} in a family)", ("attributes", i, field))
+                raise _fail(
+                    f"the attributes up to this one have {total} options (at most "
+                    f"{MAX_TOTAL_OPTIONS} in a family)",
+                    ("attributes", i, field),
+                )
         return data
 
     @model_validator(mode="after")
@@ -479,17 +516,23 @@ class ProductFamily(_Model):
         seen: set[str] = set()
         for i, n in enumerate(names):
             if n in seen:
-                where: Loc = (("attributes", i, "name") if i < len(self.attributes) else
-                              ("text_options", i - len(self.attributes), "name"))
-                raise _fail(f"duplicate name {n!r} (attribute and text option names are "
-                            "unique)", where)
+                where: Loc = (
+                    ("attributes", i, "name")
+                    if i < len(self.attributes)
+                    else ("text_options", i - len(self.attributes), "name")
+                )
+                raise _fail(
+                    f"duplicate name {n!r} (attribute and text option names are unique)", where
+                )
             seen.add(n)
         for i, m in enumerate(self.measurements):
             attr = self._attr(m.attribute, ("measurements", i, "attribute"))
             for o in attr.values:
                 if m.name not in o.measure or m.name not in o.tolerance:
-                    raise _fail(f"option {attr.name}={o.value} has no measure and tolerance "
-                                f"for {m.name!r}", ("measurements", i))
+                    raise _fail(
+                        f"option {attr.name}={o.value} has no measure and tolerance for {m.name!r}",
+                        ("measurements", i),
+                    )
         for i, t in enumerate(self.text_options):
             self._check_cond(t.enabled_by, ("text_options", i, "enabled_by"))
         ids: set[str] = set()
@@ -502,13 +545,18 @@ class ProductFamily(_Model):
             ids.add(rid)
             size = math.prod(len(self.attribute(a).values) for a in _rule_scope(r))
             if size > MAX_TABLE:
-                raise _fail(f"the rule spans {size} combinations of options (at most "
-                            f"{MAX_TABLE}); split it", ("rules", i))
+                raise _fail(
+                    f"the rule spans {size} combinations of options (at most "
+                    f"{MAX_TABLE}); split it",
+                    ("rules", i),
+                )
             work += size * _passes(r)
             if work > MAX_RULE_WORK:
-                raise _fail(f"the rules up to this one fill {work} table cells (at most "
-                            f"{MAX_RULE_WORK}); use fewer rows, terms or sub-rules",
-                            ("rules", i))
+                raise _fail(
+                    f"the rules up to this one fill {work} table cells (at most "
+                    f"{MAX_RULE_WORK}); use fewer rows, terms or sub-rules",
+                    ("rules", i),
+                )
         return self
 
     # -- validation helpers (errors carry the path of the offending field) --------------------
@@ -539,8 +587,9 @@ class ProductFamily(_Model):
             key = "allowed" if r.allowed is not None else "forbidden"
             for k, row in enumerate(r.allowed or r.forbidden or []):
                 for j, cell in enumerate(row):
-                    self._check_values(attrs[j], [cell] if isinstance(cell, str) else cell,
-                                       (*loc, key, k, j))
+                    self._check_values(
+                        attrs[j], [cell] if isinstance(cell, str) else cell, (*loc, key, k, j)
+                    )
         elif isinstance(r, Bounds):
             if r.min is None and r.max is None:
                 raise _fail("give min or max", loc)
@@ -548,8 +597,10 @@ class ProductFamily(_Model):
                 attr = self._attr(t.attribute, (*loc, "terms", j, "attribute"))
                 for o in attr.values:
                     if t.property not in o.properties:
-                        raise _fail(f"option {attr.name}={o.value} has no property "
-                                    f"{t.property!r}", (*loc, "terms", j, "property"))
+                        raise _fail(
+                            f"option {attr.name}={o.value} has no property {t.property!r}",
+                            (*loc, "terms", j, "property"),
+                        )
         elif isinstance(r, Conditional):
             self._check_cond(r.when, (*loc, "when"))
             for j, sub in enumerate(r.then):
@@ -616,8 +667,11 @@ def _document_loc(loc: Loc, data: Any, *, missing: bool = False) -> Loc:
     out: list[str | int] = []
     node = data
     for k, part in enumerate(loc):
-        present = (part in node if isinstance(node, Mapping) else
-                   isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node))
+        present = (
+            part in node
+            if isinstance(node, Mapping)
+            else isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
         if present:
             node = node[part]
         elif not (missing and k == len(loc) - 1):  # else the absent field itself

@@ -58,8 +58,7 @@ class Problem:
 
     def satisfied(self, assignment: tuple[int, ...]) -> bool:
         """Whether a complete assignment (one option index per attribute) meets every rule."""
-        return all(bool(c.allowed[tuple(assignment[a] for a in c.scope)])
-                   for c in self.constraints)
+        return all(bool(c.allowed[tuple(assignment[a] for a in c.scope)]) for c in self.constraints)
 
 
 class _Lowering:
@@ -177,16 +176,23 @@ def lower(fam: ProductFamily) -> Problem:
         scope = low.rule_scope(r)
         size = math.prod(len(low.values[a]) for a in scope)
         if size > MAX_TABLE:
-            raise FamilyError(f"rule spans {size} combinations (max {MAX_TABLE}); split it",
-                              ("rules", i))
+            raise FamilyError(
+                f"rule spans {size} combinations (max {MAX_TABLE}); split it", ("rules", i)
+            )
         cons.append(Constraint(rid, r.message or _describe(r), tuple(scope), low.table(r, scope)))
     for a, attr in enumerate(fam.attributes):
         for j, o in enumerate(attr.values):
             if o.out_of_stock:
                 allowed = np.ones(len(attr.values), bool)
                 allowed[j] = False
-                cons.append(Constraint(f"stock:{attr.name}={o.value}",
-                                       f"{attr.name}={o.value} is out of stock", (a,), allowed))
+                cons.append(
+                    Constraint(
+                        f"stock:{attr.name}={o.value}",
+                        f"{attr.name}={o.value} is out of stock",
+                        (a,),
+                        allowed,
+                    )
+                )
     return Problem(low.attrs, low.values, cons)
 
 

@@ -57,8 +57,9 @@ class SATBackend:
         self.clauses: list[list[int]] = []
         top += len(problem.constraints)
         for lits in self.var:
-            enc = CardEnc.equals(lits=[int(x) for x in lits], bound=1, top_id=top,
-                                 encoding=EncType.seqcounter)
+            enc = CardEnc.equals(
+                lits=[int(x) for x in lits], bound=1, top_id=top, encoding=EncType.seqcounter
+            )
             top = max(top, enc.nv)
             self.clauses += enc.clauses
         for sel, c in zip(self.selector, problem.constraints, strict=True):
@@ -74,8 +75,9 @@ class SATBackend:
         self.solver = Solver(name=self.solver_name, bootstrap_with=self.clauses)
         self.next_var = self.top + 1
 
-    def _assumptions(self, constraints: Constraints, rules: Iterable[int] | None,
-                     skip: int | None = None) -> list[int]:
+    def _assumptions(
+        self, constraints: Constraints, rules: Iterable[int] | None, skip: int | None = None
+    ) -> list[int]:
         on = set(range(len(self.selector))) if rules is None else set(rules)
         lits = [s if i in on else -s for i, s in enumerate(self.selector)]
         for a, mask in constraints.items():
@@ -102,8 +104,9 @@ class SATBackend:
         pos = {x for x in model if x > 0}
         return [int(np.flatnonzero([int(x) in pos for x in lits])[0]) for lits in self.var]
 
-    def valid_masks(self, constraints: Constraints,
-                    attrs: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+    def valid_masks(
+        self, constraints: Constraints, attrs: Iterable[int] | None = None
+    ) -> dict[int, np.ndarray]:
         attrs = list(range(len(self.var)) if attrs is None else attrs)
         if self.next_var > self.top + 50_000:  # drop spent activation literals now and then
             self._reset()

@@ -62,8 +62,11 @@ def next_best_action(
             if tier == "BZ"
             else f"declining (churn risk {churn_risk:.0%}) with modest value {clv:.2f}"
         )
-        return {"action": "self_service", "reason": why + ": serve through low-cost channels",
-                "priority": 0.0}
+        return {
+            "action": "self_service",
+            "reason": why + ": serve through low-cost channels",
+            "priority": 0.0,
+        }
     if tier == "MGC" or (tier == "standard" and stage in ("exploration", "formation")):
         why = (
             f"growable: {max(headroom, 0.0):.2f} more value than now is realised by similar customers"

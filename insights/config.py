@@ -31,8 +31,12 @@ class CostToServe(BaseModel):
 
     per_customer_year: float = Field(default=2.0, ge=0, description="account upkeep: CRM, mailings")
     per_order: float = Field(default=1.0, ge=0, description="payment and handling per order")
-    per_return: float = Field(default=5.0, ge=0, description="reverse logistics and handling per return")
-    per_contact: float = Field(default=3.0, ge=0, description="one service contact (mail, chat, call)")
+    per_return: float = Field(
+        default=5.0, ge=0, description="reverse logistics and handling per return"
+    )
+    per_contact: float = Field(
+        default=3.0, ge=0, description="one service contact (mail, chat, call)"
+    )
     contact_floor_days: float = Field(default=90.0, gt=0)
 
 
@@ -48,18 +52,26 @@ class ValueConfig(BaseModel):
 
     time_unit_days: float = Field(default=1.0, gt=0)
     model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
-    penalizer: float = Field(default=0.0, ge=0, description="L2 penalty of the purchase-count model")
+    penalizer: float = Field(
+        default=0.0, ge=0, description="L2 penalty of the purchase-count model"
+    )
     spend_penalizer: float = Field(default=0.0, ge=0, description="L2 penalty of Gamma-Gamma")
-    min_customers: int = Field(default=20, ge=2, description="fewer customers than this: refuse to fit")
+    min_customers: int = Field(
+        default=20, ge=2, description="fewer customers than this: refuse to fit"
+    )
 
     # Value
-    horizon_days: float = Field(default=365.0, gt=0, description="CLV and predicted purchases horizon")
+    horizon_days: float = Field(
+        default=365.0, gt=0, description="CLV and predicted purchases horizon"
+    )
     discount_rate: float = Field(default=0.10, ge=0, description="annual discount rate of CLV")
     margin: float = Field(default=0.30, gt=0, le=1, description="gross margin applied to spend")
     clv_step_days: float = Field(default=30.0, gt=0, description="discounting step of CLV")
 
     # Tiers
-    mvc_share: float = Field(default=0.20, gt=0, lt=1, description="top share of customers by CLV = MVC")
+    mvc_share: float = Field(
+        default=0.20, gt=0, lt=1, description="top share of customers by CLV = MVC"
+    )
     mgc_sow_max: float = Field(
         default=0.5, gt=0, le=1, description="MGC when CLV <= this share of the peer potential"
     )
@@ -71,11 +83,19 @@ class ValueConfig(BaseModel):
     )
     mgc_min_p_alive: float = Field(default=0.5, ge=0, le=1)
     mgc_min_headroom_share: float = Field(
-        default=0.25, ge=0, description="unrealised value must reach this share of the MVC threshold"
+        default=0.25,
+        ge=0,
+        description="unrealised value must reach this share of the MVC threshold",
     )
-    mgc_share: float = Field(default=0.20, gt=0, lt=1, description="at most this share of customers is MGC")
-    peer_bands: int = Field(default=5, ge=1, description="peer groups: bands of expected order value")
-    growth_window_days: float = Field(default=90.0, gt=0, description="window of the growth comparison")
+    mgc_share: float = Field(
+        default=0.20, gt=0, lt=1, description="at most this share of customers is MGC"
+    )
+    peer_bands: int = Field(
+        default=5, ge=1, description="peer groups: bands of expected order value"
+    )
+    growth_window_days: float = Field(
+        default=90.0, gt=0, description="window of the growth comparison"
+    )
     cost_to_serve: CostToServe = Field(default_factory=CostToServe)
 
     # Next tier
@@ -83,21 +103,31 @@ class ValueConfig(BaseModel):
     next_tier_max_purchases: int = Field(default=50, ge=1)
 
     # Lifecycle and churn
-    churn_horizon_days: float = Field(default=180.0, gt=0, description="churn risk = P(no purchase in it)")
+    churn_horizon_days: float = Field(
+        default=180.0, gt=0, description="churn risk = P(no purchase in it)"
+    )
     decline_p_alive: float = Field(default=0.5, ge=0, le=1)
     decline_churn_risk: float = Field(default=0.8, gt=0, le=1)
-    decline_trend: float = Field(default=0.5, ge=0, description="recent / usual purchase rate below this")
-    trend_days: float = Field(default=90.0, gt=0, description="recent window of the trend (<= age / 2)")
+    decline_trend: float = Field(
+        default=0.5, ge=0, description="recent / usual purchase rate below this"
+    )
+    trend_days: float = Field(
+        default=90.0, gt=0, description="recent window of the trend (<= age / 2)"
+    )
     trend_min_expected: float = Field(
         default=2.0, gt=0, description="judge the trend only when this many purchases were expected"
     )
     exploration_days: float = Field(default=60.0, ge=0)
     stable_days: float = Field(default=180.0, ge=0)
-    stable_min_purchases: int = Field(default=4, ge=2, description="purchase days needed to be stable")
+    stable_min_purchases: int = Field(
+        default=4, ge=2, description="purchase days needed to be stable"
+    )
 
     # Actions
     upgrade_uplift: float = Field(
-        default=0.10, ge=0, description="expected CLV uplift of an upgrade offer (priority of upgrade)"
+        default=0.10,
+        ge=0,
+        description="expected CLV uplift of an upgrade offer (priority of upgrade)",
     )
 
     @model_validator(mode="after")

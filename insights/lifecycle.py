@@ -38,7 +38,9 @@ def purchase_trend(
     frequency: Any, T: Any, recent_repeat: Any, window: Any, min_expected: float
 ) -> np.ndarray:
     """Recent / usual repeat-purchase rate; NaN when too few purchases were expected to judge."""
-    x, T_, recent, w = (np.asarray(a, dtype=np.float64) for a in (frequency, T, recent_repeat, window))
+    x, T_, recent, w = (
+        np.asarray(a, dtype=np.float64) for a in (frequency, T, recent_repeat, window)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = np.where(T_ > 0, x * w / T_, 0.0)
         return np.where(expected >= min_expected, recent / expected, np.nan)

@@ -52,8 +52,13 @@ def pareto_report(revenue: Any, points: int = 21, top: float = 0.2) -> dict[str,
     n = int(v.size)
     if n == 0:
         return {
-            "curve": [], "top_share": top, "top_revenue_share": 0.0,
-            "customers_for_80_percent": 0.0, "gini": 0.0, "n_customers": 0, "total_revenue": 0.0,
+            "curve": [],
+            "top_share": top,
+            "top_revenue_share": 0.0,
+            "customers_for_80_percent": 0.0,
+            "gini": 0.0,
+            "n_customers": 0,
+            "total_revenue": 0.0,
         }
     cust, rev = _lorenz(v)
     grid = np.linspace(0.0, 1.0, points)

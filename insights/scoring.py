@@ -612,8 +612,6 @@ def refresh_customer(
         if buyers.shape[0] == 0:
             return None
         if buyers.shape[0] > 1:
-            raise ValueError(
-                "refresh_customer: history holds several customers; pass customer_id"
-            )
+            raise ValueError("refresh_customer: history holds several customers; pass customer_id")
         customer_id = str(buyers[0])
     return scorer.score(customer_id, history, t_as_of, contacts=contacts, recommend=recommend)

@@ -155,8 +155,22 @@ def summarize(
     if cust_all.shape[0] == 0:
         z = np.empty(0)
         return CustomerSummary(
-            np.empty(0, dtype=object), z, z, z, z, z, z, z, z, z, z, z, z, z,
-            as_of=t_end, time_unit_days=time_unit_days,
+            np.empty(0, dtype=object),
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            z,
+            as_of=t_end,
+            time_unit_days=time_unit_days,
         )
     ids, cust_idx = np.unique(cust_all.astype(str), return_inverse=True)
     n = ids.shape[0]

@@ -97,7 +97,8 @@ class ValueTiers:
         edges = np.unique(np.quantile(s, qs)) if qs.size else np.empty(0)
         band = np.searchsorted(edges, s, side="right")
         potential = [
-            float(np.quantile(v[band == k], self.mgc_potential_quantile)) if np.any(band == k)
+            float(np.quantile(v[band == k], self.mgc_potential_quantile))
+            if np.any(band == k)
             else mvc
             for k in range(edges.size + 1)
         ]
@@ -247,8 +248,14 @@ class ValueTiers:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValueTiers:
         keys = (
-            "mvc_share", "mgc_sow_max", "mgc_potential_quantile", "mgc_growth_min",
-            "mgc_min_p_alive", "mgc_min_headroom_share", "peer_bands", "mgc_share",
+            "mvc_share",
+            "mgc_sow_max",
+            "mgc_potential_quantile",
+            "mgc_growth_min",
+            "mgc_min_p_alive",
+            "mgc_min_headroom_share",
+            "peer_bands",
+            "mgc_share",
         )
         obj = cls(**{k: data[k] for k in keys})
         obj.thresholds_ = dict(data)

@@ -52,9 +52,13 @@ def pinned(cmd: list[str], core: str) -> list[str]:
 
 
 def start_server(env: dict[str, str], port: int, core: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(pinned([str(BIN / "atelier"), "serve"], core), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        pinned([str(BIN / "atelier"), "serve"], core),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     for _ in range(1200):
         try:
             # /readyz: models loaded and their answers precomputed, as a load balancer waits.
@@ -83,22 +87,47 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run_locust(classes: list[str], env: dict[str, str], port: int, users: int, seconds: int,
-               core: str, out: Path, server_pid: int = 0) -> list[dict[str, str]]:
+def run_locust(
+    classes: list[str],
+    env: dict[str, str],
+    port: int,
+    users: int,
+    seconds: int,
+    core: str,
+    out: Path,
+    server_pid: int = 0,
+) -> list[dict[str, str]]:
     """Run locust headless; the rows of its stats, each with the server's and locust's CPU
     use over the run (``server_cpu``, ``locust_cpu``: busy share of one core) and the
     server's CPU time per request (``server_us``), which no client bottleneck distorts."""
     prefix = out / "_".join(classes)
-    cmd = [str(BIN / "locust"), "-f", str(ROOT / "load" / "locustfile.py"), "--headless",
-           "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host",
-           f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
-           "--loglevel", "ERROR", *classes]
+    cmd = [
+        str(BIN / "locust"),
+        "-f",
+        str(ROOT / "load" / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+        *classes,
+    ]
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before, started = cpu_seconds(server_pid), time.perf_counter()
-    subprocess.run(pinned(cmd, core), env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        pinned(cmd, core), env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - started
     server = cpu_seconds(server_pid) - server_before
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -115,27 +144,38 @@ def run_locust(classes: list[str], env: dict[str, str], port: int, users: int, s
 
 def report(rows: list[dict[str, str]], title: str) -> None:
     print(f"\n{title}")
-    print(f"{'endpoint':<52}{'requests':>9}{'fail':>6}{'req/s':>9}{'p50':>7}{'p95':>7}{'p99':>7}"
-          f"{'server us/req':>15}{'server cpu':>12}{'locust cpu':>12}")
+    print(
+        f"{'endpoint':<52}{'requests':>9}{'fail':>6}{'req/s':>9}{'p50':>7}{'p95':>7}{'p99':>7}"
+        f"{'server us/req':>15}{'server cpu':>12}{'locust cpu':>12}"
+    )
     for r in rows:
-        print(f"{r['Name']:<52}{r['Request Count']:>9}{r['Failure Count']:>6}"
-              f"{float(r['Requests/s']):>9.1f}{r['50%']:>7}{r['95%']:>7}{r['99%']:>7}"
-              f"{r.get('server_us', ''):>15}{r.get('server_cpu', ''):>12}"
-              f"{r.get('locust_cpu', ''):>12}")
+        print(
+            f"{r['Name']:<52}{r['Request Count']:>9}{r['Failure Count']:>6}"
+            f"{float(r['Requests/s']):>9.1f}{r['50%']:>7}{r['95%']:>7}{r['99%']:>7}"
+            f"{r.get('server_us', ''):>15}{r.get('server_cpu', ''):>12}"
+            f"{r.get('locust_cpu', ''):>12}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--store", choices=["embedded", "redis"], default="embedded")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="existing data dir (default: a fresh temporary one with the demo)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="existing data dir (default: a fresh temporary one with the demo)",
+    )
     parser.add_argument("--tenant", default="demo")
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--alone", action="store_true", help="each endpoint alone at saturation")
-    parser.add_argument("--half-load", action="store_true",
-                        help="with --alone: then run the last endpoint at half its throughput")
+    parser.add_argument(
+        "--half-load",
+        action="store_true",
+        help="with --alone: then run the last endpoint at half its throughput",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
@@ -144,21 +184,46 @@ def main() -> None:
     data_dir = args.data_dir or work / "data"
     port = free_port()
     prefix = f"bench-{os.getpid()}"
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "ATELIER_PORT": str(port),
-           "ATELIER_STORE": args.store, "ATELIER_REDIS_URL": args.redis_url,
-           "ATELIER_REDIS_PREFIX": prefix, "ATELIER_RATE_LIMIT_REQUESTS": "0",
-           "ATELIER_WORKERS": str(args.workers), "ATELIER_DEMO_TENANT": args.tenant,
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "ATELIER_DATA_DIR": str(data_dir),
+        "ATELIER_PORT": str(port),
+        "ATELIER_STORE": args.store,
+        "ATELIER_REDIS_URL": args.redis_url,
+        "ATELIER_REDIS_PREFIX": prefix,
+        "ATELIER_RATE_LIMIT_REQUESTS": "0",
+        "ATELIER_WORKERS": str(args.workers),
+        "ATELIER_DEMO_TENANT": args.tenant,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
     # Seed the tenant and a key through the CLI, exactly as an operator would.
-    subprocess.run([str(BIN / "atelier"), "demo", "load"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "atelier"), "demo", "load"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
     for extra in os.environ.get("ATELIER_BENCH_SETUP", "").split(";"):
         if extra.strip():
-            subprocess.run([str(BIN / "atelier"), *extra.split()], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
-    out = subprocess.run([str(BIN / "atelier"), "keys", "create", "--tenant", args.tenant,
-                          "--scopes", "events,catalog,customers,recommend,configure,admin"],
-                         env=env, check=True, capture_output=True, text=True).stdout
+            subprocess.run(
+                [str(BIN / "atelier"), *extra.split()],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+    out = subprocess.run(
+        [
+            str(BIN / "atelier"),
+            "keys",
+            "create",
+            "--tenant",
+            args.tenant,
+            "--scopes",
+            "events,catalog,customers,recommend,configure,admin",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     env["ATELIER_BENCH_KEY"] = out.strip().splitlines()[-1]
     sys.path.insert(0, str(ROOT))
     from settings import Settings
@@ -177,14 +242,15 @@ def main() -> None:
     server = start_server(env, port, "0")
     try:
         classes = SCENARIOS[args.scenario]
-        print(f"scenario {args.scenario}: store={args.store} workers={args.workers} "
-              f"users={args.users} seconds={args.seconds} customers={len(customers)} "
-              f"items={len(items)}; server on core 0, locust on core 1")
+        print(
+            f"scenario {args.scenario}: store={args.store} workers={args.workers} "
+            f"users={args.users} seconds={args.seconds} customers={len(customers)} "
+            f"items={len(items)}; server on core 0, locust on core 1"
+        )
         if args.alone:
             results = {}
             for cls in classes:
-                rows = run_locust([cls], env, port, args.users, args.seconds, "1", work,
-                                  server.pid)
+                rows = run_locust([cls], env, port, args.users, args.seconds, "1", work, server.pid)
                 report(rows, f"{cls} alone")
                 results[cls] = rows[0]
             base = float(results[classes[0]]["Requests/s"])
@@ -192,15 +258,21 @@ def main() -> None:
             for cls in classes[1:]:
                 ratio = float(results[cls]["Requests/s"]) / base
                 us = float(results[cls]["server_us"] or 0)
-                print(f"throughput {cls} / {classes[0]}: {ratio:.2f}"
-                      + (f"; server CPU per request {classes[0]} / {cls}: {base_us / us:.2f}"
-                         if us and base_us else ""))
+                print(
+                    f"throughput {cls} / {classes[0]}: {ratio:.2f}"
+                    + (
+                        f"; server CPU per request {classes[0]} / {cls}: {base_us / us:.2f}"
+                        if us and base_us
+                        else ""
+                    )
+                )
             if args.half_load:
                 last = classes[-1]
                 target = float(results[last]["Requests/s"]) / 2
                 paced = {**env, "ATELIER_BENCH_RATE": str(target / args.users)}
-                rows = run_locust([last], paced, port, args.users, args.seconds, "1", work,
-                                  server.pid)
+                rows = run_locust(
+                    [last], paced, port, args.users, args.seconds, "1", work, server.pid
+                )
                 report(rows, f"{last} paced at half its throughput ({target:.0f} req/s)")
         else:
             rows = run_locust(classes, env, port, args.users, args.seconds, "1", work, server.pid)

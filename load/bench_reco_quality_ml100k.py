@@ -22,12 +22,24 @@ from training.evaluate import evaluate_command
 from training.evaluation import format_table
 
 PUBLISHED = {
-    "BiVAE (published)": {"map@10": 0.1461, "ndcg@10": 0.4751, "precision@10": 0.4118,
-                          "recall@10": 0.2191},
-    "BPR cornac (published)": {"map@10": 0.1325, "ndcg@10": 0.4420, "precision@10": 0.3882,
-                               "recall@10": 0.2125},
-    "SAR (published)": {"map@10": 0.1106, "ndcg@10": 0.3825, "precision@10": 0.3308,
-                        "recall@10": 0.1764},
+    "BiVAE (published)": {
+        "map@10": 0.1461,
+        "ndcg@10": 0.4751,
+        "precision@10": 0.4118,
+        "recall@10": 0.2191,
+    },
+    "BPR cornac (published)": {
+        "map@10": 0.1325,
+        "ndcg@10": 0.4420,
+        "precision@10": 0.3882,
+        "recall@10": 0.2125,
+    },
+    "SAR (published)": {
+        "map@10": 0.1106,
+        "ndcg@10": 0.3825,
+        "precision@10": 0.3308,
+        "recall@10": 0.1764,
+    },
 }
 
 
@@ -37,11 +49,18 @@ def main() -> None:
     ap.add_argument("--models", default="popularity,itemknn,als,ease,auto")
     args = ap.parse_args()
     payload = evaluate_command(
-        movielens_100k(), "ms", args.models.split(","), InteractionWeights(binary=True),
-        k=10, out=args.out, progress=False,
+        movielens_100k(),
+        "ms",
+        args.models.split(","),
+        InteractionWeights(binary=True),
+        k=10,
+        out=args.out,
+        progress=False,
     )
-    rows = [(f"{name} [{r['family']} {r['params']}]"[:70], r["test"])
-            for name, r in payload["results"].items()]
+    rows = [
+        (f"{name} [{r['family']} {r['params']}]"[:70], r["test"])
+        for name, r in payload["results"].items()
+    ]
     rows += list(PUBLISHED.items())
     print()
     print(format_table(rows, ["map@10", "ndcg@10", "precision@10", "recall@10"]))

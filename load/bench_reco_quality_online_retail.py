@@ -31,19 +31,30 @@ def main() -> None:
     ap.add_argument("--models", default="popularity,itemknn,als,ease,auto")
     args = ap.parse_args()
     payload = evaluate_command(
-        online_retail(), "temporal", args.models.split(","), WEIGHTS,
-        cut=parse_date("2011-11-09"), end=parse_date("2011-12-10"), k=10,
-        validation_days=30.0, out=args.out, progress=False,
+        online_retail(),
+        "temporal",
+        args.models.split(","),
+        WEIGHTS,
+        cut=parse_date("2011-11-09"),
+        end=parse_date("2011-12-10"),
+        k=10,
+        validation_days=30.0,
+        out=args.out,
+        progress=False,
     )
     res = payload["results"]
     for name, r in res.items():
-        print(f"{name:12s} chose {r['family']} {r['params']} (validation nDCG@10 "
-              f"{r['validation']['ndcg@10']:.4f})")
+        print(
+            f"{name:12s} chose {r['family']} {r['params']} (validation nDCG@10 "
+            f"{r['validation']['ndcg@10']:.4f})"
+        )
     if "auto" in res and "popularity" in res:
         ratio = res["auto"]["test"]["ndcg@10"] / max(res["popularity"]["test"]["ndcg@10"], 1e-9)
-        print(f"\nchosen/popularity nDCG@10 = {ratio:.2f}x (bar >= 3x): "
-              f"{'PASS' if ratio >= 3 else 'FAIL'}; aim nDCG@10 >= 0.11: "
-              f"{res['auto']['test']['ndcg@10']:.4f}")
+        print(
+            f"\nchosen/popularity nDCG@10 = {ratio:.2f}x (bar >= 3x): "
+            f"{'PASS' if ratio >= 3 else 'FAIL'}; aim nDCG@10 >= 0.11: "
+            f"{res['auto']['test']['ndcg@10']:.4f}"
+        )
 
 
 if __name__ == "__main__":

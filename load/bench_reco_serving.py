@@ -42,11 +42,18 @@ def build(data_dir: Path, n_items: int, n_customers: int, seed: int = 3) -> None
     tenant = "bench"
     store.ensure_tenant(tenant)
     n_clusters = max(1, n_items // 100)
-    items = [Item(f"item-{i:06d}", title=f"Item {i}", category=f"cat-{i % 50}",
-                  price=float(5 + i % 200), attributes={"cluster": i // 100})
-             for i in range(n_items)]
+    items = [
+        Item(
+            f"item-{i:06d}",
+            title=f"Item {i}",
+            category=f"cat-{i % 50}",
+            price=float(5 + i % 200),
+            attributes={"cluster": i // 100},
+        )
+        for i in range(n_items)
+    ]
     for start in range(0, n_items, 10_000):
-        store.upsert_items(tenant, items[start:start + 10_000])
+        store.upsert_items(tenant, items[start : start + 10_000])
     zipf = 1.0 / np.arange(1, 101) ** 0.8
     zipf /= zipf.sum()
     t0 = time.time() - 300 * 86400
@@ -59,8 +66,15 @@ def build(data_dir: Path, n_items: int, n_customers: int, seed: int = 3) -> None
             item = cluster * 100 + int(rng.choice(100, p=zipf))
             kind = "purchase" if rng.random() < 0.4 else "view"
             n += 1
-            batch.append(Event(f"b{n}", f"cust-{c:06d}", kind, t0 + float(rng.uniform(0, 3e7)),
-                               item_id=f"item-{item:06d}"))
+            batch.append(
+                Event(
+                    f"b{n}",
+                    f"cust-{c:06d}",
+                    kind,
+                    t0 + float(rng.uniform(0, 3e7)),
+                    item_id=f"item-{item:06d}",
+                )
+            )
         if len(batch) >= 20_000:
             store.add_events(tenant, batch, weigh_events(batch).tolist())
             batch = []
@@ -109,10 +123,21 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
     headers = [(b"authorization", f"Bearer {key}".encode()), (b"host", b"bench")]
 
     async def call(app: object, path: str, query: bytes) -> None:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "query_string": query, "root_path": "", "headers": headers,
-                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+            "state": {},
+        }
 
         async def receive() -> dict[str, object]:
             return {"type": "http.request", "body": b"", "more_body": False}
@@ -133,8 +158,10 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
     }
 
     async def run() -> None:
-        print(f"\nin-process cost per request (ASGI app called directly, core {core}, "
-              f"{requests} requests each; median of 3 rounds):")
+        print(
+            f"\nin-process cost per request (ASGI app called directly, core {core}, "
+            f"{requests} requests each; median of 3 rounds):"
+        )
         print(f"{'case':<36}{'p50 us':>9}{'p99 us':>9}{'mean us':>9}")
         for name, (app, paths, query) in cases.items():
             rounds = []
@@ -160,8 +187,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="a data dir of an earlier run (skips building and training)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="a data dir of an earlier run (skips building and training)",
+    )
     args = parser.parse_args()
     env = {**os.environ, "ATELIER_STORE": "embedded", "OPENBLAS_NUM_THREADS": "1"}
     data_dir = args.data_dir
@@ -171,16 +202,47 @@ def main() -> None:
         env["ATELIER_DATA_DIR"] = str(data_dir)
         bin_dir = Path(sys.executable).parent
         started = time.perf_counter()
-        subprocess.run([str(bin_dir / "atelier"), "train", "--tenant", "bench", "--model", "als",
-                        "--param", f"factors={args.factors}", "--publish", "--no-progress"],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-        print(f"trained and published ALS ({args.factors} factors) in "
-              f"{time.perf_counter() - started:.1f} s (data dir {data_dir})")
+        subprocess.run(
+            [
+                str(bin_dir / "atelier"),
+                "train",
+                "--tenant",
+                "bench",
+                "--model",
+                "als",
+                "--param",
+                f"factors={args.factors}",
+                "--publish",
+                "--no-progress",
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(
+            f"trained and published ALS ({args.factors} factors) in "
+            f"{time.perf_counter() - started:.1f} s (data dir {data_dir})"
+        )
     env["ATELIER_DATA_DIR"] = str(data_dir)
-    subprocess.run([sys.executable, str(ROOT / "load" / "bench_http.py"), "recommend", "--alone",
-                    "--half-load", "--data-dir", str(data_dir), "--tenant", "bench",
-                    "--seconds", str(args.seconds), "--users", str(args.users)],
-                   env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "load" / "bench_http.py"),
+            "recommend",
+            "--alone",
+            "--half-load",
+            "--data-dir",
+            str(data_dir),
+            "--tenant",
+            "bench",
+            "--seconds",
+            str(args.seconds),
+            "--users",
+            str(args.users),
+        ],
+        env=env,
+        check=True,
+    )
     in_process(data_dir)
 
 

@@ -39,19 +39,41 @@ def main() -> None:
     frame = online_retail()
     tmp = Path(tempfile.mkdtemp())
     path = tmp / "online_retail_clean.parquet"
-    pq.write_table(pa.table({
-        "CustomerID": frame.customer_id.astype(str), "StockCode": frame.item_id.astype(str),
-        "InvoiceDate": frame.timestamp.astype("int64"), "Quantity": frame.quantity,
-        "Revenue": frame.value}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "CustomerID": frame.customer_id.astype(str),
+                "StockCode": frame.item_id.astype(str),
+                "InvoiceDate": frame.timestamp.astype("int64"),
+                "Quantity": frame.quantity,
+                "Revenue": frame.value,
+            }
+        ),
+        path,
+    )
 
     def run_cli(model: str, extra: list[str]) -> float:
         parser = argparse.ArgumentParser()
         register(parser.add_subparsers())
-        cli_args = parser.parse_args([
-            "train", "--tenant", "bench", "--events", str(path), "--artifacts", str(tmp / "m"),
-            "--map", "customer_id=CustomerID,item_id=StockCode,timestamp=InvoiceDate,"
-            "quantity=Quantity,value=Revenue", "--binary", "--model", model, "--no-progress",
-            *extra])
+        cli_args = parser.parse_args(
+            [
+                "train",
+                "--tenant",
+                "bench",
+                "--events",
+                str(path),
+                "--artifacts",
+                str(tmp / "m"),
+                "--map",
+                "customer_id=CustomerID,item_id=StockCode,timestamp=InvoiceDate,"
+                "quantity=Quantity,value=Revenue",
+                "--binary",
+                "--model",
+                model,
+                "--no-progress",
+                *extra,
+            ]
+        )
         t = time.perf_counter()
         cli_args.handler(cli_args)
         return time.perf_counter() - t
@@ -63,14 +85,20 @@ def main() -> None:
     t = time.perf_counter()
     FAMILIES[args.model](**kw).fit(matrix)
     bare = time.perf_counter() - t
-    print(f"\nOnline Retail: {matrix.shape[0]} customers x {matrix.shape[1]} items, "
-          f"{matrix.nnz} cells, {len(frame)} events")
+    print(
+        f"\nOnline Retail: {matrix.shape[0]} customers x {matrix.shape[1]} items, "
+        f"{matrix.nnz} cells, {len(frame)} events"
+    )
     print(f"bare {args.model} fit {kw}: {bare:.2f} s")
-    print(f"atelier train end to end: {end_to_end:.2f} s  ({end_to_end / bare:.2f}x the bare "
-          f"fit; bar <= 1.5x: {'PASS' if end_to_end <= 1.5 * bare else 'FAIL'})")
+    print(
+        f"atelier train end to end: {end_to_end:.2f} s  ({end_to_end / bare:.2f}x the bare "
+        f"fit; bar <= 1.5x: {'PASS' if end_to_end <= 1.5 * bare else 'FAIL'})"
+    )
     if args.auto:
-        print(f"atelier train --model auto (grid search on validation + refit): "
-              f"{run_cli('auto', []):.1f} s")
+        print(
+            f"atelier train --model auto (grid search on validation + refit): "
+            f"{run_cli('auto', []):.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -75,8 +75,13 @@ class IngestUser(FastHttpUser):
             }
             for i in range(self.batch)
         ]
-        with self.client.post("/v1/events", json={"events": events}, headers=HEADERS,
-                              name="POST /v1/events (1000)", catch_response=True) as r:
+        with self.client.post(
+            "/v1/events",
+            json={"events": events},
+            headers=HEADERS,
+            name="POST /v1/events (1000)",
+            catch_response=True,
+        ) as r:
             if r.status_code != 202 or r.json()["accepted"] != self.batch:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
 
@@ -87,8 +92,11 @@ class RecommendUser(FastHttpUser):
     @task
     def recommend(self) -> None:
         cid = random.choice(CUSTOMERS)
-        self.client.get(f"/v1/customers/{cid}/recommendations?n=10", headers=HEADERS,
-                        name="GET /v1/customers/{id}/recommendations")
+        self.client.get(
+            f"/v1/customers/{cid}/recommendations?n=10",
+            headers=HEADERS,
+            name="GET /v1/customers/{id}/recommendations",
+        )
 
 
 class InsightsUser(FastHttpUser):
@@ -97,8 +105,9 @@ class InsightsUser(FastHttpUser):
     @task
     def insights(self) -> None:
         cid = random.choice(CUSTOMERS)
-        self.client.get(f"/v1/customers/{cid}/insights", headers=HEADERS,
-                        name="GET /v1/customers/{id}/insights")
+        self.client.get(
+            f"/v1/customers/{cid}/insights", headers=HEADERS, name="GET /v1/customers/{id}/insights"
+        )
 
 
 class ConfigureUser(FastHttpUser):
@@ -108,5 +117,9 @@ class ConfigureUser(FastHttpUser):
     @task
     def configure(self) -> None:
         body = {"selections": random.choice(self.selections)}
-        self.client.post(f"/v1/configurator/products/{PRODUCT}/configure", json=body,
-                         headers=HEADERS, name="POST /v1/configurator/products/{id}/configure")
+        self.client.post(
+            f"/v1/configurator/products/{PRODUCT}/configure",
+            json=body,
+            headers=HEADERS,
+            name="POST /v1/configurator/products/{id}/configure",
+        )

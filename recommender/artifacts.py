@@ -42,8 +42,7 @@ def data_fingerprint(matrix: sp.csr_matrix, item_ids: np.ndarray) -> str:
     """SHA-256 (first 16 hex) of the training matrix and item ids: same data, same print."""
     h = hashlib.sha256()
     m = sp.csr_matrix(matrix)
-    for arr in (m.indptr.astype(np.int64), m.indices.astype(np.int64),
-                m.data.astype(np.float32)):
+    for arr in (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.float32)):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update("\x00".join(np.asarray(item_ids).astype(str).tolist()).encode())
     return h.hexdigest()[:16]
@@ -87,13 +86,16 @@ def save_version(
     ids = np.asarray(item_ids).astype(str)
     np.save(tmp / "item_ids.npy", ids, allow_pickle=False)
     if popularity is not None:
-        np.save(tmp / "popularity.npy", np.asarray(popularity, dtype=np.float32),
-                allow_pickle=False)
+        np.save(
+            tmp / "popularity.npy", np.asarray(popularity, dtype=np.float32), allow_pickle=False
+        )
     if segments is not None:
-        np.save(tmp / "segment_names.npy", np.asarray(segments[0]).astype(str),
-                allow_pickle=False)
-        np.save(tmp / "segment_popularity.npy", np.asarray(segments[1], dtype=np.float32),
-                allow_pickle=False)
+        np.save(tmp / "segment_names.npy", np.asarray(segments[0]).astype(str), allow_pickle=False)
+        np.save(
+            tmp / "segment_popularity.npy",
+            np.asarray(segments[1], dtype=np.float32),
+            allow_pickle=False,
+        )
     full = {
         "format_version": FORMAT_VERSION,
         "tenant": tenant,

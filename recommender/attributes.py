@@ -61,9 +61,7 @@ class AttributeIndex:
         """Cosine similarity of item ``row`` to each candidate row."""
         return np.asarray((self.vectors[candidates] @ self.vectors[row].T).toarray()).ravel()
 
-    def proxies(
-        self, rows: np.ndarray, candidates: np.ndarray, m: int = 10
-    ) -> sp.csr_matrix:
+    def proxies(self, rows: np.ndarray, candidates: np.ndarray, m: int = 10) -> sp.csr_matrix:
         """(len(rows) x len(candidates)) weights: each row's ``m`` most similar candidates,
         weights summing to 1 (an all-zero row when nothing is shared)."""
         if len(rows) == 0 or len(candidates) == 0:

@@ -101,8 +101,12 @@ _ITEM_ROW = types.Array(types.float64, 1, "C", readonly=True)
 STEPPED, SAME_ROW, NOT_ONE_CELL, NOT_FINALIZED = 1, 0, -1, -2
 
 
-@njit(types.boolean(_STATE, _ITEM_ROW, types.float64, types.float64),
-      cache=True, nogil=True, fastmath=_FAST)
+@njit(
+    types.boolean(_STATE, _ITEM_ROW, types.float64, types.float64),
+    cache=True,
+    nogil=True,
+    fastmath=_FAST,
+)
 def _rank1_step(state: np.ndarray, y: np.ndarray, da: float, db: float) -> bool:
     """One Sherman-Morrison step in place on ``state = [A^-1; x]`` for ``A += da y y^T``,
     ``b += db y`` (``y``: an item's factors, the first ``f`` values of the row given);
@@ -139,10 +143,13 @@ def _rank1_step(state: np.ndarray, y: np.ndarray, da: float, db: float) -> bool:
     return True
 
 
-@njit(types.boolean(_STATE, _ITEM_ROW, types.float64, types.float64, types.float64),
-      cache=True, nogil=True, fastmath=_FAST)
-def _cell_step(state: np.ndarray, y: np.ndarray, alpha: float, w_old: float,
-               w_new: float) -> bool:
+@njit(
+    types.boolean(_STATE, _ITEM_ROW, types.float64, types.float64, types.float64),
+    cache=True,
+    nogil=True,
+    fastmath=_FAST,
+)
+def _cell_step(state: np.ndarray, y: np.ndarray, alpha: float, w_old: float, w_new: float) -> bool:
     """The step of one cell's weight going from ``w_old`` to ``w_new`` (0 = absent): a present
     cell with confidence ``c = alpha w`` contributes ``(c - 1) y y^T`` to ``A`` and ``c y`` to
     ``b``, an absent one nothing."""
@@ -156,10 +163,21 @@ def _cell_step(state: np.ndarray, y: np.ndarray, alpha: float, w_old: float,
     return _rank1_step(state, y, da, db)
 
 
-@njit(types.int64(_ROW_IDX, _ROW_W, _ROW_IDX, _ROW_W, _STATE, _ITEM_ROWS, types.float64),
-      cache=True, nogil=True, fastmath=_FAST)
-def _one_cell_step(old_idx: np.ndarray, old_w: np.ndarray, new_idx: np.ndarray,
-                   new_w: np.ndarray, state: np.ndarray, y: np.ndarray, alpha: float) -> int:
+@njit(
+    types.int64(_ROW_IDX, _ROW_W, _ROW_IDX, _ROW_W, _STATE, _ITEM_ROWS, types.float64),
+    cache=True,
+    nogil=True,
+    fastmath=_FAST,
+)
+def _one_cell_step(
+    old_idx: np.ndarray,
+    old_w: np.ndarray,
+    new_idx: np.ndarray,
+    new_w: np.ndarray,
+    state: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+) -> int:
     """Compare a customer's new row with the one their state reflects and, when exactly one
     cell differs (a new item, a changed weight, an item gone), take its rank-1 step.
 
@@ -241,12 +259,20 @@ class IncrementalFoldIn:
     erasure; see the module docstring.
     """
 
-    def __init__(self, model: LoadedModel, capacity: int = 100_000, *,
-                 max_bytes: int = 256 * 2**20, max_changes: int = 8,
-                 refresh_every: int = 256) -> None:
+    def __init__(
+        self,
+        model: LoadedModel,
+        capacity: int = 100_000,
+        *,
+        max_bytes: int = 256 * 2**20,
+        max_changes: int = 8,
+        refresh_every: int = 256,
+    ) -> None:
         if not model.uses_factors:
-            raise ValueError(f"IncrementalFoldIn needs a factor model (ALS/BPR), not "
-                             f"{model.family!r}: its update already is the history-row product")
+            raise ValueError(
+                f"IncrementalFoldIn needs a factor model (ALS/BPR), not "
+                f"{model.family!r}: its update already is the history-row product"
+            )
         self.model = model
         f = model._f
         self.factors = f
@@ -304,8 +330,14 @@ class IncrementalFoldIn:
             # Anything else (several cells, no A^-1 yet, a refresh due) goes through _general.
             if e.state is not None and e.steps < self.refresh_every:
                 done = _one_cell_step(
-                    np.frombuffer(e.idx_key, np.int32), np.frombuffer(e.w_key, np.float32),
-                    idx, w, e.state, self._yz, self._alpha)
+                    np.frombuffer(e.idx_key, np.int32),
+                    np.frombuffer(e.w_key, np.float32),
+                    idx,
+                    w,
+                    e.state,
+                    self._yz,
+                    self._alpha,
+                )
                 if done == STEPPED:
                     self.stats["updates"] += 1
                     self._inverses.move_to_end(key)
@@ -333,8 +365,11 @@ class IncrementalFoldIn:
         cells = self._diff(e, idx, w)
         if cells is None:  # not a finalized row: canonicalise, then re-solve
             idx, w = _canonical(idx, w)
-        elif (e.state is not None and len(cells) <= self.max_changes
-              and e.steps + len(cells) <= self.refresh_every):
+        elif (
+            e.state is not None
+            and len(cells) <= self.max_changes
+            and e.steps + len(cells) <= self.refresh_every
+        ):
             for j, old, new in cells:
                 if not _cell_step(e.state, self._yz[j], self._alpha, old, new):
                     return self._solve(key, e, idx, w)
@@ -369,7 +404,7 @@ class IncrementalFoldIn:
             b = np.zeros(self.factors)
         elif k <= self._woodbury_max:
             yz = self._yz[idx]
-            yh, zh = yz[:, : self.factors], yz[:, self.factors:]
+            yh, zh = yz[:, : self.factors], yz[:, self.factors :]
             d = c - 1.0
             m = yh @ zh.T
             m *= d
@@ -404,8 +439,9 @@ class IncrementalFoldIn:
                 dropped.x, dropped.state = dropped.state[self.factors].copy(), None
         return e.x
 
-    def _diff(self, e: _Entry, idx: np.ndarray, w: np.ndarray
-              ) -> list[tuple[int, float, float]] | None:
+    def _diff(
+        self, e: _Entry, idx: np.ndarray, w: np.ndarray
+    ) -> list[tuple[int, float, float]] | None:
         """``(item, old weight, new weight)`` of every cell that differs (0 = absent), or
         ``None`` when ``idx`` is not sorted and unique or a weight is not positive."""
         k = len(idx)

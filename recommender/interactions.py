@@ -172,9 +172,7 @@ def build_matrix(
     cust_u, cust_inv = _codes(f.customer_id, customer_ids)
     item_u, item_inv = _codes(f.item_id, item_ids)
     keep &= (cust_inv >= 0) & (item_inv >= 0)
-    m = sp.csr_matrix(
-        (w[keep], (cust_inv[keep], item_inv[keep])), shape=(len(cust_u), len(item_u))
-    )
+    m = sp.csr_matrix((w[keep], (cust_inv[keep], item_inv[keep])), shape=(len(cust_u), len(item_u)))
     m = _finish(m, weights)
     return m.astype(np.float32), cust_u, item_u
 
@@ -224,9 +222,7 @@ def history_row(
     sums = np.bincount(inv, weights=w[keep])
     row = sp.csr_matrix((sums, (np.zeros(len(idx), dtype=np.int64), idx)))
     row = _finish(row, weights)
-    return CustomerHistory(
-        row.indices.astype(np.int32), row.data.astype(np.float32), purchased
-    )
+    return CustomerHistory(row.indices.astype(np.int32), row.data.astype(np.float32), purchased)
 
 
 def update_history(
@@ -281,13 +277,10 @@ def rows_to_csr(histories: list[CustomerHistory], n_items: int) -> sp.csr_matrix
     """Stack histories into a CSR matrix (the batch input of ``Recommender.recommend``)."""
     indptr = np.zeros(len(histories) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(h.idx) for h in histories])
-    indices = (
-        np.concatenate([h.idx for h in histories]) if histories else np.empty(0, np.int32)
-    )
-    data = (
-        np.concatenate([h.weights for h in histories]) if histories else np.empty(0, np.float32)
-    )
+    indices = np.concatenate([h.idx for h in histories]) if histories else np.empty(0, np.int32)
+    data = np.concatenate([h.weights for h in histories]) if histories else np.empty(0, np.float32)
     return sp.csr_matrix((data, indices, indptr), shape=(len(histories), n_items))
+
 
 #: The weighting of online rows (undecayed).
 INGEST_WEIGHTS = InteractionWeights()

@@ -63,11 +63,18 @@ def pin_blas_threads(threads: int = 1) -> None:
     from threadpoolctl import threadpool_info, threadpool_limits
 
     threadpool_limits(limits=threads)
-    busy = [i for i in threadpool_info() if i.get("user_api") == "blas"
-            and i.get("num_threads", 1) > threads]
+    busy = [
+        i
+        for i in threadpool_info()
+        if i.get("user_api") == "blas" and i.get("num_threads", 1) > threads
+    ]
     if busy:
-        warnings.warn(f"BLAS still uses {busy[0]['num_threads']} threads per worker; "
-                      "set OPENBLAS_NUM_THREADS=1", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"BLAS still uses {busy[0]['num_threads']} threads per worker; "
+            "set OPENBLAS_NUM_THREADS=1",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def _candidates(scores: np.ndarray, n: int) -> np.ndarray:
@@ -78,12 +85,12 @@ def _candidates(scores: np.ndarray, n: int) -> np.ndarray:
     """
     size = len(scores)
     if size <= 4096 or n * 64 >= size:
-        return np.argpartition(scores, size - n)[size - n:] if n < size else np.arange(size)
+        return np.argpartition(scores, size - n)[size - n :] if n < size else np.arange(size)
     sample = scores[:: size // (n * 32)]
     threshold = np.partition(sample, len(sample) - n)[len(sample) - n]
     cand = np.flatnonzero(scores >= threshold)
     if len(cand) > n:
-        cand = cand[np.argpartition(scores[cand], len(cand) - n)[len(cand) - n:]]
+        cand = cand[np.argpartition(scores[cand], len(cand) - n)[len(cand) - n :]]
     return cand
 
 
@@ -158,7 +165,8 @@ class LoadedModel:
         new_entries = [e for e in entries if str(e["item_id"]) not in known]
         self.item_ids = (
             np.array(model_ids.tolist() + [str(e["item_id"]) for e in new_entries])
-            if new_entries else model_ids
+            if new_entries
+            else model_ids
         )
         self.item_index = {k: i for i, k in enumerate(self.item_ids.tolist())}
         n = len(self.item_ids)
@@ -201,12 +209,14 @@ class LoadedModel:
         self._proxies = None
         if self._attributes is not None and n > self.n_model_items:
             self._proxies = self._attributes.proxies(
-                np.arange(self.n_model_items, n), np.arange(self.n_model_items),
+                np.arange(self.n_model_items, n),
+                np.arange(self.n_model_items),
                 proxies_per_new_item,
             )
             # new items inherit a share of their proxies' popularity
-            self._popularity[self.n_model_items:] = self._proxies @ self._popularity[
-                : self.n_model_items] * 0.5
+            self._popularity[self.n_model_items :] = (
+                self._proxies @ self._popularity[: self.n_model_items] * 0.5
+            )
 
         self._prepare_family()
         return self
@@ -309,8 +319,9 @@ class LoadedModel:
         a = self._gram + (yh.T * (c - 1.0)) @ yh
         return np.asarray(_dposv(a, yh.T @ c)[1])
 
-    def _model_scores(self, hist_idx: np.ndarray, hist_w: np.ndarray,
-                      user_vector: np.ndarray | None = None) -> np.ndarray:
+    def _model_scores(
+        self, hist_idx: np.ndarray, hist_w: np.ndarray, user_vector: np.ndarray | None = None
+    ) -> np.ndarray:
         """Scores of the model's items for one history row (float32, writable)."""
         fam = self.family
         if fam in ("als", "bpr"):
@@ -320,8 +331,9 @@ class LoadedModel:
             return np.asarray(hist_w, dtype=np.float32) @ self._b_dense[hist_idx]
         if fam == "itemknn":
             row = sp.csr_matrix(
-                (np.asarray(hist_w, dtype=np.float32), np.asarray(hist_idx),
-                 [0, len(hist_idx)]), shape=(1, self.n_model_items))
+                (np.asarray(hist_w, dtype=np.float32), np.asarray(hist_idx), [0, len(hist_idx)]),
+                shape=(1, self.n_model_items),
+            )
             return np.asarray((row @ self._b_sparse).toarray(), dtype=np.float32).ravel()
         return self._popularity[: self.n_model_items].copy()
 
@@ -331,11 +343,12 @@ class LoadedModel:
         out = np.empty(self.n_items, dtype=np.float32)
         out[: self.n_model_items] = model_scores
         assert self._proxies is not None
-        out[self.n_model_items:] = self._proxies @ model_scores
+        out[self.n_model_items :] = self._proxies @ model_scores
         return out
 
-    def _top(self, scores: np.ndarray, n: int, category: str | None,
-             exclude: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    def _top(
+        self, scores: np.ndarray, n: int, category: str | None, exclude: list[np.ndarray | None]
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = max(0, min(int(n), MAX_N))
         scores += self._penalty(category)
         for ex in exclude:
@@ -350,8 +363,9 @@ class LoadedModel:
         keep = np.isfinite(sc)
         return idx[keep].astype(np.int32), sc[keep].astype(np.float32)
 
-    def _factor_top(self, x: np.ndarray, n: int, category: str | None,
-                    exclude: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    def _factor_top(
+        self, x: np.ndarray, n: int, category: str | None, exclude: list[np.ndarray | None]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-``n`` of ``Y x`` without scoring every item (factor models).
 
         Items are scanned in blocks by decreasing norm; since ``y.x <= |y| |x|``, once the n-th
@@ -365,8 +379,11 @@ class LoadedModel:
         pen = self._penalty_by_norm.get(category)
         if pen is None:
             pen = self._penalty_by_norm[category] = self._penalty(category)[self._norm_order]
-        banned = [self._norm_rank[np.asarray(e, dtype=np.int64)] for e in exclude
-                  if e is not None and len(e)]
+        banned = [
+            self._norm_rank[np.asarray(e, dtype=np.int64)]
+            for e in exclude
+            if e is not None and len(e)
+        ]
         banned_pos = np.unique(np.concatenate(banned)) if banned else None
         x = np.asarray(x, dtype=np.float32)
         x_norm = float(np.linalg.norm(x))
@@ -384,12 +401,15 @@ class LoadedModel:
             pos = np.concatenate([best_pos, np.arange(start, stop)])
             vals = np.concatenate([best_sc, sc])
             if len(vals) > n:
-                keep = np.argpartition(vals, len(vals) - n)[len(vals) - n:]
+                keep = np.argpartition(vals, len(vals) - n)[len(vals) - n :]
                 pos, vals = pos[keep], vals[keep]
             best_pos, best_sc = pos, vals
             start, size = stop, size * 2
-            if (start < total and len(best_sc) == n
-                    and float(best_sc.min()) >= x_norm * float(self._norms_by_norm[start])):
+            if (
+                start < total
+                and len(best_sc) == n
+                and float(best_sc.min()) >= x_norm * float(self._norms_by_norm[start])
+            ):
                 break
         order = np.argsort(-best_sc, kind="stable")
         idx, sc = self._norm_order[best_pos[order]], best_sc[order]
@@ -398,8 +418,13 @@ class LoadedModel:
 
     # ------------------------------------------------------------------ public answers
     def popular(
-        self, n: int = 10, *, segment: str | None = None, category: str | None = None,
-        exclude_idx: np.ndarray | None = None, purchased_idx: np.ndarray | None = None,
+        self,
+        n: int = 10,
+        *,
+        segment: str | None = None,
+        category: str | None = None,
+        exclude_idx: np.ndarray | None = None,
+        purchased_idx: np.ndarray | None = None,
     ) -> Recommendation:
         """Non-personalised answer: most popular (within ``segment`` when it is known)."""
         pop = self._segments.get(segment) if segment is not None else None
@@ -436,8 +461,13 @@ class LoadedModel:
         hist_idx, hist_w = hist_idx[in_model], hist_w[in_model]
         purchased = None if allow_repurchase else purchased_idx
         if len(hist_idx) == 0 or self.family == "popularity":
-            rec = self.popular(n, segment=segment, category=category, exclude_idx=exclude_idx,
-                               purchased_idx=purchased)
+            rec = self.popular(
+                n,
+                segment=segment,
+                category=category,
+                exclude_idx=exclude_idx,
+                purchased_idx=purchased,
+            )
             return rec if len(hist_idx) == 0 else rec._replace(fallback=None)
         if self.uses_factors:
             x = self.fold_in(hist_idx, hist_w) if user_vector is None else user_vector
@@ -449,7 +479,11 @@ class LoadedModel:
         return Recommendation(idx, sc, reasons, None)
 
     def similar(
-        self, item_idx: int, n: int = 10, *, category: str | None = None,
+        self,
+        item_idx: int,
+        n: int = 10,
+        *,
+        category: str | None = None,
         exclude_idx: np.ndarray | None = None,
     ) -> Recommendation:
         """Items most similar to one item; new items by attribute similarity."""
@@ -463,13 +497,15 @@ class LoadedModel:
             reason = "similar_attributes"
         else:
             model_scores = np.asarray(
-                self.model._similarity_scores(np.array([item_idx]))[0], dtype=np.float32)
+                self.model._similarity_scores(np.array([item_idx]))[0], dtype=np.float32
+            )
             scores = self._all_scores(model_scores.copy())
             reason = "similar"
         ex = np.array([item_idx])
         idx, sc = self._top(scores, n, category, [ex, exclude_idx])
-        return Recommendation(idx, sc, [[{"type": reason, "item_ids": [self.item_ids[item_idx]]}]
-                                        for _ in idx], None)
+        return Recommendation(
+            idx, sc, [[{"type": reason, "item_ids": [self.item_ids[item_idx]]}] for _ in idx], None
+        )
 
     def cross_sell(
         self,
@@ -496,16 +532,24 @@ class LoadedModel:
         keys, vals = self.basket_row(basket, hist_idx, hist_w, basket_weight)
         purchased = None if allow_repurchase else purchased_idx
         if not len(keys) or self.family == "popularity":
-            rec = self.popular(n, category=category, exclude_idx=np.concatenate(
-                [basket, np.asarray(exclude_idx if exclude_idx is not None else [], np.int64)]),
-                purchased_idx=purchased)
+            rec = self.popular(
+                n,
+                category=category,
+                exclude_idx=np.concatenate(
+                    [basket, np.asarray(exclude_idx if exclude_idx is not None else [], np.int64)]
+                ),
+                purchased_idx=purchased,
+            )
             return rec if not len(keys) else rec._replace(fallback=None)
         scores = self._all_scores(self._model_scores(keys, vals, user_vector))
         idx, sc = self._top(scores, n, category, [basket, exclude_idx, purchased])
         if explain:
             in_basket = np.isin(keys, basket)
-            reasons = self._explain(keys[in_basket], vals[in_basket], idx, "bought_together") \
-                if in_basket.any() else [[] for _ in idx]
+            reasons = (
+                self._explain(keys[in_basket], vals[in_basket], idx, "bought_together")
+                if in_basket.any()
+                else [[] for _ in idx]
+            )
         else:
             reasons = [[] for _ in idx]
         return Recommendation(idx, sc, reasons, None)
@@ -522,8 +566,9 @@ class LoadedModel:
         basket = np.unique(np.asarray(basket_idx, dtype=np.int64))
         cells: dict[int, float] = {}
         if hist_idx is not None and hist_w is not None:
-            for i, w in zip(np.asarray(hist_idx).tolist(), np.asarray(hist_w).tolist(),
-                            strict=True):
+            for i, w in zip(
+                np.asarray(hist_idx).tolist(), np.asarray(hist_w).tolist(), strict=True
+            ):
                 if i < self.n_model_items:
                     cells[i] = cells.get(i, 0.0) + float(w)
         for b in basket.tolist():
@@ -538,8 +583,9 @@ class LoadedModel:
         return keys, vals
 
     # ------------------------------------------------------------------ explanations
-    def _contributions(self, hist_idx: np.ndarray, hist_w: np.ndarray,
-                       rec_model_idx: np.ndarray) -> np.ndarray:
+    def _contributions(
+        self, hist_idx: np.ndarray, hist_w: np.ndarray, rec_model_idx: np.ndarray
+    ) -> np.ndarray:
         """(len(hist) x len(rec)) contribution of each history item to each recommended score."""
         fam = self.family
         if fam in ("als", "bpr"):
@@ -556,8 +602,14 @@ class LoadedModel:
             return np.asarray(sub) * hist_w[:, None]
         return np.zeros((len(hist_idx), len(rec_model_idx)))
 
-    def _explain(self, hist_idx: np.ndarray, hist_w: np.ndarray, rec_idx: np.ndarray,
-                 kind: str = "because_you_bought", top: int = 3) -> list[list[dict[str, Any]]]:
+    def _explain(
+        self,
+        hist_idx: np.ndarray,
+        hist_w: np.ndarray,
+        rec_idx: np.ndarray,
+        kind: str = "because_you_bought",
+        top: int = 3,
+    ) -> list[list[dict[str, Any]]]:
         rec_model = np.where(rec_idx < self.n_model_items, rec_idx, 0)
         contrib = self._contributions(hist_idx, hist_w, rec_model)
         out: list[list[dict[str, Any]]] = []

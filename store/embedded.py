@@ -354,9 +354,7 @@ class SQLiteStore(Store):
 
     def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
         row = (
-            self._db()
-            .execute(_SERVING_VERSIONS, (tenant, tenant, customer_id, tenant))
-            .fetchone()
+            self._db().execute(_SERVING_VERSIONS, (tenant, tenant, customer_id, tenant)).fetchone()
         )
         return ServingVersions(int(row[0]), int(row[1]))
 

@@ -69,7 +69,12 @@ def test_demo_load_makes_every_endpoint_answer(
             "/v1/recommendations/cross-sell", json={"items": ["jeans-slim-rinse"]}, headers=h
         ).json()["items"]
         insights = c.get("/v1/customers/cust-00002/insights", headers=h)
-        assert insights.status_code == 200 and insights.json()["tier"] in ("MVC", "MGC", "BZ", "standard")
+        assert insights.status_code == 200 and insights.json()["tier"] in (
+            "MVC",
+            "MGC",
+            "BZ",
+            "standard",
+        )
         assert c.get("/v1/insights/pareto", headers=h).json()["top_revenue_share"] > 0.5
         assert c.get("/v1/models", headers=h).json()["active"] == rec["model_version"]
         managers = c.get("/v1/account-managers/am-1/customers", headers=h).json()

@@ -67,8 +67,12 @@ def shop_frame(n: int = 240, days: float = 300.0, seed: int = 1) -> EventFrame:
                 typ.append("return")
     m = len(cust)
     return EventFrame(
-        np.array(cust, dtype=object), np.full(m, "", dtype=object), np.array(typ, dtype=object),
-        np.array(ts), np.ones(m), np.array(val),
+        np.array(cust, dtype=object),
+        np.full(m, "", dtype=object),
+        np.array(typ, dtype=object),
+        np.array(ts),
+        np.ones(m),
+        np.array(val),
     )
 
 

@@ -69,15 +69,34 @@ def evaluate_command(
     results: dict[str, Any] = {}
     for fam in families:
         pool = AUTO_FAMILIES if fam == "auto" else [fam]
-        chosen = search(val_split, pool, method=search_method, n_trials=trials,
-                        metric=f"ndcg@{k}", k=k, progress=progress)
+        chosen = search(
+            val_split,
+            pool,
+            method=search_method,
+            n_trials=trials,
+            metric=f"ndcg@{k}",
+            k=k,
+            progress=progress,
+        )
         results[fam] = _test(test_split, chosen.family, chosen.params, k)
         results[fam]["validation"] = chosen.metrics
-    columns = [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"map@{k}", f"hit_rate@{k}",
-               "coverage"]
+    columns = [
+        f"precision@{k}",
+        f"recall@{k}",
+        f"ndcg@{k}",
+        f"map@{k}",
+        f"hit_rate@{k}",
+        "coverage",
+    ]
     print(format_table([(name, r["test"]) for name, r in results.items()], columns))
-    payload = {"protocol": protocol, "k": k, "cut": cut, "end": end,
-               "weights": weights.to_dict(), "results": results}
+    payload = {
+        "protocol": protocol,
+        "k": k,
+        "cut": cut,
+        "end": end,
+        "weights": weights.to_dict(),
+        "results": results,
+    }
     if out is not None:
         save_json(out, payload)
     return payload
@@ -87,5 +106,9 @@ def _test(split: Split, family: str, params: dict[str, Any], k: int) -> dict[str
     t = time.perf_counter()
     model = FAMILIES[family](**params).fit(split.train)
     fit_s = time.perf_counter() - t
-    return {"family": family, "params": params, "fit_seconds": round(fit_s, 3),
-            "test": evaluate_model(model, split, k=k)}
+    return {
+        "family": family,
+        "params": params,
+        "fit_seconds": round(fit_s, 3),
+        "test": evaluate_model(model, split, k=k),
+    }

@@ -162,7 +162,7 @@ def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> 
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)
     recs = np.full((split.train.shape[0], k), -1, dtype=np.int64)
     for start in range(0, len(users), batch):
-        u = users[start:start + batch]
+        u = users[start : start + batch]
         ids, scores = model.recommend(split.train[u], N=k)
         recs[u, : ids.shape[1]] = np.where(np.isfinite(scores), ids, -1)
     return ranking_metrics(recs, split.test, k=k, n_items=split.train.shape[1])

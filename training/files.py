@@ -149,8 +149,13 @@ def _times(quantity: Any, price: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- frames
-_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y %H:%M",
-                 "%Y-%m-%dT%H:%M:%SZ")
+_TIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%dT%H:%M:%SZ",
+)
 
 
 def _timestamps(col: pa.Array) -> np.ndarray:
@@ -168,13 +173,15 @@ def _timestamps(col: pa.Array) -> np.ndarray:
             parsed = pc.strptime(col, format=fmt, unit="s", error_is_null=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        return np.asarray(pc.cast(parsed, pa.int64()).to_numpy(zero_copy_only=False),
-                          dtype=np.float64)
+        return np.asarray(
+            pc.cast(parsed, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
     raise ValueError(f"cannot parse timestamps such as {col[0]!r}; use ISO 8601 or POSIX seconds")
 
 
-def frame_from_file(path: str | Path, mapping: Mapping[str, str],
-                    default_type: str = "purchase") -> EventFrame:
+def frame_from_file(
+    path: str | Path, mapping: Mapping[str, str], default_type: str = "purchase"
+) -> EventFrame:
     """Events of a CSV / gzip CSV / Parquet file as an :class:`EventFrame` (vectorised).
 
     ``mapping`` maps event fields (``customer_id``, ``item_id``, ``type``, ``timestamp``,
@@ -193,8 +200,9 @@ def frame_from_file(path: str | Path, mapping: Mapping[str, str],
             c = col(name)
             if c is None:
                 return np.full(n, np.nan)
-            return np.asarray(pc.cast(c, pa.float64()).to_numpy(zero_copy_only=False),
-                              dtype=np.float64)
+            return np.asarray(
+                pc.cast(c, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+            )
 
         def text(name: str, default: str, n: int = n) -> np.ndarray:
             c = col(name)
@@ -208,7 +216,15 @@ def frame_from_file(path: str | Path, mapping: Mapping[str, str],
             value = np.where(np.isnan(qty), 1.0, np.abs(qty)) * num("unit_price")
         ts_col = col("timestamp")
         ts = _timestamps(ts_col) if ts_col is not None else np.zeros(n)
-        frames.append(EventFrame(text("customer_id", ""), text("item_id", ""),
-                                 text("type", default_type), ts, qty, value))
+        frames.append(
+            EventFrame(
+                text("customer_id", ""),
+                text("item_id", ""),
+                text("type", default_type),
+                ts,
+                qty,
+                value,
+            )
+        )
     frame = EventFrame.concat(frames)
     return frame.select(frame.customer_id != "")

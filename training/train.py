@@ -87,8 +87,15 @@ def train_from_frame(
     validation: dict[str, Any] = {}
     if config.model == "auto":
         split = validation_split(frame, config.weights, config.validation_days)
-        result = search(split, config.families, method=config.search, n_trials=config.trials,
-                        metric=config.metric, k=config.k, progress=config.progress)
+        result = search(
+            split,
+            config.families,
+            method=config.search,
+            n_trials=config.trials,
+            metric=config.metric,
+            k=config.k,
+            progress=config.progress,
+        )
         family, params = result.family, result.params
         validation = {"metrics": result.metrics, "trials": result.trials}
     else:
@@ -109,13 +116,17 @@ def train_from_frame(
         "n_events": len(frame),
         "n_interactions": int(matrix.nnz),
         "metrics": {"validation": validation.get("metrics", {})},
-        "search": {"method": config.search if config.model == "auto" else "none",
-                   "trials": validation.get("trials", [])},
-        "seconds": {"matrix": round(t_matrix, 3), "search": round(t_search, 3),
-                    "fit": round(t_fit, 3)},
+        "search": {
+            "method": config.search if config.model == "auto" else "none",
+            "trials": validation.get("trials", []),
+        },
+        "seconds": {
+            "matrix": round(t_matrix, 3),
+            "search": round(t_search, 3),
+            "fit": round(t_fit, 3),
+        },
     }
-    folder = save_version(artifacts_root, tenant, model, items, meta, segments=seg,
-                          popularity=pop)
+    folder = save_version(artifacts_root, tenant, model, items, meta, segments=seg, popularity=pop)
     total = time.perf_counter() - t0
     full = read_meta(folder)
     full["seconds"]["total"] = round(total, 3)

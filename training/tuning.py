@@ -36,8 +36,12 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {},
     "itemknn": {"kind": ["bm25", "cosine"], "K": [50, 200]},
     "ease": {"l2": [50.0, 200.0, 500.0, 1500.0]},
-    "als": {"factors": [64, 128], "alpha": [1.0, 5.0], "regularization": [0.05, 1.0],
-            "iterations": [15]},
+    "als": {
+        "factors": [64, 128],
+        "alpha": [1.0, 5.0],
+        "regularization": [0.05, 1.0],
+        "iterations": [15],
+    },
     "bpr": {"factors": [64], "learning_rate": [0.05], "iterations": [100]},
 }
 AUTO_FAMILIES: tuple[str, ...] = ("popularity", "itemknn", "ease", "als")
@@ -72,17 +76,23 @@ def _suggest(trial: Any, family: str) -> dict[str, Any]:
     if family == "ease":
         return {"l2": trial.suggest_float("l2", 10.0, 5000.0, log=True)}
     if family == "als":
-        return {"factors": trial.suggest_categorical("factors", [32, 64, 128]),
-                "alpha": trial.suggest_float("alpha", 0.5, 40.0, log=True),
-                "regularization": trial.suggest_float("regularization", 0.01, 10.0, log=True),
-                "iterations": 15}
+        return {
+            "factors": trial.suggest_categorical("factors", [32, 64, 128]),
+            "alpha": trial.suggest_float("alpha", 0.5, 40.0, log=True),
+            "regularization": trial.suggest_float("regularization", 0.01, 10.0, log=True),
+            "iterations": 15,
+        }
     if family == "itemknn":
-        return {"kind": trial.suggest_categorical("kind", ["bm25", "cosine"]),
-                "K": trial.suggest_int("K", 10, 400, log=True)}
+        return {
+            "kind": trial.suggest_categorical("kind", ["bm25", "cosine"]),
+            "K": trial.suggest_int("K", 10, 400, log=True),
+        }
     if family == "bpr":
-        return {"factors": trial.suggest_categorical("factors", [32, 64, 128]),
-                "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.1, log=True),
-                "iterations": 100}
+        return {
+            "factors": trial.suggest_categorical("factors", [32, 64, 128]),
+            "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.1, log=True),
+            "iterations": 100,
+        }
     return {}
 
 
@@ -91,8 +101,12 @@ def _trial(split: Split, family: str, params: dict[str, Any], k: int) -> dict[st
     model: Recommender = FAMILIES[family](**params)
     model.fit(split.train)
     metrics = evaluate_model(model, split, k=k)
-    return {"family": family, "params": params, "metrics": metrics,
-            "seconds": round(time.perf_counter() - start, 3)}
+    return {
+        "family": family,
+        "params": params,
+        "metrics": metrics,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
 
 
 def search(
@@ -116,8 +130,7 @@ def search(
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        fams = [f for f in families
-                if not (f == "ease" and split.train.shape[1] > EASE_MAX_ITEMS)]
+        fams = [f for f in families if not (f == "ease" and split.train.shape[1] > EASE_MAX_ITEMS)]
 
         def objective(trial: Any) -> float:
             fam = trial.suggest_categorical("family", fams)
@@ -125,8 +138,9 @@ def search(
             trials.append(result)
             return float(result["metrics"][metric])
 
-        study = optuna.create_study(direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=seed))
+        study = optuna.create_study(
+            direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
+        )
         study.optimize(objective, n_trials=n_trials, show_progress_bar=progress)
     else:
         raise ValueError(f"search method must be 'grid' or 'optuna', not {method!r}")

@@ -9,6 +9,14 @@ FAMILIES: dict[str, type[Recommender]] = {
 }
 
 __all__ = [
-    "ALS", "BPR", "EASE", "FAMILIES", "FactorModel", "ItemKNN", "NotFittedError", "Popularity",
-    "Recommender", "topk_rows",
+    "ALS",
+    "BPR",
+    "EASE",
+    "FAMILIES",
+    "FactorModel",
+    "ItemKNN",
+    "NotFittedError",
+    "Popularity",
+    "Recommender",
+    "topk_rows",
 ]

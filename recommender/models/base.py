@@ -130,10 +130,17 @@ class Recommender(ABC):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in self._array_names:
-            np.save(folder / f"{name}.npy", np.ascontiguousarray(getattr(self, name)),
-                    allow_pickle=False)
-        meta = {"family": self.family, "params": self.get_params(), "n_items": self.n_items_,
-                **self._extra_meta()}
+            np.save(
+                folder / f"{name}.npy",
+                np.ascontiguousarray(getattr(self, name)),
+                allow_pickle=False,
+            )
+        meta = {
+            "family": self.family,
+            "params": self.get_params(),
+            "n_items": self.n_items_,
+            **self._extra_meta(),
+        }
         (folder / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
 
     @classmethod
@@ -148,8 +155,9 @@ class Recommender(ABC):
             raise ValueError(f"{folder} holds a {meta['family']} model, not {klass.family}")
         model = klass(**meta["params"])
         for name in klass._array_names:
-            arr = np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None,
-                          allow_pickle=False)
+            arr = np.load(
+                folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
+            )
             setattr(model, name, arr)
         model.n_items_ = int(meta["n_items"])
         model._after_load(meta)

@@ -91,8 +91,11 @@ def _use_gpu(flag: bool | str) -> bool:
     if flag == "auto":
         return has
     if flag and not has:
-        warnings.warn("use_gpu=True but implicit has no CUDA support here; using the CPU",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            "use_gpu=True but implicit has no CUDA support here; using the CPU",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return bool(flag) and has
 
 
@@ -111,9 +114,15 @@ class ALS(FactorModel):
 
     family: ClassVar[str] = "als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0,
-                 iterations: int = 15, use_gpu: bool | str = "auto",
-                 random_state: int | None = 42) -> None:
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 2.0,
+        iterations: int = 15,
+        use_gpu: bool | str = "auto",
+        random_state: int | None = 42,
+    ) -> None:
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -128,8 +137,11 @@ class ALS(FactorModel):
         from implicit.cpu.als import AlternatingLeastSquares
 
         kwargs: dict[str, Any] = dict(
-            factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-            iterations=self.iterations, random_state=self.random_state,
+            factors=self.factors,
+            regularization=self.regularization,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            random_state=self.random_state,
         )
         x = sp.csr_matrix(user_items, dtype=np.float32)
         if _use_gpu(self.use_gpu):
@@ -157,10 +169,17 @@ class BPR(FactorModel):
 
     family: ClassVar[str] = "bpr"
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.05,
-                 regularization: float = 0.01, iterations: int = 100,
-                 foldin_regularization: float = 0.1, use_gpu: bool | str = "auto",
-                 random_state: int | None = 42, num_threads: int = 0) -> None:
+    def __init__(
+        self,
+        factors: int = 64,
+        learning_rate: float = 0.05,
+        regularization: float = 0.01,
+        iterations: int = 100,
+        foldin_regularization: float = 0.1,
+        use_gpu: bool | str = "auto",
+        random_state: int | None = 42,
+        num_threads: int = 0,
+    ) -> None:
         self.factors = factors
         self.learning_rate = learning_rate
         self.regularization = regularization
@@ -177,8 +196,10 @@ class BPR(FactorModel):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         kwargs: dict[str, Any] = dict(
-            factors=self.factors, learning_rate=self.learning_rate,
-            regularization=self.regularization, iterations=self.iterations,
+            factors=self.factors,
+            learning_rate=self.learning_rate,
+            regularization=self.regularization,
+            iterations=self.iterations,
             random_state=self.random_state,
         )
         x = sp.csr_matrix(user_items, dtype=np.float32)

@@ -109,8 +109,9 @@ class EASE(Recommender):
         if n > self.max_items:
             raise ValueError(f"EASE on {n} items exceeds max_items={self.max_items}")
         if n > 20000:
-            warnings.warn(f"EASE on {n} items needs {8 * n * n / 1e9:.1f} GB and minutes",
-                          stacklevel=2)
+            warnings.warn(
+                f"EASE on {n} items needs {8 * n * n / 1e9:.1f} GB and minutes", stacklevel=2
+            )
         gram = (x.T @ x).toarray()
         gram[np.diag_indices(n)] += self.l2
         p = np.linalg.inv(gram)

@@ -297,9 +297,7 @@ def test_hot_route_validates_like_the_others(client: TestClient, shop: dict) -> 
     r = client.get("/v1/customers/" + "x" * 129 + "/recommendations", headers=h)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["path", "customer_id"]
     for _ in range(2):  # validated queries are memoised: an invalid one never is
-        r = client.get(
-            "/v1/customers/c0/recommendations", params={"explain": "perhaps"}, headers=h
-        )
+        r = client.get("/v1/customers/c0/recommendations", params={"explain": "perhaps"}, headers=h)
         assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "explain"]
         assert r.headers["content-type"].startswith("application/problem+json")
     long_exclude = ",".join(f"x{i}" for i in range(200))  # not kept, still validated

@@ -31,12 +31,14 @@ def _rows(n_customers: int = 80, per_customer: int = 12, seed: int = 0) -> list[
     for c in range(n_customers):
         group = c % 2
         for _ in range(per_customer):
-            rows.append({
-                "Customer": f"c{c}",
-                "Sku": f"sku{group * 20 + int(rng.integers(20))}",
-                "When": T0 + float(rng.uniform(0, 120)) * DAY,
-                "Qty": int(rng.integers(1, 4)),
-            })
+            rows.append(
+                {
+                    "Customer": f"c{c}",
+                    "Sku": f"sku{group * 20 + int(rng.integers(20))}",
+                    "When": T0 + float(rng.uniform(0, 120)) * DAY,
+                    "Qty": int(rng.integers(1, 4)),
+                }
+            )
     return rows
 
 
@@ -59,11 +61,29 @@ MAP = "customer_id=Customer,item_id=Sku,timestamp=When,quantity=Qty"
 def test_train_on_a_file(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events = _write(tmp_path / name, _rows())
     root = tmp_path / "models"
-    assert main(["train", "--events", str(events), "--map", MAP, "--tenant", "acme",
-                 "--model", "ease", "--param", "l2=10", "--artifacts", str(root),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--events",
+                str(events),
+                "--map",
+                MAP,
+                "--tenant",
+                "acme",
+                "--model",
+                "ease",
+                "--param",
+                "l2=10",
+                "--artifacts",
+                str(root),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    summary = json.loads(out[out.index("{"):])
+    summary = json.loads(out[out.index("{") :])
     folder = Path(summary["folder"])
     assert folder.parent == root / "acme" and summary["family"] == "ease"
     meta = json.loads((folder / "meta.json").read_text())
@@ -82,8 +102,16 @@ def test_train_refuses_publish_of_a_file_and_a_bad_map(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     events = _write(tmp_path / "orders.csv", _rows())
-    argv = ["train", "--events", str(events), "--tenant", "acme", "--artifacts", str(tmp_path),
-            "--no-progress"]
+    argv = [
+        "train",
+        "--events",
+        str(events),
+        "--tenant",
+        "acme",
+        "--artifacts",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main([*argv, "--map", MAP, "--publish"]) == 2
     assert "--publish" in capsys.readouterr().err
     assert main([*argv, "--map", "customer_id=Nope,item_id=Sku"]) == 2
@@ -97,9 +125,22 @@ def test_evaluate_prints_a_table_and_saves_json(
 ) -> None:
     events = _write(tmp_path / "orders.csv", _rows(n_customers=120, per_customer=15))
     out = tmp_path / f"{protocol}.json"
-    argv = ["evaluate", "--events", str(events), "--map", MAP, "--protocol", protocol,
-            "--models", "popularity,ease", "--out", str(out), "--no-progress",
-            "--validation-days", "15"]
+    argv = [
+        "evaluate",
+        "--events",
+        str(events),
+        "--map",
+        MAP,
+        "--protocol",
+        protocol,
+        "--models",
+        "popularity,ease",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--validation-days",
+        "15",
+    ]
     if protocol == "temporal":
         argv += ["--cut", "2011-06-11", "--end", "2011-07-20"]
     assert main(argv) == 0
@@ -110,8 +151,14 @@ def test_evaluate_prints_a_table_and_saves_json(
     results = payload["results"]
     for fam in ("popularity", "ease"):
         metrics = results[fam]["test"]
-        assert set(metrics) >= {"precision@10", "recall@10", "ndcg@10", "map@10",
-                                "hit_rate@10", "coverage"}
+        assert set(metrics) >= {
+            "precision@10",
+            "recall@10",
+            "ndcg@10",
+            "map@10",
+            "hit_rate@10",
+            "coverage",
+        }
         assert all(0.0 <= float(metrics[m]) <= 1.0 for m in ("precision@10", "ndcg@10"))
     # two clean blocks: the personal model beats popularity by far on either protocol
     assert results["ease"]["test"]["ndcg@10"] > 1.5 * results["popularity"]["test"]["ndcg@10"]

@@ -32,8 +32,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def test_load_validates_compiles_and_stores(capsys: pytest.CaptureFixture[str]) -> None:
     store = _Families()
-    args = _parse(["configurator", "load", str(FAMILIES_DIR / "original-spin.yaml"),
-                   "--tenant", "shop"])
+    args = _parse(
+        ["configurator", "load", str(FAMILIES_DIR / "original-spin.yaml"), "--tenant", "shop"]
+    )
     assert args.func(args, store) == 0
     tenant, fid, body = store.calls[0]
     assert (tenant, fid) == ("shop", "original-spin")
@@ -42,11 +43,14 @@ def test_load_validates_compiles_and_stores(capsys: pytest.CaptureFixture[str]) 
     assert out["version"] == 1 and out["variant_count"] > 5675
 
 
-def test_invalid_family_never_reaches_the_store(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_family_never_reaches_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("id: x\nname: x\nattributes:\n  - name: a\n    options: [{value: p}]\n"
-                   "rules:\n  - {type: requires, if: {a: q}, then: {a: p}}\n")
+    bad.write_text(
+        "id: x\nname: x\nattributes:\n  - name: a\n    options: [{value: p}]\n"
+        "rules:\n  - {type: requires, if: {a: q}, then: {a: p}}\n"
+    )
     store = _Families()
     assert load_command(argparse.Namespace(file=str(bad), tenant="t"), store) == 2
     assert store.calls == []

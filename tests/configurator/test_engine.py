@@ -20,10 +20,21 @@ from configurator import (
 )
 from configurator.problem import brute_force, lower
 
-FULL = {"waist_hip": "W32-H40", "inseam": "L32", "fit": "regular", "rise": "mid",
-        "leg_opening": "straight", "fabric": "rigid-14oz", "wash": "stone",
-        "thread_colour": "gold", "buttons": "silver-tack", "embroidery": "none",
-        "packaging": "standard-box", "delivery": "standard", "invoice": "pdf"}
+FULL = {
+    "waist_hip": "W32-H40",
+    "inseam": "L32",
+    "fit": "regular",
+    "rise": "mid",
+    "leg_opening": "straight",
+    "fabric": "rigid-14oz",
+    "wash": "stone",
+    "thread_colour": "gold",
+    "buttons": "silver-tack",
+    "embroidery": "none",
+    "packaging": "standard-box",
+    "delivery": "standard",
+    "invoice": "pdf",
+}
 
 
 def _state(res: ConfigureResult, attr: str, value: str) -> OptionState:
@@ -182,16 +193,18 @@ def test_fit_from_measurements(jeans: Configurator) -> None:
 def test_explicit_then_learned_preferences_rank_the_suggestion(jeans: Configurator) -> None:
     plain = jeans.configure({})
     assert plain.suggested is not None
-    learned = learn_preferences([{"wash": "black", "thread_colour": "white"},
-                                 {"wash": "black"}, {"wash": "light"}])
+    learned = learn_preferences(
+        [{"wash": "black", "thread_colour": "white"}, {"wash": "black"}, {"wash": "light"}]
+    )
     assert learned["wash"] == pytest.approx({"black": 2 / 3, "light": 1 / 3})
     res = jeans.configure({}, learned=learned)
     assert res.suggested is not None
     assert res.suggested.selections["wash"] == "black"
     assert res.suggested.selections["thread_colour"] == "white"
     # explicit preference beats learned; an impossible one is skipped for the next in the list
-    res = jeans.configure({"fabric": "stretch-11oz"}, preferences={"wash": ["raw", "light"]},
-                          learned=learned)
+    res = jeans.configure(
+        {"fabric": "stretch-11oz"}, preferences={"wash": ["raw", "light"]}, learned=learned
+    )
     assert res.suggested is not None and res.suggested.selections["wash"] == "light"
     # cheapest completion without preferences: no option delta is forced
     assert plain.suggested.price == 98 + 3  # rinse is cheaper than raw, which needs rigid-14oz
@@ -202,8 +215,11 @@ def test_sat_fallback_gives_the_same_answers(jeans: Configurator) -> None:
         sat = Configurator(reference_families()["original-spin"], budget_s=0.0)
     assert sat.backend.kind == "sat"
     assert sat.variant_count == jeans.variant_count
-    for sel in ({}, {"leg_opening": "skinny", "wash": "black"},
-                {"fabric": "selvedge-14oz", "delivery": "rush", "embroidery": "cuff"}):
+    for sel in (
+        {},
+        {"leg_opening": "skinny", "wash": "black"},
+        {"fabric": "selvedge-14oz", "delivery": "rush", "embroidery": "cuff"},
+    ):
         a, b = jeans.configure(sel), sat.configure(sel)
         assert a.remaining_variants == b.remaining_variants
         assert [c.attribute for c in a.conflicts] == [c.attribute for c in b.conflicts]
@@ -244,19 +260,34 @@ def test_results_serialise_to_json(jeans: Configurator) -> None:
 
     res = jeans.configure({"leg_opening": "skinny"}, measurements={"waist": 32, "hip": 40})
     body = json.loads(json.dumps(res.to_dict()))
-    assert set(body) >= {"complete", "variant", "options", "remaining_variants", "conflicts",
-                         "suggested"}
+    assert set(body) >= {
+        "complete",
+        "variant",
+        "options",
+        "remaining_variants",
+        "conflicts",
+        "suggested",
+    }
     rigid = next(o for o in body["options"]["fabric"] if o["value"] == "rigid-12oz")
     assert rigid["valid"] is False and rigid["reason"]
 
 
 def test_chained_rules_are_explained_together() -> None:
-    fam = load_family({"id": "chain", "name": "c", "attributes": [
-        {"name": "x", "options": [{"value": "a"}, {"value": "b"}]},
-        {"name": "y", "options": [{"value": "a"}, {"value": "b"}]},
-        {"name": "z", "options": [{"value": "a"}, {"value": "b"}]}],
-        "rules": [{"id": "xy", "type": "requires", "if": {"x": "a"}, "then": {"y": "a"}},
-                  {"id": "yz", "type": "requires", "if": {"y": "a"}, "then": {"z": "a"}}]})
+    fam = load_family(
+        {
+            "id": "chain",
+            "name": "c",
+            "attributes": [
+                {"name": "x", "options": [{"value": "a"}, {"value": "b"}]},
+                {"name": "y", "options": [{"value": "a"}, {"value": "b"}]},
+                {"name": "z", "options": [{"value": "a"}, {"value": "b"}]},
+            ],
+            "rules": [
+                {"id": "xy", "type": "requires", "if": {"x": "a"}, "then": {"y": "a"}},
+                {"id": "yz", "type": "requires", "if": {"y": "a"}, "then": {"z": "a"}},
+            ],
+        }
+    )
     res = Configurator(fam).configure({"x": "a"})
     zb = next(s for s in res.options["z"] if s.value == "b")
     assert not zb.valid and sorted(zb.rules) == ["xy", "yz"]
@@ -276,14 +307,26 @@ def test_encode_and_spec_refuse_a_missing_required_text(jeans: Configurator) -> 
 
 def test_every_missing_text_is_listed() -> None:
     text = {"max_length": 5, "allowed_chars": "AB", "enabled_by": {"x": "on"}}
-    cfg = Configurator(load_family({"id": "t", "name": "t", "attributes": [
-        {"name": "x", "options": [{"value": "on"}, {"value": "off"}]}],
-        "text_options": [{"name": "front", **text}, {"name": "back", **text},
-                         {"name": "note", **text, "required": False}]}))
+    cfg = Configurator(
+        load_family(
+            {
+                "id": "t",
+                "name": "t",
+                "attributes": [{"name": "x", "options": [{"value": "on"}, {"value": "off"}]}],
+                "text_options": [
+                    {"name": "front", **text},
+                    {"name": "back", **text},
+                    {"name": "note", **text, "required": False},
+                ],
+            }
+        )
+    )
     with pytest.raises(InvalidVariant) as err:
         cfg.encode({"x": "on"})
-    assert [e["loc"] for e in err.value.errors()] == [["selections", "front"],
-                                                      ["selections", "back"]]
+    assert [e["loc"] for e in err.value.errors()] == [
+        ["selections", "front"],
+        ["selections", "back"],
+    ]
     with pytest.raises(InvalidVariant) as err:
         cfg.encode({"x": "on", "back": "AB"})
     assert err.value.errors() == [{"loc": ["selections", "front"], "msg": err.value.msg}]

@@ -12,10 +12,21 @@ from configurator.family import FAMILIES_DIR
 
 
 def _mini(**extra: Any) -> dict[str, Any]:
-    return {"id": "m", "name": "m", "attributes": [
-        {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
-        {"name": "size", "options": [{"value": "s", "properties": {"cm": 10}},
-                                     {"value": "l", "properties": {"cm": 20}}]}], **extra}
+    return {
+        "id": "m",
+        "name": "m",
+        "attributes": [
+            {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
+            {
+                "name": "size",
+                "options": [
+                    {"value": "s", "properties": {"cm": 10}},
+                    {"value": "l", "properties": {"cm": 20}},
+                ],
+            },
+        ],
+        **extra,
+    }
 
 
 def test_original_spin_has_227_waist_hip_and_25_inseam_modules() -> None:
@@ -46,18 +57,47 @@ def test_load_family_reads_paths_yaml_text_and_mappings() -> None:
     assert a == b == c
 
 
-@pytest.mark.parametrize("change, loc_part", [
-    ({"rules": [{"type": "requires", "if": {"colour": "green"}, "then": {"size": "s"}}]},
-     "rules[0].if.colour"),
-    ({"rules": [{"type": "requires", "if": {"shape": "x"}, "then": {"size": "s"}}]},
-     "rules[0].if.shape"),
-    ({"rules": [{"type": "bounds", "terms": [{"attribute": "colour", "property": "cm"}],
-                 "max": 3}]}, "rules[0].terms[0].property"),
-    ({"rules": [{"type": "combinations", "attributes": ["colour", "size"],
-                 "allowed": [["red", "xl"]]}]}, "rules[0].allowed[0][1]"),
-    ({"measurements": [{"name": "h", "min": 1, "max": 2, "attribute": "size"}]},
-     "measurements[0]"),
-])
+@pytest.mark.parametrize(
+    "change, loc_part",
+    [
+        (
+            {"rules": [{"type": "requires", "if": {"colour": "green"}, "then": {"size": "s"}}]},
+            "rules[0].if.colour",
+        ),
+        (
+            {"rules": [{"type": "requires", "if": {"shape": "x"}, "then": {"size": "s"}}]},
+            "rules[0].if.shape",
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "type": "bounds",
+                        "terms": [{"attribute": "colour", "property": "cm"}],
+                        "max": 3,
+                    }
+                ]
+            },
+            "rules[0].terms[0].property",
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "type": "combinations",
+                        "attributes": ["colour", "size"],
+                        "allowed": [["red", "xl"]],
+                    }
+                ]
+            },
+            "rules[0].allowed[0][1]",
+        ),
+        (
+            {"measurements": [{"name": "h", "min": 1, "max": 2, "attribute": "size"}]},
+            "measurements[0]",
+        ),
+    ],
+)
 def test_validation_errors_name_the_offending_field(change: dict[str, Any], loc_part: str) -> None:
     with pytest.raises(FamilyError) as err:
         load_family(_mini(**change))
@@ -81,41 +121,116 @@ def test_duplicate_options_and_unknown_keys_are_rejected() -> None:
         load_family(_mini(colour_scheme="x"))
 
 
-@pytest.mark.parametrize("change, loc", [
-    ({"rules": [{"type": "requires", "if": {"colour": "green"}, "then": {"size": "s"}}]},
-     ("rules", 0, "if", "colour")),
-    ({"rules": [{"type": "excludes", "if": {"colour": "red"}, "then": {"shape": "s"}}]},
-     ("rules", 0, "then", "shape")),
-    ({"rules": [{"type": "bounds", "terms": [{"attribute": "colour", "property": "cm"}],
-                 "max": 3}]}, ("rules", 0, "terms", 0, "property")),
-    ({"rules": [{"type": "bounds", "terms": [{"attribute": "size", "property": "cm"}]}]},
-     ("rules", 0)),
-    ({"rules": [{"type": "combinations", "attributes": ["colour", "size"],
-                 "allowed": [["red", "xl"]]}]}, ("rules", 0, "allowed", 0, 1)),
-    ({"rules": [{"type": "combinations", "attributes": ["colour", "size"],
-                 "forbidden": [["red", "s"], ["red"]]}]}, ("rules", 0, "forbidden", 1)),
-    ({"rules": [{"type": "conditional", "when": {"colour": "red"}, "then": [
-        {"type": "requires", "if": {"size": "s"}, "then": {"colour": "pink"}}]}]},
-     ("rules", 0, "then", 0, "then", "colour")),
-    ({"rules": [{"id": "a", "type": "requires", "if": {"colour": "red"}, "then": {"size": "s"}},
-                {"id": "a", "type": "requires", "if": {"colour": "red"}, "then": {"size": "s"}}]},
-     ("rules", 1, "id")),
-    ({"measurements": [{"name": "h", "min": 1, "max": 2, "attribute": "size"}]},
-     ("measurements", 0)),
-    ({"measurements": [{"name": "h", "min": 1, "max": 2, "attribute": "height"}]},
-     ("measurements", 0, "attribute")),
-    ({"text_options": [{"name": "size", "max_length": 3, "allowed_chars": "A"}]},
-     ("text_options", 0, "name")),
-    ({"text_options": [{"name": "t", "max_length": 3, "allowed_chars": "A",
-                        "enabled_by": {"colour": {"not": ["teal"]}}}]},
-     ("text_options", 0, "enabled_by", "colour")),
-    # structural errors: pydantic's union member names are not part of the path
-    ({"rules": [{"type": "requires", "if": {"colour": 3}, "then": {"size": "s"}}]},
-     ("rules", 0, "if", "colour")),
-    ({"rules": [{"type": "requires", "if": {"colour": "red"}}]}, ("rules", 0, "then")),
-])
-def test_every_family_error_carries_its_loc(change: dict[str, Any],
-                                            loc: tuple[str | int, ...]) -> None:
+@pytest.mark.parametrize(
+    "change, loc",
+    [
+        (
+            {"rules": [{"type": "requires", "if": {"colour": "green"}, "then": {"size": "s"}}]},
+            ("rules", 0, "if", "colour"),
+        ),
+        (
+            {"rules": [{"type": "excludes", "if": {"colour": "red"}, "then": {"shape": "s"}}]},
+            ("rules", 0, "then", "shape"),
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "type": "bounds",
+                        "terms": [{"attribute": "colour", "property": "cm"}],
+                        "max": 3,
+                    }
+                ]
+            },
+            ("rules", 0, "terms", 0, "property"),
+        ),
+        (
+            {"rules": [{"type": "bounds", "terms": [{"attribute": "size", "property": "cm"}]}]},
+            ("rules", 0),
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "type": "combinations",
+                        "attributes": ["colour", "size"],
+                        "allowed": [["red", "xl"]],
+                    }
+                ]
+            },
+            ("rules", 0, "allowed", 0, 1),
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "type": "combinations",
+                        "attributes": ["colour", "size"],
+                        "forbidden": [["red", "s"], ["red"]],
+                    }
+                ]
+            },
+            ("rules", 0, "forbidden", 1),
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "type": "conditional",
+                        "when": {"colour": "red"},
+                        "then": [
+                            {"type": "requires", "if": {"size": "s"}, "then": {"colour": "pink"}}
+                        ],
+                    }
+                ]
+            },
+            ("rules", 0, "then", 0, "then", "colour"),
+        ),
+        (
+            {
+                "rules": [
+                    {"id": "a", "type": "requires", "if": {"colour": "red"}, "then": {"size": "s"}},
+                    {"id": "a", "type": "requires", "if": {"colour": "red"}, "then": {"size": "s"}},
+                ]
+            },
+            ("rules", 1, "id"),
+        ),
+        (
+            {"measurements": [{"name": "h", "min": 1, "max": 2, "attribute": "size"}]},
+            ("measurements", 0),
+        ),
+        (
+            {"measurements": [{"name": "h", "min": 1, "max": 2, "attribute": "height"}]},
+            ("measurements", 0, "attribute"),
+        ),
+        (
+            {"text_options": [{"name": "size", "max_length": 3, "allowed_chars": "A"}]},
+            ("text_options", 0, "name"),
+        ),
+        (
+            {
+                "text_options": [
+                    {
+                        "name": "t",
+                        "max_length": 3,
+                        "allowed_chars": "A",
+                        "enabled_by": {"colour": {"not": ["teal"]}},
+                    }
+                ]
+            },
+            ("text_options", 0, "enabled_by", "colour"),
+        ),
+        # structural errors: pydantic's union member names are not part of the path
+        (
+            {"rules": [{"type": "requires", "if": {"colour": 3}, "then": {"size": "s"}}]},
+            ("rules", 0, "if", "colour"),
+        ),
+        ({"rules": [{"type": "requires", "if": {"colour": "red"}}]}, ("rules", 0, "then")),
+    ],
+)
+def test_every_family_error_carries_its_loc(
+    change: dict[str, Any], loc: tuple[str | int, ...]
+) -> None:
     with pytest.raises(FamilyError) as err:
         load_family(_mini(**change))
     assert err.value.loc == loc
@@ -134,50 +249,98 @@ def test_a_loc_survives_names_with_dots() -> None:
 
 
 def _sized(rows: list[dict[str, Any]], code: str = "W{w:g}") -> dict[str, Any]:
-    return _mini(attributes=[{"name": "w", "size_table": {
-        "code": code, "tolerance": {"w": 1}, "rows": rows}}])
+    return _mini(
+        attributes=[
+            {"name": "w", "size_table": {"code": code, "tolerance": {"w": 1}, "rows": rows}}
+        ]
+    )
 
 
 def _axis(lo: float, hi: float, step: float = 1.0) -> dict[str, Any]:
     return {"range": [lo, hi], "step": step}
 
 
-@pytest.mark.parametrize("spec, loc", [
-    # a few hundred bytes asking for 10^12 options: refused before anything is expanded
-    (_sized([{"axes": {"w": _axis(0, 1e12)}}]),
-     ("attributes", 0, "size_table", "rows", 0, "axes", "w")),
-    (_sized([{"axes": {"w": _axis(0, 1e6), "h": {"offset_from": "w", **_axis(0, 1e6)}}}]),
-     ("attributes", 0, "size_table", "rows", 0, "axes", "w")),
-    (_sized([{"axes": {"w": _axis(0, 999), "h": {"offset_from": "w", **_axis(0, 999)}}}]),
-     ("attributes", 0, "size_table", "rows", 0, "axes")),
-    (_sized([{"axes": {"w": _axis(0, 1e300, 1e-300)}}]),
-     ("attributes", 0, "size_table", "rows", 0, "axes", "w")),
-    (_sized([{"axes": {"w": _axis(k * 1000, k * 1000 + 999)}} for k in range(3)]),
-     ("attributes", 0, "size_table", "rows", 2)),
-    (_sized([{"axes": {"w": _axis(0, float("inf"))}}]),
-     ("attributes", 0, "size_table", "rows", 0, "axes", "w", "range")),
-    (_sized([{"axes": {"w": _axis(0, 3)}}], code="W{w:>999999999}"),
-     ("attributes", 0, "size_table", "code")),
-    (_sized([{"axes": {"w": _axis(0, 3)}}], code="W{w.real}"),
-     ("attributes", 0, "size_table", "code")),
-    (_sized([{"axes": {"w": _axis(0, 3)}}], code="W{w:g}-H{h:g}"),
-     ("attributes", 0, "size_table", "rows", 0, "axes")),
-    (_sized([{"axes": {"w": _axis(0, 3), "h": {"offset_from": "x", **_axis(0, 1)}}}],
-            code="W{w:g}-H{h:g}"),
-     ("attributes", 0, "size_table", "rows", 0, "axes", "h", "offset_from")),
-    (_sized([{"axes": {"w": _axis(0, 3)}}], code="W"),
-     ("attributes", 0, "size_table", "code")),  # every row gives the same option
-    (_mini(attributes=[{"name": "a", "options": [{"value": f"o{j}"} for j in range(2001)]}]),
-     ("attributes", 0, "options")),
-    (_mini(attributes=[{"name": f"a{i}", "size_table": {
-        "code": "W{w:g}", "tolerance": {"w": 1}, "rows": [{"axes": {"w": _axis(0, 1999)}}]}}
-        for i in range(3)]), ("attributes", 2, "size_table")),
-    (_mini(attributes=[{"name": f"a{i}", "options": [{"value": "x"}]} for i in range(65)]),
-     ("attributes",)),
-    (_mini(base_price="1e999999999"), ("base_price",)),
-])
-def test_size_limits_are_checked_before_expanding(spec: dict[str, Any],
-                                                  loc: tuple[str | int, ...]) -> None:
+@pytest.mark.parametrize(
+    "spec, loc",
+    [
+        # a few hundred bytes asking for 10^12 options: refused before anything is expanded
+        (
+            _sized([{"axes": {"w": _axis(0, 1e12)}}]),
+            ("attributes", 0, "size_table", "rows", 0, "axes", "w"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 1e6), "h": {"offset_from": "w", **_axis(0, 1e6)}}}]),
+            ("attributes", 0, "size_table", "rows", 0, "axes", "w"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 999), "h": {"offset_from": "w", **_axis(0, 999)}}}]),
+            ("attributes", 0, "size_table", "rows", 0, "axes"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 1e300, 1e-300)}}]),
+            ("attributes", 0, "size_table", "rows", 0, "axes", "w"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(k * 1000, k * 1000 + 999)}} for k in range(3)]),
+            ("attributes", 0, "size_table", "rows", 2),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, float("inf"))}}]),
+            ("attributes", 0, "size_table", "rows", 0, "axes", "w", "range"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 3)}}], code="W{w:>999999999}"),
+            ("attributes", 0, "size_table", "code"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 3)}}], code="W{w.real}"),
+            ("attributes", 0, "size_table", "code"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 3)}}], code="W{w:g}-H{h:g}"),
+            ("attributes", 0, "size_table", "rows", 0, "axes"),
+        ),
+        (
+            _sized(
+                [{"axes": {"w": _axis(0, 3), "h": {"offset_from": "x", **_axis(0, 1)}}}],
+                code="W{w:g}-H{h:g}",
+            ),
+            ("attributes", 0, "size_table", "rows", 0, "axes", "h", "offset_from"),
+        ),
+        (
+            _sized([{"axes": {"w": _axis(0, 3)}}], code="W"),
+            ("attributes", 0, "size_table", "code"),
+        ),  # every row gives the same option
+        (
+            _mini(attributes=[{"name": "a", "options": [{"value": f"o{j}"} for j in range(2001)]}]),
+            ("attributes", 0, "options"),
+        ),
+        (
+            _mini(
+                attributes=[
+                    {
+                        "name": f"a{i}",
+                        "size_table": {
+                            "code": "W{w:g}",
+                            "tolerance": {"w": 1},
+                            "rows": [{"axes": {"w": _axis(0, 1999)}}],
+                        },
+                    }
+                    for i in range(3)
+                ]
+            ),
+            ("attributes", 2, "size_table"),
+        ),
+        (
+            _mini(attributes=[{"name": f"a{i}", "options": [{"value": "x"}]} for i in range(65)]),
+            ("attributes",),
+        ),
+        (_mini(base_price="1e999999999"), ("base_price",)),
+    ],
+)
+def test_size_limits_are_checked_before_expanding(
+    spec: dict[str, Any], loc: tuple[str | int, ...]
+) -> None:
     start = time.perf_counter()
     with pytest.raises(FamilyError) as err:
         load_family(spec)
@@ -186,9 +349,16 @@ def test_size_limits_are_checked_before_expanding(spec: dict[str, Any],
 
 
 def _wide(n_attrs: int, n_opts: int, **extra: Any) -> dict[str, Any]:
-    return _mini(attributes=[{"name": f"a{i}", "options": [
-        {"value": f"o{j}", "properties": {"p": j}} for j in range(n_opts)]}
-        for i in range(n_attrs)], **extra)
+    return _mini(
+        attributes=[
+            {
+                "name": f"a{i}",
+                "options": [{"value": f"o{j}", "properties": {"p": j}} for j in range(n_opts)],
+            }
+            for i in range(n_attrs)
+        ],
+        **extra,
+    )
 
 
 def test_rule_tables_are_capped() -> None:
@@ -203,8 +373,11 @@ def test_rule_tables_are_capped() -> None:
         load_family(_wide(2, 30, rules=[many]))  # 1,800 rows
     assert err.value.loc == ("rules", 0, "allowed")
     # each rule is fine alone (12 rows over 810,000 cells: ~49M filled), the two are not
-    wide = {"type": "combinations", "attributes": ["a0", "a1", "a2", "a3"],
-            "forbidden": [["o0", "*", "*", "*"]] * 12}
+    wide = {
+        "type": "combinations",
+        "attributes": ["a0", "a1", "a2", "a3"],
+        "forbidden": [["o0", "*", "*", "*"]] * 12,
+    }
     with pytest.raises(FamilyError, match="table cells") as err:
         load_family(_wide(4, 30, rules=[wide] * 2))
     assert err.value.loc == ("rules", 1)

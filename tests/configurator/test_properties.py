@@ -27,9 +27,12 @@ def families(draw: st.DrawFn) -> dict[str, Any]:
         n_opt = draw(st.integers(2, 4))
         opts = []
         for j in range(n_opt):
-            o: dict[str, Any] = {"value": f"o{j}", "price_delta": draw(st.integers(0, 9)),
-                                 "lead_time_days": draw(st.integers(0, 3)),
-                                 "properties": {"p": draw(st.integers(0, 4))}}
+            o: dict[str, Any] = {
+                "value": f"o{j}",
+                "price_delta": draw(st.integers(0, 9)),
+                "lead_time_days": draw(st.integers(0, 3)),
+                "properties": {"p": draw(st.integers(0, 4))},
+            }
             if draw(st.integers(0, 12)) == 0:
                 o["inventory"] = 0
             opts.append(o)
@@ -46,35 +49,62 @@ def families(draw: st.DrawFn) -> dict[str, Any]:
 
     rules: list[dict[str, Any]] = []
     for r in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["requires", "excludes", "combinations", "bounds",
-                                     "conditional"]))
+        kind = draw(
+            st.sampled_from(["requires", "excludes", "combinations", "bounds", "conditional"])
+        )
         rid = f"r{r}"
         if kind in ("requires", "excludes"):
             rules.append({"id": rid, "type": kind, "if": cond(1), "then": cond(2)})
         elif kind == "combinations":
-            scope = draw(st.lists(st.integers(0, n_attr - 1), min_size=2, max_size=2,
-                                  unique=True))
-            rows = draw(st.lists(st.tuples(*(st.integers(0, len(attrs[i]["options"]) - 1)
-                                             for i in scope)), min_size=1, max_size=4))
+            scope = draw(st.lists(st.integers(0, n_attr - 1), min_size=2, max_size=2, unique=True))
+            rows = draw(
+                st.lists(
+                    st.tuples(*(st.integers(0, len(attrs[i]["options"]) - 1) for i in scope)),
+                    min_size=1,
+                    max_size=4,
+                )
+            )
             key = draw(st.sampled_from(["allowed", "forbidden"]))
-            rules.append({"id": rid, "type": "combinations",
-                          "attributes": [f"a{i}" for i in scope],
-                          key: [[f"o{v}" for v in row] for row in rows]})
+            rules.append(
+                {
+                    "id": rid,
+                    "type": "combinations",
+                    "attributes": [f"a{i}" for i in scope],
+                    key: [[f"o{v}" for v in row] for row in rows],
+                }
+            )
         elif kind == "bounds":
-            scope = draw(st.lists(st.integers(0, n_attr - 1), min_size=1, max_size=2,
-                                  unique=True))
-            rules.append({"id": rid, "type": "bounds",
-                          "terms": [{"attribute": f"a{i}", "property": "p"} for i in scope],
-                          "max": draw(st.integers(2, 7))})
+            scope = draw(st.lists(st.integers(0, n_attr - 1), min_size=1, max_size=2, unique=True))
+            rules.append(
+                {
+                    "id": rid,
+                    "type": "bounds",
+                    "terms": [{"attribute": f"a{i}", "property": "p"} for i in scope],
+                    "max": draw(st.integers(2, 7)),
+                }
+            )
         else:
-            rules.append({"id": rid, "type": "conditional", "when": cond(1),
-                          "then": [{"type": "requires", "if": cond(1), "then": cond(1)}]})
-    return {"id": "rand", "name": "random", "base_price": 10, "assembly_days": 1,
-            "attributes": attrs, "rules": rules}
+            rules.append(
+                {
+                    "id": rid,
+                    "type": "conditional",
+                    "when": cond(1),
+                    "then": [{"type": "requires", "if": cond(1), "then": cond(1)}],
+                }
+            )
+    return {
+        "id": "rand",
+        "name": "random",
+        "base_price": 10,
+        "assembly_days": 1,
+        "attributes": attrs,
+        "rules": rules,
+    }
 
 
-def _matching(problem: Problem, variants: list[tuple[int, ...]],
-              masks: dict[int, np.ndarray]) -> list[tuple[int, ...]]:
+def _matching(
+    problem: Problem, variants: list[tuple[int, ...]], masks: dict[int, np.ndarray]
+) -> list[tuple[int, ...]]:
     return [v for v in variants if all(m[v[a]] for a, m in masks.items())]
 
 
@@ -91,8 +121,9 @@ def _rules_only(problem: Problem, rule_ids: list[str]) -> Problem:
     return Problem(problem.attrs, problem.values, keep)
 
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
@@ -106,8 +137,11 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
     assert bdd.variant_count == sat.variant_count == len(variants)
 
     n_sel = data.draw(st.integers(0, len(fam.attributes)))
-    chosen = data.draw(st.lists(st.integers(0, len(fam.attributes) - 1), min_size=n_sel,
-                                max_size=n_sel, unique=True))
+    chosen = data.draw(
+        st.lists(
+            st.integers(0, len(fam.attributes) - 1), min_size=n_sel, max_size=n_sel, unique=True
+        )
+    )
     sel = {f"a{i}": f"o{data.draw(st.integers(0, len(problem.values[i]) - 1))}" for i in chosen}
     res = bdd.configure(sel)
     res_sat = sat.configure(sel)
@@ -129,8 +163,10 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
     for c in res.conflicts:
         # the named rules and selections really clash with the dropped one
         sub = _rules_only(problem, c.rules)
-        clash = {**_sel_masks(bdd, {k: str(v) for k, v in c.conflicts_with.items()}),
-                 **_sel_masks(bdd, {c.attribute: str(c.value)})}
+        clash = {
+            **_sel_masks(bdd, {k: str(v) for k, v in c.conflicts_with.items()}),
+            **_sel_masks(bdd, {c.attribute: str(c.value)}),
+        }
         assert not _matching(sub, brute_force(sub), clash)
 
     assert res.remaining_variants == len(_matching(problem, variants, kept_masks))
@@ -147,22 +183,29 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
                 assert s.reason and s.rules
                 # sufficient: the named rules and picks alone exclude the option
                 sub = _rules_only(problem, s.rules)
-                why = {**_sel_masks(bdd, {k: str(v) for k, v in s.excluded_by.items()}),
-                       ai: bdd._onehot(ai, j)}
+                why = {
+                    **_sel_masks(bdd, {k: str(v) for k, v in s.excluded_by.items()}),
+                    ai: bdd._onehot(ai, j),
+                }
                 assert not _matching(sub, brute_force(sub), why)
 
     if variants:
         assert res.suggested is not None
-        sug = tuple(bdd.opt_index[i][res.suggested.selections[f"a{i}"]]
-                    for i in range(len(fam.attributes)))
+        sug = tuple(
+            bdd.opt_index[i][res.suggested.selections[f"a{i}"]] for i in range(len(fam.attributes))
+        )
         assert sug in _matching(problem, variants, kept_masks)
-        best = min(sum(int(fam.attributes[i].values[v[i]].price_delta) for i in range(len(v)))
-                   for v in _matching(problem, variants, kept_masks))
+        best = min(
+            sum(int(fam.attributes[i].values[v[i]].price_delta) for i in range(len(v)))
+            for v in _matching(problem, variants, kept_masks)
+        )
         assert res.suggested.price == 10 + best  # cheapest completion (no preferences given)
         assert bdd.decode(res.suggested.code).selections == res.suggested.selections
         assert res_sat.suggested is not None
-        sat_sug = tuple(sat.opt_index[i][res_sat.suggested.selections[f"a{i}"]]
-                        for i in range(len(fam.attributes)))
+        sat_sug = tuple(
+            sat.opt_index[i][res_sat.suggested.selections[f"a{i}"]]
+            for i in range(len(fam.attributes))
+        )
         assert sat_sug in _matching(problem, variants, kept_masks)
     else:
         assert res.suggested is None
@@ -190,17 +233,25 @@ def test_codes_round_trip_every_variant(spec: dict[str, Any]) -> None:
 
 
 def test_brute_force_oracle_on_an_obvious_family() -> None:
-    fam = load_family({"id": "t", "name": "t", "attributes": [
-        {"name": "x", "options": [{"value": "a"}, {"value": "b"}]},
-        {"name": "y", "options": [{"value": "a"}, {"value": "b"}, {"value": "c"}]}],
-        "rules": [{"type": "excludes", "if": {"x": "a"}, "then": {"y": ["a", "b"]}}]})
+    fam = load_family(
+        {
+            "id": "t",
+            "name": "t",
+            "attributes": [
+                {"name": "x", "options": [{"value": "a"}, {"value": "b"}]},
+                {"name": "y", "options": [{"value": "a"}, {"value": "b"}, {"value": "c"}]},
+            ],
+            "rules": [{"type": "excludes", "if": {"x": "a"}, "then": {"y": ["a", "b"]}}],
+        }
+    )
     assert brute_force(lower(fam)) == [(0, 2), (1, 0), (1, 1), (1, 2)]
 
 
 @SETTINGS
 @given(families(), st.data())
-def test_block_graph_and_pair_tables_match_brute_force(spec: dict[str, Any],
-                                                       data: st.DataObject) -> None:
+def test_block_graph_and_pair_tables_match_brute_force(
+    spec: dict[str, Any], data: st.DataObject
+) -> None:
     """The request-free structures compiled with the diagram (block graph, pair tables) answer
     valid options and cheapest completions exactly like enumeration does."""
     fam = load_family(spec)
@@ -231,8 +282,7 @@ def test_block_graph_and_pair_tables_match_brute_force(spec: dict[str, Any],
     assert got is not None
     for a in range(len(sizes)):
         others = {b: m for b, m in masks.items() if b != a}
-        assert set(np.flatnonzero(got[a])) == {v[a] for v in _matching(problem, variants,
-                                                                         others)}
+        assert set(np.flatnonzero(got[a])) == {v[a] for v in _matching(problem, variants, others)}
     assert be.count(masks) == len(_matching(problem, variants, masks))
     # minimal rule sets: same deletion result as one satisfiability query per trial
     keep = list(range(len(problem.constraints)))
@@ -251,5 +301,6 @@ def test_block_graph_and_pair_tables_match_brute_force(spec: dict[str, Any],
         assert best is None
         return
     assert best is not None and tuple(best) in matching
-    assert (sum(costs[a][j] for a, j in enumerate(best))
-            == min(sum(costs[a][j] for a, j in enumerate(v)) for v in matching))
+    assert sum(costs[a][j] for a, j in enumerate(best)) == min(
+        sum(costs[a][j] for a, j in enumerate(v)) for v in matching
+    )

@@ -67,14 +67,17 @@ class TransactionModelContract:
         flat = fitted.clv(*args, horizon=52, discount_rate=0.0, margin=0.5, step=4)
         expected = 0.5 * 10.0 * fitted.expected_purchases(52, *args[:3])
         np.testing.assert_allclose(flat, expected, rtol=1e-12)
-        discounted = fitted.clv(*args, horizon=52, discount_rate=0.2, margin=0.5, step=4,
-                                time_unit_days=7)
+        discounted = fitted.clv(
+            *args, horizon=52, discount_rate=0.2, margin=0.5, step=4, time_unit_days=7
+        )
         assert 0.8 * flat[0] < discounted[0] < flat[0]
 
     def test_penalizer_shrinks(self, simulated):
         free = self.model_cls().fit(*simulated)
         tight = self.model_cls(penalizer=1.0).fit(*simulated)
-        assert sum(v * v for v in tight.params_.values()) < sum(v * v for v in free.params_.values())
+        assert sum(v * v for v in tight.params_.values()) < sum(
+            v * v for v in free.params_.values()
+        )
 
 
 class TestBetaGeo(TransactionModelContract):
@@ -91,8 +94,14 @@ class TestBetaGeo(TransactionModelContract):
         r, alpha, a, b = (fitted.params_[k] for k in ("r", "alpha", "a", "b"))
         x, tx, T, t = 3.0, 20.0, 35.0, 26.0
         z = t / (alpha + T + t)
-        num = (a + b + x - 1) / (a - 1) * (
-            1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        num = (
+            (a + b + x - 1)
+            / (a - 1)
+            * (
+                1
+                - ((alpha + T) / (alpha + T + t)) ** (r + x)
+                * hyp2f1(r + x, b + x, a + b + x - 1, z)
+            )
         )
         den = 1 + a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x)
         assert fitted.expected_purchases(t, x, tx, T) == pytest.approx(num / den, rel=1e-10)

@@ -48,7 +48,8 @@ def test_rfm_ties_kept_and_order_respected(values):
 
 def test_rfm_recency_is_inverted_and_reusable():
     scorer = RFMScorer().fit(
-        days_since_last=[1, 10, 50, 100, 300], purchases=[5, 4, 3, 2, 1],
+        days_since_last=[1, 10, 50, 100, 300],
+        purchases=[5, 4, 3, 2, 1],
         order_value=[50, 40, 30, 20, 10],
     )
     assert scorer.score([1, 300], [5, 1], [50, 10]) == {"r": [5, 1], "f": [5, 1], "m": [5, 1]}
@@ -113,7 +114,9 @@ def test_next_tier_requirement_is_exact():
     assert out[2] is None and out[0] is not None and out[1] is not None
     assert out[0]["tier"] == "standard" and out[0]["purchases"] == 1 and out[0]["spend"] == 8.0
     assert out[1]["tier"] == "MVC" and out[1]["purchases"] == 1 and out[1]["spend"] == 0.0
-    assert out[0]["requirement"] == "1 more purchase or 8.00 more spend in one purchase within 90 days"
+    assert (
+        out[0]["requirement"] == "1 more purchase or 8.00 more spend in one purchase within 90 days"
+    )
 
     big = np.array([0.0, 0.0, 0.0])
     out = t.next_tier(
@@ -156,16 +159,28 @@ def test_purchase_trend_needs_evidence():
 
 def test_actions():
     common: dict[str, Any] = {"headroom": 50.0, "mvc_clv": 300.0, "upgrade_uplift": 0.1}
-    act = next_best_action("c", "BZ", "stable", clv=2.0, p_alive=1, churn_risk=0.1,
-                           net_value=-3.0, **common)
+    act = next_best_action(
+        "c", "BZ", "stable", clv=2.0, p_alive=1, churn_risk=0.1, net_value=-3.0, **common
+    )
     assert act["action"] == "self_service" and act["priority"] == 0
-    act = next_best_action("c", "standard", "decline", clv=100.0, p_alive=0.2, churn_risk=0.8,
-                           net_value=90.0, **common)
+    act = next_best_action(
+        "c", "standard", "decline", clv=100.0, p_alive=0.2, churn_risk=0.8, net_value=90.0, **common
+    )
     assert act["action"] == "retain" and act["priority"] == pytest.approx(400.0)
-    act = next_best_action("c", "MGC", "formation", clv=100.0, p_alive=1, churn_risk=0.2,
-                           net_value=90.0, recommend=lambda c: ["i1", "i2", "i3", "i4"], **common)
+    act = next_best_action(
+        "c",
+        "MGC",
+        "formation",
+        clv=100.0,
+        p_alive=1,
+        churn_risk=0.2,
+        net_value=90.0,
+        recommend=lambda c: ["i1", "i2", "i3", "i4"],
+        **common,
+    )
     assert act["action"] == "cross_sell" and act["items"] == ["i1", "i2", "i3"]
     assert act["priority"] == 50.0
-    act = next_best_action("c", "MVC", "stable", clv=500.0, p_alive=1, churn_risk=0.1,
-                           net_value=490.0, **common)
+    act = next_best_action(
+        "c", "MVC", "stable", clv=500.0, p_alive=1, churn_risk=0.1, net_value=490.0, **common
+    )
     assert act["action"] == "upgrade" and act["priority"] == pytest.approx(50.0)

@@ -19,23 +19,24 @@ N_USERS, N_ITEMS = 200, 120
 
 def _matrix() -> sp.csr_matrix:
     rng = np.random.default_rng(3)
-    x = sp.random(N_USERS, N_ITEMS, density=0.08, format="csr", random_state=3,
-                  dtype=np.float32)
+    x = sp.random(N_USERS, N_ITEMS, density=0.08, format="csr", random_state=3, dtype=np.float32)
     x.data = rng.integers(1, 5, x.nnz).astype(np.float32)
     return x
 
 
 @pytest.fixture(scope="module", params=["als", "bpr"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> LoadedModel:
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     x = _matrix()
-    model = (ALS(factors=16, alpha=3.0, regularization=0.1, iterations=5, random_state=0)
-             if request.param == "als" else
-             BPR(factors=16, iterations=20, num_threads=1, random_state=0))
+    model = (
+        ALS(factors=16, alpha=3.0, regularization=0.1, iterations=5, random_state=0)
+        if request.param == "als"
+        else BPR(factors=16, iterations=20, num_threads=1, random_state=0)
+    )
     model.fit(x)
     catalog = [{"item_id": str(i)} for i in range(N_ITEMS)] + [{"item_id": "new"}]
-    folder = save_version(tmp_path_factory.mktemp("m"), "t", model,
-                          np.arange(N_ITEMS).astype(str), {})
+    folder = save_version(
+        tmp_path_factory.mktemp("m"), "t", model, np.arange(N_ITEMS).astype(str), {}
+    )
     return LoadedModel.load(folder, catalog)
 
 
@@ -44,8 +45,13 @@ def _row(cells: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.array([cells[i] for i in idx.tolist()], dtype=np.float32)
 
 
-def _check(cache: IncrementalFoldIn, model: LoadedModel, key: str,
-           cells: dict[int, float], rtol: float = 1e-9) -> np.ndarray:
+def _check(
+    cache: IncrementalFoldIn,
+    model: LoadedModel,
+    key: str,
+    cells: dict[int, float],
+    rtol: float = 1e-9,
+) -> np.ndarray:
     idx, w = _row(cells)
     got = cache.vector(key, idx, w)
     want = model.fold_in(idx, w)
@@ -68,8 +74,9 @@ def test_each_kind_of_change_equals_exact_fold_in(served: LoadedModel) -> None:
         {**cells, 10: 8.0, 50: 1.0},  # new item: 0 -> w (p 0 -> 1)
         {**cells, 10: 8.0, 50: 1.0, 0: 2.0},  # new item at the front
         {**cells, 10: 8.0, 50: 1.0, 0: 2.0, 119: 4.0},  # new item at the end
-        {k: v for k, v in {**cells, 10: 8.0, 50: 1.0, 0: 2.0, 119: 4.0}.items()
-         if k != 11},  # a return: weight drops to 0
+        {
+            k: v for k, v in {**cells, 10: 8.0, 50: 1.0, 0: 2.0, 119: 4.0}.items() if k != 11
+        },  # a return: weight drops to 0
         {3: 1.0, 10: 8.0, 40: 0.2, 77: 6.0, 90: 3.0, 0: 2.0},  # several cells at once
         {3: 1.0, 10: 8.0, 40: 0.2, 77: 6.0, 90: 3.0, 0: 2.0},  # unchanged: cached vector
         {77: 6.0},  # everything but one returned
@@ -88,8 +95,17 @@ def test_single_cell_fast_paths_at_the_edges(served: LoadedModel) -> None:
     _check(cache, served, "c", {50: 1.0})
     _check(cache, served, "c", {50: 2.0})  # builds A^-1
     solves = cache.stats["solves"]
-    for cells in ({50: 2.0, 60: 1.0}, {40: 3.0, 50: 2.0, 60: 1.0}, {50: 2.0, 60: 1.0},
-                  {50: 2.0}, {}, {7: 1.0}, {7: 1.0, 119: 0.5}, {7: 1.0, 119: 9.0}, {119: 9.0}):
+    for cells in (
+        {50: 2.0, 60: 1.0},
+        {40: 3.0, 50: 2.0, 60: 1.0},
+        {50: 2.0, 60: 1.0},
+        {50: 2.0},
+        {},
+        {7: 1.0},
+        {7: 1.0, 119: 0.5},
+        {7: 1.0, 119: 9.0},
+        {119: 9.0},
+    ):
         _check(cache, served, "c", cells, rtol=1e-8)
     assert cache.stats["solves"] == solves
 
@@ -102,10 +118,10 @@ def test_rows_breaking_the_contract_are_fixed_not_stepped(served: LoadedModel) -
     _check(cache, served, "c", {5: 1.0, 9: 2.0})
     x = cache.vector("c", np.array([5, 9, 7], np.int32), np.array([1.0, 2.0, 1.0], np.float32))
     np.testing.assert_allclose(
-        x, served.fold_in(np.array([5, 7, 9]), np.array([1.0, 1.0, 2.0])), rtol=1e-9)
+        x, served.fold_in(np.array([5, 7, 9]), np.array([1.0, 1.0, 2.0])), rtol=1e-9
+    )
     x = cache.vector("c", np.array([5, 7, 9], np.int32), np.array([1.0, 0.0, 2.0], np.float32))
-    np.testing.assert_allclose(x, served.fold_in(np.array([5, 9]), np.array([1.0, 2.0])),
-                               rtol=1e-9)
+    np.testing.assert_allclose(x, served.fold_in(np.array([5, 9]), np.array([1.0, 2.0])), rtol=1e-9)
     _check(cache, served, "c", {5: 1.0, 9: 3.0})
 
 
@@ -113,8 +129,9 @@ def test_empty_row_and_back(served: LoadedModel) -> None:
     cache = IncrementalFoldIn(served)
     _check(cache, served, "c", {4: 1.0, 8: 2.0})
     _check(cache, served, "c", {4: 1.0, 8: 3.0})
-    np.testing.assert_allclose(cache.vector("c", np.empty(0, np.int32),
-                                            np.empty(0, np.float32)), 0.0, atol=1e-12)
+    np.testing.assert_allclose(
+        cache.vector("c", np.empty(0, np.int32), np.empty(0, np.float32)), 0.0, atol=1e-12
+    )
     _check(cache, served, "c", {9: 1.0})
     # a first update that empties the row solves from G^-1 alone
     _check(cache, served, "d", {4: 1.0})
@@ -160,8 +177,9 @@ def test_matches_implicit_recalculate_user(tmp_path: Path) -> None:
 
     x = _matrix()
     model = ALS(factors=16, alpha=3.0, regularization=0.1, iterations=5, random_state=0).fit(x)
-    served = LoadedModel.load(save_version(tmp_path, "t", model,
-                                           np.arange(N_ITEMS).astype(str), {}))
+    served = LoadedModel.load(
+        save_version(tmp_path, "t", model, np.arange(N_ITEMS).astype(str), {})
+    )
     ref = AlternatingLeastSquares(factors=16, alpha=3.0, regularization=0.1)
     ref.item_factors = np.asarray(model.item_factors_)
     ref.user_factors = np.zeros((1, 16), np.float32)
@@ -170,8 +188,7 @@ def test_matches_implicit_recalculate_user(tmp_path: Path) -> None:
     for j in (30, 31, 2, 99, 31):
         cells[j] = cells.get(j, 0.0) + 1.0
         idx, w = _row(cells)
-        want = ref.recalculate_user(0, sp.csr_matrix((w, idx, [0, len(idx)]),
-                                                     shape=(1, N_ITEMS)))
+        want = ref.recalculate_user(0, sp.csr_matrix((w, idx, [0, len(idx)]), shape=(1, N_ITEMS)))
         np.testing.assert_allclose(cache.vector("c", idx, w), want, rtol=1e-3, atol=1e-5)
 
 
@@ -181,14 +198,13 @@ def test_rows_not_finalized_and_new_items(served: LoadedModel) -> None:
     cache = IncrementalFoldIn(served)
     new = served.item_index["new"]
     x = cache.vector("c", np.array([7, 3, 7], np.int32), np.array([1.0, 2.0, 1.0], np.float32))
-    np.testing.assert_allclose(x, served.fold_in(np.array([3, 7]), np.array([2.0, 2.0])),
-                               rtol=1e-9)
+    np.testing.assert_allclose(x, served.fold_in(np.array([3, 7]), np.array([2.0, 2.0])), rtol=1e-9)
     x = cache.vector("c", np.array([3, 7, new], np.int32), np.array([2.0, 3.0, 4.0]))
-    np.testing.assert_allclose(x, served.fold_in(np.array([3, 7]), np.array([2.0, 3.0])),
-                               rtol=1e-9)
+    np.testing.assert_allclose(x, served.fold_in(np.array([3, 7]), np.array([2.0, 3.0])), rtol=1e-9)
     x = cache.vector("c", np.array([9, 3, 7], np.int32), np.array([1.0, 2.0, 3.0]))
     np.testing.assert_allclose(
-        x, served.fold_in(np.array([3, 7, 9]), np.array([2.0, 3.0, 1.0])), rtol=1e-9)
+        x, served.fold_in(np.array([3, 7, 9]), np.array([2.0, 3.0, 1.0])), rtol=1e-9
+    )
 
 
 def test_lru_capacity_and_forget(served: LoadedModel) -> None:
@@ -211,7 +227,7 @@ def test_lru_capacity_and_forget(served: LoadedModel) -> None:
 def test_inverse_budget_drops_least_recently_updated(served: LoadedModel) -> None:
     """Only ``max_inverses`` customers keep A^-1; the others keep their vector and re-solve
     at their next event, still exact."""
-    cache = IncrementalFoldIn(served, max_bytes=2 * 8 * served._f ** 2)
+    cache = IncrementalFoldIn(served, max_bytes=2 * 8 * served._f**2)
     assert cache.max_inverses == 2
     for key in ("a", "b", "c"):
         _check(cache, served, key, {1: 1.0, 2: 1.0})
@@ -222,8 +238,11 @@ def test_inverse_budget_drops_least_recently_updated(served: LoadedModel) -> Non
     assert cache.stats["solves"] == 3
     _check(cache, served, "a", {1: 1.0, 2: 3.0})  # dropped: re-solves, drops b's
     assert cache.stats["solves"] == 4 and cache._entries["b"].state is None
-    np.testing.assert_allclose(cache.vector("b", *_row({1: 1.0, 2: 2.0})),
-                               served.fold_in(*_row({1: 1.0, 2: 2.0})), rtol=1e-12)
+    np.testing.assert_allclose(
+        cache.vector("b", *_row({1: 1.0, 2: 2.0})),
+        served.fold_in(*_row({1: 1.0, 2: 2.0})),
+        rtol=1e-12,
+    )
 
 
 def test_concurrent_updates_of_one_customer(served: LoadedModel) -> None:
@@ -234,8 +253,7 @@ def test_concurrent_updates_of_one_customer(served: LoadedModel) -> None:
     def work(offset: int) -> None:
         try:
             for r in rows[offset:] + rows[:offset]:
-                np.testing.assert_allclose(cache.vector("c", *r), served.fold_in(*r),
-                                           rtol=1e-8)
+                np.testing.assert_allclose(cache.vector("c", *r), served.fold_in(*r), rtol=1e-8)
         except BaseException as exc:  # re-raised in the main thread
             errors.append(exc)
 
@@ -254,8 +272,9 @@ def test_user_vector_gives_the_same_answer(served: LoadedModel) -> None:
     idx, w = _row({3: 1.0, 10: 4.0, 40: 2.0, 41: 1.0})
     x = cache.vector("c", idx, w)
     plain = served.recommend_for_history(idx, w, 10, purchased_idx=idx[:1], explain=True)
-    fast = served.recommend_for_history(idx, w, 10, purchased_idx=idx[:1], explain=True,
-                                        user_vector=x)
+    fast = served.recommend_for_history(
+        idx, w, 10, purchased_idx=idx[:1], explain=True, user_vector=x
+    )
     np.testing.assert_array_equal(plain.item_idx, fast.item_idx)
     np.testing.assert_allclose(plain.scores, fast.scores, rtol=1e-5, atol=1e-6)
     assert plain.reasons == fast.reasons
@@ -270,8 +289,9 @@ def test_user_vector_gives_the_same_answer(served: LoadedModel) -> None:
 
 
 def test_only_factor_models(tmp_path: Path) -> None:
-    folder = save_version(tmp_path, "t", EASE(l2=1.0).fit(_matrix()),
-                          np.arange(N_ITEMS).astype(str), {})
+    folder = save_version(
+        tmp_path, "t", EASE(l2=1.0).fit(_matrix()), np.arange(N_ITEMS).astype(str), {}
+    )
     model = LoadedModel.load(folder)
     assert not model.uses_factors
     with pytest.raises(ValueError, match="factor model"):

@@ -27,8 +27,7 @@ def checkerboard() -> sp.csr_matrix:
             if i != (2 * (u // 2)) % N_ITEMS + u % 2:
                 rows.append(u)
                 cols.append(i)
-    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                         shape=(N_USERS, N_ITEMS))
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(N_USERS, N_ITEMS))
 
 
 class RecommenderContract(ABC):
@@ -57,8 +56,9 @@ class RecommenderContract(ABC):
         assert ids.shape == (7, 3) and scores.shape == (7, 3)
         assert np.all(np.diff(scores, axis=1) <= 1e-6)
 
-    def test_never_already_liked_or_filtered(self,
-                                             fitted: tuple[Recommender, sp.csr_matrix]) -> None:
+    def test_never_already_liked_or_filtered(
+        self, fitted: tuple[Recommender, sp.csr_matrix]
+    ) -> None:
         model, x = fitted
         ids, scores = model.recommend(x, N=N_ITEMS, filter_items=np.array([0, 1]))
         for u in range(N_USERS):
@@ -150,8 +150,9 @@ def test_als_foldin_equals_exact_user_step() -> None:
     ref = AlternatingLeastSquares(factors=6, alpha=2.0, regularization=0.1)
     ref.item_factors = np.asarray(model.item_factors_)
     ref.user_factors = np.zeros((1, 6), np.float32)
-    np.testing.assert_allclose(model.user_factors_for(x[3]), ref.recalculate_user([0], x[3]),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        model.user_factors_for(x[3]), ref.recalculate_user([0], x[3]), rtol=1e-4, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("family", [ALS, BPR])

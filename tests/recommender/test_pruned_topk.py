@@ -26,11 +26,23 @@ def _model() -> LoadedModel:
         rows += [u] * len(items)
         cols += items.tolist()
     X = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(400, N_ITEMS))
-    folder = save_version(tempfile.mkdtemp(), "t", ALS(factors=16, iterations=4).fit(X),
-                          np.array([f"i{i}" for i in range(N_ITEMS)]), {})
+    folder = save_version(
+        tempfile.mkdtemp(),
+        "t",
+        ALS(factors=16, iterations=4).fit(X),
+        np.array([f"i{i}" for i in range(N_ITEMS)]),
+        {},
+    )
     cats = ["x", "y", "z"]
-    catalog = [{"item_id": f"i{i}", "category": cats[i % 3], "available": i % 97 != 0,
-                "attributes": {"g": i % 5}} for i in range(N_ITEMS)]
+    catalog = [
+        {
+            "item_id": f"i{i}",
+            "category": cats[i % 3],
+            "available": i % 97 != 0,
+            "attributes": {"g": i % 5},
+        }
+        for i in range(N_ITEMS)
+    ]
     catalog += [{"item_id": f"new{k}", "category": "x", "attributes": {"g": k}} for k in range(5)]
     return LoadedModel.load(folder, catalog=catalog)
 
@@ -38,8 +50,7 @@ def _model() -> LoadedModel:
 MODEL = _model()
 
 
-def brute_force(x: np.ndarray, n: int, category: str | None,
-                exclude: np.ndarray) -> list[int]:
+def brute_force(x: np.ndarray, n: int, category: str | None, exclude: np.ndarray) -> list[int]:
     scores = MODEL._all_scores(MODEL._y @ x.astype(np.float32))
     scores = scores + MODEL._penalty(category)
     scores[exclude] = -np.inf
@@ -54,8 +65,9 @@ def brute_force(x: np.ndarray, n: int, category: str | None,
     category=st.sampled_from([None, "x", "y"]),
     n_excluded=st.integers(0, 50),
 )
-def test_pruned_scan_equals_scoring_everything(seed: int, n: int, category: str | None,
-                                              n_excluded: int) -> None:
+def test_pruned_scan_equals_scoring_everything(
+    seed: int, n: int, category: str | None, n_excluded: int
+) -> None:
     rng = np.random.default_rng(seed)
     hist = rng.choice(N_ITEMS, size=int(rng.integers(1, 30)), replace=False)
     x = MODEL.fold_in(hist, rng.uniform(1, 5, len(hist)))

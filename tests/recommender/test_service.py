@@ -41,11 +41,19 @@ def service(tmp_path: Path) -> tuple[RecommendationService, CountingStore]:
     store.reads = []
     store.ensure_tenant("t")
     store.upsert_items("t", [Item(i, category=i[0]) for i in ITEMS])
-    events = [Event(f"e{c}-{k}", f"c{c}", "purchase", 1e9 + k, item_id=f"{'ab'[c % 2]}{k}")
-              for c in range(30) for k in range(8) if (c + k) % 4]
+    events = [
+        Event(f"e{c}-{k}", f"c{c}", "purchase", 1e9 + k, item_id=f"{'ab'[c % 2]}{k}")
+        for c in range(30)
+        for k in range(8)
+        if (c + k) % 4
+    ]
     store.add_events("t", events, weigh_events(events).tolist())
-    folder = train_from_frame(store.events_frame("t"), TrainConfig(
-        model="ease", params={"l2": 1.0}, progress=False), tmp_path / "models", "t")
+    folder = train_from_frame(
+        store.events_frame("t"),
+        TrainConfig(model="ease", params={"l2": 1.0}, progress=False),
+        tmp_path / "models",
+        "t",
+    )
     store.publish_model("t", folder.name, {})
     svc = RecommendationService(store, tmp_path / "models", poll_s=60.0)
     svc.preload()  # the warm-up computes every customer's list

@@ -31,24 +31,38 @@ def blocks() -> sp.csr_matrix:
 
 def catalog() -> list[dict]:
     cats = ["a", "b", "c"]
-    items = [{"item_id": f"i{i}", "category": cats[i // 8], "available": i != 2,
-              "attributes": {"block": i // 8}} for i in range(N_ITEMS)]
+    items = [
+        {
+            "item_id": f"i{i}",
+            "category": cats[i // 8],
+            "available": i != 2,
+            "attributes": {"block": i // 8},
+        }
+        for i in range(N_ITEMS)
+    ]
     items.append({"item_id": "new0", "category": "a", "attributes": {"block": 0}})
     return items
 
 
 @pytest.fixture(scope="module", params=["als", "ease", "itemknn", "popularity"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> LoadedModel:
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     x = blocks()
-    model = {"als": ALS(factors=4, alpha=5.0, regularization=0.1, iterations=10, random_state=0),
-             "ease": EASE(l2=2.0), "itemknn": ItemKNN("cosine", K=10),
-             "popularity": Popularity()}[request.param]
+    model = {
+        "als": ALS(factors=4, alpha=5.0, regularization=0.1, iterations=10, random_state=0),
+        "ease": EASE(l2=2.0),
+        "itemknn": ItemKNN("cosine", K=10),
+        "popularity": Popularity(),
+    }[request.param]
     model.fit(x)
-    folder = save_version(tmp_path_factory.mktemp("m"), "t", model,
-                          np.array([f"i{i}" for i in range(N_ITEMS)]), {},
-                          popularity=Popularity().fit(x).popularity_,
-                          segments=(np.array(["s1"]), np.eye(1, N_ITEMS, 20, dtype=np.float32)))
+    folder = save_version(
+        tmp_path_factory.mktemp("m"),
+        "t",
+        model,
+        np.array([f"i{i}" for i in range(N_ITEMS)]),
+        {},
+        popularity=Popularity().fit(x).popularity_,
+        segments=(np.array(["s1"]), np.eye(1, N_ITEMS, 20, dtype=np.float32)),
+    )
     return LoadedModel.load(folder, catalog())
 
 
@@ -69,8 +83,9 @@ def test_foldin_equals_implicit_user_step(tmp_path: Path) -> None:
         idx = np.sort(rng.choice(200, k, replace=False)).astype(np.int32)
         w = rng.integers(1, 5, k).astype(np.float32)
         row = sp.csr_matrix((w, idx, [0, k]), shape=(1, 200))
-        np.testing.assert_allclose(served.fold_in(idx, w), ref.recalculate_user(0, row),
-                                   rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(
+            served.fold_in(idx, w), ref.recalculate_user(0, row), rtol=1e-3, atol=1e-5
+        )
 
 
 def test_history_change_changes_answer_immediately(served: LoadedModel) -> None:
@@ -90,12 +105,24 @@ def test_history_change_changes_answer_immediately(served: LoadedModel) -> None:
     category=st.sampled_from([None, "a", "b", "zz"]),
     repurchase=st.booleans(),
 )
-def test_rules_never_violated(served: LoadedModel, hist: list[int], excluded: list[int], n: int,
-                              category: str | None, repurchase: bool) -> None:
+def test_rules_never_violated(
+    served: LoadedModel,
+    hist: list[int],
+    excluded: list[int],
+    n: int,
+    category: str | None,
+    repurchase: bool,
+) -> None:
     idx = np.array(hist, dtype=np.int32)
     rec = served.recommend_for_history(
-        idx, np.ones(len(idx), np.float32), n, purchased_idx=idx, allow_repurchase=repurchase,
-        exclude_idx=np.array(excluded, dtype=np.int32), category=category)
+        idx,
+        np.ones(len(idx), np.float32),
+        n,
+        purchased_idx=idx,
+        allow_repurchase=repurchase,
+        exclude_idx=np.array(excluded, dtype=np.int32),
+        category=category,
+    )
     got = rec.item_idx.tolist()
     assert len(got) == len(set(got)) <= max(0, min(n, 100))
     assert 2 not in got  # unavailable
@@ -121,8 +148,9 @@ def test_deleted_item_never_served(served: LoadedModel) -> None:
 
 
 def test_unknown_customer_gets_segment_popular(served: LoadedModel) -> None:
-    rec = served.recommend_for_history(np.array([], np.int32), np.array([], np.float32), 3,
-                                       segment="s1")
+    rec = served.recommend_for_history(
+        np.array([], np.int32), np.array([], np.float32), 3, segment="s1"
+    )
     assert rec.fallback == "popular" and rec.item_idx[0] == 20
 
 
@@ -139,8 +167,9 @@ def test_new_item_served_by_attributes(served: LoadedModel) -> None:
 def test_explanations_name_history_items(served: LoadedModel) -> None:
     if served.family == "popularity":
         pytest.skip("popularity has no personal reasons")
-    rec = served.recommend_for_history(np.array([8, 9, 10]), np.array([3.0, 3.0, 3.0]), 3,
-                                       explain=True)
+    rec = served.recommend_for_history(
+        np.array([8, 9, 10]), np.array([3.0, 3.0, 3.0]), 3, explain=True
+    )
     first = rec.reasons[0][0]
     assert first["type"] in ("because_you_bought", "profile")
     assert set(first.get("item_ids", [])) <= {"i8", "i9", "i10"}

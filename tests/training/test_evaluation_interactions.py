@@ -52,15 +52,17 @@ def test_stratified_split_per_item_counts() -> None:
 
 
 def _events() -> EventFrame:
-    return EventFrame.from_events([
-        Event("1", "c1", "view", 0.0, item_id="a"),
-        Event("2", "c1", "purchase", 0.0, item_id="b"),
-        Event("3", "c1", "return", 1.0, item_id="b"),
-        Event("4", "c2", "rating", 0.0, item_id="a", value=5.0),
-        Event("5", "c2", "dislike", 0.0, item_id="c"),
-        Event("6", "c2", "add_to_cart", 86400.0 * 10, item_id="c"),
-        Event("7", "c3", "impression", 0.0, item_id="a"),
-    ])
+    return EventFrame.from_events(
+        [
+            Event("1", "c1", "view", 0.0, item_id="a"),
+            Event("2", "c1", "purchase", 0.0, item_id="b"),
+            Event("3", "c1", "return", 1.0, item_id="b"),
+            Event("4", "c2", "rating", 0.0, item_id="a", value=5.0),
+            Event("5", "c2", "dislike", 0.0, item_id="c"),
+            Event("6", "c2", "add_to_cart", 86400.0 * 10, item_id="c"),
+            Event("7", "c3", "impression", 0.0, item_id="a"),
+        ]
+    )
 
 
 def test_build_matrix_weights_and_clipping() -> None:
@@ -84,8 +86,9 @@ def test_history_row_matches_training_row() -> None:
     m, customers, items = build_matrix(frame, InteractionWeights(max_weight=3.0))
     index = {k: i for i, k in enumerate(items.tolist())}
     for u, c in enumerate(customers.tolist()):
-        h = history_row(frame.select(frame.customer_id == c), index, InteractionWeights(
-            max_weight=3.0))
+        h = history_row(
+            frame.select(frame.customer_id == c), index, InteractionWeights(max_weight=3.0)
+        )
         assert h.idx.tolist() == m[u].indices.tolist()
         assert h.weights.tolist() == m[u].data.tolist()
     h1 = history_row(frame.select(frame.customer_id == "c1"), index)
@@ -110,8 +113,13 @@ def test_incremental_history_equals_batch() -> None:
 def test_artifact_round_trip_without_pickle(tmp_path: Path) -> None:
     x = sp.csr_matrix(np.eye(4, dtype=np.float32) + np.eye(4, k=1, dtype=np.float32))
     model = EASE(l2=1.0).fit(x)
-    folder = save_version(tmp_path, "acme", model, np.array(["a", "b", "c", "d"]),
-                          {"fingerprint": "f00", "metrics": {"ndcg@10": 0.5}})
+    folder = save_version(
+        tmp_path,
+        "acme",
+        model,
+        np.array(["a", "b", "c", "d"]),
+        {"fingerprint": "f00", "metrics": {"ndcg@10": 0.5}},
+    )
     for f in folder.glob("*.npy"):
         assert np.load(f, allow_pickle=False).dtype != object
     meta = json.loads((folder / "meta.json").read_text())
@@ -131,9 +139,14 @@ def test_train_auto_picks_by_validation(tmp_path: Path) -> None:
         c = int(rng.integers(60))
         item = (c % 3) * 10 + int(rng.integers(10))
         events.append(Event(str(n), f"c{c}", "purchase", float(n * 3600), item_id=f"i{item}"))
-    folder = train_from_frame(EventFrame.from_events(events), TrainConfig(
-        model="auto", families=("popularity", "ease"), validation_days=10, progress=False),
-        tmp_path, "acme")
+    folder = train_from_frame(
+        EventFrame.from_events(events),
+        TrainConfig(
+            model="auto", families=("popularity", "ease"), validation_days=10, progress=False
+        ),
+        tmp_path,
+        "acme",
+    )
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["family"] == "ease"
     assert meta["metrics"]["validation"]["ndcg@10"] > 0
