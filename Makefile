@@ -19,12 +19,12 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy core settings access store recommender insights configurator training api cli demo
+	$(BIN)/mypy core settings access store events recommender insights configurator training api cli demo
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy core settings access store recommender insights configurator training api cli demo
+	$(BIN)/mypy core settings access store events recommender insights configurator training api cli demo
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

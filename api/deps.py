@@ -1,4 +1,6 @@
-"""Dependencies shared by the routers: the store, the settings and the calling key.
+"""Dependencies shared by the routers: the store, the settings, the domain services and the
+calling key. Handlers name what they need (``StoreDep``, ``RecommenderDep`` ...); the services
+themselves are built once per app by :func:`api.main.create_app`.
 
 Every route names the scope it needs through one of the ``*Key`` aliases; the alias
 authenticates the bearer key (401), counts the request against the key's rate limit (429 with
@@ -15,6 +17,10 @@ from fastapi import Depends, Request
 
 from access.keys import Principal
 from api.problems import Problem
+from configurator.service import FamilyRegistry
+from events.ingest import Listeners
+from insights.service import InsightsService
+from recommender.service import RecommendationService
 from settings import Settings
 from store.base import Store
 
@@ -28,8 +34,34 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def recommender_of(request: Request) -> RecommendationService:
+    """The app's recommender, for hot routes (no dependency injection there)."""
+    service: RecommendationService = request.app.state.recommender
+    return service
+
+
+async def get_recommender(request: Request) -> RecommendationService:
+    return recommender_of(request)
+
+
+async def get_configurator(request: Request) -> FamilyRegistry:
+    return request.app.state.configurator
+
+
+async def get_insights(request: Request) -> InsightsService:
+    return request.app.state.insights
+
+
+async def get_listeners(request: Request) -> Listeners:
+    return request.app.state.listeners
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
+ConfiguratorDep = Annotated[FamilyRegistry, Depends(get_configurator)]
+InsightsDep = Annotated[InsightsService, Depends(get_insights)]
+ListenersDep = Annotated[Listeners, Depends(get_listeners)]
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,6 @@ from fastapi import FastAPI
 
 from access.keys import KeyCache
 from api import problems
-from api.hooks import Hooks
 from api.hot_routes import HotRoutes, hot_routes_of
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.routers import (
@@ -25,12 +25,17 @@ from api.routers import (
     models,
     recommendations,
 )
+from configurator.service import FamilyRegistry
+from events.ingest import Listeners
+from insights.service import InsightsService
+from recommender.service import RecommendationService
 from settings import Settings, get_settings
 from store import Store, open_configured_store
 
-#: Router modules in the order their routes are matched; a module may also define
-#: ``install(app)`` to register hooks (event listeners, erasure, readiness) and state.
-FEATURES = (
+logger = logging.getLogger(__name__)
+
+#: Router modules, in the order their routes are matched.
+ROUTERS = (
     health,
     recommendations,
     items,
@@ -64,9 +69,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        app.state.hooks.shutdown()
-        app.state.store.close()
+        # Start-up work: load every active model and precompute answers before /readyz says
+        # ready. Stopped and waited for before the store closes.
+        app.state.recommender.start()
+        try:
+            yield
+        finally:
+            app.state.recommender.close()
+            app.state.store.close()
 
     app = FastAPI(
         **_without_native_telemetry(),
@@ -83,19 +93,40 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.key_cache = KeyCache(settings.auth_cache_ttl_s)
-    app.state.hooks = Hooks()
+    _services(app, settings, store)
 
     problems.install(app)
-    for module in FEATURES:
+    for module in ROUTERS:
         app.include_router(module.router)
-        install = getattr(module, "install", None)
-        if install is not None:
-            install(app)
     # The last added middleware is the outermost: metrics see every request, hot routes
     # (innermost) only what the body limit let through.
     if hot_routes:  # routers are included without a prefix: their paths are the app's
-        routes = hot_routes_of([r for module in FEATURES for r in module.router.routes])
+        routes = hot_routes_of([r for module in ROUTERS for r in module.router.routes])
         app.add_middleware(HotRoutes, routes=routes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     return app
+
+
+def _services(app: FastAPI, settings: Settings, store: Store) -> None:
+    """Build the domain services once per app and connect who listens to which writes."""
+    listeners = Listeners()
+    recommender = RecommendationService(
+        store,
+        settings.models_dir,
+        settings.model_poll_s,
+        cache_customers=settings.reco_cache_customers,
+    )
+    insights = InsightsService(store)
+    secret = settings.configurator_secret.get_secret_value()
+    if not secret:
+        logger.warning(
+            "ATELIER_CONFIGURATOR_SECRET is not set: variant codes of the reference families "
+            "can be forged by anyone who reads their definitions"
+        )
+    listeners.on_events.append(insights.on_events)
+    listeners.on_erasure.append(recommender.forget_customer)
+    app.state.listeners = listeners
+    app.state.recommender = recommender
+    app.state.insights = insights
+    app.state.configurator = FamilyRegistry(store, secret.encode())

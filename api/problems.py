@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -9,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -76,6 +79,20 @@ def problem_from(exc: Problem) -> Response:
     )
 
 
+def from_domain(exc: DomainError) -> Problem:
+    """The one mapping of domain errors to problem documents."""
+    if isinstance(exc, NotFound):
+        return Problem(404, str(exc))
+    if isinstance(exc, Conflict):
+        return Problem(409, str(exc))
+    if isinstance(exc, InvalidInput):
+        return Problem(422, str(exc), errors=exc.errors)
+    if isinstance(exc, Unavailable):
+        retry = str(max(1, math.ceil(exc.retry_after)))
+        return Problem(503, str(exc), headers={"Retry-After": retry})
+    return Problem(400, str(exc))
+
+
 def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     """Pydantic errors reduced to ``{"loc": [...], "msg": ...}`` (inputs are not echoed back)."""
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in raw]
@@ -93,6 +110,10 @@ def install(app: FastAPI) -> None:
         errors = validation_errors(list(exc.errors()))
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
         return problem_response(422, f"invalid input: {fields}", errors=errors)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> Response:
+        return problem_from(from_domain(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:

@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 
 from demo.generator import generate
+from events.ingest import ingest
 from recommender.artifacts import read_meta
-from recommender.interactions import weigh_events
 from store.base import Store
 from training.insights import compute_insights
 from training.train import TrainConfig, train_from_frame
@@ -26,11 +26,8 @@ def load_demo(store: Store, tenant: str, seed: int = 7, n_customers: int = 3000)
     store.upsert_items(tenant, shop.items)
     for customer in shop.customers:
         store.put_customer(tenant, customer)
-    weights = weigh_events(shop.events).tolist()
     for start in range(0, len(shop.events), 10_000):
-        store.add_events(
-            tenant, shop.events[start : start + 10_000], weights[start : start + 10_000]
-        )
+        ingest(store, tenant, shop.events[start : start + 10_000])
     demo_insights(store, tenant)
     return True
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.records import Event, Item  # noqa: E402
-from recommender.interactions import weigh_events  # noqa: E402
+from events.ingest import ingest  # noqa: E402
 from store.embedded import SQLiteStore  # noqa: E402
 
 
@@ -76,10 +76,10 @@ def build(data_dir: Path, n_items: int, n_customers: int, seed: int = 3) -> None
                 )
             )
         if len(batch) >= 20_000:
-            store.add_events(tenant, batch, weigh_events(batch).tolist())
+            ingest(store, tenant, batch)
             batch = []
     if batch:
-        store.add_events(tenant, batch, weigh_events(batch).tolist())
+        ingest(store, tenant, batch)
     print(f"tenant bench: {n_items} items, {n_customers} customers, {n} events")
     store.close()
 
@@ -117,6 +117,7 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
     _, key = create_key(store, "bench", frozenset({"recommend"}))
     customers = sorted(set(store.events_frame("bench").customer_id.tolist()))
     for app in apps.values():  # as a load balancer would: wait until answers are precomputed
+        app.state.recommender.start()  # what the lifespan does (not run without a server)
         while not app.state.recommender.ready():
             time.sleep(0.1)
         assert len(app.state.recommender._models["bench"].answers) >= len(customers)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from api.deps import CustomersKey, StoreDep
+from api.deps import CustomersKey, ListenersDep, StoreDep
 from api.problems import Problem
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.customers import Consent, CustomerCreate, CustomerExport, CustomerPublic
@@ -74,13 +74,13 @@ async def get_customer(
 
 @router.delete("/{customer_id}", status_code=204, response_class=Response)
 def delete_customer(
-    customer_id: Identifier, key: CustomersKey, store: StoreDep, request: Request
+    customer_id: Identifier, key: CustomersKey, store: StoreDep, listeners: ListenersDep
 ) -> Response:
     """Erase every trace of the customer: profile, events, history, configurations, insights,
     and whatever the serving layer cached for them."""
     if not store.erase_customer(key.tenant, customer_id):
         raise Problem(404, f"customer '{customer_id}' not found")
-    request.app.state.hooks.customer_erased(key.tenant, customer_id)
+    listeners.customer_erased(key.tenant, customer_id)
     return Response(status_code=204)
 
 

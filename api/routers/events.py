@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import ValidationError
 
-from api.deps import EventsKey, SettingsDep, StoreDep
+from api.deps import EventsKey, ListenersDep, SettingsDep, StoreDep
 from api.middleware import EVENTS_INGESTED
 from api.problems import Problem, validation_errors
 from api.schemas.common import PROBLEM_RESPONSES, IndexedErrors
 from api.schemas.events import EventBatch, EventBatchResult, EventCreate
 from core.records import Event
-from recommender.interactions import weigh_events
+from events.ingest import ingest
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=PROBLEM_RESPONSES)
 
@@ -24,7 +24,7 @@ def post_events(
     key: EventsKey,
     store: StoreDep,
     settings: SettingsDep,
-    request: Request,
+    listeners: ListenersDep,
 ) -> EventBatchResult:
     """Validate each event on its own, store the valid ones atomically, report the rest."""
     if len(body.events) > settings.max_batch_events:
@@ -48,14 +48,8 @@ def post_events(
             )
             continue
         valid.append(event.to_record(now))
-    flags = store.add_events(key.tenant, valid, weigh_events(valid).tolist()) if valid else []
-    accepted = sum(flags)
-    duplicates = len(flags) - accepted
-    EVENTS_INGESTED.labels(key.tenant, "accepted").inc(accepted)
-    EVENTS_INGESTED.labels(key.tenant, "duplicate").inc(duplicates)
+    done = ingest(store, key.tenant, valid, listeners)
+    EVENTS_INGESTED.labels(key.tenant, "accepted").inc(done.accepted)
+    EVENTS_INGESTED.labels(key.tenant, "duplicate").inc(done.duplicates)
     EVENTS_INGESTED.labels(key.tenant, "rejected").inc(len(rejected))
-    if accepted:
-        request.app.state.hooks.events_stored(
-            key.tenant, [e for e, new in zip(valid, flags, strict=True) if new]
-        )
-    return EventBatchResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
+    return EventBatchResult(accepted=done.accepted, duplicates=done.duplicates, rejected=rejected)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from api.deps import RecommenderDep, StoreDep
 from api.problems import problem_response
 
 router = APIRouter(tags=["operations"])
@@ -18,10 +19,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="The store answers and models are loaded")
-async def readyz(request: Request) -> Response:
-    state = request.app.state
-    checks = {"store": state.store.ping()}
-    checks.update({name: check() for name, check in state.hooks.readiness.items()})
+async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
+    checks = {"store": store.ping(), "models": recommender.ready()}
     if not all(checks.values()):
         failing = ", ".join(k for k, ok in checks.items() if not ok)
         return problem_response(503, f"not ready: {failing}")

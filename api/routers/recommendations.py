@@ -5,40 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import QueryParams
 
-from api.deps import RecommendKey, require_scope
+from api.deps import RecommenderDep, RecommendKey, recommender_of, require_scope
 from api.hot_routes import hot_route
 from api.problems import Problem
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.recommendations import CrossSellCreate, RecommendationsPublic
-from recommender.service import Answer, RecommendationService
+from recommender.service import Answer
 
 router = APIRouter(tags=["recommendations"], responses=PROBLEM_RESPONSES)
 
 N = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
-
-
-def install(app: FastAPI) -> None:
-    settings = app.state.settings
-    service = RecommendationService(
-        app.state.store,
-        settings.models_dir,
-        settings.model_poll_s,
-        cache_customers=settings.reco_cache_customers,
-    )
-    app.state.recommender = service
-    # Load every active model and precompute answers before /readyz says ready.
-    service.start()
-    app.state.hooks.readiness["models"] = service.ready
-    app.state.hooks.on_erasure.append(service.forget_customer)
-    app.state.hooks.on_shutdown.append(service.close)
-
-
-def _service(request: Request) -> RecommendationService:
-    return request.app.state.recommender
 
 
 def _body(answer: Answer, explain: bool) -> dict[str, Any]:
@@ -146,7 +126,7 @@ async def recommend_for_customer(request: Request) -> Response:
     except ValidationError as exc:
         raise _invalid(exc, "query") from None
     excluded = [x for x in (query.exclude or "").split(",") if x]
-    answer = _service(request).recommend(
+    answer = recommender_of(request).recommend(
         key.tenant,
         customer_id,
         query.n,
@@ -166,12 +146,12 @@ async def recommend_for_customer(request: Request) -> Response:
 async def similar_items(
     item_id: Identifier,
     key: RecommendKey,
-    request: Request,
+    recommender: RecommenderDep,
     n: N = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> RecommendationsPublic:
     """ "Goes well with" for a product page; new catalog items are served by attributes."""
-    answer = _service(request).similar(key.tenant, item_id, n, category=category)
+    answer = recommender.similar(key.tenant, item_id, n, category=category)
     if answer is None:
         raise Problem(404, f"item '{item_id}' not found")
     return _public(answer)
@@ -179,8 +159,8 @@ async def similar_items(
 
 @router.post("/v1/recommendations/cross-sell", response_model=RecommendationsPublic)
 async def cross_sell(
-    body: CrossSellCreate, key: RecommendKey, request: Request
+    body: CrossSellCreate, key: RecommendKey, recommender: RecommenderDep
 ) -> RecommendationsPublic:
     """What to add to a basket or cart (never what is in it)."""
-    answer = _service(request).cross_sell(key.tenant, body.items, body.customer_id, body.n)
+    answer = recommender.cross_sell(key.tenant, body.items, body.customer_id, body.n)
     return _public(answer)

@@ -1,0 +1,200 @@
+"""Customer insights as a per-process service: the tenant's scorer, refreshes and reads.
+
+``atelier insights --tenant T [--as-of DATE]`` fits the models and stores a summary (models,
+Pareto, segments and the scoring state) and one row per customer. This service keeps the rows
+current between runs: when a ``purchase`` or ``return`` event is stored, the customers concerned
+are re-scored at once with the stored parameters fixed, as of their newest event. The scoring
+itself (refresh rule, on-demand rows, horizons, the no-purchase answer) is
+:class:`insights.scoring.CustomerValueScorer`, the job's own scoring path; this module reads and
+writes the store and caches one scorer per tenant.
+
+Decisions:
+
+* No job run for the tenant: reads raise :class:`~core.errors.NotFound` telling to run
+  ``atelier insights``.
+* Unknown customer (no profile, no event, or another tenant's): ``NotFound``, as everywhere.
+* Known customer with purchases but no row yet (purchases imported after the job, or all after
+  its ``as_of``): scored on demand from the stored parameters, stored, answered.
+* Known customer without any purchase: ``status: "no_purchases"``, tier ``standard``,
+  lifecycle ``exploration``, null figures, a cross-sell action to win the first purchase and
+  ``next_tier`` saying what the first purchases must be to reach MVC.
+
+Per-request work stays small: a customer read is one store read; the scorer (parsed models) is
+cached per process and per tenant, keyed by the job's ``computed_at`` (each row names the run it
+came from), so a new run in another process is picked up by every worker on its next read.
+
+Known limit: a refresh that races a job run (parameters read before the run, row written after)
+leaves that one row on the old parameters until the customer's next purchase or the next run;
+the row's ``model_computed_at`` shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import NotFound
+from core.records import Event
+from insights.actions import order_for_action
+from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
+from store.base import Store
+
+logger = logging.getLogger(__name__)
+
+
+def no_insights(tenant: str) -> NotFound:
+    """The error of a tenant whose insights job never ran."""
+    return NotFound(
+        f"no customer insights computed for tenant '{tenant}' yet: "
+        f"run `atelier insights --tenant {tenant}`"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRun:
+    """One job run of a tenant: its ``computed_at`` and its scorer, parsed once per process."""
+
+    computed_at: str
+    scorer: CustomerValueScorer
+
+
+class InsightsService:
+    """Per-process cache of each tenant's scorer, and the store work around scoring."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[str, TenantRun] = {}
+        self._lock = threading.Lock()
+
+    def run(self, tenant: str, version: str | None = None) -> TenantRun | None:
+        """The tenant's current run; ``version`` (a row's run) skips the store when it is cached."""
+        cached = self._cache.get(tenant)
+        if cached is not None and version is not None and cached.computed_at == version:
+            return cached
+        summary = self.store.get_insights_summary(tenant)
+        if not summary or "state" not in summary:
+            self._cache.pop(tenant, None)
+            return None
+        if cached is not None and cached.computed_at == summary["computed_at"]:
+            return cached
+        fresh = TenantRun(summary["computed_at"], CustomerValueScorer.from_state(summary["state"]))
+        with self._lock:
+            self._cache[tenant] = fresh
+        return fresh
+
+    # -- refresh -------------------------------------------------------------------------------
+    def refresh(
+        self, run: TenantRun, tenant: str, newest: dict[str, float]
+    ) -> dict[str, dict[str, Any]]:
+        """Re-score and store the customers of ``newest`` (id -> time of their newest new event).
+
+        The rule (as of when, which customers in one pass) is the scorer's
+        (:meth:`CustomerValueScorer.refresh`); each row names the run whose parameters it used.
+        """
+        frame = self.store.customers_events_frame(tenant, list(newest), VALUE_EVENT_TYPES)
+        if not len(frame):
+            return {}
+        rows = run.scorer.refresh(frame, newest)
+        for row in rows.values():
+            row["model_computed_at"] = run.computed_at
+        self.store.put_insights_rows(tenant, rows)  # one transaction for the whole batch
+        return rows
+
+    def on_events(self, tenant: str, events: list[Event]) -> None:
+        """Event listener: re-score the customers whose purchases or returns just arrived.
+
+        The events are already stored and acknowledged: a failure here is logged, never raised,
+        and the next purchase or job run brings the rows up to date.
+        """
+        try:
+            self._refresh_events(tenant, events)
+        except Exception:
+            logger.exception("insights refresh failed for tenant %r", tenant)
+
+    def _refresh_events(self, tenant: str, events: list[Event]) -> None:
+        newest: dict[str, float] = {}
+        for e in events:
+            if e.type in VALUE_EVENT_TYPES:
+                newest[e.customer_id] = max(newest.get(e.customer_id, e.timestamp), e.timestamp)
+        if not newest:
+            return
+        run = self.run(tenant)
+        if run is not None:
+            self.refresh(run, tenant, newest)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def row_on_demand(self, tenant: str, customer_id: str) -> dict[str, Any]:
+        """The row of a known customer the job did not score (404 when unknown / no run)."""
+        if not self.store.customer_known(tenant, customer_id):
+            raise NotFound(f"customer '{customer_id}' not found")
+        run = self.run(tenant)
+        if run is None:
+            raise no_insights(tenant)
+        stamps = [
+            e.timestamp
+            for e in self.store.customer_events(tenant, customer_id)
+            if e.type == "purchase"
+        ]
+        if stamps:
+            row = self.refresh(run, tenant, {customer_id: max(stamps)}).get(customer_id)
+            if row is not None:
+                return row
+        return {
+            **run.scorer.no_purchases(customer_id),
+            "computed_at": run.computed_at,
+            "model_computed_at": run.computed_at,
+        }
+
+    def customer_row(
+        self, tenant: str, customer_id: str, horizon_days: float | None = None
+    ) -> dict[str, Any]:
+        """The customer's row from the last run (refreshed by every purchase since), scored on
+        demand when missing, with ``clv`` and ``predicted_purchases`` at ``horizon_days``."""
+        row = self.store.get_insights_row(tenant, customer_id)
+        if row is None:
+            row = self.row_on_demand(tenant, customer_id)
+        row = dict(row)
+        row.setdefault("status", "scored")
+        row.setdefault("model_computed_at", row.get("computed_at"))
+        row["tier_horizon_days"] = row.get("horizon_days")
+        if horizon_days is not None and row["status"] == "scored":
+            run = self.run(tenant, row["model_computed_at"])
+            if run is None:
+                raise no_insights(tenant)
+            row = run.scorer.at_horizon(row, horizon_days)
+        return row
+
+    def summary(self, tenant: str) -> dict[str, Any]:
+        """The last run's summary (models, Pareto, segments, scoring state)."""
+        summary = self.store.get_insights_summary(tenant)
+        if not summary or "state" not in summary:
+            raise no_insights(tenant)
+        return summary
+
+    def manager_worklist(self, tenant: str, manager_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The manager's customers with their rows, what to do first first: the money at stake
+        of the next best action, then churn risk, then CLV, then id; customers without insights
+        yet (no purchase, or no job run) come last, in id order, with an empty row."""
+        scored: list[dict[str, Any]] = []
+        unscored: list[str] = []
+        rows: dict[str, dict[str, Any]] = {}
+        for customer in self.store.customers_of_manager(tenant, manager_id):
+            cid = customer.customer_id
+            row = self.store.get_insights_row(tenant, cid) or {}
+            rows[cid] = row
+            nba = row.get("next_best_action")
+            if isinstance(nba, dict) and nba.get("priority") is not None:
+                scored.append(
+                    {
+                        "customer_id": cid,
+                        "next_best_action": {"priority": float(nba["priority"])},
+                        "churn_risk": float(row.get("churn_risk") or 0.0),
+                        "clv": float(row.get("clv") or 0.0),
+                    }
+                )
+            else:
+                unscored.append(cid)
+        order = [r["customer_id"] for r in order_for_action(scored)] + sorted(unscored)
+        return [(cid, rows[cid]) for cid in order]
