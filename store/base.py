@@ -1,267 +1,54 @@
-"""The one storage interface every backend implements (embedded SQLite, Redis).
+"""The whole storage interface: :class:`Store` is every protocol of :mod:`store.protocols` at once.
 
-Everything is scoped by tenant: no method returns another tenant's data. Writes that belong
-together happen atomically (a batch of events with its history updates, an erasure), so a crash
-never leaves anything half-written.
+Callers that need most of the store (the API, the CLI) take a ``Store``; domain code may take the
+narrow protocol it uses. Writes that belong together happen atomically (a batch of events with
+its history rows, an erasure, a saved configuration with its event), so a crash never leaves
+anything half-written. ``tests/store/`` holds the behaviour every backend passes.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from abc import abstractmethod
+from typing import ClassVar
 
-from core.records import ApiKey, Customer, Event, EventFrame, Item
+from store.protocols import (
+    CatalogStore,
+    ConfiguratorStore,
+    CustomerItems,
+    CustomerStore,
+    ErasureStore,
+    EventStore,
+    InsightsStore,
+    KeyStore,
+    ModelStore,
+    ModelVersion,
+    PolicyStore,
+    ServingVersions,
+    TenantStore,
+)
 
-
-@dataclass(slots=True)
-class CustomerItems:
-    """A customer's interaction history row: one entry per item they touched.
-
-    ``weight`` is the accumulated interaction weight (the recommender's confidence), ``purchased``
-    whether at least one purchase was recorded, ``last_ts`` the latest interaction time.
-    """
-
-    item_ids: list[str]
-    weights: list[float]
-    purchased: list[bool]
-    last_ts: list[float]
-
-
-class ServingVersions(NamedTuple):
-    """What a cached recommendation depends on in the store (see ``Store.serving_versions``)."""
-
-    catalog: int
-    customer: int
+__all__ = ["CustomerItems", "ModelVersion", "ServingVersions", "Store"]
 
 
-@dataclass(slots=True)
-class ModelVersion:
-    version: str
-    metrics: dict[str, Any]
-    created_at: float
-    active: bool = False
+class Store(
+    KeyStore,
+    TenantStore,
+    CatalogStore,
+    CustomerStore,
+    EventStore,
+    ErasureStore,
+    PolicyStore,
+    ModelStore,
+    InsightsStore,
+    ConfiguratorStore,
+):
+    """Every kind of stored data, plus the lifecycle of the connection to it."""
 
+    backend: ClassVar[str] = "abstract"
 
-class Store(ABC):
-    """Storage contract; see ``tests/store/test_contract.py`` for the behaviour both backends pass."""
-
-    backend: str = "abstract"
-
-    # -- lifecycle -----------------------------------------------------------------------------
     @abstractmethod
     def ping(self) -> bool:
-        """True when the backing storage answers."""
+        """True when the backing storage answers; False (never an exception) when it does not."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""
-
-    # -- tenants and API keys ------------------------------------------------------------------
-    @abstractmethod
-    def ensure_tenant(self, tenant: str) -> bool:
-        """Create the tenant if missing; True when it was created."""
-
-    @abstractmethod
-    def list_tenants(self) -> list[str]: ...
-
-    @abstractmethod
-    def put_api_key(self, key: ApiKey, key_hash: str) -> None:
-        """Store a key by the SHA-256 of its secret (the secret itself is never stored)."""
-
-    @abstractmethod
-    def get_api_key(self, key_hash: str) -> ApiKey | None: ...
-
-    @abstractmethod
-    def list_api_keys(self, tenant: str | None = None) -> list[ApiKey]: ...
-
-    @abstractmethod
-    def revoke_api_key(self, key_id: str) -> bool:
-        """Mark a key revoked; False when no such key exists."""
-
-    @abstractmethod
-    def hit_rate_limit(self, key_id: str, limit: int, window_s: int, now: float) -> float:
-        """Count one request in the current fixed window.
-
-        Returns 0.0 when allowed, else the seconds until the window resets (for Retry-After).
-        """
-
-    # -- catalog -------------------------------------------------------------------------------
-    @abstractmethod
-    def upsert_items(self, tenant: str, items: Sequence[Item]) -> list[bool]:
-        """Insert or replace items atomically; one flag per item, True when it was created."""
-
-    @abstractmethod
-    def get_item(self, tenant: str, item_id: str) -> Item | None:
-        """The live item, or None when absent or deleted."""
-
-    @abstractmethod
-    def delete_item(self, tenant: str, item_id: str) -> bool:
-        """Delete an item (kept as a tombstone so it is never recommended); False if absent."""
-
-    @abstractmethod
-    def iter_items(self, tenant: str, include_deleted: bool = False) -> Iterator[Item]: ...
-
-    @abstractmethod
-    def catalog_version(self, tenant: str) -> int:
-        """A counter that changes whenever the tenant's catalog changes (for serving caches)."""
-
-    @abstractmethod
-    def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
-        """``(current catalog version, items changed after version)``; deleted ones come back
-        with ``available=False``. Lets every worker apply catalog changes on its next request."""
-
-    @abstractmethod
-    def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
-        """The catalog version and the customer's version, in one read.
-
-        The customer's version changes with every write that can change their recommendations:
-        an event that changes their history row (a weight or the purchased flag), a new profile
-        (consent, segment), an erasure. It is drawn from a tenant-wide sequence, so it never
-        comes back to an earlier value; a customer with nothing recorded reads as minus the
-        tenant's count of erasures (so an answer cached before an erasure never passes for the
-        erased customer's). A worker that cached an answer under both versions knows, from this
-        one read, whether the answer is still current.
-        """
-
-    # -- customers -----------------------------------------------------------------------------
-    @abstractmethod
-    def put_customer(self, tenant: str, customer: Customer) -> bool:
-        """Insert or replace a profile; True when it was created."""
-
-    @abstractmethod
-    def get_customer(self, tenant: str, customer_id: str) -> Customer | None: ...
-
-    @abstractmethod
-    def customer_known(self, tenant: str, customer_id: str) -> bool:
-        """True when the customer has a profile or any event."""
-
-    @abstractmethod
-    def customers_of_manager(self, tenant: str, manager_id: str) -> list[Customer]: ...
-
-    @abstractmethod
-    def iter_customers(self, tenant: str) -> Iterator[Customer]:
-        """Every profile of the tenant, in id order."""
-
-    @abstractmethod
-    def erase_customer(self, tenant: str, customer_id: str) -> bool:
-        """Erase every trace of a customer atomically; False when nothing was held."""
-
-    # -- events --------------------------------------------------------------------------------
-    @abstractmethod
-    def add_events(
-        self, tenant: str, events: Sequence[Event], weights: Sequence[float] | None = None
-    ) -> list[bool]:
-        """Store events idempotently by ``event_id``, all or nothing, durably before returning.
-
-        Returns one flag per event: True when new, False for a duplicate (already stored, or
-        repeated earlier in the same batch). For each new event with an item, ``weights[i]`` is
-        added to the customer's history row in the same transaction; a purchase marks the item
-        purchased.
-        """
-
-    @abstractmethod
-    def customer_events(self, tenant: str, customer_id: str) -> list[Event]:
-        """A customer's events, oldest first."""
-
-    @abstractmethod
-    def customers_events_frame(
-        self, tenant: str, customer_ids: Sequence[str], types: Sequence[str] | None = None
-    ) -> EventFrame:
-        """The events of several customers (optionally of some types), oldest first."""
-
-    @abstractmethod
-    def events_frame(
-        self,
-        tenant: str,
-        types: Sequence[str] | None = None,
-        before: float | None = None,
-    ) -> EventFrame:
-        """All the tenant's events (optionally of some types, before a time) as numpy columns."""
-
-    @abstractmethod
-    def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
-        """Every event of the tenant (optionally of some types) with its context, in no order."""
-
-    @abstractmethod
-    def count_events(self, tenant: str) -> int: ...
-
-    @abstractmethod
-    def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
-        """The customer's history row (empty lists for an unknown customer)."""
-
-    # -- tenant policy -------------------------------------------------------------------------
-    @abstractmethod
-    def get_tenant_config(self, tenant: str) -> dict[str, Any]:
-        """The tenant's policy document (empty when never set)."""
-
-    @abstractmethod
-    def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None: ...
-
-    # -- models --------------------------------------------------------------------------------
-    @abstractmethod
-    def publish_model(self, tenant: str, version: str, metrics: dict[str, Any]) -> None:
-        """Register a version (and activate it when the tenant has no active model)."""
-
-    @abstractmethod
-    def list_models(self, tenant: str) -> list[ModelVersion]: ...
-
-    @abstractmethod
-    def activate_model(self, tenant: str, version: str) -> bool:
-        """Make ``version`` the active one; False when it was never published."""
-
-    @abstractmethod
-    def active_model(self, tenant: str) -> str | None: ...
-
-    # -- customer intelligence -----------------------------------------------------------------
-    @abstractmethod
-    def put_insights(
-        self, tenant: str, summary: dict[str, Any], rows: dict[str, dict[str, Any]]
-    ) -> None:
-        """Replace the tenant's insights: the summary (models, Pareto, segments) and every row."""
-
-    @abstractmethod
-    def get_insights_summary(self, tenant: str) -> dict[str, Any] | None: ...
-
-    @abstractmethod
-    def get_insights_row(self, tenant: str, customer_id: str) -> dict[str, Any] | None: ...
-
-    def put_insights_row(self, tenant: str, customer_id: str, row: dict[str, Any]) -> None:
-        self.put_insights_rows(tenant, {customer_id: row})
-
-    @abstractmethod
-    def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
-        """Insert or replace several customers' rows at once (one transaction)."""
-
-    # -- configurator --------------------------------------------------------------------------
-    @abstractmethod
-    def put_family(self, tenant: str, family_id: str, family: dict[str, Any]) -> int:
-        """Store a new version of a product family; returns its version number (1, 2, ...)."""
-
-    @abstractmethod
-    def get_family(
-        self, tenant: str, family_id: str, version: int | None = None
-    ) -> tuple[int, dict[str, Any]] | None:
-        """The latest (or given) version of a family as ``(version, document)``."""
-
-    @abstractmethod
-    def list_families(self, tenant: str) -> dict[str, int]:
-        """Family id -> latest version."""
-
-    @abstractmethod
-    def save_configuration(
-        self,
-        tenant: str,
-        customer_id: str,
-        configuration: dict[str, Any],
-        *,
-        configuration_id: str | None = None,
-        event: Event | None = None,
-    ) -> str:
-        """Save a customer's configuration (under ``configuration_id``, or a new id) and,
-        when given, store ``event`` in the same transaction, so a saved spec never lacks the
-        ``configure`` event the models learn from. Returns the configuration id."""
-
-    @abstractmethod
-    def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
-        """The customer's saved configurations, oldest first, each with ``configuration_id``."""

@@ -61,7 +61,7 @@ def test_erasure_removes_everything_and_export_shows_everything(
     ]
     client.post("/v1/events", json={"events": events}, headers=h)
     store.save_configuration("shop", "c1", {"code": "OS-1"})
-    store.put_insights_row("shop", "c1", {"tier": "MVC"})
+    store.put_insights_rows("shop", {"c1": {"tier": "MVC"}})
     export = client.get("/v1/customers/c1/export", headers=h).json()
     assert export["profile"]["account_manager"] == "am-1"
     assert [e["event_id"] for e in export["events"]] == ["e0", "e1", "e2"]

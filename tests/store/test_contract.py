@@ -180,7 +180,7 @@ def test_erase_customer_removes_every_trace(store: Store) -> None:
     store.add_events("t", [ev("e1"), ev("e2", item="i2")], weights=[1.0, 1.0])
     store.add_events("t", [ev("keep", cid="c2")], weights=[1.0])
     store.save_configuration("t", "c1", {"code": "X"})
-    store.put_insights_row("t", "c1", {"tier": "MVC"})
+    store.put_insights_rows("t", {"c1": {"tier": "MVC"}})
     assert store.erase_customer("t", "c1") is True
     assert store.get_customer("t", "c1") is None
     assert store.customer_events("t", "c1") == []
@@ -218,7 +218,7 @@ def test_insights(store: Store) -> None:
     assert store.get_insights_row("t", "a") == {"tier": "MVC"}
     store.put_insights("t", {"v": 2}, {"b": {"tier": "standard"}})  # replaces every row
     assert store.get_insights_row("t", "a") is None
-    store.put_insights_row("t", "a", {"tier": "MGC"})
+    store.put_insights_rows("t", {"a": {"tier": "MGC"}})
     assert store.get_insights_row("t", "a") == {"tier": "MGC"}
     assert store.get_insights_summary("other") is None
 

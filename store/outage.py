@@ -1,0 +1,90 @@
+"""Outages answer 503: a backend's "cannot answer now" errors become ``core.errors.Unavailable``.
+
+Each backend names which of its errors mean an outage (a refused connection, a locked file), and
+:func:`shield` wraps every storage method of the backend class so that those errors leave it as
+:class:`~core.errors.Unavailable` (which ``api/problems.py`` answers with 503 and
+``Retry-After``). Any other error is a bug and stays what it is.
+
+Examples
+--------
+>>> class Flaky:
+...     def get_item(self, tenant: str, item_id: str) -> None:
+...         raise ConnectionResetError("gone")
+>>> Shielded = shield(lambda exc: "reset" if isinstance(exc, OSError) else None)(Flaky)
+>>> Shielded().get_item("t", "a")
+Traceback (most recent call last):
+...
+core.errors.Unavailable: the store cannot answer now: reset
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from core.errors import Unavailable
+from store.base import Store
+
+C = TypeVar("C", bound=type)
+
+#: Why the storage cannot answer (a sentence for the problem document), or None: not an outage.
+Classifier = Callable[[BaseException], str | None]
+
+#: The methods :func:`shield` wraps: every storage call of :class:`Store` but the lifecycle
+#: (``ping`` answers False during an outage, ``close`` must never fail).
+STORAGE_METHODS: frozenset[str] = frozenset(
+    name
+    for name, member in inspect.getmembers(Store, inspect.isfunction)
+    if not name.startswith("_") and name not in {"ping", "close"}
+)
+
+
+def shield(classify: Classifier, retry_after: float = 1.0) -> Callable[[C], C]:
+    """Class decorator: the class's storage methods raise ``Unavailable`` on outage errors."""
+
+    def apply(cls: C) -> C:
+        for name in STORAGE_METHODS:
+            method = getattr(cls, name, None)
+            if method is not None:
+                setattr(cls, name, _guard(method, classify, retry_after))
+        return cls
+
+    return apply
+
+
+def _unavailable(reason: str, retry_after: float) -> Unavailable:
+    return Unavailable(f"the store cannot answer now: {reason}", retry_after=retry_after)
+
+
+def _guard(method: Callable[..., Any], classify: Classifier, retry_after: float) -> Any:
+    if inspect.isgeneratorfunction(method):
+        # A generator's errors happen while it is consumed, not when it is called.
+        @functools.wraps(method)
+        def iterate(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(*args, **kwargs)
+            except Unavailable:
+                raise
+            except Exception as exc:
+                reason = classify(exc)
+                if reason is None:
+                    raise
+                raise _unavailable(reason, retry_after) from exc
+
+        return iterate
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Unavailable:
+            raise
+        except Exception as exc:
+            reason = classify(exc)
+            if reason is None:
+                raise
+            raise _unavailable(reason, retry_after) from exc
+
+    return call

@@ -1,0 +1,61 @@
+"""Customer profiles in Redis: ``customers`` (id -> the codec's document) and ``am:<manager>``
+(the ids each account manager looks after), kept in step by one Lua script."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from core.records import Customer
+from store.codec import customer_doc, decode_customer
+from store.protocols import CustomerStore
+from store.redis.connection import RedisConnection
+
+# ARGV: tenant prefix, customer id, doc (JSON), new manager ('' for none).
+PUT_CUSTOMER = """
+local p, cid, doc, am = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local old = redis.call('HGET', p .. 'customers', cid)
+if old then
+  local prev = cjson.decode(old)['account_manager']
+  if prev and prev ~= cjson.null then redis.call('SREM', p .. 'am:' .. prev, cid) end
+end
+redis.call('HSET', p .. 'customers', cid, doc)
+if am ~= '' then redis.call('SADD', p .. 'am:' .. am, cid) end
+redis.call('SET', p .. 'cver:' .. cid, redis.call('INCR', p .. 'counter:customers'))
+if old then return 0 else return 1 end
+"""
+
+
+class RedisCustomers(RedisConnection, CustomerStore):
+    def put_customer(self, tenant: str, customer: Customer) -> bool:
+        now = time.time()
+        old = self.get_customer(tenant, customer.customer_id)
+        doc = customer_doc(customer, old.created_at if old else now, now)
+        args = [self._t(tenant), customer.customer_id, doc, customer.account_manager or ""]
+        return bool(self._run(PUT_CUSTOMER, args))
+
+    def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
+        doc = self.r.hget(self._t(tenant) + "customers", customer_id)
+        return decode_customer(customer_id, doc) if doc else None
+
+    def customer_known(self, tenant: str, customer_id: str) -> bool:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hexists(t + "customers", customer_id)
+        pipe.sismember(t + "evcust", customer_id)
+        return any(pipe.execute())
+
+    def customers_of_manager(self, tenant: str, manager_id: str) -> list[Customer]:
+        t = self._t(tenant)
+        ids = sorted(self.r.smembers(t + "am:" + manager_id))
+        if not ids:
+            return []
+        docs = self.r.hmget(t + "customers", ids)
+        return [decode_customer(c, d) for c, d in zip(ids, docs, strict=True) if d]
+
+    def iter_customers(self, tenant: str) -> Iterator[Customer]:
+        found = [
+            decode_customer(cid, doc)
+            for cid, doc in self.r.hscan_iter(self._t(tenant) + "customers", count=1000)
+        ]
+        yield from sorted(found, key=lambda c: c.customer_id)

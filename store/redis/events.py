@@ -1,0 +1,191 @@
+"""Events, history rows and serving versions in Redis.
+
+Per tenant: ``eids`` (event id -> customer, the idempotency index), ``ev:<customer>`` (the
+customer's event documents), ``evcust`` (customers with events), ``nevents``; the history row is
+``ciw:``/``cip:``/``cit:<customer>`` (weights, purchased flags, last times); the serving version
+is ``cver:<customer>``, drawn from ``counter:customers``. A batch is one Lua script: atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from core.records import Event, EventFrame
+from store.codec import decode_event, event_doc, loads
+from store.protocols import CustomerItems, EventStore, ServingVersions
+from store.redis.connection import RedisConnection
+
+# ARGV: tenant prefix, then 7 fields per event: event_id, customer_id, doc, item_id, weight
+# ('' when the history is not updated), purchased ('1'/'0'), timestamp.
+ADD_EVENTS = """
+local p = ARGV[1]
+local out = {}
+local added = 0
+local touched = {}
+local n = (#ARGV - 1) / 7
+for i = 0, n - 1 do
+  local b = 2 + i * 7
+  local eid, cid, doc, item, w, bought, ts =
+    ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4], ARGV[b+5], ARGV[b+6]
+  if redis.call('HSETNX', p .. 'eids', eid, cid) == 1 then
+    redis.call('RPUSH', p .. 'ev:' .. cid, doc)
+    redis.call('SADD', p .. 'evcust', cid)
+    added = added + 1
+    if item ~= '' and w ~= '' then
+      redis.call('HINCRBYFLOAT', p .. 'ciw:' .. cid, item, w)
+      if bought == '1' then redis.call('HSET', p .. 'cip:' .. cid, item, '1') end
+      local old = redis.call('HGET', p .. 'cit:' .. cid, item)
+      if (not old) or tonumber(old) < tonumber(ts) then
+        redis.call('HSET', p .. 'cit:' .. cid, item, ts)
+      end
+      -- an impression (weight 0) leaves the customer's answer as it was
+      if tonumber(w) ~= 0 or bought == '1' then touched[cid] = true end
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if added > 0 then redis.call('INCRBY', p .. 'nevents', added) end
+if next(touched) then
+  local v = redis.call('INCR', p .. 'counter:customers')
+  for cid in pairs(touched) do redis.call('SET', p .. 'cver:' .. cid, v) end
+end
+return out
+"""
+
+
+def event_args(prefix: str, events: Sequence[Event], weights: Sequence[float] | None) -> list[Any]:
+    """ARGV of :data:`ADD_EVENTS` for ``events`` under the tenant key prefix ``prefix``."""
+    args: list[Any] = [prefix]
+    for i, e in enumerate(events):
+        w = repr(float(weights[i])) if (weights is not None and e.item_id) else ""
+        args.extend(
+            (
+                e.event_id,
+                e.customer_id,
+                event_doc(e),
+                e.item_id or "",
+                w,
+                "1" if e.type == "purchase" else "0",
+                repr(float(e.timestamp)),
+            )
+        )
+    return args
+
+
+def _sorted(events: list[Event]) -> list[Event]:
+    events.sort(key=lambda e: (e.timestamp, e.event_id))
+    return events
+
+
+class RedisEvents(RedisConnection, EventStore):
+    def add_events(
+        self, tenant: str, events: Sequence[Event], weights: Sequence[float] | None = None
+    ) -> list[bool]:
+        if not events:
+            return []
+        flags = self._run(ADD_EVENTS, event_args(self._t(tenant), events, weights))
+        return [bool(f) for f in flags]
+
+    def customer_events(self, tenant: str, customer_id: str) -> list[Event]:
+        docs = self.r.lrange(self._t(tenant) + "ev:" + customer_id, 0, -1)
+        return _sorted([decode_event(d) for d in docs])
+
+    def customers_events_frame(
+        self, tenant: str, customer_ids: Sequence[str], types: Sequence[str] | None = None
+    ) -> EventFrame:
+        t = self._t(tenant)
+        wanted = set(types) if types is not None else None
+        pipe = self.r.pipeline(transaction=False)
+        for c in dict.fromkeys(customer_ids):
+            pipe.lrange(t + "ev:" + c, 0, -1)
+        events = [
+            e
+            for docs in pipe.execute()
+            for e in map(decode_event, docs)
+            if wanted is None or e.type in wanted
+        ]
+        return EventFrame.from_events(_sorted(events))
+
+    def events_frame(
+        self,
+        tenant: str,
+        types: Sequence[str] | None = None,
+        before: float | None = None,
+    ) -> EventFrame:
+        wanted = set(types) if types is not None else None
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        cust, item, typ, ts, qty, val = columns
+        for doc in self._event_docs(tenant):
+            d = loads(doc)  # the fields of store.codec.event_doc, read without building Events
+            if (wanted is not None and d["t"] not in wanted) or (
+                before is not None and d["ts"] >= before
+            ):
+                continue
+            cust.append(d["c"])
+            item.append(d["it"] or "")
+            typ.append(d["t"])
+            ts.append(d["ts"])
+            qty.append(np.nan if d["q"] is None else d["q"])
+            val.append(np.nan if d["v"] is None else d["v"])
+        if not ts:
+            return EventFrame.empty()
+        order = np.argsort(np.asarray(ts), kind="stable")
+        return EventFrame(
+            customer_id=np.array(cust, dtype=object)[order],
+            item_id=np.array(item, dtype=object)[order],
+            type=np.array(typ, dtype=object)[order],
+            timestamp=np.asarray(ts, dtype=np.float64)[order],
+            quantity=np.asarray(qty, dtype=np.float64)[order],
+            value=np.asarray(val, dtype=np.float64)[order],
+        )
+
+    def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
+        wanted = set(types) if types is not None else None
+        for doc in self._event_docs(tenant):
+            event = decode_event(doc)
+            if wanted is None or event.type in wanted:
+                yield event
+
+    def _event_docs(self, tenant: str) -> Iterator[str]:
+        """Every stored event document of the tenant, customer by customer (pipelined)."""
+        t = self._t(tenant)
+        customers = sorted(self.r.smembers(t + "evcust"))
+        for start in range(0, len(customers), 500):
+            pipe = self.r.pipeline(transaction=False)
+            for c in customers[start : start + 500]:
+                pipe.lrange(t + "ev:" + c, 0, -1)
+            for docs in pipe.execute():
+                yield from docs
+
+    def count_events(self, tenant: str) -> int:
+        return int(self.r.get(self._t(tenant) + "nevents") or 0)
+
+    def customer_items(self, tenant: str, customer_id: str) -> CustomerItems:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(t + "ciw:" + customer_id)
+        pipe.hgetall(t + "cip:" + customer_id)
+        pipe.hgetall(t + "cit:" + customer_id)
+        w, p, ts = pipe.execute()
+        ids = sorted(w)
+        return CustomerItems(
+            item_ids=ids,
+            weights=[float(w[i]) for i in ids],
+            purchased=[i in p for i in ids],
+            last_ts=[float(ts.get(i, 0.0)) for i in ids],
+        )
+
+    def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
+        t = self._t(tenant)
+        catalog, customer, erasures = self.r.mget(
+            t + "counter:catalog", t + "cver:" + customer_id, t + "counter:erasures"
+        )
+        # no version reads as minus the tenant's erasure count (see EventStore.serving_versions)
+        return ServingVersions(
+            int(catalog or 0), int(customer) if customer else -int(erasures or 0)
+        )

@@ -1,0 +1,53 @@
+"""The embedded backend: one SQLite file (WAL, full sync), no server needed.
+
+:class:`SQLiteStore` is composed of one mixin per concern (``keys``, ``tenants``, ``catalog``,
+``customers``, ``events``, ``erasure``, ``policy``, ``models``, ``insights``, ``configurator``)
+over the shared connection handling of :mod:`store.sqlite.connection`; the schema is the list
+of numbered migrations in :mod:`store.sqlite.migrations`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from store.base import Store
+from store.outage import shield
+from store.sqlite.catalog import SQLiteCatalog
+from store.sqlite.configurator import SQLiteConfigurator
+from store.sqlite.connection import sqlite_outage
+from store.sqlite.customers import SQLiteCustomers
+from store.sqlite.erasure import SQLiteErasure
+from store.sqlite.events import SQLiteEvents
+from store.sqlite.insights import SQLiteInsights
+from store.sqlite.keys import SQLiteKeys
+from store.sqlite.models import SQLiteModels
+from store.sqlite.policy import SQLitePolicy
+from store.sqlite.tenants import SQLiteTenants
+
+__all__ = ["SQLiteStore"]
+
+
+@shield(sqlite_outage)
+class SQLiteStore(
+    SQLiteKeys,
+    SQLiteTenants,
+    SQLiteCatalog,
+    SQLiteCustomers,
+    SQLiteEvents,
+    SQLiteErasure,
+    SQLitePolicy,
+    SQLiteModels,
+    SQLiteInsights,
+    SQLiteConfigurator,
+    Store,
+):
+    """The embedded default backend.
+
+    Examples
+    --------
+    >>> store = SQLiteStore(Path(tmp) / "atelier.sqlite3")     # doctest: +SKIP
+    >>> store.ensure_tenant("shop")                           # doctest: +SKIP
+    True
+    """
+
+    backend: ClassVar[str] = "embedded"
