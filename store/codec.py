@@ -26,7 +26,7 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -183,15 +183,17 @@ def key_fields(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def decode_key(fields: Mapping[str, Any]) -> ApiKey:
-    """The key of :func:`key_fields` output, as either backend hands it back (text or typed)."""
+def decode_key(values: Sequence[Any]) -> ApiKey:
+    """The key of :func:`key_fields` values in :data:`KEY_FIELDS` order, as either backend hands
+    them back (typed columns, or a Redis hash's text)."""
+    key_id, tenant, scopes, label, created_at, revoked = values
     return ApiKey(
-        key_id=fields["key_id"],
-        tenant=fields["tenant"],
-        scopes=frozenset(s for s in fields["scopes"].split(",") if s),
-        created_at=float(fields["created_at"]),
-        revoked=bool(int(fields["revoked"])),
-        label=fields["label"] or None,
+        key_id,
+        tenant,
+        frozenset(filter(None, scopes.split(","))),
+        float(created_at),
+        revoked in (1, "1"),
+        label or None,
     )
 
 

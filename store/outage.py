@@ -54,7 +54,11 @@ def shield(classify: Classifier, retry_after: float = 1.0) -> Callable[[C], C]:
     return apply
 
 
-def _unavailable(reason: str, retry_after: float) -> Unavailable:
+def _outage(exc: Exception, classify: Classifier, retry_after: float) -> Unavailable | None:
+    """The ``Unavailable`` that ``exc`` stands for, or None when it is not an outage."""
+    reason = None if isinstance(exc, Unavailable) else classify(exc)
+    if reason is None:
+        return None
     return Unavailable(f"the store cannot answer now: {reason}", retry_after=retry_after)
 
 
@@ -65,13 +69,11 @@ def _guard(method: Callable[..., Any], classify: Classifier, retry_after: float)
         def iterate(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from method(*args, **kwargs)
-            except Unavailable:
-                raise
             except Exception as exc:
-                reason = classify(exc)
-                if reason is None:
+                outage = _outage(exc, classify, retry_after)
+                if outage is None:
                     raise
-                raise _unavailable(reason, retry_after) from exc
+                raise outage from exc
 
         return iterate
 
@@ -79,12 +81,10 @@ def _guard(method: Callable[..., Any], classify: Classifier, retry_after: float)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except Unavailable:
-            raise
         except Exception as exc:
-            reason = classify(exc)
-            if reason is None:
+            outage = _outage(exc, classify, retry_after)
+            if outage is None:
                 raise
-            raise _unavailable(reason, retry_after) from exc
+            raise outage from exc
 
     return call

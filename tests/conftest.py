@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from store.base import Store
-from store.embedded import SQLiteStore
-from store.redis_backend import RedisStore
+from store.redis import RedisStore
+from store.sqlite import SQLiteStore
 
 #: Tests of the Redis backend use this database number and a unique key prefix, then delete
 #: every key they wrote.
@@ -38,7 +38,7 @@ def redis_store() -> Iterator[RedisStore]:
         pytest.fail("Redis is not answering on 127.0.0.1:6379 (.ci/run starts it)")
     store = RedisStore(TEST_REDIS_URL, prefix=f"test-{uuid.uuid4().hex[:12]}")
     yield store
-    store.clear()
+    store.clear()  # the shared server keeps nothing of the test's prefix
     store.close()
 
 

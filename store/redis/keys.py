@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from core.records import ApiKey
-from store.codec import decode_key, key_fields
+from store.codec import KEY_FIELDS, decode_key, key_fields
 from store.protocols import KeyStore
 from store.redis.connection import RedisConnection
 
@@ -24,8 +24,8 @@ class RedisKeys(RedisConnection, KeyStore):
         pipe.execute()
 
     def get_api_key(self, key_hash: str) -> ApiKey | None:
-        fields = self.r.hgetall(f"{self.prefix}:apikey:{key_hash}")
-        return decode_key(fields) if fields else None
+        values = self.r.hmget(f"{self.prefix}:apikey:{key_hash}", KEY_FIELDS)
+        return decode_key(values) if values[0] is not None else None
 
     def list_api_keys(self, tenant: str | None = None) -> list[ApiKey]:
         ids = sorted(self.r.smembers(f"{self.prefix}:apikeys"))
@@ -34,8 +34,8 @@ class RedisKeys(RedisConnection, KeyStore):
         hashes = self.r.mget([f"{self.prefix}:apikeyid:{i}" for i in ids])
         pipe = self.r.pipeline(transaction=False)
         for key_hash in filter(None, hashes):
-            pipe.hgetall(f"{self.prefix}:apikey:{key_hash}")
-        keys = [decode_key(fields) for fields in pipe.execute() if fields]
+            pipe.hmget(f"{self.prefix}:apikey:{key_hash}", KEY_FIELDS)
+        keys = [decode_key(values) for values in pipe.execute() if values[0] is not None]
         return sorted(
             (k for k in keys if tenant is None or k.tenant == tenant), key=lambda k: k.created_at
         )

@@ -22,12 +22,12 @@ class SQLiteKeys(SQLiteConnection, KeyStore):
 
     def get_api_key(self, key_hash: str) -> ApiKey | None:
         row = self._db().execute(_SELECT + " WHERE key_hash = ?", (key_hash,)).fetchone()
-        return decode_key(dict(zip(KEY_FIELDS, row, strict=True))) if row else None
+        return decode_key(row) if row else None
 
     def list_api_keys(self, tenant: str | None = None) -> list[ApiKey]:
         where, args = (" WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
         rows = self._db().execute(_SELECT + where + " ORDER BY created_at", args)
-        return [decode_key(dict(zip(KEY_FIELDS, r, strict=True))) for r in rows]
+        return [decode_key(r) for r in rows]
 
     def revoke_api_key(self, key_id: str) -> bool:
         with self._write() as db:
