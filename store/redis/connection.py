@@ -3,6 +3,10 @@
 A request that reaches a Redis which is down, restarting or still loading its data set gets a
 retry of about a second (exponential backoff), then :class:`core.errors.Unavailable` (503 with
 ``Retry-After``) instead of hanging or answering 500.
+
+A command whose answer timed out is sent again, so it may have run twice. Most writes do not
+mind (events are idempotent by id, upserts replace); ``put_family`` could then add one more
+version and a rate-limit window count one more request.
 """
 
 from __future__ import annotations
