@@ -66,7 +66,7 @@ class SQLiteConnection:
         migrate(self._db())
         self._rate().executescript(RATE_SCHEMA)
 
-    def _open(self, path: Path, synchronous: str) -> sqlite3.Connection:
+    def _open(self, path: Path, synchronous: str, *, customer_data: bool) -> sqlite3.Connection:
         db = sqlite3.connect(
             path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
         )
@@ -74,9 +74,10 @@ class SQLiteConnection:
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
         db.execute("PRAGMA foreign_keys=OFF")
-        # Freed pages are zeroed, so erased data leaves the file instead of lingering in free
-        # space (see store.sqlite.erasure for the write-ahead log).
-        db.execute("PRAGMA secure_delete=ON")
+        if customer_data:
+            # Freed pages are zeroed, so erased data leaves the file instead of lingering in
+            # free space (see store.sqlite.erasure for the write-ahead log).
+            db.execute("PRAGMA secure_delete=ON")
         return db
 
     def _db(self) -> sqlite3.Connection:
@@ -84,15 +85,14 @@ class SQLiteConnection:
         if db is None:
             # FULL: a commit is on disk before add_events returns, so a 202 survives kill -9
             # and power loss alike.
-            db = self._local.db = self._open(self.path, "FULL")
+            db = self._local.db = self._open(self.path, "FULL", customer_data=True)
         return db
 
     def _rate(self) -> sqlite3.Connection:
         db = getattr(self._local, "rate", None)
         if db is None:
-            db = self._local.rate = self._open(
-                self.path.with_name(self.path.stem + "-ratelimit.sqlite3"), "OFF"
-            )
+            rate_path = self.path.with_name(self.path.stem + "-ratelimit.sqlite3")
+            db = self._local.rate = self._open(rate_path, "OFF", customer_data=False)
         return db
 
     @contextmanager
