@@ -2,7 +2,8 @@
 
 - **One JSON library**: orjson (numpy values and non-string keys accepted, as the callers hand
   them over). A value JSON cannot hold as stored, such as an integer beyond 64 bits, raises
-  :class:`UnstorableValue` with the reason instead of a bare ``TypeError`` from deep inside.
+  :class:`UnstorableValue` with the reason instead of a bare ``TypeError`` from deep inside;
+  NaN and infinities are stored as null, as strict JSON has no such numbers.
 - **One document per record**: an item, a customer, a model, a saved configuration is stored as
   the document built here (the backends add only the keys or columns they look rows up by); an
   event keeps the same fields whether it is a Redis document or a SQLite row.
