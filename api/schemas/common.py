@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from core.fields import FiniteFloat, Identifier, json_size_limit
 
@@ -16,7 +16,6 @@ __all__ = [
     "FiniteFloat",
     "Identifier",
     "IndexedErrors",
-    "PositiveInt",
     "ProblemPublic",
     "json_size_limit",
 ]
@@ -50,5 +49,3 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ProblemPublic, "content": {"application/problem+json": {}}}
     for code in (401, 403, 404, 413, 422, 429)
 }
-
-PositiveInt = Annotated[int, Field(ge=1)]
