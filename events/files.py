@@ -64,8 +64,6 @@ MAPPABLE = (
     "unit_price",
     "timestamp",
 )
-#: The fields a content-based event id is made of (with the tenant and the context).
-CONTENT_FIELDS = ("customer_id", "item_id", "type", "timestamp", "quantity", "value")
 
 
 @dataclass(frozen=True)
@@ -194,7 +192,17 @@ def content_id(tenant: str, raw: Mapping[str, Any], occurrence: int = 0) -> str:
 
 
 def _content_digest(tenant: str, raw: Mapping[str, Any]) -> bytes:
-    content = [tenant, *(raw.get(f) for f in CONTENT_FIELDS), raw.get("context")]
+    get = raw.get
+    content = [  # the tenant and the mapped fields, the event id excepted
+        tenant,
+        get("customer_id"),
+        get("item_id"),
+        get("type"),
+        get("timestamp"),
+        get("quantity"),
+        get("value"),
+        get("context"),
+    ]
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS, default=str)).digest()
 
 
@@ -224,21 +232,48 @@ class _Rows:
     def of(self, batch: pa.RecordBatch) -> tuple[list[dict[str, Any]], int]:
         """The batch's rows as event dicts (field -> parsed value; empty cells left out), and
         how many rows were excluded (not products)."""
-        names = list(self.mapping.fields)
-        cols = [_PARSERS.get(n, text)(batch.column(self.mapping.fields[n])) for n in names]
+        cols = self._fields(batch)
+        names = list(cols)
         contexts = self._contexts(batch)
         excluded = self.options.exclude_items
         rows: list[dict[str, Any]] = []
         skipped = 0
-        for i, values in enumerate(zip(*cols, strict=True)):
+        for i, values in enumerate(zip(*cols.values(), strict=True)):
             raw = {n: v for n, v in zip(names, values, strict=True) if v is not None}
             if excluded and raw.get("item_id") in excluded:
                 skipped += 1
                 continue
             if contexts is not None and contexts[i]:
                 raw["context"] = contexts[i]
-            rows.append(self._conventions(raw))
+            rows.append(self._with_id(raw))
         return rows, skipped
+
+    def _fields(self, batch: pa.RecordBatch) -> dict[str, list[Any]]:
+        """Field -> parsed cells, with the file conventions applied column by column."""
+        cols: dict[str, list[Any]] = {
+            name: _PARSERS.get(name, text)(batch.column(column))
+            for name, column in self.mapping.fields.items()
+        }
+        default = self.options.default_type
+        types = cols.get("type")
+        cols["type"] = (
+            [default] * batch.num_rows
+            if types is None
+            else [default if t is None else t for t in types]
+        )
+        price = cols.pop("unit_price", None)
+        quantity = cols.get("quantity", [None] * batch.num_rows)
+        if price is not None and "value" not in cols:
+            cols["value"] = [
+                None if p is None else _line_value(1.0 if q is None else q, p)
+                for q, p in zip(quantity, price, strict=True)
+            ]
+        if self.options.negative_as_return:
+            cols["type"] = [
+                "return" if t == "purchase" and isinstance(q, float) and q < 0 else t
+                for t, q in zip(cols["type"], quantity, strict=True)
+            ]
+        return cols
 
     def _contexts(self, batch: pa.RecordBatch) -> list[dict[str, Any]] | None:
         if not self.mapping.context:
@@ -250,20 +285,7 @@ class _Rows:
             for values in zip(*cols, strict=True)
         ]
 
-    def _conventions(self, raw: dict[str, Any]) -> dict[str, Any]:
-        raw.setdefault("type", self.options.default_type)
-        if "unit_price" in raw:
-            price = raw.pop("unit_price")
-            if "value" not in raw:
-                raw["value"] = _line_value(raw.get("quantity", 1.0), price)
-        quantity = raw.get("quantity")
-        if (
-            self.options.negative_as_return
-            and raw["type"] == "purchase"
-            and isinstance(quantity, float)
-            and quantity < 0
-        ):
-            raw["type"] = "return"
+    def _with_id(self, raw: dict[str, Any]) -> dict[str, Any]:
         if self.content_ids:
             digest = _content_digest(self.tenant, raw)
             key = digest[:16]
