@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck bench clean
+.PHONY: serve test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 serve: $(STAMP)
 	$(BIN)/atelier serve --demo
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/mypy core settings access store events recommender insights configurator training api cli demo
+# Every package folder: type-checked and its doctests run.
+PACKAGES := core settings access store events customers recommender insights configurator training api cli demo
+
+test: lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
+# House style: formatting, lint (complexity included), types, import layers, doctests.
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy core settings access store events recommender insights configurator training api cli demo
+	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider --doctest-modules $(PACKAGES)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from access.keys import Principal
 from api.problems import Problem
 from configurator.service import FamilyRegistry
+from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.service import RecommendationService
@@ -30,7 +31,8 @@ async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-async def get_settings(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
+    """The app's settings (named apart from :func:`settings.get_settings`, the environment's)."""
     return request.app.state.settings
 
 
@@ -52,15 +54,20 @@ async def get_insights(request: Request) -> InsightsService:
     return request.app.state.insights
 
 
+async def get_customers(request: Request) -> CustomerService:
+    return request.app.state.customers
+
+
 async def get_listeners(request: Request) -> Listeners:
     return request.app.state.listeners
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]
 RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
 ConfiguratorDep = Annotated[FamilyRegistry, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
+CustomersDep = Annotated[CustomerService, Depends(get_customers)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
 
 _BEARER = {"WWW-Authenticate": "Bearer"}

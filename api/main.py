@@ -26,6 +26,7 @@ from api.routers import (
     recommendations,
 )
 from configurator.service import FamilyRegistry
+from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.service import RecommendationService
@@ -129,4 +130,5 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     app.state.listeners = listeners
     app.state.recommender = recommender
     app.state.insights = insights
+    app.state.customers = CustomerService(store, listeners)
     app.state.configurator = FamilyRegistry(store, secret.encode())

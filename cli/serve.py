@@ -6,13 +6,7 @@ import argparse
 import os
 import shutil
 
-import uvicorn
-
-from access.keys import create_key
-from core.records import SCOPES
-from demo.load import demo_insights, demo_model, load_demo
 from settings import Settings
-from store import open_configured_store
 
 DEMO_KEY_LABEL = "demo-serve"
 
@@ -31,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    """Start uvicorn with the app by name (``api.main:create_app``): each worker builds its own."""
+    import uvicorn
+
     # Flags become environment variables so that every worker process reads the same settings.
     for flag, env in (
         ("host", "ATELIER_HOST"),
@@ -70,6 +67,11 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def prepare_demo(settings: Settings) -> None:
     """Load the demo tenant if it is empty and print a new all-scopes key for it."""
+    from access.keys import create_key
+    from core.records import SCOPES
+    from demo.load import demo_insights, demo_model, load_demo
+    from store import open_configured_store
+
     store = open_configured_store(settings)
     try:
         tenant = settings.demo_tenant

@@ -14,13 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from recommender.interactions import InteractionWeights
+from cli.common import event_file_arguments, read_options
+
+if TYPE_CHECKING:
+    from recommender.interactions import InteractionWeights
 
 
 def _weights(args: argparse.Namespace) -> InteractionWeights:
+    from recommender.interactions import InteractionWeights
+
     base: dict[str, Any] = {}
     if args.weights:
         text = Path(args.weights).read_text() if Path(args.weights).is_file() else args.weights
@@ -56,20 +62,23 @@ def _artifacts_root(args: argparse.Namespace) -> Path:
 
 
 def _file_frame(args: argparse.Namespace) -> Any:
-    from training.files import frame_from_file, parse_mapping
+    """The events of ``--events``, read as ``atelier import events`` reads them."""
+    from events.files import FileMapping, read_frame
 
-    mapping = parse_mapping(args.map) if args.map else {}
-    return frame_from_file(args.events, mapping, default_type=args.type)
+    if not args.mapping:
+        raise ValueError("--events needs --map (at least customer_id=Column)")
+    frame, stats = read_frame(args.events, FileMapping.parse(args.mapping), read_options(args))
+    print(
+        f"{args.events}: {stats.valid} events of {stats.rows} rows "
+        f"({sum(stats.rejected.values())} rejected, {stats.excluded} excluded)",
+        file=sys.stderr,
+    )
+    return frame
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", type=Path, help="train on a CSV / .csv.gz / Parquet file")
-    p.add_argument(
-        "--map",
-        help="field=Column,... for --events (customer_id, item_id, type, "
-        "timestamp, quantity, value, unit_price)",
-    )
-    p.add_argument("--type", default="purchase", help="event type when no column maps it")
+    event_file_arguments(p, map_required=False)
     p.add_argument("--weights", help="InteractionWeights as JSON (or a JSON file)")
     p.add_argument("--binary", action="store_true", help="binary interaction matrix")
     p.add_argument("--half-life-days", type=float, default=None, help="time decay")

@@ -32,13 +32,13 @@ def load_demo(store: Store, tenant: str, seed: int = 7, n_customers: int = 3000)
     return True
 
 
-def demo_insights(store: Store, tenant: str, *, force: bool = False) -> bool:
+def demo_insights(store: Store, tenant: str) -> bool:
     """Run the customer-value job for the demo tenant as of now (what ``atelier insights`` does).
 
-    Skipped when the tenant already has insights (unless ``force``) or too few buyers to fit the
-    models (a warning says so). Returns True when insights were computed and stored.
+    Skipped when the tenant already has insights or too few buyers to fit the models (a warning
+    says so). Returns True when insights were computed and stored.
     """
-    if not force and store.get_insights_summary(tenant):
+    if store.get_insights_summary(tenant):
         return False
     now = time.time()
     frame = store.events_frame(tenant, types=("purchase", "return"), before=now)

@@ -104,12 +104,6 @@ class _BuyTillYouDie(StoredParams, ABC):
         t_, x, tx, T_ = as_float_arrays(t, frequency, recency, T)
         return self.p_alive(x, tx, T_) * self._expected_if_alive(t_, x, T_)
 
-    def expected_purchases_new(self, t: Any) -> np.ndarray:
-        """E[repeat purchases in ``t``] of a customer who has just made a first purchase."""
-        t_ = np.asarray(t, dtype=np.float64)
-        zero = np.zeros_like(t_)
-        return self.expected_purchases(t_, zero, zero, zero)
-
     def p_no_purchase(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """P(no purchase in the next ``t`` time units | x, t_x, T): dead, or alive and silent.
 

@@ -1,11 +1,10 @@
-"""Scoring customers with fixed parameters: the one path of the batch job, the refresh and serving.
+"""Scoring customers with one job run's parameters fixed: the serving side of customer value.
 
-:func:`training.insights.compute_insights` fits the models and scores the whole population
-through the functions of this module; :class:`CustomerValueScorer` is the serving side: it parses
-a job run's stored state once and scores customers again with the parameters fixed (when their
-purchases or returns arrive, when a customer the job did not see is asked for), recomputes a row's
-figures over another horizon, and answers for a customer with no purchase yet. Both sides share
-:func:`_score`, so a refreshed row equals the job's row for the same events and ``as_of``.
+:class:`CustomerValueScorer` parses a job run's stored state once and scores customers again with
+the parameters fixed (when their purchases or returns arrive, when a customer the job did not see
+is asked for), recomputes a row's figures over another horizon, and answers for a customer with
+no purchase yet. It scores through :func:`insights.rows.score_rows`, the job's own path, so a
+refreshed row equals the job's row for the same events and ``as_of``.
 """
 
 from __future__ import annotations
@@ -13,237 +12,34 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from core.records import Event, EventFrame
-from insights.actions import Recommender, next_best_action
+from insights.actions import Recommender
 from insights.bgnbd import _BuyTillYouDie, transaction_model_from_dict
 from insights.config import ValueConfig
 from insights.gamma_gamma import GammaGammaModel
-from insights.lifecycle import lifecycle_stage, purchase_trend
 from insights.rfm import RFMScorer
-from insights.summary import (
-    DAY,
-    CustomerSummary,
-    as_timestamp,
-    observation_end_day,
-    summarize,
+from insights.rows import (
+    ValueModels,
+    contacts_array,
+    iso_utc,
+    parse_iso,
+    score_rows,
+    summarize_for,
 )
+from insights.summary import DAY, as_timestamp, observation_end_day
 from insights.tiers import ValueTiers
+
+__all__ = ["REFRESH_MOMENT_S", "VALUE_EVENT_TYPES", "CustomerValueScorer", "refresh_customer"]
 
 #: The event types that move a customer's value (others never change a row).
 VALUE_EVENT_TYPES: tuple[str, ...] = ("purchase", "return")
 #: A refresh is made as of the newest new event plus this moment (the event itself is included).
 REFRESH_MOMENT_S = 1.0
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_iso(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass(slots=True)
-class _Models:
-    cfg: ValueConfig
-    tm: _BuyTillYouDie
-    gg: GammaGammaModel | None
-    fallback_spend: float
-
-
-def _expected_spend(models: _Models, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    if models.gg is not None:
-        return models.gg.conditional_expected_spend(x, m)
-    return np.full(x.shape, models.fallback_spend)
-
-
-def _cost_to_serve(
-    cfg: ValueConfig,
-    predicted: np.ndarray,
-    purchase_days: np.ndarray,
-    n_returns: np.ndarray,
-    contacts: np.ndarray,
-    age_days: np.ndarray,
-) -> np.ndarray:
-    c = cfg.cost_to_serve
-    years = cfg.horizon_days / 365.0
-    returns_per_order = n_returns / np.maximum(purchase_days, 1.0)
-    contacts_per_year = contacts * 365.0 / np.maximum(age_days, c.contact_floor_days)
-    return np.asarray(
-        c.per_customer_year * years
-        + c.per_order * predicted
-        + c.per_return * returns_per_order * predicted
-        + c.per_contact * contacts_per_year * years
-    )
-
-
-def _value(
-    models: _Models,
-    x: np.ndarray,
-    tx: np.ndarray,
-    T: np.ndarray,
-    monetary: np.ndarray,
-    return_rate: np.ndarray,
-    n_returns: np.ndarray,
-    contacts: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(clv, net value, predicted purchases, net expected spend) over the horizon."""
-    cfg = models.cfg
-    spend = _expected_spend(models, x, monetary) * (1.0 - return_rate)
-    predicted = models.tm.expected_purchases(cfg.horizon_units, x, tx, T)
-    clv = models.tm.clv(
-        x,
-        tx,
-        T,
-        spend,
-        horizon=cfg.horizon_units,
-        discount_rate=cfg.discount_rate,
-        margin=cfg.margin,
-        step=cfg.units(cfg.clv_step_days),
-        time_unit_days=cfg.time_unit_days,
-    )
-    cost = _cost_to_serve(cfg, predicted, x + 1, n_returns, contacts, T * cfg.time_unit_days)
-    return clv, clv - cost, predicted, spend
-
-
-def _metrics(s: CustomerSummary, models: _Models, contacts: np.ndarray) -> dict[str, np.ndarray]:
-    """Model figures of every customer of ``s``: value, cost, aliveness, growth."""
-    cfg = models.cfg
-    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
-    clv, net, predicted, spend = _value(models, x, tx, T, m, s.return_rate, s.n_returns, contacts)
-    next_window = models.tm.expected_purchases(cfg.units(cfg.growth_window_days), x, tx, T)
-    past = s.recent_revenue * (1.0 - s.return_rate)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(past > 0, next_window * spend / past, np.nan)
-    return {
-        "clv": clv,
-        "net": net,
-        "predicted": predicted,
-        "spend": spend,
-        "gross_spend": _expected_spend(models, x, m),
-        "p_alive": models.tm.p_alive(x, tx, T),
-        "churn": models.tm.p_no_purchase(cfg.units(cfg.churn_horizon_days), x, tx, T),
-        "growth": growth,
-    }
-
-
-def _score(
-    s: CustomerSummary,
-    models: _Models,
-    tiers: ValueTiers,
-    rfm: RFMScorer,
-    contacts: np.ndarray,
-    recommend: Recommender | None,
-    computed_at: float,
-    metrics: dict[str, np.ndarray] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Rows for every customer of ``s`` (fitted tiers and RFM edges given)."""
-    cfg = models.cfg
-    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
-    rr = s.return_rate
-    mt = metrics if metrics is not None else _metrics(s, models, contacts)
-    clv, net, predicted, spend = mt["clv"], mt["net"], mt["predicted"], mt["spend"]
-    gross_spend, p_alive, churn = mt["gross_spend"], mt["p_alive"], mt["churn"]
-    tier = tiers.predict(clv, net, gross_spend, p_alive, mt["growth"])
-    headroom = tiers.peer_potential(gross_spend) - clv
-
-    trend = purchase_trend(x, T, s.recent_repeat, s.trend_window, cfg.trend_min_expected)
-    age_days = T * cfg.time_unit_days
-    stage = lifecycle_stage(x, age_days, p_alive, churn, trend, cfg)
-    scores = rfm.transform(s.days_since_last, x + 1, s.order_value)
-
-    W = cfg.units(cfg.next_tier_window_days)
-    T_after = T + W
-
-    def after_purchases(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xk = x + k
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mk = np.where(xk > 0, (x * m + k * gross_spend) / xk, 0.0)
-        txk = np.where(k > 0, T_after, tx)
-        c, nv, _, _ = _value(models, xk, txk, T_after, mk, rr, s.n_returns, contacts)
-        return c, nv
-
-    def after_spend(amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x1 = x + 1
-        m1 = (x * m + amount) / x1
-        c, nv, _, _ = _value(models, x1, T_after, T_after, m1, rr, s.n_returns, contacts)
-        return c, nv
-
-    nxt = tiers.next_tier(
-        tier,
-        after_purchases,
-        after_spend,
-        window_days=cfg.next_tier_window_days,
-        max_purchases=cfg.next_tier_max_purchases,
-    )
-    mvc_clv = float(tiers.thresholds_["mvc_clv"])
-    as_of_iso = _iso(s.as_of)
-    computed_iso = _iso(computed_at)
-    rows: list[dict[str, Any]] = []
-    for i, cid in enumerate(s.customer_id):
-        action = next_best_action(
-            str(cid),
-            str(tier[i]),
-            str(stage[i]),
-            clv=float(clv[i]),
-            p_alive=float(p_alive[i]),
-            churn_risk=float(churn[i]),
-            headroom=float(headroom[i]),
-            net_value=float(net[i]),
-            mvc_clv=mvc_clv,
-            upgrade_uplift=cfg.upgrade_uplift,
-            recommend=recommend,
-        )
-        rows.append(
-            {
-                "customer_id": str(cid),
-                "tier": str(tier[i]),
-                "clv": float(clv[i]),
-                "net_value": float(net[i]),
-                "predicted_purchases": float(predicted[i]),
-                "expected_spend": float(spend[i]),
-                "p_alive": float(p_alive[i]),
-                "churn_risk": float(churn[i]),
-                "lifecycle_stage": str(stage[i]),
-                "rfm": {"r": int(scores[i, 0]), "f": int(scores[i, 1]), "m": int(scores[i, 2])},
-                "next_best_action": action,
-                "next_tier": nxt[i],
-                "horizon_days": cfg.horizon_days,
-                "history": {
-                    "purchases": int(x[i]) + 1,
-                    "first_purchase": _iso(float(s.first_purchase[i])),
-                    "last_purchase": _iso(float(s.last_purchase[i])),
-                    "revenue": float(s.revenue[i]),
-                    "returned": float(s.returned[i]),
-                },
-                "as_of": as_of_iso,
-                "computed_at": computed_iso,
-            }
-        )
-    arrays = {"tier": tier, "stage": stage, "clv": clv, "net_revenue": s.net_revenue}
-    return rows, arrays
-
-
-def _summarize(frame: EventFrame, as_of: float, cfg: ValueConfig) -> CustomerSummary:
-    return summarize(
-        frame,
-        as_of,
-        time_unit_days=cfg.time_unit_days,
-        trend_days=cfg.trend_days,
-        recent_days=cfg.growth_window_days,
-    )
-
-
-def _contacts_array(ids: np.ndarray, contacts: Mapping[str, float] | None) -> np.ndarray:
-    if not contacts:
-        return np.zeros(ids.shape[0])
-    return np.array([float(contacts.get(str(c), 0.0)) for c in ids])
 
 
 class CustomerValueScorer:
@@ -252,7 +48,7 @@ class CustomerValueScorer:
     Build it once per job run with :meth:`from_state` (parsing the state is the costly part) and
     keep it while that run is current; each call then summarises the events it is given and
     applies the models, with no fitting. Rows have the shape of the job's rows (see
-    :func:`training.insights.refresh_customer`).
+    :func:`refresh_customer`).
 
     Parameters
     ----------
@@ -312,7 +108,7 @@ class CustomerValueScorer:
         self.tiers = tiers
         self.rfm = rfm
         self.as_of = as_of
-        self._models = _Models(config, transaction_model, spend_model, fallback_spend)
+        self._models = ValueModels(config, transaction_model, spend_model, fallback_spend)
         self._first_purchase: dict[str, Any] | None = None
 
     @classmethod
@@ -329,7 +125,7 @@ class CustomerValueScorer:
             fallback_spend=float(state["fallback_spend"]),
             tiers=ValueTiers.from_dict(state["tiers"]),
             rfm=RFMScorer.from_dict(state["rfm"]),
-            as_of=_parse_iso(state["calibration_period"]["as_of"]),
+            as_of=parse_iso(state["calibration_period"]["as_of"]),
         )
 
     # -- scoring -------------------------------------------------------------------------------
@@ -398,11 +194,11 @@ class CustomerValueScorer:
         dict
             ``customer_id -> row``, in customer id order.
         """
-        s = _summarize(history, as_timestamp(as_of), self.config)
+        s = summarize_for(history, as_timestamp(as_of), self.config)
         if len(s) == 0:
             return {}
-        contacts_arr = _contacts_array(s.customer_id, contacts)
-        rows, _ = _score(
+        contacts_arr = contacts_array(s.customer_id, contacts)
+        rows, _ = score_rows(
             s, self._models, self.tiers, self.rfm, contacts_arr, recommend, time.time()
         )
         return {row["customer_id"]: row for row in rows}
@@ -472,9 +268,9 @@ class CustomerValueScorer:
             raise ValueError("at_horizon: the row has no purchase history to project")
         cfg = self.config
         unit = cfg.time_unit_days
-        first = _parse_iso(hist["first_purchase"]) / DAY
-        last = _parse_iso(hist["last_purchase"]) / DAY
-        end = observation_end_day(_parse_iso(row["as_of"]))
+        first = parse_iso(hist["first_purchase"]) / DAY
+        last = parse_iso(hist["last_purchase"]) / DAY
+        end = observation_end_day(parse_iso(row["as_of"]))
         x = np.array([float(hist["purchases"] - 1)])
         tx = np.array([(last - first) / unit])
         T = np.array([(end - first) / unit])
@@ -538,8 +334,8 @@ class CustomerValueScorer:
         frame = EventFrame.from_events(
             [Event("typical", "typical", "purchase", self.as_of - REFRESH_MOMENT_S, value=value)]
         )
-        s = _summarize(frame, self.as_of, self.config)
-        (row,), _ = _score(s, self._models, self.tiers, self.rfm, np.zeros(1), None, 0.0)
+        s = summarize_for(frame, self.as_of, self.config)
+        (row,), _ = score_rows(s, self._models, self.tiers, self.rfm, np.zeros(1), None, 0.0)
         typical = f"a first purchase (a typical one is worth {value:.2f})"
         nxt = row["next_tier"]
         answer: dict[str, Any]
@@ -565,11 +361,8 @@ class CustomerValueScorer:
     def __repr__(self) -> str:
         return (
             f"CustomerValueScorer(model={self.config.model!r}, "
-            f"as_of={_iso(self.as_of)!r}, horizon_days={self.config.horizon_days})"
+            f"as_of={iso_utc(self.as_of)!r}, horizon_days={self.config.horizon_days})"
         )
-
-
-__all__ = ["REFRESH_MOMENT_S", "VALUE_EVENT_TYPES", "CustomerValueScorer"]
 
 
 def refresh_customer(

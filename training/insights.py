@@ -6,7 +6,7 @@ customer. Everything needed to score one customer again — parameters, threshol
 configuration — is kept in ``InsightsResult.state`` (plain JSON), so that when a purchase arrives
 :class:`~insights.scoring.CustomerValueScorer` (or its one-call shortcut
 :func:`refresh_customer`) recomputes that customer's row at once with the parameters fixed; batch
-and refresh share one scoring function (in :mod:`insights.scoring`), so they agree exactly.
+and refresh share one scoring function (:func:`insights.rows.score_rows`), so they agree exactly.
 
 Examples
 --------
@@ -37,13 +37,13 @@ from insights.gamma_gamma import GammaGammaModel
 from insights.lifecycle import STAGES
 from insights.pareto import pareto_report
 from insights.rfm import RFMScorer
-from insights.scoring import (
-    _contacts_array,
-    _iso,
-    _metrics,
-    _Models,
-    _score,
-    _summarize,
+from insights.rows import (
+    ValueModels,
+    contacts_array,
+    iso_utc,
+    population_metrics,
+    score_rows,
+    summarize_for,
 )
 from insights.summary import DAY, as_timestamp
 from insights.tiers import TIERS, ValueTiers
@@ -76,8 +76,8 @@ class InsightsResult:
     def to_dict(self) -> dict[str, Any]:
         """Everything but the rows, as JSON-able data (what ``store.put_insights`` keeps)."""
         return {
-            "as_of": _iso(self.as_of),
-            "computed_at": _iso(self.computed_at),
+            "as_of": iso_utc(self.as_of),
+            "computed_at": iso_utc(self.computed_at),
             "state": self.state,
             "model": self.model,
             "pareto": self.pareto,
@@ -120,10 +120,10 @@ def compute_insights(
     """
     cfg = config or ValueConfig()
     t_as_of = as_timestamp(as_of)
-    s = _summarize(frame, t_as_of, cfg)
+    s = summarize_for(frame, t_as_of, cfg)
     if len(s) < cfg.min_customers:
         raise ValueError(
-            f"{len(s)} customers with purchases before {_iso(t_as_of)}; "
+            f"{len(s)} customers with purchases before {iso_utc(t_as_of)}; "
             f"at least {cfg.min_customers} are needed to fit the value models"
         )
     tm = TRANSACTION_MODELS[cfg.model](penalizer=cfg.penalizer).fit(s.frequency, s.recency, s.T)
@@ -138,10 +138,10 @@ def compute_insights(
             stacklevel=2,
         )
     fallback = float(np.mean(s.order_value))
-    models = _Models(cfg, tm, gg, fallback)
+    models = ValueModels(cfg, tm, gg, fallback)
 
-    contacts_arr = _contacts_array(s.customer_id, contacts)
-    mt = _metrics(s, models, contacts_arr)
+    contacts_arr = contacts_array(s.customer_id, contacts)
+    mt = population_metrics(s, models, contacts_arr)
     tiers = ValueTiers(
         mvc_share=cfg.mvc_share,
         mgc_sow_max=cfg.mgc_sow_max,
@@ -155,12 +155,12 @@ def compute_insights(
     rfm = RFMScorer().fit(s.days_since_last, s.frequency + 1, s.order_value)
 
     computed_at = time.time()
-    rows, arrays = _score(s, models, tiers, rfm, contacts_arr, recommend, computed_at, mt)
+    rows, arrays = score_rows(s, models, tiers, rfm, contacts_arr, recommend, computed_at, mt)
 
     calibration = {
         "start": _iso_day(float(s.first_purchase.min())),
         "end": _iso_day(float(t_as_of - 1.0)),
-        "as_of": _iso(t_as_of),
+        "as_of": iso_utc(t_as_of),
         "time_unit_days": cfg.time_unit_days,
     }
     model_report = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from api.deps import CustomersKey, InsightsDep
@@ -11,23 +9,6 @@ from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.insights import ManagedCustomerInsights, ManagedCustomerInsightsList
 
 router = APIRouter(prefix="/v1/account-managers", tags=["customers"], responses=PROBLEM_RESPONSES)
-
-
-def _managed(customer_id: str, row: dict[str, Any]) -> ManagedCustomerInsights:
-    nba = row.get("next_best_action")
-    return ManagedCustomerInsights(
-        customer_id=customer_id,
-        tier=row.get("tier"),
-        churn_risk=row.get("churn_risk"),
-        clv=row.get("clv"),
-        lifecycle_stage=row.get("lifecycle_stage"),
-        next_best_action=nba,
-        priority=nba.get("priority") if isinstance(nba, dict) else None,
-        p_alive=row.get("p_alive"),
-        predicted_purchases=row.get("predicted_purchases"),
-        next_tier=row.get("next_tier"),
-        computed_at=row.get("computed_at"),
-    )
 
 
 @router.get("/{manager_id}/customers", response_model=ManagedCustomerInsightsList)
@@ -42,5 +23,6 @@ def managed_customers(
     """
     rows = insights.manager_worklist(key.tenant, manager_id)
     return ManagedCustomerInsightsList(
-        manager_id=manager_id, customers=[_managed(cid, row) for cid, row in rows]
+        manager_id=manager_id,
+        customers=[ManagedCustomerInsights.of_row(cid, row) for cid, row in rows],
     )

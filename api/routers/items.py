@@ -14,29 +14,6 @@ from core.records import Item
 router = APIRouter(prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES)
 
 
-def to_public(item: Item) -> ItemPublic:
-    return ItemPublic(
-        item_id=item.item_id,
-        title=item.title,
-        category=item.category,
-        price=item.price,
-        available=item.available,
-        attributes=item.attributes,
-        updated_at=item.updated_at,
-    )
-
-
-def to_record(item_id: str, body: ItemCreate) -> Item:
-    return Item(
-        item_id=item_id,
-        title=body.title,
-        category=body.category,
-        price=body.price,
-        available=body.available,
-        attributes=body.attributes,
-    )
-
-
 @router.put(
     "/{item_id}",
     response_model=ItemPublic,
@@ -47,12 +24,12 @@ def put_item(
     item_id: Identifier, body: ItemCreate, key: CatalogKey, store: StoreDep, response: Response
 ) -> ItemPublic:
     """Create (201) or replace (200) an item."""
-    record = to_record(item_id, body)
+    record = body.to_record(item_id)
     (created,) = store.upsert_items(key.tenant, [record])
     response.status_code = 201 if created else 200
     # Read back for updated_at; a concurrent DELETE may already have removed it: answer what
     # was written.
-    return to_public(store.get_item(key.tenant, item_id) or record)
+    return ItemPublic.of(store.get_item(key.tenant, item_id) or record)
 
 
 @router.post("/batch", response_model=ItemBatchResult)
@@ -78,7 +55,7 @@ def put_items(
                 )
             )
             continue
-        valid.append(to_record(entry.item_id, entry))
+        valid.append(entry.to_record(entry.item_id))
     if valid:
         store.upsert_items(key.tenant, valid)
     return ItemBatchResult(upserted=len(valid), errors=errors)
@@ -90,7 +67,7 @@ async def get_item(item_id: Identifier, key: TenantDep, store: StoreDep) -> Item
     item = store.get_item(key.tenant, item_id)
     if item is None:
         raise Problem(404, f"item '{item_id}' not found")
-    return to_public(item)
+    return ItemPublic.of(item)
 
 
 @router.delete("/{item_id}", status_code=204, response_class=Response)

@@ -1,45 +1,24 @@
-"""Field types shared by the schemas."""
+"""Field types and documents shared by the schemas (the validated field types live in
+:mod:`core.fields`, shared with the event-file importer)."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
-import orjson
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 
+from core.fields import FiniteFloat, Identifier, json_size_limit
 
-def _printable(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError("must contain only printable characters")
-    return value
-
-
-#: ``item_id``, ``customer_id``, ``product_id``, ``event_id``: 1-128 printable characters.
-Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_printable)
+__all__ = [
+    "PROBLEM_RESPONSES",
+    "Attributes",
+    "ErrorDetail",
+    "FiniteFloat",
+    "Identifier",
+    "IndexedErrors",
+    "ProblemPublic",
+    "json_size_limit",
 ]
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-FiniteFloat = Annotated[float, AfterValidator(_finite)]
-
-
-def json_size_limit(limit: int) -> AfterValidator:
-    """Reject free-form JSON objects whose serialised size exceeds ``limit`` bytes."""
-
-    def check(value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > limit:
-            raise ValueError(f"must serialise to at most {limit} bytes of JSON")
-        return value
-
-    return AfterValidator(check)
-
 
 Attributes = Annotated[dict[str, Any], json_size_limit(16_384)]
 
@@ -70,5 +49,3 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ProblemPublic, "content": {"application/problem+json": {}}}
     for code in (401, 403, 404, 413, 422, 429)
 }
-
-PositiveInt = Annotated[int, Field(ge=1)]

@@ -1,12 +1,16 @@
-"""Customer profile schemas."""
+"""Customer profile schemas, and how the customer service's records become them."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Attributes, Identifier
+from core.records import Customer
+from customers import CustomerRecords, CustomerView
 
 
 class Consent(BaseModel):
@@ -24,6 +28,14 @@ class CustomerCreate(BaseModel):
     consent: Consent = Field(default_factory=Consent)
     account_manager: Identifier | None = None
 
+    def to_record(self, customer_id: str) -> Customer:
+        return Customer(
+            customer_id=customer_id,
+            attributes=self.attributes,
+            consent_personalization=self.consent.personalization,
+            account_manager=self.account_manager,
+        )
+
 
 class CustomerPublic(BaseModel):
     customer_id: str
@@ -33,6 +45,19 @@ class CustomerPublic(BaseModel):
     created_at: float | None
     updated_at: float | None
     has_profile: bool = Field(description="false when only events are known for this customer")
+
+    @classmethod
+    def of(cls, view: CustomerView) -> CustomerPublic:
+        c = view.customer
+        return cls(
+            customer_id=c.customer_id,
+            attributes=c.attributes,
+            consent=Consent(personalization=c.consent_personalization),
+            account_manager=c.account_manager,
+            created_at=c.created_at if view.has_profile else None,
+            updated_at=c.updated_at if view.has_profile else None,
+            has_profile=view.has_profile,
+        )
 
 
 class CustomerExport(BaseModel):
@@ -46,6 +71,30 @@ class CustomerExport(BaseModel):
     insights: dict[str, Any] | None
     exported_at: str
 
+    @classmethod
+    def of(cls, records: CustomerRecords) -> CustomerExport:
+        """The export document, event times as ISO 8601, exported now."""
+        hist = records.history
+        return cls(
+            customer_id=records.customer_id,
+            profile=CustomerPublic.of(CustomerView(records.profile, True))
+            if records.profile
+            else None,
+            events=[
+                {**asdict(e), "timestamp": datetime.fromtimestamp(e.timestamp, UTC).isoformat()}
+                for e in records.events
+            ],
+            history=[
+                {"item_id": i, "weight": w, "purchased": p, "last_interaction": t}
+                for i, w, p, t in zip(
+                    hist.item_ids, hist.weights, hist.purchased, hist.last_ts, strict=True
+                )
+            ],
+            configurations=records.configurations,
+            insights=records.insights,
+            exported_at=datetime.now(UTC).isoformat(),
+        )
+
 
 class ManagedCustomer(BaseModel):
     customer_id: str
@@ -55,8 +104,3 @@ class ManagedCustomer(BaseModel):
     lifecycle_stage: str | None
     next_best_action: dict[str, Any] | None
     priority: float | None = Field(description="higher first: what to do first")
-
-
-class ManagedCustomerList(BaseModel):
-    manager_id: str
-    customers: list[ManagedCustomer]

@@ -1,87 +1,16 @@
-"""Event schemas and the validation every event passes, over HTTP and in bulk imports alike."""
+"""Event schemas of ``POST /v1/events``; each event is validated by :class:`EventCreate`
+(:mod:`events.schema`, shared with the event-file importer)."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel
 
-from api.schemas.common import FiniteFloat, Identifier, IndexedErrors, json_size_limit
-from core.records import Event, EventType
+from api.schemas.common import IndexedErrors
+from events.schema import EventCreate
 
-#: Types that must name the item they are about (``configure`` may name a product instead).
-ITEM_REQUIRED = frozenset(
-    {"view", "add_to_cart", "purchase", "return", "rating", "dislike", "impression", "click"}
-)
-#: Types where a quantity means "how many units"; elsewhere it must be absent or positive.
-COUNTED = frozenset({"add_to_cart", "purchase", "return"})
-MAX_QUANTITY = 100_000
-EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-
-
-class EventCreate(BaseModel):
-    """One event of ``POST /v1/events``.
-
-    ``quantity`` must be positive; a ``return`` may carry the retail convention of a negative
-    quantity, stored as its absolute value. ``value`` is the line's money value (purchase,
-    return) or the rating (0-10, required for ``rating``). A timestamp without an offset is
-    taken as UTC; a missing one means now; one more than ``max_future_s`` ahead is rejected.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: Identifier
-    customer_id: Identifier
-    item_id: Identifier | None = None
-    type: EventType
-    quantity: FiniteFloat | None = None
-    value: FiniteFloat | None = Field(None, ge=-1e9, le=1e9)
-    timestamp: datetime | None = None
-    context: Annotated[dict[str, Any], json_size_limit(4096)] | None = None
-
-    @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> EventCreate:
-        if self.type in ITEM_REQUIRED and self.item_id is None:
-            raise ValueError(f"item_id is required for '{self.type}' events")
-        q = self.quantity
-        if q is not None:
-            if self.type == "return" and q < 0:
-                q = self.quantity = -q
-            if q <= 0:
-                raise ValueError("quantity must be positive")
-            if q > MAX_QUANTITY:
-                raise ValueError(f"quantity above {MAX_QUANTITY} is implausible")
-        if self.type == "rating":
-            if self.value is None:
-                raise ValueError("value (the rating) is required for 'rating' events")
-            if not 0 <= self.value <= 10:
-                raise ValueError("a rating value must lie between 0 and 10")
-        elif self.type in ("purchase", "return") and self.value is not None and self.value < 0:
-            raise ValueError("value (money) must not be negative")
-        if self.timestamp is not None:
-            ts = self.timestamp
-            if ts.tzinfo is None:
-                ts = self.timestamp = ts.replace(tzinfo=UTC)
-            skew = (info.context or {}).get("max_future_s", 300)
-            if ts.timestamp() > time.time() + skew:
-                raise ValueError(f"timestamp is more than {skew} s in the future")
-            if ts < EARLIEST:
-                raise ValueError("timestamp is before 1990")
-        return self
-
-    def to_record(self, now: float) -> Event:
-        return Event(
-            event_id=self.event_id,
-            customer_id=self.customer_id,
-            type=self.type,
-            timestamp=self.timestamp.timestamp() if self.timestamp else now,
-            item_id=self.item_id,
-            quantity=self.quantity,
-            value=self.value,
-            context=self.context,
-        )
+__all__ = ["EventBatch", "EventBatchResult", "EventCreate"]
 
 
 class EventBatch(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -156,6 +156,24 @@ class ManagedCustomerInsights(ManagedCustomer):
     predicted_purchases: float | None = None
     next_tier: NextTierPublic | None = None
     computed_at: str | None = None
+
+    @classmethod
+    def of_row(cls, customer_id: str, row: dict[str, Any]) -> ManagedCustomerInsights:
+        """From a customer's insights row (empty for a customer without insights yet)."""
+        nba = row.get("next_best_action")
+        return cls(
+            customer_id=customer_id,
+            tier=row.get("tier"),
+            churn_risk=row.get("churn_risk"),
+            clv=row.get("clv"),
+            lifecycle_stage=row.get("lifecycle_stage"),
+            next_best_action=nba,
+            priority=nba.get("priority") if isinstance(nba, dict) else None,
+            p_alive=row.get("p_alive"),
+            predicted_purchases=row.get("predicted_purchases"),
+            next_tier=row.get("next_tier"),
+            computed_at=row.get("computed_at"),
+        )
 
 
 class ManagedCustomerInsightsList(BaseModel):

@@ -1,10 +1,11 @@
-"""Catalog schemas."""
+"""Catalog schemas, and how they map to the catalog's :class:`~core.records.Item` records."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Attributes, FiniteFloat, Identifier, IndexedErrors
+from core.records import Item
 
 
 class ItemCreate(BaseModel):
@@ -17,6 +18,16 @@ class ItemCreate(BaseModel):
     price: FiniteFloat | None = Field(None, ge=0, le=1e9)
     available: bool = True
     attributes: Attributes = Field(default_factory=dict)
+
+    def to_record(self, item_id: str) -> Item:
+        return Item(
+            item_id=item_id,
+            title=self.title,
+            category=self.category,
+            price=self.price,
+            available=self.available,
+            attributes=self.attributes,
+        )
 
 
 class ItemBatchEntry(ItemCreate):
@@ -42,3 +53,15 @@ class ItemPublic(BaseModel):
     available: bool
     attributes: dict[str, object]
     updated_at: float
+
+    @classmethod
+    def of(cls, item: Item) -> ItemPublic:
+        return cls(
+            item_id=item.item_id,
+            title=item.title,
+            category=item.category,
+            price=item.price,
+            available=item.available,
+            attributes=item.attributes,
+            updated_at=item.updated_at,
+        )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from events.files import FileMapping, ReadOptions, read_events
+from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
 
@@ -109,3 +113,53 @@ def test_nothing_is_written_for_a_fully_rejected_batch(
     r = client.post("/v1/events", json={"events": [event(1, type="nope")]}, headers=auth())
     assert r.status_code == 202 and r.json()["accepted"] == 0
     assert store.count_events("shop") == 0
+
+
+#: Rows whose cells are exactly what a client would post (an empty cell is an absent field).
+FILE_ROWS = [
+    {"event_id": "f1", "customer_id": "c1", "item_id": "i1", "type": "view"},
+    {"event_id": "f2", "customer_id": "c1", "type": "purchase"},  # no item
+    {"event_id": "f3", "customer_id": "c1", "item_id": "i1", "type": "purchase", "quantity": "0"},
+    {"event_id": "f4", "customer_id": "c1", "item_id": "i1", "type": "return", "quantity": "-2"},
+    {"event_id": "f5", "customer_id": "c1", "item_id": "i1", "type": "purchase", "quantity": "-2"},
+    {"event_id": "f6", "customer_id": "c1", "item_id": "i1", "type": "rating", "value": "11"},
+    {"event_id": "f7", "customer_id": "c1", "item_id": "i1", "type": "rating"},
+    {"event_id": "f8", "customer_id": "c1", "item_id": "i1", "type": "teleport"},
+    {"event_id": "f9", "customer_id": "c1", "item_id": "i1", "type": "view", "timestamp": "2999-01-01T00:00:00Z"},
+    {"event_id": "f10", "customer_id": "c1", "item_id": "i1", "type": "view", "timestamp": "1980-01-01"},
+    {"event_id": "f11", "customer_id": "x" * 129, "item_id": "i1", "type": "view"},
+    {"event_id": "f12", "customer_id": "c1", "item_id": "i1", "type": "purchase", "value": "-5"},
+    {"event_id": "f13", "customer_id": "c1", "item_id": "i1", "type": "view", "timestamp": "soon"},
+    {"event_id": "f14", "customer_id": "c1", "item_id": "i1", "type": "purchase", "quantity": "lots"},
+    {"event_id": "f15", "customer_id": "c1", "type": "configure"},
+    {"event_id": "f16", "customer_id": "c1", "item_id": "i2", "type": "purchase", "quantity": "3",
+     "value": "29.7", "timestamp": "2024-05-01T10:00:00+02:00"},
+    {"event_id": "f17", "customer_id": "c1", "item_id": "i1", "type": "rating", "value": "4.5",
+     "timestamp": "2024-05-01 10:00:00"},
+    {"event_id": "f18", "customer_id": "c1", "item_id": "i1", "type": "view", "quantity": "inf"},
+]  # fmt: skip
+FIELDS = ["event_id", "customer_id", "item_id", "type", "quantity", "value", "timestamp"]
+
+
+def test_an_event_file_is_accepted_and_rejected_like_the_api(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """The importer's reader takes exactly the events ``POST /v1/events`` takes, as stored."""
+    r = client.post("/v1/events", json={"events": FILE_ROWS}, headers=auth("posted"))
+    assert r.status_code == 202
+    posted = {e.event_id: e for e in store.customer_events("posted", "c1")}
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(FILE_ROWS)
+    mapping = FileMapping.parse(",".join(f"{f}={f}" for f in FIELDS))
+    options = ReadOptions(max_future_s=settings.max_future_skew_s)
+    read = {e.event_id: e for b in read_events(path, mapping, options) for e in b.events}
+    assert sorted(read) == sorted(posted) == ["f1", "f15", "f16", "f17", "f4"]
+    assert r.json()["accepted"] == len(read)
+    for event_id, e in read.items():
+        p = posted[event_id]
+        assert (e.item_id, e.type, e.quantity, e.value) == (p.item_id, p.type, p.quantity, p.value)
+        if event_id in ("f16", "f17"):  # the others happened "now", at slightly different times
+            assert e.timestamp == p.timestamp

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from api.schemas.insights import Action, Stage, Tier
 from cli.main import main as atelier
 from core.records import Customer, Event, EventFrame
-from insights.actions import order_for_action
+from insights.actions import ACTIONS, order_for_action
+from insights.lifecycle import STAGES
 from insights.scoring import refresh_customer
 from insights.summary import DAY
+from insights.tiers import TIERS
 from store.base import Store
 from tests.api.conftest import KeyMaker
 from tests.conftest import TEST_REDIS_URL
@@ -339,3 +342,10 @@ def test_cdnow_published_figures_through_the_api(
     body = client.get("/v1/customers/00004/insights?horizon_days=273", headers=h).json()
     assert body["history"]["purchases"] == 3
     assert as_quoted(body["predicted_purchases"], "1.226"), body["predicted_purchases"]
+
+
+def test_the_published_vocabulary_is_the_models() -> None:
+    """Tiers, lifecycle stages and actions of the API are exactly those the models produce."""
+    assert set(get_args(Tier)) == set(TIERS)
+    assert set(get_args(Stage)) == set(STAGES)
+    assert set(get_args(Action)) == set(ACTIONS)

@@ -84,11 +84,13 @@ def test_import_validates_like_the_api(
     out = capsys.readouterr().out
     assert "accepted: 2" in out and "rejected: 3" in out and "excluded: 1" in out
     store = SQLiteStore(data_dir / "atelier.sqlite3")
-    events = store.customer_events("shop", "17850")
-    assert [e.item_id for e in events] == ["85123A", "71053"]
-    assert events[0].value == pytest.approx(6 * 2.55) and events[0].context == {"invoice": "536365"}
+    events = {e.item_id: e for e in store.customer_events("shop", "17850")}
+    assert sorted(events) == ["71053", "85123A"]
+    assert events["85123A"].value == pytest.approx(6 * 2.55)
+    assert events["85123A"].context == {"invoice": "536365"}
     assert main(args) == 0  # re-import is idempotent
-    assert "accepted: 0  duplicates: 2" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "accepted: 0  duplicates: 2" in out and "warning: 2 row(s)" in err
     assert store.count_events("shop") == 2
 
 
@@ -127,3 +129,82 @@ def test_import_reports_bad_mapping(data_dir: Path, capsys: pytest.CaptureFixtur
         main(["import", "events", str(path), "--tenant", "shop", "--map", "customer_id=Nope"]) == 2
     )
     assert "Nope" in capsys.readouterr().err
+
+
+ORDERS = """Invoice,Sku,Qty,When,Price,Customer
+1,A,1,12/1/2010 8:26,2.00,c1
+1,B,2,12/1/2010 8:26,3.00,c1
+2,A,1,12/2/2010 10:00,2.00,c2
+"""
+ORDERS_MAP = (
+    "customer_id=Customer,item_id=Sku,quantity=Qty,unit_price=Price,timestamp=When,"
+    "context.invoice=Invoice"
+)
+
+
+def _import(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[str, str]:
+    args = ["import", "events", str(path), "--tenant", "shop", "--map", ORDERS_MAP, "--quiet"]
+    assert main([*args, *extra]) == 0
+    return capsys.readouterr()
+
+
+def test_a_new_export_under_the_same_name_imports_its_new_rows(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``orders.csv`` every night: rows are known by their content, not by their line number."""
+    path = data_dir / "orders.csv"
+    path.write_text(ORDERS)
+    assert "accepted: 3  duplicates: 0" in _import(path, capsys)[0]
+    path.write_text(
+        ORDERS.splitlines()[0] + "\n3,C,1,12/3/2010 9:00,5.00,c3\n4,A,4,12/3/2010 9:30,2.00,c1\n"
+    )
+    out, err = _import(path, capsys)
+    assert "accepted: 2  duplicates: 0" in out and "warning" not in err
+    # A cumulative export: the old rows are recognised, the new one is stored, and a warning
+    # counts the rows that were already there.
+    path.write_text(ORDERS + "5,D,1,12/4/2010 9:00,9.00,c2\n")
+    out, err = _import(path, capsys)
+    assert "accepted: 1  duplicates: 3" in out and "warning: 3 row(s)" in err
+    store = SQLiteStore(data_dir / "atelier.sqlite3")
+    assert store.count_events("shop") == 6
+
+
+def test_the_same_content_under_another_name_imports_nothing_new(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (data_dir / "orders.csv").write_text(ORDERS)
+    _import(data_dir / "orders.csv", capsys)
+    (data_dir / "orders-copy.csv.gz").write_bytes(gzip.compress(ORDERS.encode()))
+    out, err = _import(data_dir / "orders-copy.csv.gz", capsys)
+    assert "accepted: 0  duplicates: 3" in out and "warning: 3 row(s)" in err
+    assert SQLiteStore(data_dir / "atelier.sqlite3").count_events("shop") == 3
+
+
+def test_repeated_identical_lines_are_all_kept_once(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Online Retail repeats some lines verbatim: each copy is an event of its own."""
+    line = ORDERS.splitlines()[1]
+    path = data_dir / "orders.csv"
+    path.write_text(ORDERS + "\n".join([line, line]) + "\n")
+    assert "accepted: 5  duplicates: 0" in _import(path, capsys)[0]
+    assert "accepted: 0  duplicates: 5" in _import(path, capsys)[0]
+    events = SQLiteStore(data_dir / "atelier.sqlite3").customer_events("shop", "c1")
+    assert sorted(e.item_id for e in events) == ["A", "A", "A", "B"]
+    assert len({e.event_id for e in events}) == 4
+
+
+def test_a_mapped_event_id_column_wins(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = data_dir / "orders.csv"
+    path.write_text(
+        "\n".join(
+            f"{i},{line}" if i else f"Id,{line}"
+            for i, line in zip(["", "L1", "L2", "L2"], ORDERS.splitlines(), strict=True)
+        )
+        + "\n"
+    )
+    out, err = _import(path, capsys, "--map", ORDERS_MAP + ",event_id=Id")
+    assert "accepted: 2  duplicates: 1" in out and "warning: 1 row(s)" in err
+    store = SQLiteStore(data_dir / "atelier.sqlite3")
+    stored = store.customer_events("shop", "c1") + store.customer_events("shop", "c2")
+    assert sorted(e.event_id for e in stored) == ["L1", "L2"]

@@ -1,0 +1,82 @@
+"""The ``atelier`` command itself: light to start, every command listed, a version."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from cli.main import COMMANDS, build_parser, main
+
+#: What ``atelier --help`` and ``atelier keys list`` must never import: the web app, the
+#: configurator's solvers, the recommender's compiled kernels.
+HEAVY = {"fastapi", "numba", "dd", "pysat", "implicit", "configurator", "api"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_packages(*args: str, env: dict[str, str]) -> set[str]:
+    """Top-level packages a fresh ``python -X importtime -m cli.main ARGS`` imports."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert len(lines) > 10, done.stderr  # the log was produced
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines[1:]}
+
+
+@pytest.mark.parametrize("args", [("--help",), ("keys", "list")])
+def test_help_and_keys_do_not_load_the_web_app(args: tuple[str, ...], tmp_path: Path) -> None:
+    env = {**os.environ, "ATELIER_DATA_DIR": str(tmp_path), "ATELIER_STORE": "embedded"}
+    packages = imported_packages(*args, env=env)
+    assert "cli" in packages
+    assert packages.isdisjoint(HEAVY), sorted(packages & HEAVY)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"atelier {version('atelier')}"
+
+
+def _registered(module: str) -> dict[str, str | None]:
+    """Command -> help line, as ``module.register`` adds them."""
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    importlib.import_module(module).register(sub)
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    return {name: helps.get(name) for name in sub.choices}
+
+
+def test_the_listing_matches_what_each_module_registers() -> None:
+    """``atelier --help`` lists commands without importing them: its lines must be theirs."""
+    modules = {module for module, _ in COMMANDS.values()}
+    registered = {name: (m, h) for m in modules for name, h in _registered(m).items()}
+    assert registered == COMMANDS
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_command_gets_its_own_options(command: str) -> None:
+    parser = build_parser([command])
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert sub.choices[command].add_help  # the real parser, not the listing's placeholder
+    assert set(sub.choices) == set(COMMANDS)
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["frobnicate"])
+    assert done.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
