@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 
 from access.keys import Principal
 from api.problems import Problem
-from configurator.service import FamilyRegistry
+from configurator.service import ConfiguratorService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.service import RecommendationService
@@ -44,7 +44,7 @@ async def get_recommender(request: Request) -> RecommendationService:
     return recommender_of(request)
 
 
-async def get_configurator(request: Request) -> FamilyRegistry:
+async def get_configurator(request: Request) -> ConfiguratorService:
     return request.app.state.configurator
 
 
@@ -59,7 +59,7 @@ async def get_listeners(request: Request) -> Listeners:
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
-ConfiguratorDep = Annotated[FamilyRegistry, Depends(get_configurator)]
+ConfiguratorDep = Annotated[ConfiguratorService, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
 
