@@ -11,6 +11,10 @@ Queries are those of :class:`configurator.backend.Backend`. Request-independent 
 with the diagram: the *block graph* (cheapest completions and valid options without building a
 diagram per request) and the *pair tables* (which option pairs some variant contains).
 
+One module although it is longer than the house's 600 lines: every part (compiling, queries,
+the block graph, the pair tables) reads the nodes of one CUDD manager, which must not outlive
+the diagrams built on it, so they stay together in one class.
+
 Example
 -------
 >>> from configurator import load_family
@@ -448,7 +452,6 @@ class BDDBackend:
         ids = {u: i for i, u in enumerate(nodes)}
         n = len(nodes)
         self.g_root = n if self.f == true else ids[self.f]
-        self.g_root_block = block(self.f)
         self.g_block = [block(u) for u in nodes] + [nb]
         self.g_attr = [self.block_order[b] for b in self.g_block[:-1]]
         self.g_exits: list[list[int]] = [[] for _ in range(n)]
@@ -457,7 +460,6 @@ class BDDBackend:
         self.ex_skip: list[tuple[int, ...]] = []  # attributes a path along the exit skips
         self.ex_row: list[int] = []  # row of the exit in its attribute's value matrix
         vals_of: list[list[np.ndarray]] = [[] for _ in self.bits]
-        self.ex_of_attr: list[list[int]] = [[] for _ in self.bits]
         for i, u in enumerate(nodes):
             a = self.g_attr[i]
             for vals, nxt in self._exits(u, a):
@@ -471,7 +473,6 @@ class BDDBackend:
                 )
                 self.ex_row.append(len(vals_of[a]))
                 vals_of[a].append(vals)
-                self.ex_of_attr[a].append(e)
         self.root_skip = tuple(self.block_order[b] for b in range(self.g_block[self.g_root]))
         self.ex_vals = []  # per attribute: bool matrix (its exits x its options)
         for a, size in enumerate(self.problem.sizes):
@@ -586,37 +587,11 @@ class BDDBackend:
         """
         if not self.graph:
             return greedy_minimize(self, constraints, costs)
-        scalars, ranks = costs.scalars, costs.ranks
-        big = np.iinfo(np.int64).max
-        best_v: list[list[int]] = []
-        skip_best: list[int] = []
-        for a, rk in enumerate(ranks):
-            m = constraints.get(a)
-            memo = self._best_memo[a]
-            if m is None and memo is not None and memo[0] is rk:
-                best_v.append(memo[1])
-                skip_best.append(memo[2])
-                continue
-            vals = self.ex_vals[a]
-            if m is not None and m.sum() == 1:  # a selection: exits either allow it or not
-                j = int(m.argmax())
-                best_v.append(np.where(vals[:, j], j, -1).tolist())
-                skip_best.append(j)
-                continue
-            r = rk if m is None else np.where(m, rk, big)
-            if r.size == 0 or r.min() == big:
-                return None
-            if len(vals):
-                masked = np.where(vals, r, big)
-                arg = masked.argmin(axis=1)
-                bv = np.where(masked[np.arange(len(vals)), arg] == big, -1, arg).tolist()
-            else:
-                bv = []
-            sb = int(r.argmin())
-            if m is None:
-                self._best_memo[a] = (rk, bv, sb)
-            best_v.append(bv)
-            skip_best.append(sb)
+        scalars = costs.scalars
+        found = self._best_values(constraints, costs.ranks)
+        if found is None:
+            return None
+        best_v, skip_best = found
         nb = len(self.block_order)
         prefix = [0]
         for b in range(nb):
@@ -656,6 +631,43 @@ class BDDBackend:
             out[a] = best_v[a][rows[e]]
             i = nxt[e]
         return out
+
+    def _best_values(
+        self, constraints: Constraints, ranks: Sequence[np.ndarray]
+    ) -> tuple[list[list[int]], list[int]] | None:
+        """Per attribute: the best allowed option of each of its exits (-1: none) and its best
+        allowed option overall (what a path skipping it pays); None if one allows nothing."""
+        big = np.iinfo(np.int64).max
+        best_v: list[list[int]] = []
+        skip_best: list[int] = []
+        for a, rk in enumerate(ranks):
+            m = constraints.get(a)
+            memo = self._best_memo[a]
+            if m is None and memo is not None and memo[0] is rk:
+                best_v.append(memo[1])
+                skip_best.append(memo[2])
+                continue
+            vals = self.ex_vals[a]
+            if m is not None and m.sum() == 1:  # a selection: exits either allow it or not
+                j = int(m.argmax())
+                best_v.append(np.where(vals[:, j], j, -1).tolist())
+                skip_best.append(j)
+                continue
+            r = rk if m is None else np.where(m, rk, big)
+            if r.size == 0 or r.min() == big:
+                return None
+            if len(vals):
+                masked = np.where(vals, r, big)
+                arg = masked.argmin(axis=1)
+                bv = np.where(masked[np.arange(len(vals)), arg] == big, -1, arg).tolist()
+            else:
+                bv = []
+            sb = int(r.argmin())
+            if m is None:
+                self._best_memo[a] = (rk, bv, sb)
+            best_v.append(bv)
+            skip_best.append(sb)
+        return best_v, skip_best
 
     def clear_caches(self) -> None:
         """Forget diagrams built for earlier requests (the compiled tables stay)."""

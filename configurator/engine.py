@@ -92,10 +92,6 @@ class Configurator:
         """Exact number of valid variants of the family."""
         return self.compiled.variant_count
 
-    @property
-    def fingerprint(self) -> str:
-        return self.compiled.fingerprint
-
     def clear_caches(self) -> None:
         """Forget every answer remembered from earlier requests (the compiled diagram and the
         tables built with it stay): the next query costs what a never-seen one costs."""
