@@ -278,9 +278,10 @@ class Attribute(_Model):
 
     @model_validator(mode="after")
     def _expand(self) -> Attribute:
-        if bool(self.options) == (self.size_table is not None):
+        table = self.size_table
+        if bool(self.options) == (table is not None):
             raise _fail(f"attribute {self.name!r}: give exactly one of options or size_table")
-        vals = self.options or self.size_table.expand()  # type: ignore[union-attr]
+        vals = self.options if table is None else table.expand()
         seen: set[str] = set()
         for k, o in enumerate(vals):
             if o.value in seen:
