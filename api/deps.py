@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 
 from access.keys import Principal
 from api.problems import Problem
-from configurator.service import FamilyRegistry
+from configurator.service import ConfiguratorService
 from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
@@ -46,7 +46,7 @@ async def get_recommender(request: Request) -> RecommendationService:
     return recommender_of(request)
 
 
-async def get_configurator(request: Request) -> FamilyRegistry:
+async def get_configurator(request: Request) -> ConfiguratorService:
     return request.app.state.configurator
 
 
@@ -65,7 +65,7 @@ async def get_listeners(request: Request) -> Listeners:
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
-ConfiguratorDep = Annotated[FamilyRegistry, Depends(get_configurator)]
+ConfiguratorDep = Annotated[ConfiguratorService, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 CustomersDep = Annotated[CustomerService, Depends(get_customers)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]

@@ -25,7 +25,7 @@ from api.routers import (
     models,
     recommendations,
 )
-from configurator.service import FamilyRegistry
+from configurator.service import ConfiguratorService
 from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
@@ -131,4 +131,6 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     app.state.recommender = recommender
     app.state.insights = insights
     app.state.customers = CustomerService(store, listeners)
-    app.state.configurator = FamilyRegistry(store, secret.encode())
+    app.state.configurator = ConfiguratorService(
+        store, secret.encode(), on_events=listeners.events_stored
+    )

@@ -20,16 +20,16 @@ def _compile(path: str) -> Configurator:
 
 
 def _summary(cfg: Configurator) -> dict[str, Any]:
-    backend = cfg.backend
+    fam = cfg.family
     return {
-        "product_id": cfg.family.id,
-        "name": cfg.family.name,
-        "attributes": len(cfg.attrs),
-        "options": sum(len(o) for o in cfg.opts),
-        "rules": len(cfg.rule_ids),
+        "product_id": fam.id,
+        "name": fam.name,
+        "attributes": len(fam.attributes),
+        "options": sum(len(a.values) for a in fam.attributes),
+        "rules": len(cfg.compiled.rule_ids),
         "variant_count": cfg.variant_count,
-        "backend": backend.kind,
-        "size": backend.node_count,
+        "backend": cfg.backend.kind,
+        "size": cfg.backend.node_count,
     }
 
 

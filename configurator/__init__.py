@@ -8,19 +8,10 @@ price, lead time and variant codes.
 True
 """
 
+from configurator.backend import Backend, Costs
 from configurator.codes import parse_code
 from configurator.compiler import BDDBackend, CompileBudgetExceeded
-from configurator.engine import (
-    Configurator,
-    ConfigureResult,
-    Conflict,
-    Fit,
-    FitMatch,
-    OptionState,
-    Variant,
-    get_configurator,
-    learn_preferences,
-)
+from configurator.engine import Configurator, get_configurator
 from configurator.errors import (
     ConfiguratorError,
     FamilyError,
@@ -28,17 +19,31 @@ from configurator.errors import (
     InvalidVariant,
     MalformedCode,
     UnknownCode,
+    UnknownProduct,
 )
 from configurator.family import ProductFamily, load_family, reference_families
+from configurator.preferences import learn_preferences
+from configurator.results import (
+    ConfigureResult,
+    Conflict,
+    DecodedVariant,
+    Fit,
+    FitMatch,
+    OptionState,
+    Variant,
+)
 from configurator.sat import SATBackend
 
 __all__ = [
     "BDDBackend",
+    "Backend",
     "CompileBudgetExceeded",
     "Configurator",
     "ConfiguratorError",
     "ConfigureResult",
     "Conflict",
+    "Costs",
+    "DecodedVariant",
     "FamilyError",
     "Fit",
     "FitMatch",
@@ -49,6 +54,7 @@ __all__ = [
     "ProductFamily",
     "SATBackend",
     "UnknownCode",
+    "UnknownProduct",
     "Variant",
     "get_configurator",
     "learn_preferences",

@@ -7,8 +7,25 @@ the family's diagram ``f``. Dynamic reordering (sifting) runs while compiling an
 afterwards so that query latency is stable. A compile that exceeds its time or node budget raises
 :class:`CompileBudgetExceeded` and the engine falls back to :mod:`configurator.sat`.
 
-Queries take *constraints*: a mapping ``attribute index -> boolean mask of allowed options``
-(a selection is a one-hot mask).
+Queries are those of :class:`configurator.backend.Backend`. Request-independent tables are built
+with the diagram: the *block graph* (cheapest completions and valid options without building a
+diagram per request) and the *pair tables* (which option pairs some variant contains).
+
+One module although it is longer than the house's 600 lines: every part (compiling, queries,
+the block graph, the pair tables) reads the nodes of one CUDD manager, which must not outlive
+the diagrams built on it, so they stay together in one class.
+
+Example
+-------
+>>> from configurator import load_family
+>>> from configurator.problem import lower
+>>> fam = load_family({"id": "mug", "name": "Mug", "attributes": [
+...     {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
+...     {"name": "size", "options": [{"value": "small"}, {"value": "large"}]}],
+...     "rules": [{"type": "excludes", "if": {"colour": "blue"}, "then": {"size": "large"}}]})
+>>> bdd = BDDBackend(lower(fam))
+>>> bdd.count({}), bdd.compatible(0, 1).tolist()
+(3, [[True, True], [True, False]])
 """
 
 from __future__ import annotations
@@ -17,11 +34,12 @@ import atexit
 import math
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from configurator.backend import Constraints, Costs, greedy_minimize
 from configurator.errors import ConfiguratorError
 from configurator.problem import Problem
 
@@ -34,7 +52,6 @@ except ImportError:  # pragma: no cover - depends on the installed wheel
 
     HAVE_CUDD = False
 
-Constraints = Mapping[int, np.ndarray]
 EXACT_FLOAT = 2**53
 
 
@@ -57,7 +74,7 @@ def _nbits(n: int) -> int:
 
 
 class BDDBackend:
-    """Decision-diagram answers to the engine's queries (see module docstring).
+    """Decision-diagram answers to the :class:`~configurator.backend.Backend` queries.
 
     Parameters
     ----------
@@ -135,6 +152,7 @@ class BDDBackend:
         self._cubes = [[bdd.cube(lit) for lit in lits] for lits in self._lits]
         self._build_graph()
         self.pairs = self._pair_tables()
+        self._rowmat = self._pick_rows()
         self._exit_cache.clear()
         self.compile_seconds = time.perf_counter() - t0
 
@@ -223,6 +241,11 @@ class BDDBackend:
                 u = u & self.rules[r]
         return self.restrict(u, constraints) != self.bdd.false
 
+    def minimal_rules(self, constraints: Constraints) -> list[int]:
+        """A minimal set of rules that with ``constraints`` admits no variant (deletion over
+        every rule in family order, see :meth:`shrink_rules`)."""
+        return self.shrink_rules(constraints, list(range(len(self.rules))))
+
     def shrink_rules(self, constraints: Constraints, rules: Sequence[int]) -> list[int]:
         """Deletion in the order given: drop each rule whose absence still leaves
         ``constraints`` unsatisfiable (a minimal unsatisfiable subset if ``rules`` is one).
@@ -276,8 +299,13 @@ class BDDBackend:
         self, constraints: Constraints, attrs: Iterable[int] | None = None
     ) -> dict[int, np.ndarray]:
         """For each attribute, the options that extend the constraints on the *other*
-        attributes to a valid variant (complete and sound by construction)."""
-        attrs = range(len(self.bits)) if attrs is None else attrs
+        attributes to a valid variant (complete and sound by construction); every attribute in
+        one pass over the block graph when there is one."""
+        if attrs is None:
+            out = self.graph_valid_masks(constraints)
+            if out is not None:
+                return out
+            attrs = range(len(self.bits))
         shared = None
         out = {}
         for a in attrs:
@@ -424,7 +452,6 @@ class BDDBackend:
         ids = {u: i for i, u in enumerate(nodes)}
         n = len(nodes)
         self.g_root = n if self.f == true else ids[self.f]
-        self.g_root_block = block(self.f)
         self.g_block = [block(u) for u in nodes] + [nb]
         self.g_attr = [self.block_order[b] for b in self.g_block[:-1]]
         self.g_exits: list[list[int]] = [[] for _ in range(n)]
@@ -433,7 +460,6 @@ class BDDBackend:
         self.ex_skip: list[tuple[int, ...]] = []  # attributes a path along the exit skips
         self.ex_row: list[int] = []  # row of the exit in its attribute's value matrix
         vals_of: list[list[np.ndarray]] = [[] for _ in self.bits]
-        self.ex_of_attr: list[list[int]] = [[] for _ in self.bits]
         for i, u in enumerate(nodes):
             a = self.g_attr[i]
             for vals, nxt in self._exits(u, a):
@@ -447,7 +473,6 @@ class BDDBackend:
                 )
                 self.ex_row.append(len(vals_of[a]))
                 vals_of[a].append(vals)
-                self.ex_of_attr[a].append(e)
         self.root_skip = tuple(self.block_order[b] for b in range(self.g_block[self.g_root]))
         self.ex_vals = []  # per attribute: bool matrix (its exits x its options)
         for a, size in enumerate(self.problem.sizes):
@@ -478,6 +503,30 @@ class BDDBackend:
     def compatible(self, a: int, b: int) -> np.ndarray:
         """``[i, k]``: some valid variant has option i of ``a`` and option k of ``b`` (a != b)."""
         return self.pairs[a, b] if a < b else self.pairs[b, a].T
+
+    def _pick_rows(self) -> list[np.ndarray]:
+        """Per attribute, per option: the compatible options of every attribute, concatenated
+        (the pair tables side by side), so a one-attribute pick's row is one numpy lookup."""
+        sizes = self.problem.sizes
+        rows = []
+        for b, nb in enumerate(sizes):
+            rows.append(
+                np.concatenate(
+                    [
+                        np.ones((nb, k), bool) if a == b else self.compatible(a, b).T
+                        for a, k in enumerate(sizes)
+                    ],
+                    axis=1,
+                )
+            )
+        return rows
+
+    def compatible_options(self, attr: int, mask: np.ndarray) -> np.ndarray:
+        """See :meth:`configurator.backend.Backend.compatible_options` (read off the pair
+        tables)."""
+        rows = self._rowmat[attr]
+        hits = np.flatnonzero(mask)
+        return rows[int(hits[0])] if len(hits) == 1 else rows[mask].any(axis=0)
 
     def graph_valid_masks(self, constraints: Constraints) -> dict[int, np.ndarray] | None:
         """:meth:`valid_masks` of every attribute in one pass over the block graph: reachable
@@ -527,53 +576,22 @@ class BDDBackend:
             res[a] = np.unpackbits(raw, count=sizes[a], bitorder="little").astype(bool)
         return res
 
-    def minimize_scalar(
-        self,
-        constraints: Constraints,
-        scalars: Sequence[Sequence[int]],
-        ranks: Sequence[np.ndarray],
-    ) -> list[int] | None:
-        """The valid completion of ``constraints`` with the smallest summed cost
-        (``scalars[a][j]``: a non-negative Python integer per option; ``ranks[a]``: the order
-        of ``scalars[a]`` as small integers, all distinct). One option index per attribute, or
-        None (unsatisfiable, or no block graph).
+    def minimize(self, constraints: Constraints, costs: Costs) -> list[int] | None:
+        """The valid completion of ``constraints`` with the smallest summed cost, one option
+        index per attribute, or None when no variant meets them.
 
         A dynamic programme over the block graph: an exit pays the best of its still-allowed
-        values, a skipped attribute its best allowed option. Pass the same ``ranks[a]`` object
-        again to reuse the best values of the unconstrained exits.
+        values, a skipped attribute its best allowed option. Pass the same ``costs.ranks[a]``
+        object again to reuse the best values of the unconstrained exits. Without a block graph
+        (attribute bits interleaved by reordering) the completion is greedy in ``costs.order``.
         """
         if not self.graph:
+            return greedy_minimize(self, constraints, costs)
+        scalars = costs.scalars
+        found = self._best_values(constraints, costs.ranks)
+        if found is None:
             return None
-        big = np.iinfo(np.int64).max
-        best_v: list[list[int]] = []
-        skip_best: list[int] = []
-        for a, rk in enumerate(ranks):
-            m = constraints.get(a)
-            memo = self._best_memo[a]
-            if m is None and memo is not None and memo[0] is rk:
-                best_v.append(memo[1])
-                skip_best.append(memo[2])
-                continue
-            vals = self.ex_vals[a]
-            if m is not None and m.sum() == 1:  # a selection: exits either allow it or not
-                j = int(m.argmax())
-                best_v.append(np.where(vals[:, j], j, -1).tolist())
-                skip_best.append(j)
-                continue
-            r = rk if m is None else np.where(m, rk, big)
-            if r.size == 0 or r.min() == big:
-                return None
-            if len(vals):
-                masked = np.where(vals, r, big)
-                arg = masked.argmin(axis=1)
-                bv = np.where(masked[np.arange(len(vals)), arg] == big, -1, arg).tolist()
-            else:
-                bv = []
-            sb = int(r.argmin())
-            if m is None:
-                self._best_memo[a] = (rk, bv, sb)
-            best_v.append(bv)
-            skip_best.append(sb)
+        best_v, skip_best = found
         nb = len(self.block_order)
         prefix = [0]
         for b in range(nb):
@@ -614,27 +632,42 @@ class BDDBackend:
             i = nxt[e]
         return out
 
-    def minimize(self, constraints: Constraints, weights: Sequence[np.ndarray]) -> list[int] | None:
-        """The valid completion of ``constraints`` whose summed weight vectors are
-        lexicographically smallest (``weights[a]``: non-negative int matrix, one row of criteria
-        per option of attribute ``a``, rows of one attribute all distinct). Returns one option
-        index per attribute, or None.
-
-        Criteria are folded into one Python integer per option (mixed radix, wide enough that
-        sums cannot carry), which keeps the comparison exact; see :meth:`minimize_scalar`.
-        """
-        if not self.graph:
-            return None
-        d = weights[0].shape[1]
-        bound = [int(x) + 1 for x in np.sum([w.max(axis=0) for w in weights], axis=0)]
-        scalars, ranks = [], []
-        for w in weights:
-            acc = np.zeros(len(w), dtype=object)
-            for c in range(d):
-                acc = acc * bound[c] + w[:, c].astype(object)
-            scalars.append(acc.tolist())
-            ranks.append(np.argsort(np.argsort(acc, kind="stable"), kind="stable"))
-        return self.minimize_scalar(constraints, scalars, ranks)
+    def _best_values(
+        self, constraints: Constraints, ranks: Sequence[np.ndarray]
+    ) -> tuple[list[list[int]], list[int]] | None:
+        """Per attribute: the best allowed option of each of its exits (-1: none) and its best
+        allowed option overall (what a path skipping it pays); None if one allows nothing."""
+        big = np.iinfo(np.int64).max
+        best_v: list[list[int]] = []
+        skip_best: list[int] = []
+        for a, rk in enumerate(ranks):
+            m = constraints.get(a)
+            memo = self._best_memo[a]
+            if m is None and memo is not None and memo[0] is rk:
+                best_v.append(memo[1])
+                skip_best.append(memo[2])
+                continue
+            vals = self.ex_vals[a]
+            if m is not None and m.sum() == 1:  # a selection: exits either allow it or not
+                j = int(m.argmax())
+                best_v.append(np.where(vals[:, j], j, -1).tolist())
+                skip_best.append(j)
+                continue
+            r = rk if m is None else np.where(m, rk, big)
+            if r.size == 0 or r.min() == big:
+                return None
+            if len(vals):
+                masked = np.where(vals, r, big)
+                arg = masked.argmin(axis=1)
+                bv = np.where(masked[np.arange(len(vals)), arg] == big, -1, arg).tolist()
+            else:
+                bv = []
+            sb = int(r.argmin())
+            if m is None:
+                self._best_memo[a] = (rk, bv, sb)
+            best_v.append(bv)
+            skip_best.append(sb)
+        return best_v, skip_best
 
     def clear_caches(self) -> None:
         """Forget diagrams built for earlier requests (the compiled tables stay)."""

@@ -4,6 +4,16 @@ Every rule (and every out-of-stock option) becomes a :class:`Constraint`: a bool
 over the option indices of the attributes it mentions. Both backends (decision diagram and SAT)
 and the brute-force test oracle are built from these tables, so they cannot disagree on what a
 rule means.
+
+Example
+-------
+>>> from configurator import load_family
+>>> problem = lower(load_family({"id": "mug", "name": "Mug", "attributes": [
+...     {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
+...     {"name": "size", "options": [{"value": "small"}, {"value": "large"}]}],
+...     "rules": [{"type": "excludes", "if": {"colour": "blue"}, "then": {"size": "large"}}]}))
+>>> problem.constraints[0].allowed.tolist(), brute_force(problem)
+([[True, True], [True, False]], [(0, 0), (0, 1), (1, 0)])
 """
 
 from __future__ import annotations

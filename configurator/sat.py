@@ -5,21 +5,35 @@ Options are one-hot encoded (exactly one per attribute); every constraint table 
 disjoint boxes of forbidden combinations, each a clause guarded by the rule's selector literal,
 so subsets of rules can be switched on by assumptions and unsat cores name rules. Validity of an
 attribute's options is found by asking for a model with an option not yet witnessed until none
-is left; counts use variable elimination over the tables with exact integers.
+is left; counts use variable elimination over the tables with exact integers. Cheapest
+completions are greedy (see :func:`configurator.backend.greedy_minimize`).
+
+Example
+-------
+>>> import numpy as np
+>>> from configurator import load_family
+>>> from configurator.problem import lower
+>>> fam = load_family({"id": "mug", "name": "Mug", "attributes": [
+...     {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
+...     {"name": "size", "options": [{"value": "small"}, {"value": "large"}]}],
+...     "rules": [{"id": "no-large-blue", "type": "excludes", "if": {"colour": "blue"},
+...                "then": {"size": "large"}}]})
+>>> sat = SATBackend(lower(fam))
+>>> sat.minimal_rules({0: np.array([False, True]), 1: np.array([False, True])})
+[0]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from pysat.card import CardEnc, EncType
 from pysat.solvers import Solver
 
+from configurator.backend import Constraints, Costs, greedy_minimize
 from configurator.problem import Problem
-
-Constraints = Mapping[int, np.ndarray]
 
 
 def boxes(table: np.ndarray) -> list[list[np.ndarray]]:
@@ -41,7 +55,7 @@ def boxes(table: np.ndarray) -> list[list[np.ndarray]]:
 
 
 class SATBackend:
-    """Solver answers to the engine's queries; see :class:`~configurator.compiler.BDDBackend`."""
+    """Solver answers to the :class:`~configurator.backend.Backend` queries."""
 
     kind = "sat"
 
@@ -69,6 +83,7 @@ class SATBackend:
                     clause += [int(x) for x in self.var[a][~m]]
                 self.clauses.append(clause)
         self.top = top
+        self._rows: dict[tuple[int, bytes], np.ndarray] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -92,6 +107,15 @@ class SATBackend:
 
     def satisfiable(self, constraints: Constraints, rules: Iterable[int] | None = None) -> bool:
         return bool(self.solver.solve(assumptions=self._assumptions(constraints, rules)))
+
+    def minimal_rules(self, constraints: Constraints) -> list[int]:
+        """The rules of an unsat core of ``constraints``, shrunk by deletion in family order."""
+        keep = self.core(constraints)
+        for r in list(keep):
+            trial = [x for x in keep if x != r]
+            if not self.satisfiable(constraints, trial):
+                keep = trial
+        return keep
 
     def core(self, constraints: Constraints) -> list[int]:
         """Indices of rules in an unsat core of ``constraints`` (empty when satisfiable)."""
@@ -131,6 +155,29 @@ class SATBackend:
                     for b in targets:
                         out[b][vals[b]] = True
         return out
+
+    def compatible_options(self, attr: int, mask: np.ndarray) -> np.ndarray:
+        """See :meth:`configurator.backend.Backend.compatible_options` (one
+        :meth:`valid_masks` per pick, remembered until :meth:`clear_caches`)."""
+        key = (attr, np.asarray(mask, bool).tobytes())
+        row = self._rows.get(key)
+        if row is None:
+            valid = self.valid_masks({attr: mask})
+            valid[attr] = np.ones(len(self.var[attr]), bool)
+            row = np.concatenate([valid[a] for a in range(len(self.var))])
+            row.flags.writeable = False
+            if len(self._rows) > 20_000:
+                self._rows.clear()
+            self._rows[key] = row
+        return row
+
+    def minimize(self, constraints: Constraints, costs: Costs) -> list[int] | None:
+        """A greedy completion in ``costs.order`` (no exact minimisation on a solver)."""
+        return greedy_minimize(self, constraints, costs)
+
+    def clear_caches(self) -> None:
+        """Forget the rows of earlier picks (the clauses stay)."""
+        self._rows.clear()
 
     def count(self, constraints: Constraints) -> int:
         """Exact count by variable elimination over the constraint tables."""

@@ -1,233 +1,259 @@
-"""The configurator as a per-worker service: which families a tenant sees, compiled once.
+"""The configurator as a per-worker service: the tenant's families (:mod:`~configurator.registry`),
+configure steps personalised by learned preferences (:mod:`~configurator.preferences`), variant
+codes, and customers' saved configurations (save, or reorder by code).
 
-Families come from two places: the reference families shipped with Atelier (offered to every
-tenant) and the tenant's own, loaded with ``PUT /v1/configurator/products/{id}`` or
-``atelier configurator load``; a tenant family overrides a reference one of the same id.
+Every method raises domain errors (:mod:`configurator.errors`, kinds of :mod:`core.errors`)
+whose ``loc`` is relative to the request body, and returns domain objects; the HTTP layer maps
+both.
 
-Compile once: each worker keeps the compiled configurators in a :class:`FamilyRegistry` keyed by
-``(tenant, family id, version)``. A version is immutable, so a compiled one never goes stale;
-*which* version is current is asked of the store on every request (one ``list_families``
-lookup: an indexed SQLite query or one Redis ``HGETALL``, tens of microseconds against the
-~1 ms of a configure). So a family loaded through any worker, or the CLI, is served by every
-worker on its very next request, with no TTL to wait out; a worker compiles a new version once,
-on the first request that needs it (the loading worker compiles it before answering).
+Example
+-------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from store.embedded import SQLiteStore
+>>> service = ConfiguratorService(SQLiteStore(Path(tempfile.mkdtemp()) / "atelier.sqlite3"))
+>>> served = service.product("shop", "logistics-bundle")
+>>> code = service.configure(served, {"cargo": "chilled"}).suggested.code
+>>> service.variant("shop", code).variant.selections["cargo"]
+'chilled'
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from configurator.codes import parse_code
-from configurator.engine import Configurator, Variant, get_configurator, learn_preferences
-from configurator.errors import MalformedCode, UnknownCode
-from configurator.family import ProductFamily, load_family, reference_families
+from configurator.engine import Configurator
+from configurator.errors import FamilyError, InputError
+from configurator.family import load_family
+from configurator.picks import Learned, Preferences, Selections
+from configurator.preferences import Personalization, personalization
+from configurator.registry import FamilyRegistry, Served
+from configurator.results import ConfigureResult, DecodedVariant, Variant
+from core.errors import NotFound
+from core.records import Event
 from store.base import Store
 
-#: Learned preferences: a saved configuration (or a configured variant recorded as a
-#: ``configure`` event) counts 1, a purchased item 2; both halve every HALF_LIFE_DAYS.
-WEIGHT_CONFIGURATION = 1.0
-WEIGHT_PURCHASE = 2.0
-HALF_LIFE_DAYS = 180.0
-#: The newest codes and purchased items read per configure call (bounded cost per request).
-MAX_LEARNED_CODES = 100
-MAX_LEARNED_PURCHASES = 200
-#: Compiled tenant family versions kept per worker (reference families are always kept).
-MAX_COMPILED = 256
+#: Called with (tenant, events) once a saved configuration's configure event is stored.
+EventsStored = Callable[[str, list[Event]], None]
 
 
-@dataclass(slots=True)
-class Served:
-    """A compiled family as one tenant sees it."""
+class ConfiguratorService:
+    """Families, configure steps, codes and saved configurations for every tenant.
 
-    cfg: Configurator
-    source: str  # "reference" | "tenant"
-    described: bytes | None = None  # the serialised describe() answer, built once
+    Parameters
+    ----------
+    store : Store
+    secret : bytes
+        Key of the variant-code integrity tags.
+    on_events : callable, optional
+        Told of each configure event recorded for a saved configuration (the listeners that
+        learn from events: recommendations, insights).
+    """
 
-    def summary(self) -> dict[str, Any]:
-        fam = self.cfg.family
-        return {
-            "product_id": fam.id,
-            "name": fam.name,
-            "description": fam.description,
-            "kind": fam.kind,
-            "version": fam.version,
-            "currency": fam.currency,
-            "base_price": float(fam.base_price),
-            "variant_count": self.cfg.variant_count,
-            "source": self.source,
-        }
-
-
-class FamilyRegistry:
-    """Per-worker compiled families; see the module docstring for the consistency choice."""
-
-    def __init__(self, store: Store, secret: bytes = b"") -> None:
+    def __init__(
+        self, store: Store, secret: bytes = b"", on_events: EventsStored | None = None
+    ) -> None:
         self.store = store
-        self.secret = secret
-        self._lock = threading.Lock()  # guards the LRU (routes run on the loop and in threads)
-        self._compile_lock = threading.Lock()  # one compile at a time: never the same one twice
-        self._tenant: OrderedDict[tuple[str, str, int], Served] = OrderedDict()
-        self.reference: dict[str, Served] = {
-            fid: Served(get_configurator(fam, secret=secret), "reference")
-            for fid, fam in reference_families().items()
-        }
+        self.registry = FamilyRegistry(store, secret)
+        self.on_events = on_events
 
-    # -- resolution ----------------------------------------------------------------------------
+    # -- families ------------------------------------------------------------------------------
     def products(self, tenant: str) -> list[Served]:
         """Every family the tenant can configure, latest versions, by id."""
-        out = dict(self.reference)
-        for fid, version in self.store.list_families(tenant).items():
-            served = self.tenant_version(tenant, fid, version)
-            if served is not None:
-                out[fid] = served
-        return [out[k] for k in sorted(out)]
+        return self.registry.products(tenant)
 
-    def latest(self, tenant: str, product_id: str) -> Served | None:
-        """The current version of a family for the tenant (its own first), or None."""
-        version = self.store.list_families(tenant).get(product_id)
-        if version is not None:
-            served = self.tenant_version(tenant, product_id, version)
-            if served is not None:
-                return served
-        return self.reference.get(product_id)
+    def product(self, tenant: str, product_id: str) -> Served:
+        """The current version of a family; :class:`UnknownProduct` (404) if there is none."""
+        return self.registry.product(tenant, product_id)
 
-    def tenant_version(self, tenant: str, product_id: str, version: int) -> Served | None:
-        """One stored version of a tenant family, compiled once per worker."""
-        key = (tenant, product_id, version)
-        with self._lock:
-            hit = self._tenant.get(key)
-            if hit is not None:
-                self._tenant.move_to_end(key)
-                return hit
-        found = self.store.get_family(tenant, product_id, version)
-        if found is None:
-            return None
-        family = load_family({**found[1], "version": found[0]})
-        return self.remember(tenant, self.compile(family))
+    def put_family(self, tenant: str, product_id: str, doc: Mapping[str, Any]) -> Served:
+        """Load or replace a tenant family: validated and compiled before it is stored, so a
+        broken family never reaches the store; ``version`` in ``doc`` is ignored (the store
+        numbers versions). Raises :class:`FamilyError` for a malformed family and
+        :class:`InputError` at ``rules`` for one that admits no variant."""
+        family = load_family({**doc, "version": 1})
+        if family.id != product_id:
+            raise FamilyError(f"id {family.id!r} does not match the path's {product_id!r}", ["id"])
+        # Compile under the version the store will most likely assign, so that the usual case
+        # compiles once; a concurrent load of the same family just costs a second compile.
+        expected = self.store.list_families(tenant).get(product_id, 0) + 1
+        cfg = self.registry.compile(load_family({**family.to_json(), "version": expected}))
+        if cfg.variant_count == 0:
+            raise InputError(
+                "the rules exclude every variant",
+                ("rules",),
+                detail="the family admits no valid variant",
+            )
+        stored = {k: v for k, v in family.to_json().items() if k != "version"}
+        version = self.store.put_family(tenant, product_id, stored)
+        if version != expected:
+            cfg = self.registry.compile(load_family({**stored, "version": version}))
+        return self.registry.remember(tenant, cfg)
 
-    def compile(self, family: ProductFamily) -> Configurator:
-        with self._compile_lock:
-            return get_configurator(family, secret=self.secret)
+    # -- configure and codes ---------------------------------------------------------------------
+    def personalization(self, tenant: str, customer_id: str, cfg: Configurator) -> Personalization:
+        """Preferences learned from the customer's history for ``cfg`` (several store reads)."""
 
-    def remember(self, tenant: str, cfg: Configurator) -> Served:
-        key = (tenant, cfg.family.id, cfg.family.version)
-        with self._lock:
-            served = self._tenant.setdefault(key, Served(cfg, "tenant"))
-            self._tenant.move_to_end(key)
-            while len(self._tenant) > MAX_COMPILED:
-                self._tenant.popitem(last=False)
-        return served
+        def decode(tenant: str, code: str, families: Mapping[str, int]) -> Variant:
+            return self.registry.decode(tenant, code, families)[1]
 
-    def decode(
-        self, tenant: str, code: str, tenant_families: Mapping[str, int] | None = None
-    ) -> tuple[Served, Variant]:
-        """The family version a code was issued by, and the decoded variant.
+        return personalization(self.store, decode, tenant, customer_id, cfg.compiled)
 
-        The tenant's own family of that id and version is tried first, then a reference family
-        of the same id and version (a tenant override numbers its versions from 1 too, so codes
-        issued before the override still decode). Raises :class:`MalformedCode` (422) or
-        :class:`UnknownCode` (404).
+    def configure(
+        self,
+        served: Served,
+        selections: Selections | None = None,
+        measurements: Mapping[str, float] | None = None,
+        preferences: Preferences | None = None,
+        learned: Learned | None = None,
+    ) -> ConfigureResult:
+        """One interactive step on a family (see :meth:`Configurator.configure`)."""
+        return served.cfg.configure(selections, measurements, preferences, learned)
+
+    def variant(self, tenant: str, code: str) -> DecodedVariant:
+        """A code decoded by the family version that issued it, with its price and lead-time
+        breakdowns. Raises :class:`MalformedCode` (422) or :class:`UnknownCode` (404)."""
+        served, variant = self.registry.decode(tenant, code)
+        cfg = served.cfg
+        fam = cfg.family
+        return DecodedVariant(
+            variant,
+            fam.id,
+            fam.version,
+            fam.currency,
+            cfg.price(variant.selections),
+            cfg.lead_time(variant.selections),
+        )
+
+    # -- saved configurations --------------------------------------------------------------------
+    def save_configuration(
+        self,
+        tenant: str,
+        customer_id: str,
+        *,
+        code: str | None = None,
+        product_id: str | None = None,
+        selections: Selections | None = None,
+        measurements: Mapping[str, float] | None = None,
+        label: str | None = None,
+    ) -> dict[str, Any]:
+        """Save a complete, valid variant for the customer, or reorder one by its ``code``.
+
+        A reorder re-validates the code's selections against the product's current version
+        (the capability trap: only what can be made today) and carries over the measurements
+        and label of the customer's earlier configuration with that code. The configuration is
+        recorded with a ``configure`` event in the same store transaction (``item_id`` null,
+        context with product_id, code, version and configuration_id), so recommendations,
+        insights and learned preferences see it. Returns the stored configuration.
+
+        Raises :class:`MalformedCode` or :class:`UnknownCode` for a bad ``code``, and
+        :class:`InputError` (``loc`` in the body) for an unknown product, missing selections,
+        bad measurements or a variant the current version does not allow.
         """
-        family_id, version, _ = parse_code(code)
-        if tenant_families is None:
-            tenant_families = self.store.list_families(tenant)
-        candidates = []
-        if 1 <= version <= tenant_families.get(family_id, 0):
-            served = self.tenant_version(tenant, family_id, version)
-            if served is not None:
-                candidates.append(served)
-        ref = self.reference.get(family_id)
-        if ref is not None and ref.cfg.family.version == version:
-            candidates.append(ref)
-        if not candidates:
-            raise UnknownCode(f"no product '{family_id}' version {version} for this tenant")
-        error: MalformedCode | None = None
-        for served in candidates:
-            try:
-                return served, served.cfg.decode(code)
-            except MalformedCode as exc:
-                error = error or exc
-        assert error is not None
-        raise error
+        if code is not None:
+            cfg, selections, measurements, label, nest = self._reorder(
+                tenant, customer_id, code, measurements, label
+            )
+        else:
+            cfg = self._current(tenant, product_id)
+            selections = selections or {}
+            self._check_complete(cfg, selections)
+            nest = ()
+        if measurements:
+            cfg.check_measurements(measurements)
+        try:  # the engine refuses rule-breaking or incomplete variants (required texts included)
+            spec = cfg.spec(selections, measurements)
+        except InputError as exc:
+            if not nest:
+                raise
+            raise exc.under(*nest) from exc
+        doc: dict[str, Any] = {**spec, "label": label}
+        if code is not None:
+            doc["reorder_of"] = code
+        return self._store(tenant, customer_id, doc)
 
-    # -- learned preferences -------------------------------------------------------------------
-    def learn(self, tenant: str, customer_id: str, cfg: Configurator) -> dict[str, Any]:
-        """Soft preferences from the customer's history, mapped onto ``cfg``'s options.
+    def _reorder(
+        self,
+        tenant: str,
+        customer_id: str,
+        code: str,
+        measurements: Mapping[str, float] | None,
+        label: str | None,
+    ) -> tuple[Configurator, Selections, Mapping[str, float] | None, str | None, tuple[str, ...]]:
+        """What a reorder saves: the current version, the code's selections, and measurements
+        and label carried over from the earlier configuration with that code."""
+        served, old = self.registry.decode(tenant, code)
+        current = self.registry.latest(tenant, served.cfg.family.id) or served
+        earlier = next(
+            (
+                c
+                for c in reversed(self.store.list_configurations(tenant, customer_id))
+                if c.get("code") == code
+            ),
+            None,
+        )
+        if earlier is not None:
+            measurements = measurements if measurements is not None else earlier.get("measurements")
+            label = label if label is not None else earlier.get("label")
+        return current.cfg, old.selections, measurements, label, ("code",)
 
-        What is learned, with weights (halving every ``HALF_LIFE_DAYS``):
+    def _current(self, tenant: str, product_id: str | None) -> Configurator:
+        served = None if product_id is None else self.registry.latest(tenant, product_id)
+        if served is None:
+            raise InputError(
+                "unknown product", ("product_id",), detail=f"product '{product_id}' not found"
+            )
+        return served.cfg
 
-        - the selections of each saved configuration (its code decoded), weight 1;
-        - the selections of each ``configure`` event whose ``context.code`` is a variant code and
-          that is not the record of a saved configuration already counted, weight 1;
-        - the ``attributes`` of each purchased catalog item (not returned afterwards), weight 2.
+    @staticmethod
+    def _check_complete(cfg: Configurator, selections: Selections) -> None:
+        """Every attribute has an option (a saved configuration is a complete variant)."""
+        missing = [name for name in cfg.compiled.names if name not in selections]
+        if missing:
+            why = "no option selected (a saved configuration must be a complete variant)"
+            raise InputError(
+                why,
+                ("selections", missing[0]),
+                more=[(("selections", n), why) for n in missing[1:]],
+                detail=f"incomplete configuration: no option for {', '.join(missing)}",
+            )
 
-        Only pairs that name an attribute of ``cfg`` and one of its options count (codes of other
-        families contribute the attributes they share, e.g. ``wash`` or ``delivery``); codes that
-        no longer decode are skipped. Nothing is learned when the customer's profile withholds
-        consent for personalization.
-        """
-        sources = {"configurations": 0, "configure_events": 0, "purchases": 0}
-        out: dict[str, Any] = {"customer_id": customer_id, "learned": {}, "sources": sources}
-        customer = self.store.get_customer(tenant, customer_id)
-        if customer is not None and not customer.consent_personalization:
-            return {**out, "status": "no_consent"}
-        events = self.store.customer_events(tenant, customer_id)
+    def _store(self, tenant: str, customer_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """Store the configuration and its configure event in one transaction."""
+        configuration_id = uuid.uuid4().hex[:16]
+        event = Event(
+            event_id=f"configuration:{configuration_id}",
+            customer_id=customer_id,
+            type="configure",
+            timestamp=time.time(),
+            context={
+                "product_id": doc["product_id"],
+                "version": doc["version"],
+                "code": doc["code"],
+                "configuration_id": configuration_id,
+            },
+        )
+        self.store.save_configuration(
+            tenant, customer_id, doc, configuration_id=configuration_id, event=event
+        )
+        if self.on_events is not None:
+            self.on_events(tenant, [event])
+        return next(
+            (
+                c
+                for c in self.store.list_configurations(tenant, customer_id)
+                if c.get("configuration_id") == configuration_id
+            ),
+            {**doc, "configuration_id": configuration_id, "created_at": time.time()},
+        )
+
+    def saved_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's saved configurations, oldest first; :class:`~core.errors.NotFound`
+        for a customer the tenant never saw."""
         saved = self.store.list_configurations(tenant, customer_id)
-        coded: list[tuple[str, float, str]] = []  # (code, timestamp, source)
-        saved_ids = set()
-        for c in saved:
-            saved_ids.add(c.get("configuration_id"))
-            if isinstance(c.get("code"), str):
-                coded.append((c["code"], float(c.get("created_at") or 0), "configurations"))
-        purchased: dict[str, float] = {}
-        returned: set[str] = set()
-        for e in events:
-            if e.type == "configure" and e.context:
-                code = e.context.get("code")
-                if isinstance(code, str) and e.context.get("configuration_id") not in saved_ids:
-                    coded.append((code, e.timestamp, "configure_events"))
-            elif e.type == "purchase" and e.item_id is not None:
-                purchased[e.item_id] = max(purchased.get(e.item_id, 0.0), e.timestamp)
-            elif e.type == "return" and e.item_id is not None:
-                returned.add(e.item_id)
-
-        now = time.time()
-        history: list[dict[str, str]] = []
-        weights: list[float] = []
-
-        def add(selections: Mapping[str, Any], weight: float, ts: float, source: str) -> None:
-            picked = _onto(cfg, selections)
-            if picked:
-                history.append(picked)
-                weights.append(weight * 0.5 ** (max(0.0, now - ts) / 86_400 / HALF_LIFE_DAYS))
-                sources[source] += 1
-
-        families = self.store.list_families(tenant)
-        for code, ts, source in sorted(coded, key=lambda c: c[1])[-MAX_LEARNED_CODES:]:
-            try:
-                _, variant = self.decode(tenant, code, families)
-            except (MalformedCode, UnknownCode):
-                continue
-            add(variant.selections, WEIGHT_CONFIGURATION, ts, source)
-        kept = sorted((ts, i) for i, ts in purchased.items() if i not in returned)
-        for ts, item_id in kept[-MAX_LEARNED_PURCHASES:]:
-            item = self.store.get_item(tenant, item_id)
-            if item is not None:
-                add(item.attributes, WEIGHT_PURCHASE, ts, "purchases")
-        learned = learn_preferences(history, weights) if history else {}
-        return {**out, "learned": learned, "status": "applied" if learned else "no_history"}
-
-
-def _onto(cfg: Configurator, selections: Mapping[str, Any]) -> dict[str, str]:
-    """The (attribute, option) pairs of ``selections`` that exist in ``cfg``."""
-    out = {}
-    for name, value in selections.items():
-        a = cfg.index.get(name)
-        if a is not None and isinstance(value, str) and value in cfg.opt_index[a]:
-            out[name] = value
-    return out
+        if not saved and not self.store.customer_known(tenant, customer_id):
+            raise NotFound(f"customer '{customer_id}' not found")
+        return saved

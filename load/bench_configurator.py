@@ -67,7 +67,7 @@ def _queries(cfg: Configurator, n: int, rng: random.Random) -> list[dict[str, An
     """A random walk: add a selection, sometimes drop one, sometimes restart."""
     out = []
     sel: dict[str, str] = {}
-    names = [a.name for a in cfg.attrs]
+    names = [a.name for a in cfg.family.attributes]
     for _ in range(n):
         r = rng.random()
         if r < 0.08 or len(sel) >= len(names):
@@ -101,7 +101,7 @@ def _queries(cfg: Configurator, n: int, rng: random.Random) -> list[dict[str, An
                 for k, v in q["measurements"].items()
             }
         if rng.random() < 0.3:
-            attr = rng.choice(cfg.attrs)
+            attr = rng.choice(cfg.family.attributes)
             q["preferences"] = {attr.name: [o.value for o in rng.sample(attr.values, 2)]}
         out.append(q)
     return out

@@ -22,6 +22,8 @@ from api.schemas.configurator import (
     ProductPublic,
     VariantDecoded,
 )
+from configurator import get_configurator, reference_families
+from configurator.codes import pack
 from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
@@ -523,3 +525,48 @@ def test_the_deployment_secret_keys_the_codes(
         own = configure(other, h, selections=COMPLETE)["variant"]["code"]
         assert own != code
         assert other.get(f"/v1/configurator/variants/{own}", headers=h).status_code == 200
+
+
+# -- bad input answers 4xx naming the field, never 500 ------------------------------------------
+def _forged(selections: dict[str, str], texts: dict[str, str]) -> str:
+    """A logistics-bundle code with a valid tag (the test app has no deployment secret)."""
+    cf = get_configurator(reference_families()["logistics-bundle"]).compiled
+    idx = [cf.opt_index[a][selections[name]] for a, name in enumerate(cf.names)]
+    body = pack(cf.key, cf.sizes, idx, [texts.get(t.name) for t in cf.family.text_options])
+    return f"{cf.family.id}.{cf.family.version}.{body}"
+
+
+def test_bad_codes_and_preferences_answer_4xx_naming_the_field(
+    client: TestClient, auth: KeyMaker
+) -> None:
+    h = auth(scopes="configure")
+    bundle = "/v1/configurator/products/logistics-bundle/configure"
+    r = client.post(CONFIGURE, json={"preferences": {"colour": []}}, headers=h)
+    assert loc(r) == ["body", "preferences", "colour"]
+
+    freight = configure(client, h, url=bundle)["suggested"]["selections"]
+    freight = {k: v for k, v in freight.items() if k != "reference"}
+    good = _forged(freight, {"reference": "PO-77"})
+    assert client.get(f"/v1/configurator/variants/{good}", headers=h).status_code == 200
+    head, body = good.rsplit(".", 1)
+    spare = [  # the same payload and tag with an unused bit set: a second code, refused
+        f"{head}.{body[:-1]}{c}"
+        for c in "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+        if c != body[-1]
+        and "canonical"
+        in client.get(f"/v1/configurator/variants/{head}.{body[:-1]}{c}", headers=h).text
+    ]
+    bad = [
+        "logistics-bundle.%C2%B9.0000004B6YC68",  # a non-ASCII digit as the version
+        _forged({**freight, "cargo": "hazardous", "transport": "air"}, {}),
+        _forged(freight, {"reference": "po<77>"}),
+        _forged(freight, {"reference": "P" * 21}),
+        *spare[:1],
+    ]
+    assert len(bad) == 5
+    url = "/v1/customers/c1/configurations"
+    for code in bad:
+        assert loc(client.get(f"/v1/configurator/variants/{code}", headers=h)) == ["path", "code"]
+        raw = code.replace("%C2%B9", "\u00b9")
+        assert loc(client.post(url, json={"code": raw}, headers=h)) == ["body", "code"]
+    assert client.get(url, headers=h).status_code == 404  # nothing was saved

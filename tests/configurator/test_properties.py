@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from configurator import BDDBackend, Configurator, load_family
+from configurator import BDDBackend, Configurator, Costs, load_family
 from configurator.problem import Problem, brute_force, lower
 
 
@@ -109,10 +109,11 @@ def _matching(
 
 
 def _sel_masks(cfg: Configurator, sel: dict[str, str]) -> dict[int, np.ndarray]:
+    cf = cfg.compiled
     out = {}
     for k, v in sel.items():
-        a = cfg.index[k]
-        out[a] = cfg._onehot(a, cfg.opt_index[a][v])
+        a = cf.index[k]
+        out[a] = cf.onehot(a, cf.opt_index[a][v])
     return out
 
 
@@ -173,7 +174,7 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
     assert res_sat.remaining_variants == res.remaining_variants
 
     for a, states in res.options.items():
-        ai = bdd.index[a]
+        ai = bdd.compiled.index[a]
         others = {b: m for b, m in kept_masks.items() if b != ai}
         possible = {v[ai] for v in _matching(problem, variants, others)}
         for j, s in enumerate(states):
@@ -185,14 +186,15 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
                 sub = _rules_only(problem, s.rules)
                 why = {
                     **_sel_masks(bdd, {k: str(v) for k, v in s.excluded_by.items()}),
-                    ai: bdd._onehot(ai, j),
+                    ai: bdd.compiled.onehot(ai, j),
                 }
                 assert not _matching(sub, brute_force(sub), why)
 
     if variants:
         assert res.suggested is not None
         sug = tuple(
-            bdd.opt_index[i][res.suggested.selections[f"a{i}"]] for i in range(len(fam.attributes))
+            bdd.compiled.opt_index[i][res.suggested.selections[f"a{i}"]]
+            for i in range(len(fam.attributes))
         )
         assert sug in _matching(problem, variants, kept_masks)
         best = min(
@@ -203,7 +205,7 @@ def test_engine_matches_brute_force(spec: dict[str, Any], data: st.DataObject) -
         assert bdd.decode(res.suggested.code).selections == res.suggested.selections
         assert res_sat.suggested is not None
         sat_sug = tuple(
-            sat.opt_index[i][res_sat.suggested.selections[f"a{i}"]]
+            sat.compiled.opt_index[i][res_sat.suggested.selections[f"a{i}"]]
             for i in range(len(fam.attributes))
         )
         assert sat_sug in _matching(problem, variants, kept_masks)
@@ -295,7 +297,7 @@ def test_block_graph_and_pair_tables_match_brute_force(
     # distinct costs per attribute; the completion found must be a cheapest one
     costs = [[data.draw(st.integers(0, 5)) * 10 + j for j in range(n)] for n in sizes]
     ranks = [np.argsort(np.argsort(c)) for c in costs]
-    best = be.minimize_scalar(masks, costs, ranks)
+    best = be.minimize(masks, Costs(costs, ranks, list(range(len(sizes)))))
     matching = _matching(problem, variants, masks)
     if not matching:
         assert best is None
