@@ -21,6 +21,7 @@ from configurator.service import FamilyRegistry
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.service import RecommendationService
+from recommender.versions import ModelVersions
 from settings import Settings
 from store.base import Store
 
@@ -44,6 +45,10 @@ async def get_recommender(request: Request) -> RecommendationService:
     return recommender_of(request)
 
 
+async def get_model_versions(request: Request) -> ModelVersions:
+    return request.app.state.model_versions
+
+
 async def get_configurator(request: Request) -> FamilyRegistry:
     return request.app.state.configurator
 
@@ -59,6 +64,7 @@ async def get_listeners(request: Request) -> Listeners:
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
+ModelVersionsDep = Annotated[ModelVersions, Depends(get_model_versions)]
 ConfiguratorDep = Annotated[FamilyRegistry, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
