@@ -9,7 +9,9 @@ unfiltered requests are kept on the entry (``by_n``), so serving one again is a 
 Any change on any worker changes a version, so a stale entry is never served.
 
 One cache belongs to one loaded version (item positions are that version's); it is bounded,
-least recently used customers dropped first.
+least recently used customers dropped first. The order is kept the "second chance" way: a hit
+only marks its entry (reordering the LRU on every hit cost a third of a microsecond, a tenth of
+the hit path), and eviction moves a marked entry to the recent end once instead of dropping it.
 
 Examples
 --------
@@ -37,6 +39,9 @@ CACHE_DEPTH = 50
 #: Plain answers (distinct ``n``) kept per customer; clients use one or two page sizes.
 ANSWERS_PER_CUSTOMER = 4
 
+#: Marked entries one eviction may move back before it drops one anyway (bounds a put's work).
+_SECOND_CHANCES = 8
+
 
 @dataclass(slots=True)
 class Precomputed:
@@ -50,6 +55,8 @@ class Precomputed:
     fallback: str | None
     #: Answers of unfiltered requests by ``n`` (at most ``ANSWERS_PER_CUSTOMER``).
     by_n: dict[int, Answer] = field(default_factory=dict)
+    #: Hit since it was last moved to the recent end (see the module docstring).
+    used: bool = False
 
     def keep(self, n: int, answer: Answer) -> None:
         """Remember the unfiltered answer of size ``n`` (the catalog version is part of the
@@ -75,18 +82,14 @@ class AnswerCache:
         """The customer's entry if it was computed under these versions and rule, else None."""
         entry = self._entries.get(customer_id)
         if (
-            entry is None
-            or entry.customer_version != customer_version
-            or entry.catalog_version != catalog_version
-            or entry.repurchase != repurchase
+            entry is not None
+            and entry.customer_version == customer_version
+            and entry.catalog_version == catalog_version
+            and entry.repurchase == repurchase
         ):
-            return None
-        # (not contextlib.suppress: this is the hot path, and a context manager costs more)
-        try:  # noqa: SIM105
-            self._entries.move_to_end(customer_id)
-        except KeyError:  # evicted or forgotten by another thread meanwhile: still valid
-            pass
-        return entry
+            entry.used = True
+            return entry
+        return None
 
     def put(self, customer_id: str, entry: Precomputed) -> None:
         """Keep (or replace) the customer's entry, dropping the least recently used beyond
@@ -94,8 +97,13 @@ class AnswerCache:
         with self._lock:
             self._entries[customer_id] = entry
             self._entries.move_to_end(customer_id)
+            chances = _SECOND_CHANCES
             while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+                key, oldest = self._entries.popitem(last=False)
+                if oldest.used and chances:  # hit since it was kept: back to the recent end
+                    oldest.used = False
+                    self._entries[key] = oldest
+                    chances -= 1
 
     def forget(self, customer_id: str) -> None:
         """Drop the customer's entry (erasure); a no-op when there is none."""

@@ -124,8 +124,8 @@ class ModelRegistry:
     cache_customers
         Precomputed answers kept per served version (LRU).
     on_load
-        Called with ``(tenant, served)`` after a version was loaded at start-up or in the
-        background, before it is reported (e.g. to precompute its answers).
+        Called with ``(tenant, served)`` once a version was loaded at start-up or swapped in
+        from the background (e.g. to precompute its answers).
     """
 
     def __init__(
@@ -165,13 +165,32 @@ class ModelRegistry:
             active = self.store.active_model(tenant)
             self._checked[tenant] = (now, active)
         current = self._served.get(tenant)
+        if current is None or current.model.version != active or self._failures:
+            # the rare case: something to load, drop or report (the hot path skips it)
+            current = self._follow(tenant, active, current, polled, now)
+            if current is None:
+                return None
+        self._sync_catalog(tenant, current, catalog_version)
+        return current
+
+    def _follow(
+        self,
+        tenant: str,
+        active: str | None,
+        current: ServedModel | None,
+        polled: bool,
+        now: float,
+    ) -> ServedModel | None:
+        """Bring the tenant in step with its ``active`` version: load it now when nothing is
+        served, in the background otherwise; a version that failed is retried only at a poll
+        tick and when :meth:`_should_retry` says so."""
         if active is None:
             self._served.pop(tenant, None)
             self._failures.pop(tenant, None)
             return None
         failure = self._failures.get(tenant)
         if failure is not None and failure.version != active:
-            del self._failures[tenant]  # the store moved on: a roll-back or another version
+            self._failures.pop(tenant, None)  # the store moved on: a roll-back, another version
             failure = None
         stale = current is None or current.model.version != active
         if (stale and failure is None) or (
@@ -180,14 +199,10 @@ class ModelRegistry:
             if current is None:
                 # First request of this tenant in this worker: load now (nothing to serve yet).
                 current = self._load_or_report(tenant, active)
-                if current is None:
-                    return None
-                self._served[tenant] = current
+                if current is not None:
+                    self._served[tenant] = current
             else:
                 self._swap_in_background(tenant, active)
-        if current is None:
-            return None
-        self._sync_catalog(tenant, current, catalog_version)
         return current
 
     def served(self, tenant: str) -> ServedModel | None:
@@ -300,7 +315,7 @@ class ModelRegistry:
             return None
         failure = self._failures.get(tenant)
         if failure is not None and failure.version == version:
-            del self._failures[tenant]
+            self._failures.pop(tenant, None)
         return served
 
     def _should_retry(self, failure: LoadFailure, now: float) -> bool:
