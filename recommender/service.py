@@ -35,7 +35,7 @@ from recommender.answers import NO_CONSENT, POPULAR, Answer, RecommendedItem, pu
 from recommender.cache import CACHE_DEPTH, Precomputed
 from recommender.interactions import CustomerHistory, finalize_history, history_row
 from recommender.registry import ModelRegistry, Readiness, ServedModel
-from recommender.selection import clip_n
+from recommender.selection import MAX_N, clip_n
 from recommender.serving import Recommendation
 from store.base import Store
 
@@ -361,7 +361,7 @@ class RecommendationService:
     ) -> Answer | None:
         """The answer from a current precomputed list, or None when the request's filters leave
         fewer than ``n`` of its items (the caller then computes it live)."""
-        n = clip_n(n)
+        n = max(0, min(n, MAX_N))  # clip_n inline: this is the hot path
         plain = category is None and not exclude
         if plain:
             cached = pre.by_n.get(n)
