@@ -22,6 +22,7 @@ from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.service import RecommendationService
+from recommender.versions import ModelVersions
 from settings import Settings
 from store.base import Store
 
@@ -46,6 +47,10 @@ async def get_recommender(request: Request) -> RecommendationService:
     return recommender_of(request)
 
 
+async def get_model_versions(request: Request) -> ModelVersions:
+    return request.app.state.model_versions
+
+
 async def get_configurator(request: Request) -> ConfiguratorService:
     return request.app.state.configurator
 
@@ -65,6 +70,7 @@ async def get_listeners(request: Request) -> Listeners:
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
+ModelVersionsDep = Annotated[ModelVersions, Depends(get_model_versions)]
 ConfiguratorDep = Annotated[ConfiguratorService, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 CustomersDep = Annotated[CustomerService, Depends(get_customers)]

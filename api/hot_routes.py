@@ -10,7 +10,9 @@ of it: :class:`HotRoutes` matches the route's own path pattern and awaits the en
 What stays the same for a hot route: the path pattern and its converters (the route's own), the
 OpenAPI document (the route is still registered with FastAPI), the metrics label (the route is
 put in the scope as the router does), and the errors: a :class:`~api.problems.Problem` becomes
-the same problem document as everywhere, anything unexpected goes up to the app's 500 handler.
+the same problem document as everywhere, and so does a domain error (``core.errors.DomainError``,
+mapped by :func:`api.problems.from_domain` as the app's handler maps it); anything unexpected
+goes up to the app's 500 handler.
 The FastAPI route stays as the fallback (``HEAD``, or an app built with ``hot_routes=False``;
 the API tests run both ways).
 
@@ -33,7 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import Problem, problem_from
+from api.problems import Problem, from_domain, problem_from
+from core.errors import DomainError
 
 Endpoint = TypeVar("Endpoint", bound=Callable[[Request], Awaitable[Response]])
 
@@ -85,6 +88,8 @@ class HotRoutes:
                     response = await route.endpoint(Request(scope, receive, send))
                 except Problem as exc:
                     response = problem_from(exc)
+                except DomainError as exc:  # as the app's handler maps it (api/problems.py)
+                    response = problem_from(from_domain(exc))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

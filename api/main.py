@@ -30,6 +30,7 @@ from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.service import RecommendationService
+from recommender.versions import ModelVersions
 from settings import Settings, get_settings
 from store import Store, open_configured_store
 
@@ -129,6 +130,7 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     listeners.on_erasure.append(recommender.forget_customer)
     app.state.listeners = listeners
     app.state.recommender = recommender
+    app.state.model_versions = ModelVersions(store, settings.models_dir)
     app.state.insights = insights
     app.state.customers = CustomerService(store, listeners)
     app.state.configurator = ConfiguratorService(

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from core.errors import DomainError
+
 #: Each command, the module whose ``register`` adds it, and its line in ``atelier --help``
 #: (the module's own ``help=``: a test keeps both the same).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, DomainError) as exc:
         print(f"atelier: error: {exc}", file=sys.stderr)
         return 2
 

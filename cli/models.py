@@ -8,6 +8,8 @@ import json
 from cli.common import with_store
 from recommender.artifacts import read_meta, version_folder
 from recommender.feedback import feedback_report
+from recommender.validation import validate_version
+from recommender.versions import ModelVersions
 from settings import Settings
 from store.base import Store
 
@@ -31,11 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def publish_command(args: argparse.Namespace, store: Store) -> int:
-    folder = version_folder(Settings().models_dir, args.tenant, args.version)
+    models_dir = Settings().models_dir
+    folder = version_folder(models_dir, args.tenant, args.version)
     meta = read_meta(folder)  # raises if the version was never trained here
+    # A version whose files fail validation is never published (the first one published would
+    # become active), nor activated: InvalidVersion names what is wrong.
+    validate_version(folder)
     store.publish_model(args.tenant, args.version, meta.get("metrics", {}))
     if args.activate:
-        store.activate_model(args.tenant, args.version)
+        ModelVersions(store, models_dir).activate(args.tenant, args.version)
     print(
         f"published {args.version} for tenant {args.tenant}; active: "
         f"{store.active_model(args.tenant)}"

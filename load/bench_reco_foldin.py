@@ -6,7 +6,7 @@ one cell of the row (a view of a new item, 0 -> 1, or one more event on an item 
 row, w -> w + 1). After every event the customer's vector is recomputed from the new row by
 
 * ``IncrementalFoldIn.vector`` (the per-worker cache: one Sherman-Morrison step, O(f^2)),
-* ``LoadedModel.fold_in`` (one small solve against the Gram matrix cached at load),
+* ``FactorScorer.fold_in`` (one small solve against the Gram matrix cached at load),
 * implicit's ``recalculate_user`` for the same row on the same item factors, timed on a prebuilt
   CSR row and, as a server would call it, including building that row.
 
@@ -45,6 +45,7 @@ from recommender.artifacts import save_version
 from recommender.foldin import IncrementalFoldIn
 from recommender.interactions import InteractionWeights, build_matrix
 from recommender.models import ALS, Popularity
+from recommender.scoring import FactorScorer
 from recommender.serving import LoadedModel
 
 Session = list[tuple[np.ndarray, np.ndarray]]
@@ -97,6 +98,8 @@ def bench(
         popularity=Popularity().fit(matrix).popularity_,
     )
     served = LoadedModel.load(folder)
+    scorer = served.scorer
+    assert isinstance(scorer, FactorScorer)
     imp = AlternatingLeastSquares(
         factors=model.factors, regularization=model.regularization, alpha=model.alpha, num_threads=1
     )
@@ -125,7 +128,7 @@ def bench(
             k: []
             for k in ("inc", "first", "cold", "fold", "imp", "imp_csr", "inc_i", "imp_i", "fold_i")
         }
-        cache = IncrementalFoldIn(served)
+        cache = IncrementalFoldIn(scorer)
         vectors = []
         for c0 in range(0, len(sess), CHUNK):
             chunk = list(zip(sess[c0 : c0 + CHUNK], csrs[c0 : c0 + CHUNK], strict=True))
@@ -153,9 +156,9 @@ def bench(
             for (_, rows), _ in chunk:
                 for idx, w in rows[1:]:
                     t = time.perf_counter()
-                    served.fold_in(idx, w)
+                    scorer.fold_in(idx, w)
                     us["fold"].append(time.perf_counter() - t)
-        cache = IncrementalFoldIn(served)
+        cache = IncrementalFoldIn(scorer)
         err_imp = err_exact = 0.0
         n = 0
         for (u, rows), row_csrs in zip(sess, csrs, strict=True):
@@ -170,7 +173,7 @@ def bench(
                 ref = imp.recalculate_user(0, csr)
                 us["imp_i"].append(time.perf_counter() - t)
                 t = time.perf_counter()
-                exact = served.fold_in(idx, w)
+                exact = scorer.fold_in(idx, w)
                 us["fold_i"].append(time.perf_counter() - t)
                 np.testing.assert_allclose(ours, vectors[n], rtol=1e-9, atol=1e-12)
                 n += 1
@@ -199,7 +202,7 @@ def bench(
     print(f"  per-event update, IncrementalFoldIn  {stats(inc)}")
     print(f"  implicit recalculate_user            {stats(a['imp'])}")
     print(f"  implicit incl. building the CSR row  {stats(a['imp_csr'])}")
-    print(f"  LoadedModel.fold_in (one solve)      {stats(a['fold'])}")
+    print(f"  FactorScorer.fold_in (one solve)     {stats(a['fold'])}")
     print(f"  first event (builds A^-1, a solve)   {stats(a['first'])}")
     print(f"  first read of a customer (fold-in)   {stats(a['cold'])}")
     for label, ref in (
@@ -215,18 +218,18 @@ def bench(
     print("interleaved per event (ours, implicit, fold-in in turn: colder caches):")
     print(f"  per-event update, IncrementalFoldIn  {stats(a['inc_i'])}")
     print(f"  implicit recalculate_user            {stats(a['imp_i'])}")
-    print(f"  LoadedModel.fold_in                  {stats(a['fold_i'])}")
+    print(f"  FactorScorer.fold_in                 {stats(a['fold_i'])}")
     ii = a["inc_i"]
     print(
         f"  speed-up vs recalculate_user median x{np.median(a['imp_i']) / np.median(ii):5.1f}"
         f"  mean x{a['imp_i'].mean() / ii.mean():5.1f}"
     )
-    core(served, sess)
+    core(served, scorer, sess)
 
 
-def core(served: LoadedModel, sess: list[tuple[int, Session]]) -> None:
+def core(served: LoadedModel, scorer: FactorScorer, sess: list[tuple[int, Session]]) -> None:
     """Serving core per request after an event: vector + score every item + masked top-10."""
-    cache = IncrementalFoldIn(served)
+    cache = IncrementalFoldIn(scorer)
     t_fold, t_cached = [], []
     for u, rows in sess:
         cache.vector(u, *rows[0])

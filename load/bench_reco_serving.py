@@ -14,6 +14,7 @@ trivial endpoint on the hot dispatch.
 
     python load/bench_reco_serving.py [--items 50000] [--customers 20000] [--seconds 30]
     python load/bench_reco_serving.py --data-dir DIR   # reuse a tenant built by an earlier run
+    python load/bench_reco_serving.py --data-dir DIR --in-process   # only the in-process part
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,20 +86,15 @@ def build(data_dir: Path, n_items: int, n_customers: int, seed: int = 3) -> None
     store.close()
 
 
-def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
-    """Cost per request of the ASGI app called directly (no server, no client), on one core."""
-    import asyncio
-    import random
-
+def _apps(data_dir: Path) -> dict[str, Any]:
+    """The app with hot routes (plus a trivial hot endpoint) and one without, each started and
+    warm: as a load balancer would, wait until every customer's answer is precomputed."""
     from fastapi import APIRouter, Request, Response
 
-    from access.keys import create_key
     from api.hot_routes import HotRoutes, hot_route, hot_routes_of
     from api.main import create_app
     from settings import Settings
 
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {core})
     settings = Settings(data_dir=data_dir, store="embedded", rate_limit_requests=0)
     noop = APIRouter()
 
@@ -113,42 +110,59 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
             routes = m.kwargs["routes"]
             assert isinstance(routes, list)
             routes.extend(hot_routes_of(noop.routes))
+    customers = len(set(apps["hot"].state.store.events_frame("bench").customer_id.tolist()))
+    for app in apps.values():
+        service = app.state.recommender
+        service.start()  # what the lifespan does (not run without a server)
+        while not service.ready():
+            time.sleep(0.1)
+        served = service.registry.served("bench")
+        assert served is not None and len(served.answers) >= customers
+    return apps
+
+
+async def _call(app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """One GET through the ASGI app, asserting a 200."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+
+    await app(scope, receive, send)
+
+
+def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
+    """Cost per request of the ASGI app called directly (no server, no client), on one core."""
+    import asyncio
+    import random
+
+    from access.keys import create_key
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    apps = _apps(data_dir)
     store = apps["hot"].state.store
     _, key = create_key(store, "bench", frozenset({"recommend"}))
     customers = sorted(set(store.events_frame("bench").customer_id.tolist()))
-    for app in apps.values():  # as a load balancer would: wait until answers are precomputed
-        app.state.recommender.start()  # what the lifespan does (not run without a server)
-        while not app.state.recommender.ready():
-            time.sleep(0.1)
-        assert len(app.state.recommender._models["bench"].answers) >= len(customers)
     headers = [(b"authorization", f"Bearer {key}".encode()), (b"host", b"bench")]
-
-    async def call(app: object, path: str, query: bytes) -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query,
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-            "state": {},
-        }
-
-        async def receive() -> dict[str, object]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, object]) -> None:
-            if message["type"] == "http.response.start":
-                assert message["status"] == 200, message
-
-        await app(scope, receive, send)  # type: ignore[operator]
-
     rnd = random.Random(0)
     reco = [f"/v1/customers/{rnd.choice(customers)}/recommendations" for _ in range(5000)]
     cases = {
@@ -170,7 +184,7 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
                 times = []
                 for i in range(requests):
                     t = time.perf_counter()
-                    await call(app, paths[i % len(paths)], query)
+                    await _call(app, paths[i % len(paths)], query, headers)
                     times.append(time.perf_counter() - t)
                 rounds.append(np.array(times) * 1e6)
             a = sorted(rounds, key=lambda r: float(np.median(r)))[1]
@@ -178,6 +192,7 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
 
     asyncio.run(run())
     for app in apps.values():
+        app.state.recommender.close()
         app.state.store.close()
 
 
@@ -194,7 +209,17 @@ def main() -> None:
         default=None,
         help="a data dir of an earlier run (skips building and training)",
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="only the in-process part (no HTTP run); needs --data-dir",
+    )
     args = parser.parse_args()
+    if args.in_process:
+        if args.data_dir is None:
+            parser.error("--in-process needs --data-dir")
+        in_process(args.data_dir)
+        return
     env = {**os.environ, "ATELIER_STORE": "embedded", "OPENBLAS_NUM_THREADS": "1"}
     data_dir = args.data_dir
     if data_dir is None:

@@ -3,9 +3,11 @@
 A folder holds the model's arrays (see ``Recommender.save``), ``item_ids.npy`` (a fixed-width
 unicode array, never an object array), the global ``popularity.npy``, the optional per-segment
 popularity (``segment_names.npy``, ``segment_popularity.npy``) and ``meta.json`` (family, params,
-interaction weights, data fingerprint, metrics, counts, ``created_at``). Nothing per customer is
-stored (no user factors, no customer ids), so erasing a customer never requires retraining.
-Which version is active is the store's business, not this module's.
+interaction weights, data fingerprint, metrics, counts, ``created_at``, and under ``files`` the
+SHA-256, size, shape and dtype of every other file, which :mod:`recommender.validation` checks
+before the version is activated or loaded). Nothing per customer is stored (no user factors, no
+customer ids), so erasing a customer never requires retraining. Which version is active is the
+store's business, not this module's.
 
 Examples
 --------
@@ -14,8 +16,10 @@ Examples
 >>> root = tempfile.mkdtemp()
 >>> m = Popularity().fit(sp.csr_matrix([[1.0, 0.0]]))
 >>> folder = save_version(root, "acme", m, np.array(["a", "b"]), {"fingerprint": "x"})
->>> [v["version"] for v in list_versions(root, "acme")] == [folder.name]
+>>> folder == version_folder(root, "acme", folder.name)
 True
+>>> read_meta(folder)["files"]["item_ids.npy"]["shape"]
+[2]
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ def save_version(
         )
     full = {
         "format_version": FORMAT_VERSION,
+        "files": file_manifest(tmp),
         "tenant": tenant,
         "version": name,
         "family": model.family,
@@ -111,28 +116,36 @@ def save_version(
     return tenant_dir / name
 
 
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    """``{file name: {"sha256", "bytes"[, "shape", "dtype"]}}`` of every file but ``meta.json``
+    (shape and dtype for ``.npy`` arrays, read from their header)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name == "meta.json" or not path.is_file():
+            continue
+        entry: dict[str, Any] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+        if path.suffix == ".npy":
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            entry["shape"] = list(arr.shape)
+            entry["dtype"] = arr.dtype.str
+        out[path.name] = entry
+    return out
+
+
 def read_meta(folder: str | Path) -> dict[str, Any]:
     meta: dict[str, Any] = json.loads((Path(folder) / "meta.json").read_text())
     return meta
 
 
-def list_versions(root: str | Path, tenant: str) -> list[dict[str, Any]]:
-    """Metadata of the tenant's complete versions, oldest first (each has ``version``)."""
-    tenant_dir = Path(root) / _check_name("tenant", tenant)
-    if not tenant_dir.is_dir():
-        return []
-    out = []
-    for d in sorted(tenant_dir.iterdir()):
-        if d.is_dir() and not d.name.startswith(".") and (d / "meta.json").is_file():
-            out.append(read_meta(d))
-    return out
-
-
 def version_folder(root: str | Path, tenant: str, version: str) -> Path:
     """Path of one version (validated names, so a version string cannot escape the root)."""
     return Path(root) / _check_name("tenant", tenant) / _check_name("version", version)
-
-
-def load_model(folder: str | Path, mmap: bool = True) -> Recommender:
-    """The fitted model of a version folder."""
-    return Recommender.load(folder, mmap=mmap)

@@ -23,9 +23,8 @@ the row. So several workers stay correct with no coordination, and nothing the c
 persisted: :meth:`~IncrementalFoldIn.forget` on erasure drops the customer from this worker, and
 an erased customer's next row is empty anyway.
 
-Only factor models (``model.uses_factors``: ALS, BPR) have a vector to update; for EASE and
-item-kNN the "update" already is the history-row product of
-:meth:`~recommender.serving.LoadedModel.recommend_for_history`.
+Only factor models (:class:`~recommender.scoring.FactorScorer`: ALS, BPR) have a vector to
+update; for EASE and item-kNN the "update" already is the history-row product of their scorer.
 
 Memory: every cached customer keeps its row (8 bytes a cell) and vector (``8 f`` bytes); a
 customer whose vector was updated also keeps ``A^-1`` (``8 f^2`` bytes, 32 KiB at 64 factors), and
@@ -59,10 +58,10 @@ Examples
 >>> folder = save_version(tempfile.mkdtemp(), "t", ALS(factors=8, iterations=3).fit(X),
 ...                       np.arange(40).astype(str), {})
 >>> model = LoadedModel.load(folder)
->>> cache = IncrementalFoldIn(model)
+>>> cache = model.scorer.vector_cache()
 >>> x1 = cache.vector("c1", np.array([3, 7], np.int32), np.array([1.0, 4.0], np.float32))
 >>> x2 = cache.vector("c1", np.array([3, 7, 9], np.int32), np.array([1.0, 4.0, 2.0], np.float32))
->>> bool(np.allclose(x2, model.fold_in(np.array([3, 7, 9]), np.array([1.0, 4.0, 2.0]))))
+>>> bool(np.allclose(x2, cache.scorer.fold_in(np.array([3, 7, 9]), np.array([1.0, 4.0, 2.0]))))
 True
 >>> rec = model.recommend_for_history(np.array([3, 7, 9]), np.array([1.0, 4.0, 2.0]), 3,
 ...                                   user_vector=x2)
@@ -80,7 +79,7 @@ from numba import njit, types
 from scipy.linalg.lapack import dgesv, dpotrf, dpotri
 
 if TYPE_CHECKING:
-    from recommender.serving import LoadedModel
+    from recommender.scoring import FactorScorer
 
 # ---------------------------------------------------------------------------------- kernels
 # Compiled once (explicit signatures: at import, then from numba's on-disk cache), so no request
@@ -92,7 +91,7 @@ _FAST = {"reassoc", "contract", "arcp"}
 _ROW_IDX = types.Array(types.int32, 1, "C", readonly=True)
 _ROW_W = types.Array(types.float32, 1, "C", readonly=True)
 _STATE = types.Array(types.float64, 2, "C")
-# Item factors are read from LoadedModel._yz, the C-contiguous ``[Y | Y G^-1]`` (first ``f``
+# Item factors are read from FactorScorer.yz, the C-contiguous ``[Y | Y G^-1]`` (first ``f``
 # columns): contiguous rows let the loops vectorise (a strided view of Y measured 3x slower).
 _ITEM_ROWS = types.Array(types.float64, 2, "C", readonly=True)
 _ITEM_ROW = types.Array(types.float64, 1, "C", readonly=True)
@@ -239,9 +238,9 @@ class IncrementalFoldIn:
 
     Parameters
     ----------
-    model
-        A loaded factor model (``model.uses_factors``); the cache belongs to that model version
-        (make a new one when the served version changes).
+    scorer
+        The scorer of a loaded factor model (``FactorScorer.vector_cache`` makes one); the
+        cache belongs to that loaded version (a new version gets a new cache).
     capacity
         Customers kept (least recently used evicted).
     max_bytes
@@ -261,20 +260,15 @@ class IncrementalFoldIn:
 
     def __init__(
         self,
-        model: LoadedModel,
+        scorer: FactorScorer,
         capacity: int = 100_000,
         *,
         max_bytes: int = 256 * 2**20,
         max_changes: int = 8,
         refresh_every: int = 256,
     ) -> None:
-        if not model.uses_factors:
-            raise ValueError(
-                f"IncrementalFoldIn needs a factor model (ALS/BPR), not "
-                f"{model.family!r}: its update already is the history-row product"
-            )
-        self.model = model
-        f = model._f
+        self.scorer = scorer
+        f = scorer.factors
         self.factors = f
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
@@ -282,13 +276,13 @@ class IncrementalFoldIn:
         self.max_inverses = max(1, int(max_bytes) // (8 * f * f))
         self.max_changes = int(max_changes)
         self.refresh_every = int(refresh_every)
-        self._alpha = float(model._alpha)
-        self._n_model = model.n_model_items
-        self._gram = model._gram
-        self._gram_inv = model._gram_inv
-        self._yz = model._yz
-        self._woodbury_max = model._woodbury_max
-        self._y64 = model._y64
+        self._alpha = float(scorer.alpha)
+        self._n_model = scorer.n_model_items
+        self._gram = scorer.gram
+        self._gram_inv = scorer.gram_inv
+        self._yz = scorer.yz
+        self._woodbury_max = scorer.woodbury_max
+        self._y64 = scorer.y64
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._inverses: OrderedDict[Hashable, None] = OrderedDict()  # keys holding A^-1, LRU
         self._lock = threading.Lock()
@@ -308,7 +302,7 @@ class IncrementalFoldIn:
         sorted and unique, weights > 0; other rows are canonicalised on a slower path); indices
         of catalogue items the model has not seen are ignored, as
         :meth:`LoadedModel.recommend_for_history` does. Equal (within rounding) to
-        ``model.fold_in(hist_idx, hist_w)``.
+        ``scorer.fold_in(hist_idx, hist_w)``.
         """
         # contiguous, as the compiled kernel takes them (a no-op for finalized rows)
         idx = np.ascontiguousarray(hist_idx, dtype=np.int32)
@@ -352,12 +346,6 @@ class IncrementalFoldIn:
             self._entries.pop(key, None)
             self._inverses.pop(key, None)
 
-    def clear(self) -> None:
-        """Drop every customer (e.g. when the served model version changes)."""
-        with self._lock:
-            self._entries.clear()
-            self._inverses.clear()
-
     # ------------------------------------------------------------------ internals
     def _general(self, key: Hashable, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Any other change: diff the rows, a step per changed cell, or a full solve when there
@@ -385,7 +373,7 @@ class IncrementalFoldIn:
         self.stats["misses"] += 1
         if (len(idx) > 1 and not (idx[1:] > idx[:-1]).all()) or not (w > 0).all():
             idx, w = _canonical(idx, w)
-        x = np.asarray(self.model.fold_in(idx, w), dtype=np.float64)
+        x = np.asarray(self.scorer.fold_in(idx, w), dtype=np.float64)
         self._entries[key] = _Entry(idx.tobytes(), w.tobytes(), x)
         while len(self._entries) > self.capacity:
             self._inverses.pop(self._entries.popitem(last=False)[0], None)
@@ -393,7 +381,7 @@ class IncrementalFoldIn:
 
     def _solve(self, key: Hashable, e: _Entry, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Full solve from the row: the state ``[A^-1; x]``. Short rows (k <= f/2, as in
-        ``LoadedModel.fold_in``) use Woodbury against the
+        ``FactorScorer.fold_in``) use Woodbury against the
         ``G^-1`` cached at load, O(k f^2), ``A^-1 = G^-1 - Z^T D (I + K D)^-1 Z`` with ``Z = Y_h
         G^-1``, ``K = Y_h Z^T``, ``D = diag(c - 1)``; longer rows a Cholesky inverse, O(f^3)."""
         self.stats["solves"] += 1

@@ -1,15 +1,18 @@
-"""The serving core: one loaded model version answering recommendations from history rows.
+"""One loaded model version answering recommendations from history rows.
 
-Everything that does not depend on the request is computed in :meth:`LoadedModel.load` (memory
-mapped arrays, ALS Gram matrix and its inverse, normalised factors, category and availability
-masks, popularity order, attribute proxies for new items), so a request costs one small solve
-(ALS) or one history-row product (EASE / item-kNN), one pass over the scores and a top-k.
+:meth:`LoadedModel.load` validates the version folder (:mod:`recommender.validation`: a bad
+file is refused, never loaded), then computes everything that does not depend on the request:
+memory-mapped arrays, the family's :class:`~recommender.scoring.Scorer` (chosen once, here),
+category and availability masks, popularity order, attribute proxies for new items. A request
+then costs one small solve (factor models) or one history-row product (EASE / item-kNN), one
+pass over the scores and a top-k.
 
-The customer's state is the history row (:class:`recommender.interactions.CustomerHistory`) that the
-store keeps: a new purchase, cart or view changes it and therefore the very next answer, in every
-worker, with no user factors to keep in sync or to erase. Factor models may keep a per-worker
-cache of customer vectors (:class:`recommender.foldin.IncrementalFoldIn`), updated per event by
-a rank-1 step and always checked against that row, so it is never a second source of truth.
+The customer's state is the history row (:class:`recommender.interactions.CustomerHistory`) that
+the store keeps: a new purchase, cart or view changes it and therefore the very next answer, in
+every worker, with no user factors to keep in sync or to erase. Factor models may keep a
+per-worker cache of customer vectors (``scorer.vector_cache()``, a
+:class:`recommender.foldin.IncrementalFoldIn`), updated per event by a rank-1 step and always
+checked against that row, so it is never a second source of truth.
 
 Item indices returned are positions in :attr:`LoadedModel.item_ids`: the model's items first,
 then catalogue items the model has never seen (served by attribute similarity).
@@ -36,16 +39,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
-from scipy.linalg.lapack import dgesv as _dgesv
-from scipy.linalg.lapack import dposv as _dposv
 
-from recommender.artifacts import read_meta
 from recommender.attributes import AttributeIndex
-from recommender.models import FactorModel, Recommender
-
-MAX_N = 100
+from recommender.models import Recommender
+from recommender.scoring import Scorer, scorer_for
+from recommender.selection import ItemMask, top_n
+from recommender.validation import validate_version
 
 
 class Recommendation(NamedTuple):
@@ -77,57 +77,47 @@ def pin_blas_threads(threads: int = 1) -> None:
         )
 
 
-def _candidates(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices holding the top ``n`` scores (exact), faster than argpartition on big arrays.
-
-    The n-th largest of a strided sample is a lower bound of the n-th largest overall, so every
-    score >= it is a candidate and the true top ``n`` are among them (~n x stride candidates).
-    """
-    size = len(scores)
-    if size <= 4096 or n * 64 >= size:
-        return np.argpartition(scores, size - n)[size - n :] if n < size else np.arange(size)
-    sample = scores[:: size // (n * 32)]
-    threshold = np.partition(sample, len(sample) - n)[len(sample) - n]
-    cand = np.flatnonzero(scores >= threshold)
-    if len(cand) > n:
-        cand = cand[np.argpartition(scores[cand], len(cand) - n)[len(cand) - n :]]
-    return cand
-
-
 def _entry(e: Any) -> dict[str, Any]:
     if isinstance(e, Mapping):
         return dict(e)
     return {k: getattr(e, k, None) for k in ("item_id", "category", "attributes", "available")}
 
 
+def _no_reasons(idx: np.ndarray) -> list[list[dict[str, Any]]]:
+    return [[] for _ in range(len(idx))]
+
+
 class LoadedModel:
-    """A model version ready to serve (build with :meth:`load`)."""
+    """A model version ready to serve (build with :meth:`load`).
+
+    Attributes
+    ----------
+    version, meta
+        The version's name and its ``meta.json``.
+    item_ids, item_index
+        Served items (model items first, then new catalog items) and their positions.
+    scorer
+        The family's scorer over the served items.
+    mask
+        Availability and categories of the served items.
+    warnings
+        What validation accepted but an operator should know (e.g. no checksums recorded).
+    """
 
     version: str
-    family: str
     meta: dict[str, Any]
-    model: Recommender
     item_ids: np.ndarray
     item_index: dict[str, int]
     n_model_items: int
     n_items: int
-    _available: np.ndarray
-    _category_of: np.ndarray
-    _categories: dict[str, int]
-    _mask_cache: dict[str | None, np.ndarray]
+    scorer: Scorer
+    mask: ItemMask
+    warnings: list[str]
     _popularity: np.ndarray
     _segments: dict[str, np.ndarray]
     _attributes: AttributeIndex | None
     _proxies: sp.csr_matrix | None
-    _alpha: float
-    _f: int
-    _gram: np.ndarray
-    _gram_inv: np.ndarray
-    _yz: np.ndarray
-    _woodbury_max: int
-    _y64: np.ndarray
 
-    # ------------------------------------------------------------------ load
     @classmethod
     def load(
         cls,
@@ -138,7 +128,10 @@ class LoadedModel:
         pin_threads: bool = True,
         proxies_per_new_item: int = 10,
     ) -> LoadedModel:
-        """Load a version folder and precompute everything requests need.
+        """Validate a version folder, load it and precompute everything requests need.
+
+        Raises :class:`recommender.validation.InvalidVersion` (and loads nothing) when the
+        folder fails validation.
 
         Parameters
         ----------
@@ -150,17 +143,36 @@ class LoadedModel:
             are masked; items not in the model are appended and served by attribute similarity.
             Without a catalogue every model item is available and uncategorised.
         """
+        checked = validate_version(folder)
         if pin_threads:
             pin_blas_threads(1)
         self = cls()
-        folder = Path(folder)
-        self.meta = read_meta(folder)
+        folder = checked.folder
+        self.meta = checked.meta
+        self.warnings = checked.warnings
         self.version = str(self.meta.get("version", folder.name))
-        self.model = Recommender.load(folder, mmap=mmap)
-        self.family = self.model.family
+        model = Recommender.load(folder, mmap=mmap)
         model_ids = np.load(folder / "item_ids.npy", allow_pickle=False)
         self.n_model_items = len(model_ids)
         entries = [_entry(e) for e in (catalog or [])]
+        by_pos = self._index_items(model_ids, entries)
+        # cold-start items: attribute proxies among trained items
+        self._attributes = AttributeIndex.build(by_pos) if entries else None
+        self._proxies = None
+        if self._attributes is not None and self.n_items > self.n_model_items:
+            self._proxies = self._attributes.proxies(
+                np.arange(self.n_model_items, self.n_items),
+                np.arange(self.n_model_items),
+                proxies_per_new_item,
+            )
+        self.scorer = scorer_for(model, self._proxies)
+        self._load_popularity(folder)
+        return self
+
+    def _index_items(
+        self, model_ids: np.ndarray, entries: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Served item ids, positions and masks; returns the catalog entry of each position."""
         known = {str(i): k for k, i in enumerate(model_ids.tolist())}
         new_entries = [e for e in entries if str(e["item_id"]) not in known]
         self.item_ids = (
@@ -169,254 +181,54 @@ class LoadedModel:
             else model_ids
         )
         self.item_index = {k: i for i, k in enumerate(self.item_ids.tolist())}
-        n = len(self.item_ids)
-        self.n_items = n
-
-        # availability and categories
-        self._available = np.ones(n, dtype=bool)
-        self._category_of = np.full(n, -1, dtype=np.int32)
-        self._categories = {}
+        self.n_items = len(self.item_ids)
         by_pos: list[dict[str, Any]] = [{"item_id": str(i)} for i in self.item_ids.tolist()]
         for e in entries:
-            pos = self.item_index[str(e["item_id"])]
-            by_pos[pos] = e
-            if e.get("available") is False or e.get("deleted"):
-                self._available[pos] = False
-            cat = e.get("category")
-            if cat:
-                code = self._categories.setdefault(str(cat), len(self._categories))
-                self._category_of[pos] = code
-        self._mask_cache = {}
+            by_pos[self.item_index[str(e["item_id"])]] = e
+        self.mask = ItemMask([str(e["category"]) if e.get("category") else None for e in by_pos])
+        self.mask.set_available(
+            (
+                self.item_index[str(e["item_id"])]
+                for e in entries
+                if e.get("available") is False or e.get("deleted")
+            ),
+            False,
+        )
+        return by_pos
 
-        # popularity (global and per segment), from the model's training data
+    def _load_popularity(self, folder: Path) -> None:
+        """Global and per-segment popularity of the served items (from the training data; new
+        items inherit a share of their proxies' popularity)."""
+        n, n_model = self.n_items, self.n_model_items
         self._popularity = np.zeros(n, dtype=np.float32)
         pop_file = folder / "popularity.npy"
+        own = self.scorer.popularity()
         if pop_file.exists():
-            self._popularity[: self.n_model_items] = np.load(pop_file, allow_pickle=False)
-        elif hasattr(self.model, "popularity_"):
-            self._popularity[: self.n_model_items] = np.asarray(self.model.popularity_)
+            self._popularity[:n_model] = np.load(pop_file, allow_pickle=False)
+        elif own is not None:
+            self._popularity[:n_model] = own
+        if self._proxies is not None:
+            self._popularity[n_model:] = self._proxies @ self._popularity[:n_model] * 0.5
         self._segments = {}
         if (folder / "segment_names.npy").exists():
             names = np.load(folder / "segment_names.npy", allow_pickle=False)
             pops = np.load(folder / "segment_popularity.npy", allow_pickle=False)
             for s, row in zip(names.tolist(), pops, strict=True):
                 full = np.zeros(n, dtype=np.float32)
-                full[: self.n_model_items] = row
+                full[:n_model] = row
                 self._segments[str(s)] = full
-
-        # cold-start items: attribute proxies among trained items
-        self._attributes = AttributeIndex.build(by_pos) if entries else None
-        self._proxies = None
-        if self._attributes is not None and n > self.n_model_items:
-            self._proxies = self._attributes.proxies(
-                np.arange(self.n_model_items, n),
-                np.arange(self.n_model_items),
-                proxies_per_new_item,
-            )
-            # new items inherit a share of their proxies' popularity
-            self._popularity[self.n_model_items :] = (
-                self._proxies @ self._popularity[: self.n_model_items] * 0.5
-            )
-
-        self._prepare_family()
-        return self
-
-    def _prepare_family(self) -> None:
-        m = self.model
-        if isinstance(m, FactorModel):
-            y = np.ascontiguousarray(m.item_factors_, dtype=np.float32)
-            alpha, reg = m._foldin_params()
-            self._alpha = alpha
-            y64 = y.astype(np.float64)
-            gram = y64.T @ y64 + reg * np.eye(y.shape[1])
-            self._gram = gram
-            self._gram_inv = np.linalg.inv(gram)
-            # [Y | Y G^-1] side by side so the Woodbury fold-in gathers history rows once
-            self._yz = np.ascontiguousarray(np.hstack([y64, y64 @ self._gram_inv]))
-            self._y64 = self._yz[:, : y.shape[1]]  # a view: float64 item factors
-            self._f = y.shape[1]
-            # Woodbury costs O(k^2 f + k^3), the direct solve O(k f^2 + f^3): switch at k ~ f/2
-            self._woodbury_max = max(1, y.shape[1] // 2)
-            self._y = y
-            # Items by decreasing norm, for the exact pruned top-k of _factor_top. A new catalog
-            # item scores as the weighted sum of its proxies' scores, i.e. as one more factor
-            # row (proxies @ Y), so it takes part in the same scan.
-            y_all = y64 if self._proxies is None else np.vstack([y64, self._proxies @ y64])
-            norms_all = np.linalg.norm(y_all, axis=1)
-            self._norm_order = np.argsort(-norms_all, kind="stable")
-            self._y_by_norm = np.ascontiguousarray(y_all[self._norm_order], dtype=np.float32)
-            self._norms_by_norm = norms_all[self._norm_order].astype(np.float32)
-            self._norm_rank = np.empty_like(self._norm_order)
-            self._norm_rank[self._norm_order] = np.arange(len(norms_all))
-            self._penalty_by_norm: dict[str | None, np.ndarray] = {}
-            norms = np.linalg.norm(y64, axis=1)
-            norms[norms == 0] = 1.0
-            self._y_unit = (y64 / norms[:, None]).astype(np.float32)
-        elif m.family == "ease":
-            self._b_dense = m.B_  # type: ignore[attr-defined]
-        elif m.family == "itemknn":
-            self._b_sparse = sp.csr_matrix(m.similarity_)  # type: ignore[attr-defined]
-
-    @property
-    def uses_factors(self) -> bool:
-        """True for factor models (ALS, BPR): a customer is a vector from :meth:`fold_in`, which
-        :class:`recommender.foldin.IncrementalFoldIn` can update per event. EASE and item-kNN
-        score the history row directly, so there is no customer state to update."""
-        return self.family in ("als", "bpr") and isinstance(self.model, FactorModel)
 
     # ------------------------------------------------------------------ availability
     def set_available(self, item_ids: Iterable[str], available: bool) -> None:
         """Mark items (un)available or deleted at runtime (e.g. after ``DELETE /items``)."""
-        for i in item_ids:
-            pos = self.item_index.get(str(i))
-            if pos is not None:
-                self._available[pos] = available
-        self._mask_cache.clear()
-        if self.uses_factors:
-            self._penalty_by_norm.clear()
+        positions = [self.item_index[str(i)] for i in item_ids if str(i) in self.item_index]
+        self.mask.set_available(positions, available)
 
     def allowed(self, idx: np.ndarray, category: str | None = None) -> np.ndarray:
         """Boolean mask: which of ``idx`` are available now (and in ``category`` when given)."""
-        ok = self._available[idx]
-        if category is not None:
-            ok = ok & (self._category_of[idx] == self._categories.get(category, -2))
-        return ok
+        return self.mask.allowed(idx, category)
 
-    def _penalty(self, category: str | None) -> np.ndarray:
-        """Additive mask (0 allowed, -inf not) for availability and category, cached."""
-        cached = self._mask_cache.get(category)
-        if cached is None:
-            ok = self._available.copy()
-            if category is not None:
-                code = self._categories.get(category, -2)
-                ok &= self._category_of == code
-            cached = np.where(ok, 0.0, -np.inf).astype(np.float32)
-            self._mask_cache[category] = cached
-        return cached
-
-    # ------------------------------------------------------------------ core scoring
-    def fold_in(self, hist_idx: np.ndarray, hist_w: np.ndarray) -> np.ndarray:
-        """ALS/BPR customer vector of a history row: the user half-step, one small solve.
-
-        Woodbury identity against the cached ``G = Y^T Y + reg I``: with ``k`` history items
-        the cost is O(k^2 f + k^3) for k <= f, else one f x f Cholesky solve.
-        """
-        c = np.asarray(hist_w, dtype=np.float64) * self._alpha
-        k = len(hist_idx)
-        f = self._f
-        if k == 0:
-            return np.zeros(f)
-        if k <= self._woodbury_max:
-            yz = self._yz[hist_idx]  # one gather: rows of Y and of Z = Y G^-1
-            zh = yz[:, f:]
-            kk = yz[:, :f] @ zh.T
-            d = c - 1.0
-            m = kk * d[:, None]
-            m.flat[:: k + 1] += 1.0
-            t = _dgesv(m, d * (kk @ c))[2]
-            return np.asarray((c - t) @ zh)
-        yh = self._yz[hist_idx, :f]
-        a = self._gram + (yh.T * (c - 1.0)) @ yh
-        return np.asarray(_dposv(a, yh.T @ c)[1])
-
-    def _model_scores(
-        self, hist_idx: np.ndarray, hist_w: np.ndarray, user_vector: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Scores of the model's items for one history row (float32, writable)."""
-        fam = self.family
-        if fam in ("als", "bpr"):
-            x = self.fold_in(hist_idx, hist_w) if user_vector is None else user_vector
-            return self._y @ np.asarray(x, dtype=np.float32)
-        if fam == "ease":
-            return np.asarray(hist_w, dtype=np.float32) @ self._b_dense[hist_idx]
-        if fam == "itemknn":
-            row = sp.csr_matrix(
-                (np.asarray(hist_w, dtype=np.float32), np.asarray(hist_idx), [0, len(hist_idx)]),
-                shape=(1, self.n_model_items),
-            )
-            return np.asarray((row @ self._b_sparse).toarray(), dtype=np.float32).ravel()
-        return self._popularity[: self.n_model_items].copy()
-
-    def _all_scores(self, model_scores: np.ndarray) -> np.ndarray:
-        if self.n_items == self.n_model_items:
-            return model_scores
-        out = np.empty(self.n_items, dtype=np.float32)
-        out[: self.n_model_items] = model_scores
-        assert self._proxies is not None
-        out[self.n_model_items :] = self._proxies @ model_scores
-        return out
-
-    def _top(
-        self, scores: np.ndarray, n: int, category: str | None, exclude: list[np.ndarray | None]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        n = max(0, min(int(n), MAX_N))
-        scores += self._penalty(category)
-        for ex in exclude:
-            if ex is not None and len(ex):
-                scores[np.asarray(ex)] = -np.inf
-        if n == 0:
-            return np.empty(0, np.int32), np.empty(0, np.float32)
-        part = _candidates(scores, n)
-        top = scores[part]
-        order = np.argsort(-top, kind="stable")
-        idx, sc = part[order], top[order]
-        keep = np.isfinite(sc)
-        return idx[keep].astype(np.int32), sc[keep].astype(np.float32)
-
-    def _factor_top(
-        self, x: np.ndarray, n: int, category: str | None, exclude: list[np.ndarray | None]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top-``n`` of ``Y x`` without scoring every item (factor models).
-
-        Items are scanned in blocks by decreasing norm; since ``y.x <= |y| |x|``, once the n-th
-        best allowed score reaches ``|x|`` times the next block's largest norm, no later item can
-        enter the top ``n``. With popularity-skewed norms (ALS) a few blocks usually suffice.
-        Same answer as scoring everything and masking (ties aside).
-        """
-        n = max(0, min(int(n), MAX_N))
-        if n == 0:
-            return np.empty(0, np.int32), np.empty(0, np.float32)
-        pen = self._penalty_by_norm.get(category)
-        if pen is None:
-            pen = self._penalty_by_norm[category] = self._penalty(category)[self._norm_order]
-        banned = [
-            self._norm_rank[np.asarray(e, dtype=np.int64)]
-            for e in exclude
-            if e is not None and len(e)
-        ]
-        banned_pos = np.unique(np.concatenate(banned)) if banned else None
-        x = np.asarray(x, dtype=np.float32)
-        x_norm = float(np.linalg.norm(x))
-        total = len(self._norms_by_norm)
-        best_pos = np.empty(0, np.int64)
-        best_sc = np.empty(0, np.float32)
-        start, size = 0, 1024
-        while start < total:
-            stop = min(total, start + size)
-            sc = self._y_by_norm[start:stop] @ x
-            sc += pen[start:stop]
-            if banned_pos is not None:
-                lo, hi = np.searchsorted(banned_pos, [start, stop])
-                sc[banned_pos[lo:hi] - start] = -np.inf
-            pos = np.concatenate([best_pos, np.arange(start, stop)])
-            vals = np.concatenate([best_sc, sc])
-            if len(vals) > n:
-                keep = np.argpartition(vals, len(vals) - n)[len(vals) - n :]
-                pos, vals = pos[keep], vals[keep]
-            best_pos, best_sc = pos, vals
-            start, size = stop, size * 2
-            if (
-                start < total
-                and len(best_sc) == n
-                and float(best_sc.min()) >= x_norm * float(self._norms_by_norm[start])
-            ):
-                break
-        order = np.argsort(-best_sc, kind="stable")
-        idx, sc = self._norm_order[best_pos[order]], best_sc[order]
-        keep_finite = np.isfinite(sc)
-        return idx[keep_finite].astype(np.int32), sc[keep_finite].astype(np.float32)
-
-    # ------------------------------------------------------------------ public answers
+    # ------------------------------------------------------------------ answers
     def popular(
         self,
         n: int = 10,
@@ -429,7 +241,7 @@ class LoadedModel:
         """Non-personalised answer: most popular (within ``segment`` when it is known)."""
         pop = self._segments.get(segment) if segment is not None else None
         scores = (self._popularity if pop is None else pop).copy()
-        idx, sc = self._top(scores, n, category, [exclude_idx, purchased_idx])
+        idx, sc = top_n(scores, n, self.mask.penalty(category), [exclude_idx, purchased_idx])
         return Recommendation(idx, sc, [[{"type": "popular"}] for _ in idx], "popular")
 
     def recommend_for_history(
@@ -452,15 +264,15 @@ class LoadedModel:
         excluded item, an item outside ``category``, or an item twice. An empty history (unknown
         customer) gets :meth:`popular` for its ``segment`` with ``fallback="popular"``.
         ``user_vector`` (factor models only) is this row's customer vector when the caller
-        already has it, e.g. from :class:`recommender.foldin.IncrementalFoldIn`; it replaces the
-        fold-in and must belong to this row (other families ignore it).
+        already has it, e.g. from ``scorer.vector_cache()``; it replaces the fold-in and must
+        belong to this row (other families ignore it).
         """
         hist_idx = np.asarray(hist_idx, dtype=np.int64)
         hist_w = np.asarray(hist_w, dtype=np.float32)
         in_model = hist_idx < self.n_model_items
         hist_idx, hist_w = hist_idx[in_model], hist_w[in_model]
         purchased = None if allow_repurchase else purchased_idx
-        if len(hist_idx) == 0 or self.family == "popularity":
+        if len(hist_idx) == 0 or not self.scorer.personalised:
             rec = self.popular(
                 n,
                 segment=segment,
@@ -469,13 +281,10 @@ class LoadedModel:
                 purchased_idx=purchased,
             )
             return rec if len(hist_idx) == 0 else rec._replace(fallback=None)
-        if self.uses_factors:
-            x = self.fold_in(hist_idx, hist_w) if user_vector is None else user_vector
-            idx, sc = self._factor_top(x, n, category, [exclude_idx, purchased])
-        else:
-            scores = self._all_scores(self._model_scores(hist_idx, hist_w, user_vector))
-            idx, sc = self._top(scores, n, category, [exclude_idx, purchased])
-        reasons = self._explain(hist_idx, hist_w, idx) if explain else [[] for _ in idx]
+        idx, sc = self.scorer.top(
+            hist_idx, hist_w, n, self.mask, category, [exclude_idx, purchased], user_vector
+        )
+        reasons = self._explain(hist_idx, hist_w, idx) if explain else _no_reasons(idx)
         return Recommendation(idx, sc, reasons, None)
 
     def similar(
@@ -488,7 +297,7 @@ class LoadedModel:
     ) -> Recommendation:
         """Items most similar to one item; new items by attribute similarity."""
         item_idx = int(item_idx)
-        if item_idx >= self.n_model_items or self.family == "popularity":
+        if item_idx >= self.n_model_items or not self.scorer.personalised:
             assert self._attributes is not None or item_idx < self.n_model_items
             if self._attributes is None:
                 return self.popular(n, category=category, exclude_idx=np.array([item_idx]))
@@ -496,13 +305,10 @@ class LoadedModel:
             scores = scores.astype(np.float32)
             reason = "similar_attributes"
         else:
-            model_scores = np.asarray(
-                self.model._similarity_scores(np.array([item_idx]))[0], dtype=np.float32
-            )
-            scores = self._all_scores(model_scores.copy())
+            scores = self.scorer.similarity(item_idx)
             reason = "similar"
         ex = np.array([item_idx])
-        idx, sc = self._top(scores, n, category, [ex, exclude_idx])
+        idx, sc = top_n(scores, n, self.mask.penalty(category), [ex, exclude_idx])
         return Recommendation(
             idx, sc, [[{"type": reason, "item_ids": [self.item_ids[item_idx]]}] for _ in idx], None
         )
@@ -526,12 +332,12 @@ class LoadedModel:
         their attribute proxies) added to the customer's history row when there is one.
 
         ``user_vector`` (factor models) is the vector of the combined row :meth:`basket_row`
-        returns, e.g. from :class:`~recommender.foldin.IncrementalFoldIn` kept under a basket
-        key; it replaces the fold-in."""
+        returns, e.g. from ``scorer.vector_cache()`` kept under a basket key; it replaces the
+        fold-in."""
         basket = np.unique(np.asarray(basket_idx, dtype=np.int64))
         keys, vals = self.basket_row(basket, hist_idx, hist_w, basket_weight)
         purchased = None if allow_repurchase else purchased_idx
-        if not len(keys) or self.family == "popularity":
+        if not len(keys) or not self.scorer.personalised:
             rec = self.popular(
                 n,
                 category=category,
@@ -541,17 +347,14 @@ class LoadedModel:
                 purchased_idx=purchased,
             )
             return rec if not len(keys) else rec._replace(fallback=None)
-        scores = self._all_scores(self._model_scores(keys, vals, user_vector))
-        idx, sc = self._top(scores, n, category, [basket, exclude_idx, purchased])
+        idx, sc = self.scorer.top(
+            keys, vals, n, self.mask, category, [basket, exclude_idx, purchased], user_vector
+        )
+        reasons = _no_reasons(idx)
         if explain:
             in_basket = np.isin(keys, basket)
-            reasons = (
-                self._explain(keys[in_basket], vals[in_basket], idx, "bought_together")
-                if in_basket.any()
-                else [[] for _ in idx]
-            )
-        else:
-            reasons = [[] for _ in idx]
+            if in_basket.any():
+                reasons = self._explain(keys[in_basket], vals[in_basket], idx, "bought_together")
         return Recommendation(idx, sc, reasons, None)
 
     def basket_row(
@@ -583,25 +386,6 @@ class LoadedModel:
         return keys, vals
 
     # ------------------------------------------------------------------ explanations
-    def _contributions(
-        self, hist_idx: np.ndarray, hist_w: np.ndarray, rec_model_idx: np.ndarray
-    ) -> np.ndarray:
-        """(len(hist) x len(rec)) contribution of each history item to each recommended score."""
-        fam = self.family
-        if fam in ("als", "bpr"):
-            # implicit's ALS explain: score_i = sum_j c_j y_i^T A^-1 y_j
-            c = self._alpha * hist_w.astype(np.float64)
-            yh = self._yz[hist_idx, : self._f]
-            a = self._gram + (yh.T * (c - 1.0)) @ yh
-            v = scipy.linalg.solve(a, self._yz[rec_model_idx, : self._f].T, assume_a="pos")
-            return np.asarray((yh @ v) * c[:, None])
-        if fam == "ease":
-            return np.asarray(self._b_dense[hist_idx][:, rec_model_idx]) * hist_w[:, None]
-        if fam == "itemknn":
-            sub = self._b_sparse[hist_idx][:, rec_model_idx].toarray()
-            return np.asarray(sub) * hist_w[:, None]
-        return np.zeros((len(hist_idx), len(rec_model_idx)))
-
     def _explain(
         self,
         hist_idx: np.ndarray,
@@ -610,8 +394,9 @@ class LoadedModel:
         kind: str = "because_you_bought",
         top: int = 3,
     ) -> list[list[dict[str, Any]]]:
+        """Per recommended item, the history items contributing most to its score."""
         rec_model = np.where(rec_idx < self.n_model_items, rec_idx, 0)
-        contrib = self._contributions(hist_idx, hist_w, rec_model)
+        contrib = self.scorer.contributions(hist_idx, hist_w, rec_model)
         out: list[list[dict[str, Any]]] = []
         for col, item in enumerate(rec_idx.tolist()):
             if item >= self.n_model_items:

@@ -20,10 +20,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="The store answers and models are loaded")
 async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
-    checks = {"store": store.ping(), "models": recommender.ready()}
-    if not all(checks.values()):
-        failing = ", ".join(k for k, ok in checks.items() if not ok)
-        return problem_response(503, f"not ready: {failing}")
+    """503 names what is not ready; for models, which version of which tenant failed to load
+    and why (ready again once every tenant serves its active version, e.g. after a roll-back)."""
+    failing = [] if store.ping() else ["store"]
+    models = recommender.readiness()
+    if not models.ready:
+        failing.append(f"models ({'; '.join(models.problems)})" if models.problems else "models")
+    if failing:
+        return problem_response(503, f"not ready: {', '.join(failing)}")
     return Response(b'{"status":"ready"}', media_type="application/json")
 
 

@@ -2,54 +2,45 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from fastapi import APIRouter
 
-from api.deps import AdminKey, SettingsDep, StoreDep
-from api.problems import Problem
+from api.deps import AdminKey, ModelVersionsDep, StoreDep
 from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.recommendations import ModelsPublic, ModelVersionPublic, TenantPolicy
-from recommender.artifacts import read_meta, version_folder
+from recommender.versions import VersionList
 
 router = APIRouter(tags=["models"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/v1/models", response_model=ModelsPublic)
-def list_models(key: AdminKey, store: StoreDep, settings: SettingsDep) -> ModelsPublic:
-    """Published versions with their metrics; which one is active."""
-    versions = []
-    for m in store.list_models(key.tenant):
-        meta: dict[str, object] = {}
-        # A version published from another machine may have no folder here: still listed.
-        with contextlib.suppress(OSError, ValueError):
-            meta = read_meta(version_folder(settings.models_dir, key.tenant, m.version))
-        versions.append(
+def _public(listing: VersionList) -> ModelsPublic:
+    return ModelsPublic(
+        active=listing.active,
+        versions=[
             ModelVersionPublic(
-                version=m.version,
-                active=m.active,
-                created_at=m.created_at,
-                metrics=m.metrics,
-                family=meta.get("family"),
-                params=meta.get("params"),
+                version=v.version,
+                active=v.active,
+                created_at=v.created_at,
+                metrics=v.metrics,
+                family=v.family,
+                params=v.params,
             )
-        )
-    return ModelsPublic(active=store.active_model(key.tenant), versions=versions)
+            for v in listing.versions
+        ],
+    )
+
+
+@router.get("/v1/models", response_model=ModelsPublic)
+def list_models(key: AdminKey, versions: ModelVersionsDep) -> ModelsPublic:
+    """Published versions with their metrics; which one is active."""
+    return _public(versions.list(key.tenant))
 
 
 @router.post("/v1/models/{version}/activate", response_model=ModelsPublic)
-def activate_model(
-    version: str, key: AdminKey, store: StoreDep, settings: SettingsDep
-) -> ModelsPublic:
+def activate_model(version: str, key: AdminKey, versions: ModelVersionsDep) -> ModelsPublic:
     """Switch (or roll back) to a published version; every worker follows within
-    ``ATELIER_MODEL_POLL_S`` seconds, serving the old version until the new one is loaded."""
-    try:
-        folder = version_folder(settings.models_dir, key.tenant, version)
-    except ValueError:
-        raise Problem(404, f"model version '{version}' not found") from None
-    if not (folder / "meta.json").exists() or not store.activate_model(key.tenant, version):
-        raise Problem(404, f"model version '{version}' not found")
-    return list_models(key, store, settings)
+    ``ATELIER_MODEL_POLL_S`` seconds, serving the old version until the new one is loaded. A
+    version whose files fail validation is refused (409) and the active one keeps serving."""
+    return _public(versions.activate(key.tenant, version))
 
 
 @router.get("/v1/policy", response_model=TenantPolicy)

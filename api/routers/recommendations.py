@@ -14,7 +14,7 @@ from api.hot_routes import hot_route
 from api.problems import Problem
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.recommendations import CrossSellCreate, RecommendationsPublic
-from recommender.service import Answer
+from recommender.answers import Answer
 
 router = APIRouter(tags=["recommendations"], responses=PROBLEM_RESPONSES)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,6 +46,28 @@ def topk_rows(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+_KINDS = {"f": "float32 or float64", "i": "an integer dtype"}
+
+
+def expect_array(name: str, arr: np.ndarray, shape: tuple[int | None, ...], kind: str) -> list[str]:
+    """Problems of one saved array against an expected ``shape`` (``None``: any length) and
+    dtype ``kind`` (``"f"`` float32/float64, ``"i"`` a signed or unsigned integer)."""
+    problems = []
+    if len(arr.shape) != len(shape) or any(
+        want is not None and got != want for got, want in zip(arr.shape, shape, strict=False)
+    ):
+        want_text = " x ".join("?" if d is None else str(d) for d in shape)
+        problems.append(f"{name} has shape {arr.shape}, expected ({want_text})")
+    ok = (
+        arr.dtype in (np.float32, np.float64)
+        if kind == "f"
+        else np.issubdtype(arr.dtype, np.integer)
+    )
+    if not ok:
+        problems.append(f"{name} has dtype {arr.dtype}, expected {_KINDS[kind]}")
+    return problems
+
+
 def as_csr(user_rows: Any, n_items: int) -> sp.csr_matrix:
     rows = sp.csr_matrix(user_rows, dtype=np.float32)
     if rows.shape[1] != n_items:
@@ -55,12 +78,13 @@ def as_csr(user_rows: Any, n_items: int) -> sp.csr_matrix:
 class Recommender(ABC):
     """Base class: ``fit`` on a user x item CSR matrix, then score history rows in batches.
 
-    Subclasses implement ``fit``, ``score``, ``_similarity_scores`` and declare their learned
-    arrays in ``_array_names`` so that ``save``/``load`` work without pickle.
+    Subclasses implement ``fit``, ``score``, ``similarity_scores`` and declare their learned
+    arrays in ``array_names`` (checked by ``check_arrays`` before a saved model is loaded) so
+    that ``save``/``load`` work without pickle.
     """
 
     family: ClassVar[str] = ""
-    _array_names: ClassVar[tuple[str, ...]] = ()
+    array_names: ClassVar[tuple[str, ...]] = ()
 
     n_items_: int
 
@@ -74,8 +98,15 @@ class Recommender(ABC):
         """Dense (n_rows x n_items) float32 scores of history rows (higher = better)."""
 
     @abstractmethod
-    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+    def similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
         """Dense (len(item_ids) x n_items) item-to-item similarity."""
+
+    @classmethod
+    @abstractmethod
+    def check_arrays(cls, arrays: Mapping[str, np.ndarray], n_items: int) -> list[str]:
+        """What is wrong with saved learned arrays (``array_names`` -> array) for a model of
+        ``n_items`` items: shapes, dtypes, structure; empty when they can be loaded and served.
+        Values are checked for finiteness by the caller, so only structure is checked here."""
 
     # --- shared behaviour --------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -116,7 +147,7 @@ class Recommender(ABC):
         """The ``N`` most similar other items to each given item index, shapes ``(len, N)``."""
         self._check_fitted()
         ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
-        sims = self._similarity_scores(ids).astype(np.float32, copy=True)
+        sims = self.similarity_scores(ids).astype(np.float32, copy=True)
         sims[np.arange(len(ids)), ids] = -np.inf
         return topk_rows(sims, N)
 
@@ -129,7 +160,7 @@ class Recommender(ABC):
         self._check_fitted()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in self._array_names:
+        for name in self.array_names:
             np.save(
                 folder / f"{name}.npy",
                 np.ascontiguousarray(getattr(self, name)),
@@ -154,7 +185,7 @@ class Recommender(ABC):
         if klass.family != meta["family"]:
             raise ValueError(f"{folder} holds a {meta['family']} model, not {klass.family}")
         model = klass(**meta["params"])
-        for name in klass._array_names:
+        for name in klass.array_names:
             arr = np.load(
                 folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
             )

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import warnings
 from abc import abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender.models.base import Recommender
+from recommender.models.base import Recommender, expect_array
 
 
 def _implicit_least_squares(
@@ -55,17 +56,25 @@ def _implicit_least_squares(
 class FactorModel(Recommender):
     """Shared scoring of factor models; subclasses set ``item_factors_`` in ``fit``."""
 
-    _array_names: ClassVar[tuple[str, ...]] = ("item_factors_",)
+    array_names: ClassVar[tuple[str, ...]] = ("item_factors_",)
     item_factors_: np.ndarray
 
     @abstractmethod
-    def _foldin_params(self) -> tuple[float, float]:
-        """``(alpha, regularization)`` of the fold-in solve."""
+    def foldin_params(self) -> tuple[float, float]:
+        """``(alpha, regularization)`` of the fold-in solve (see the module docstring)."""
+
+    @classmethod
+    def check_arrays(cls, arrays: Mapping[str, np.ndarray], n_items: int) -> list[str]:
+        y = arrays["item_factors_"]
+        problems = expect_array("item_factors_", y, (n_items, None), "f")
+        if not problems and y.shape[1] == 0:
+            problems.append("item_factors_ has no factor columns")
+        return problems
 
     def user_factors_for(self, user_rows: sp.csr_matrix) -> np.ndarray:
         """Fold history rows in: one ALS user half-step per row (float32, n_rows x factors)."""
         self._check_fitted()
-        alpha, reg = self._foldin_params()
+        alpha, reg = self.foldin_params()
         rows = sp.csr_matrix(user_rows, dtype=np.float32)
         if alpha != 1.0:
             rows = rows * np.float32(alpha)
@@ -77,7 +86,7 @@ class FactorModel(Recommender):
     def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return self.user_factors_for(user_rows) @ np.asarray(self.item_factors_).T
 
-    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+    def similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
         y = np.asarray(self.item_factors_)
         norms = np.linalg.norm(y, axis=1)
         norms[norms == 0] = 1.0
@@ -130,7 +139,7 @@ class ALS(FactorModel):
         self.use_gpu = use_gpu
         self.random_state = random_state
 
-    def _foldin_params(self) -> tuple[float, float]:
+    def foldin_params(self) -> tuple[float, float]:
         return float(self.alpha), float(self.regularization)
 
     def fit(self, user_items: sp.csr_matrix, show_progress: bool = False) -> ALS:
@@ -189,7 +198,7 @@ class BPR(FactorModel):
         self.random_state = random_state
         self.num_threads = num_threads
 
-    def _foldin_params(self) -> tuple[float, float]:
+    def foldin_params(self) -> tuple[float, float]:
         return 1.0, float(self.foldin_regularization)
 
     def fit(self, user_items: sp.csr_matrix, show_progress: bool = False) -> BPR:

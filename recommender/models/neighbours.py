@@ -15,12 +15,13 @@ Examples
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models.base import Recommender
+from recommender.models.base import Recommender, expect_array
 
 _KNN_KINDS = ("bm25", "cosine", "tfidf")
 
@@ -37,7 +38,7 @@ class ItemKNN(Recommender):
     """
 
     family: ClassVar[str] = "itemknn"
-    _array_names: ClassVar[tuple[str, ...]] = ("sim_data_", "sim_indices_", "sim_indptr_")
+    array_names: ClassVar[tuple[str, ...]] = ("sim_data_", "sim_indices_", "sim_indptr_")
 
     def __init__(self, kind: str = "bm25", K: int = 100, K1: float = 1.2, B: float = 0.75) -> None:
         self.kind = kind
@@ -69,6 +70,29 @@ class ItemKNN(Recommender):
         self._after_load({})
         return self
 
+    @classmethod
+    def check_arrays(cls, arrays: Mapping[str, np.ndarray], n_items: int) -> list[str]:
+        """The CSR triplet must describe an ``n_items x n_items`` matrix: scipy trusts it, and
+        an index out of range reads (or writes) outside the arrays."""
+        data, indices, indptr = (arrays[n] for n in cls.array_names)
+        problems = expect_array("sim_data_", data, (None,), "f")
+        problems += expect_array("sim_indices_", indices, (len(data),), "i")
+        problems += expect_array("sim_indptr_", indptr, (n_items + 1,), "i")
+        if problems:
+            return problems
+        if indptr[0] != 0 or indptr[-1] != len(indices):
+            problems.append(
+                f"sim_indptr_ runs from {indptr[0]} to {indptr[-1]}, expected 0 to {len(indices)}"
+            )
+        if np.any(indptr[1:] < indptr[:-1]):
+            problems.append("sim_indptr_ is not monotone")
+        if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_items):
+            problems.append(
+                f"sim_indices_ holds indices from {int(indices.min())} to "
+                f"{int(indices.max())}, outside [0, {n_items})"
+            )
+        return problems
+
     def _after_load(self, meta: dict[str, Any]) -> None:
         self.similarity_ = sp.csr_matrix(
             (self.sim_data_, self.sim_indices_, self.sim_indptr_),
@@ -78,7 +102,7 @@ class ItemKNN(Recommender):
     def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray((user_rows @ self.similarity_).toarray(), dtype=np.float32)
 
-    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+    def similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.similarity_[item_ids].toarray(), dtype=np.float32)
 
 
@@ -97,7 +121,7 @@ class EASE(Recommender):
     """
 
     family: ClassVar[str] = "ease"
-    _array_names: ClassVar[tuple[str, ...]] = ("B_",)
+    array_names: ClassVar[tuple[str, ...]] = ("B_",)
 
     def __init__(self, l2: float = 500.0, max_items: int = 30000) -> None:
         self.l2 = l2
@@ -121,10 +145,14 @@ class EASE(Recommender):
         self.n_items_ = n
         return self
 
+    @classmethod
+    def check_arrays(cls, arrays: Mapping[str, np.ndarray], n_items: int) -> list[str]:
+        return expect_array("B_", arrays["B_"], (n_items, n_items), "f")
+
     def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return np.asarray(user_rows @ np.asarray(self.B_), dtype=np.float32)
 
-    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+    def similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.B_[item_ids], dtype=np.float32)
 
 
@@ -132,7 +160,7 @@ class Popularity(Recommender):
     """Most popular items first: number of distinct customers, ties broken by summed weight."""
 
     family: ClassVar[str] = "popularity"
-    _array_names: ClassVar[tuple[str, ...]] = ("popularity_",)
+    array_names: ClassVar[tuple[str, ...]] = ("popularity_",)
 
     def __init__(self) -> None:
         pass
@@ -146,8 +174,12 @@ class Popularity(Recommender):
         self.n_items_ = x.shape[1]
         return self
 
+    @classmethod
+    def check_arrays(cls, arrays: Mapping[str, np.ndarray], n_items: int) -> list[str]:
+        return expect_array("popularity_", arrays["popularity_"], (n_items,), "f")
+
     def score(self, user_rows: sp.csr_matrix) -> np.ndarray:
         return np.tile(np.asarray(self.popularity_, dtype=np.float32), (user_rows.shape[0], 1))
 
-    def _similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
+    def similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
         return self.score(sp.csr_matrix((len(item_ids), self.n_items_)))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from settings import Settings
+from store.base import Store
 from tests.api.conftest import KeyMaker
+from tests.api.test_recommendations import publish, seed
 
 API_MD = Path(__file__).resolve().parents[3] / "shared" / "product" / "API.md"
 
@@ -58,3 +65,79 @@ def test_openapi_has_every_foundation_path_of_the_contract(client: TestClient) -
             assert path.split("{")[0].rstrip("/") in API_MD.read_text()
     assert paths["/v1/events"]["post"]["responses"].keys() >= {"202", "401", "413", "422", "429"}
     assert client.get("/docs").status_code == 200
+
+
+def _readyz_detail(client: TestClient) -> tuple[int, str]:
+    r = client.get("/readyz")
+    return r.status_code, r.json().get("detail", "")
+
+
+def _bad_version(store: Store, settings: Settings) -> str:
+    """An item-kNN version activated by another process through the store (no validation) and
+    damaged on disk: a neighbour index outside the catalog, which segfaulted workers in scipy
+    before validation."""
+    bad = publish(store, settings, "shop", model="itemknn", params={})
+    path = settings.models_dir / "shop" / bad / "sim_indices_.npy"
+    indices = np.load(path)
+    indices[0] = 10_000
+    np.save(path, indices)
+    assert store.activate_model("shop", bad)
+    return bad
+
+
+def test_a_corrupt_active_version_at_start_up_is_refused_and_explained(
+    store: Store, settings: Settings, auth: KeyMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = auth("shop")
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as setup:
+        seed(setup, h)
+    good = publish(store, settings, "shop")
+    bad = _bad_version(store, settings)
+    caplog.set_level(logging.INFO, "atelier.recommender")
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as worker:
+        deadline = time.monotonic() + 20
+        while worker.app.state.recommender.registry.started is False:  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for _ in range(20):  # requests and readiness probes: refused, logged once
+            body = worker.get("/v1/customers/c0/recommendations", headers=h).json()
+            assert body["model_version"] is None and body["fallback"] == "popular"
+            status, detail = _readyz_detail(worker)
+            assert status == 503
+        assert detail.startswith(f"not ready: models (tenant 'shop': model version '{bad}' ")
+        assert (
+            "sim_indices_ holds indices from 0 to 10000, outside [0, 12)" in detail
+            and "(serving no model)" in detail
+        )
+        logged = [
+            r for r in caplog.records if bad in r.getMessage() and "refused" in r.getMessage()
+        ]
+        assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+        # the roll-back: ready again at once, serving the good version
+        assert worker.post(f"/v1/models/{good}/activate", headers=h).status_code == 200
+        assert _readyz_detail(worker) == (200, "")
+        assert (
+            worker.get("/v1/customers/c0/recommendations", headers=h).json()["model_version"]
+            == good
+        )
+
+
+def test_a_running_worker_keeps_serving_when_the_new_version_is_bad(
+    client: TestClient, store: Store, settings: Settings, auth: KeyMaker
+) -> None:
+    h = auth("shop")
+    seed(client, h)
+    good = publish(store, settings, "shop")
+    assert client.get("/v1/customers/c0/recommendations", headers=h).json()["model_version"] == good
+    bad = _bad_version(store, settings)
+    for _ in range(10):
+        body = client.get("/v1/customers/c0/recommendations", headers=h).json()
+        assert body["model_version"] == good and body["fallback"] is None
+    status, detail = _readyz_detail(client)
+    assert status == 503 and f"model version '{bad}'" in detail and f"(serving '{good}')" in detail
+    fixed = publish(store, settings, "shop", model="itemknn", params={})  # a fixed version
+    assert client.post(f"/v1/models/{fixed}/activate", headers=h).status_code == 200
+    deadline = time.monotonic() + 20
+    while _readyz_detail(client)[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -277,7 +279,8 @@ def test_factor_model_vectors_follow_events_and_erasure(
     publish(store, settings, "als-shop", model="als", params={"factors": 8, "iterations": 5})
     body = rec(client, h, "c0", n=3)
     assert body["fallback"] is None
-    foldin = client.app.state.recommender._models["als-shop"].foldin  # type: ignore[attr-defined]
+    served = client.app.state.recommender.registry.served("als-shop")  # type: ignore[attr-defined]
+    foldin = served.foldin
     assert foldin is not None and "c0" in foldin
     client.post(
         "/v1/events",
@@ -365,3 +368,82 @@ def test_hot_route_errors_and_metrics(client: TestClient, shop: dict) -> None:
     assert r.status_code == 500
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "boom" not in r.text
+
+
+def corrupt(folder: Path, kind: str) -> str:
+    """Damage a published version on disk; returns a text its refusal must contain."""
+    name = next(
+        n
+        for n in ("sim_indices_", "item_factors_", "B_", "popularity_")
+        if (folder / f"{n}.npy").exists()
+    )
+    path = folder / f"{name}.npy"
+    arr = np.array(np.load(path))
+    if kind == "out-of-range":
+        arr[0] = 10_000
+        np.save(path, arr)
+        return "outside"
+    if kind == "nan":
+        arr = arr.astype(np.float32)
+        arr.reshape(-1)[0] = np.nan
+        np.save(path, arr)
+        return "NaN"
+    if kind == "wrong-shape":
+        np.save(path, arr[:-1])
+        return "shape"
+    if kind == "truncated":
+        path.write_bytes(path.read_bytes()[:-8])
+        return "bytes"
+    if kind == "missing":
+        path.unlink()
+        return "missing"
+    arr.reshape(-1)[0] += 1  # same shape and size, another value
+    np.save(path, arr)
+    return "checksum"
+
+
+@pytest.mark.parametrize(
+    "kind", ["out-of-range", "nan", "wrong-shape", "truncated", "missing", "checksum"]
+)
+def test_activating_a_bad_version_is_refused_and_the_active_one_keeps_serving(
+    client: TestClient, shop: dict, store: Store, settings: Settings, kind: str
+) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    v1 = rec(client, h, "c0")["model_version"]
+    v2 = publish(store, settings, "shop", model="itemknn", params={})
+    text = corrupt(settings.models_dir / "shop" / v2, kind)
+    r = client.post(f"/v1/models/{v2}/activate", headers=h)
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["status"] == 409 and problem["title"] == "Conflict"
+    assert problem["detail"].startswith(f"model version '{v2}' failed validation: ")
+    assert text in problem["detail"]
+    assert client.get("/v1/models", headers=h).json()["active"] == v1
+    assert rec(client, h, "c0")["model_version"] == v1
+    assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        ("als", {"factors": 4, "iterations": 3}),
+        ("bpr", {"factors": 4, "iterations": 10, "num_threads": 1}),
+        ("ease", {"l2": 1.0}),
+        ("itemknn", {}),
+        ("popularity", {}),
+    ],
+)
+def test_every_family_with_nan_is_refused(
+    client: TestClient, shop: dict, store: Store, settings: Settings, model: str, params: dict
+) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    v1 = client.get("/v1/models", headers=h).json()["active"]
+    good = publish(store, settings, "shop", model=model, params=params)
+    assert client.post(f"/v1/models/{good}/activate", headers=h).status_code == 200
+    assert client.post(f"/v1/models/{v1}/activate", headers=h).status_code == 200
+    bad = publish(store, settings, "shop", model=model, params=params)
+    corrupt(settings.models_dir / "shop" / bad, "nan")
+    r = client.post(f"/v1/models/{bad}/activate", headers=h)
+    assert r.status_code == 409 and "NaN" in r.json()["detail"]
+    assert rec(client, h, "c0")["model_version"] == v1

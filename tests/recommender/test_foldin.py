@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from recommender.artifacts import save_version
 from recommender.foldin import IncrementalFoldIn
 from recommender.models import ALS, BPR, EASE
+from recommender.scoring import FactorScorer
 from recommender.serving import LoadedModel
 
 N_USERS, N_ITEMS = 200, 120
@@ -25,7 +26,7 @@ def _matrix() -> sp.csr_matrix:
 
 
 @pytest.fixture(scope="module", params=["als", "bpr"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     x = _matrix()
     model = (
         ALS(factors=16, alpha=3.0, regularization=0.1, iterations=5, random_state=0)
@@ -40,6 +41,13 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return LoadedModel.load(folder, catalog)
 
 
+@pytest.fixture(scope="module")
+def served(loaded: LoadedModel) -> FactorScorer:
+    """The factor scorer the cache belongs to (its ``fold_in`` is the exact reference)."""
+    assert isinstance(loaded.scorer, FactorScorer)
+    return loaded.scorer
+
+
 def _row(cells: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
     idx = np.array(sorted(cells), dtype=np.int32)
     return idx, np.array([cells[i] for i in idx.tolist()], dtype=np.float32)
@@ -47,7 +55,7 @@ def _row(cells: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
 
 def _check(
     cache: IncrementalFoldIn,
-    model: LoadedModel,
+    model: FactorScorer,
     key: str,
     cells: dict[int, float],
     rtol: float = 1e-9,
@@ -61,7 +69,7 @@ def _check(
     return got
 
 
-def test_each_kind_of_change_equals_exact_fold_in(served: LoadedModel) -> None:
+def test_each_kind_of_change_equals_exact_fold_in(served: FactorScorer) -> None:
     cache = IncrementalFoldIn(served)
     cells = {3: 1.0, 10: 4.0, 11: 2.0, 40: 1.0, 77: 6.0}
     _check(cache, served, "c", cells)  # first sight: the model's fold-in
@@ -88,7 +96,7 @@ def test_each_kind_of_change_equals_exact_fold_in(served: LoadedModel) -> None:
     assert cache.stats["updates"] >= len(steps) - 1 and cache.stats["hits"] == 1
 
 
-def test_single_cell_fast_paths_at_the_edges(served: LoadedModel) -> None:
+def test_single_cell_fast_paths_at_the_edges(served: FactorScorer) -> None:
     """One cell added or removed at the front, the end, into and out of an empty row: each a
     single rank-1 step (no solve)."""
     cache = IncrementalFoldIn(served)
@@ -110,7 +118,7 @@ def test_single_cell_fast_paths_at_the_edges(served: LoadedModel) -> None:
     assert cache.stats["solves"] == solves
 
 
-def test_rows_breaking_the_contract_are_fixed_not_stepped(served: LoadedModel) -> None:
+def test_rows_breaking_the_contract_are_fixed_not_stepped(served: FactorScorer) -> None:
     """A one-cell difference that is not a finalized row (unsorted insert, weight 0) is
     canonicalised and solved, never stepped into a wrong state."""
     cache = IncrementalFoldIn(served)
@@ -125,7 +133,7 @@ def test_rows_breaking_the_contract_are_fixed_not_stepped(served: LoadedModel) -
     _check(cache, served, "c", {5: 1.0, 9: 3.0})
 
 
-def test_empty_row_and_back(served: LoadedModel) -> None:
+def test_empty_row_and_back(served: FactorScorer) -> None:
     cache = IncrementalFoldIn(served)
     _check(cache, served, "c", {4: 1.0, 8: 2.0})
     _check(cache, served, "c", {4: 1.0, 8: 3.0})
@@ -139,7 +147,7 @@ def test_empty_row_and_back(served: LoadedModel) -> None:
     _check(cache, served, "d", {5: 2.0})
 
 
-def test_stale_cache_big_diff_re_solves(served: LoadedModel) -> None:
+def test_stale_cache_big_diff_re_solves(served: FactorScorer) -> None:
     """Another worker took many events: the diff exceeds max_changes and the row wins."""
     cache = IncrementalFoldIn(served, max_changes=3)
     _check(cache, served, "c", {1: 1.0, 2: 1.0})
@@ -149,7 +157,7 @@ def test_stale_cache_big_diff_re_solves(served: LoadedModel) -> None:
     assert cache.stats["solves"] == solves + 1
 
 
-def test_many_random_updates_stay_within_tolerance(served: LoadedModel) -> None:
+def test_many_random_updates_stay_within_tolerance(served: FactorScorer) -> None:
     """Hundreds of rank-1 steps (new items, increases, returns) with and without refresh."""
     rng = np.random.default_rng(0)
     for refresh in (64, 10**9):
@@ -177,9 +185,7 @@ def test_matches_implicit_recalculate_user(tmp_path: Path) -> None:
 
     x = _matrix()
     model = ALS(factors=16, alpha=3.0, regularization=0.1, iterations=5, random_state=0).fit(x)
-    served = LoadedModel.load(
-        save_version(tmp_path, "t", model, np.arange(N_ITEMS).astype(str), {})
-    )
+    served = FactorScorer(model)
     ref = AlternatingLeastSquares(factors=16, alpha=3.0, regularization=0.1)
     ref.item_factors = np.asarray(model.item_factors_)
     ref.user_factors = np.zeros((1, 16), np.float32)
@@ -192,11 +198,11 @@ def test_matches_implicit_recalculate_user(tmp_path: Path) -> None:
         np.testing.assert_allclose(cache.vector("c", idx, w), want, rtol=1e-3, atol=1e-5)
 
 
-def test_rows_not_finalized_and_new_items(served: LoadedModel) -> None:
+def test_rows_not_finalized_and_new_items(loaded: LoadedModel, served: FactorScorer) -> None:
     """Unsorted/duplicate cells are canonicalised; catalogue items unknown to the model
     (index >= n_model_items) are ignored, as recommend_for_history does."""
     cache = IncrementalFoldIn(served)
-    new = served.item_index["new"]
+    new = loaded.item_index["new"]
     x = cache.vector("c", np.array([7, 3, 7], np.int32), np.array([1.0, 2.0, 1.0], np.float32))
     np.testing.assert_allclose(x, served.fold_in(np.array([3, 7]), np.array([2.0, 2.0])), rtol=1e-9)
     x = cache.vector("c", np.array([3, 7, new], np.int32), np.array([2.0, 3.0, 4.0]))
@@ -207,7 +213,7 @@ def test_rows_not_finalized_and_new_items(served: LoadedModel) -> None:
     )
 
 
-def test_lru_capacity_and_forget(served: LoadedModel) -> None:
+def test_lru_capacity_and_forget(served: FactorScorer) -> None:
     cache = IncrementalFoldIn(served, capacity=2)
     row = (np.array([1, 2], np.int32), np.array([1.0, 1.0], np.float32))
     cache.vector("a", *row)
@@ -218,16 +224,14 @@ def test_lru_capacity_and_forget(served: LoadedModel) -> None:
     cache.forget("a")
     cache.forget("never-seen")
     assert "a" not in cache and len(cache) == 1
-    cache.clear()
-    assert len(cache) == 0
     # a forgotten customer is rebuilt from its row, not from anything left behind
     np.testing.assert_allclose(cache.vector("a", *row), served.fold_in(*row), rtol=1e-12)
 
 
-def test_inverse_budget_drops_least_recently_updated(served: LoadedModel) -> None:
+def test_inverse_budget_drops_least_recently_updated(served: FactorScorer) -> None:
     """Only ``max_inverses`` customers keep A^-1; the others keep their vector and re-solve
     at their next event, still exact."""
-    cache = IncrementalFoldIn(served, max_bytes=2 * 8 * served._f**2)
+    cache = IncrementalFoldIn(served, max_bytes=2 * 8 * served.factors**2)
     assert cache.max_inverses == 2
     for key in ("a", "b", "c"):
         _check(cache, served, key, {1: 1.0, 2: 1.0})
@@ -245,7 +249,7 @@ def test_inverse_budget_drops_least_recently_updated(served: LoadedModel) -> Non
     )
 
 
-def test_concurrent_updates_of_one_customer(served: LoadedModel) -> None:
+def test_concurrent_updates_of_one_customer(served: FactorScorer) -> None:
     cache = IncrementalFoldIn(served)
     rows = [_row({1: 1.0, 2: float(k % 3 + 1), 3 + k % 5: 1.0}) for k in range(40)]
     errors: list[BaseException] = []
@@ -265,14 +269,14 @@ def test_concurrent_updates_of_one_customer(served: LoadedModel) -> None:
     assert not errors
 
 
-def test_user_vector_gives_the_same_answer(served: LoadedModel) -> None:
+def test_user_vector_gives_the_same_answer(loaded: LoadedModel, served: FactorScorer) -> None:
     cache = IncrementalFoldIn(served)
     idx, w = _row({3: 1.0, 10: 4.0, 40: 2.0})
     cache.vector("c", idx, w)
     idx, w = _row({3: 1.0, 10: 4.0, 40: 2.0, 41: 1.0})
     x = cache.vector("c", idx, w)
-    plain = served.recommend_for_history(idx, w, 10, purchased_idx=idx[:1], explain=True)
-    fast = served.recommend_for_history(
+    plain = loaded.recommend_for_history(idx, w, 10, purchased_idx=idx[:1], explain=True)
+    fast = loaded.recommend_for_history(
         idx, w, 10, purchased_idx=idx[:1], explain=True, user_vector=x
     )
     np.testing.assert_array_equal(plain.item_idx, fast.item_idx)
@@ -280,19 +284,19 @@ def test_user_vector_gives_the_same_answer(served: LoadedModel) -> None:
     assert plain.reasons == fast.reasons
 
     basket = np.array([5, 6])
-    keys, vals = served.basket_row(basket, idx, w)
+    keys, vals = loaded.basket_row(basket, idx, w)
     xb = cache.vector(("basket", "c"), keys, vals)
-    plain = served.cross_sell(basket, 10, hist_idx=idx, hist_w=w)
-    fast = served.cross_sell(basket, 10, hist_idx=idx, hist_w=w, user_vector=xb)
+    plain = loaded.cross_sell(basket, 10, hist_idx=idx, hist_w=w)
+    fast = loaded.cross_sell(basket, 10, hist_idx=idx, hist_w=w, user_vector=xb)
     np.testing.assert_array_equal(plain.item_idx, fast.item_idx)
     np.testing.assert_allclose(plain.scores, fast.scores, rtol=1e-5, atol=1e-6)
 
 
-def test_only_factor_models(tmp_path: Path) -> None:
+def test_only_factor_models_have_vectors(loaded: LoadedModel, tmp_path: Path) -> None:
+    """The scorer makes the cache: factor models get one, EASE (whose per-event update
+    already is the history-row product) none."""
+    assert isinstance(loaded.scorer.vector_cache(), IncrementalFoldIn)
     folder = save_version(
         tmp_path, "t", EASE(l2=1.0).fit(_matrix()), np.arange(N_ITEMS).astype(str), {}
     )
-    model = LoadedModel.load(folder)
-    assert not model.uses_factors
-    with pytest.raises(ValueError, match="factor model"):
-        IncrementalFoldIn(model)
+    assert LoadedModel.load(folder).scorer.vector_cache() is None

@@ -97,6 +97,23 @@ class RecommenderContract(ABC):
         _, sb = loaded.recommend(x[:10], N=5)
         np.testing.assert_allclose(sa, sb, rtol=1e-5)
 
+    def test_saved_arrays_pass_their_check_and_damaged_ones_do_not(
+        self, fitted: tuple[Recommender, sp.csr_matrix], tmp_path: Path
+    ) -> None:
+        model, _ = fitted
+        model.save(tmp_path)
+        arrays = {f.stem: np.load(f) for f in tmp_path.glob("*.npy")}
+        assert type(model).check_arrays(arrays, N_ITEMS) == []
+        assert type(model).check_arrays(arrays, N_ITEMS + 1)  # for another catalog size
+        floats = next(n for n, a in sorted(arrays.items()) if a.dtype.kind == "f")
+        as_ints = {**arrays, floats: arrays[floats].astype(np.int64)}
+        assert any("dtype" in p for p in type(model).check_arrays(as_ints, N_ITEMS))
+
+    def test_similarity_scores_shape(self, fitted: tuple[Recommender, sp.csr_matrix]) -> None:
+        model, _ = fitted
+        sims = model.similarity_scores(np.array([0, 3]))
+        assert sims.shape == (2, N_ITEMS) and np.isfinite(sims).all()
+
 
 class TestALS(RecommenderContract):
     def make(self) -> Recommender:

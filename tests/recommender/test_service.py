@@ -56,8 +56,9 @@ def service(tmp_path: Path) -> tuple[RecommendationService, CountingStore]:
     )
     store.publish_model("t", folder.name, {})
     svc = RecommendationService(store, tmp_path / "models", poll_s=60.0)
-    svc.preload()  # the warm-up computes every customer's list
-    assert len(svc._models["t"].answers) == 30
+    svc.registry.preload()  # the warm-up computes every customer's list
+    served = svc.registry.served("t")
+    assert served is not None and len(served.answers) == 30
     return svc, store
 
 
@@ -97,8 +98,13 @@ def test_versions_change_the_answer_at_once(
 def test_page_sizes_kept_per_customer_are_bounded(
     service: tuple[RecommendationService, CountingStore],
 ) -> None:
-    svc, _ = service
+    svc, store = service
     answers = {n: svc.recommend("t", "c0", n) for n in range(1, 9)}
     assert all(len(a.items) == n for n, a in answers.items())
-    kept = svc._models["t"].answers["c0"].by_n
-    assert sorted(kept) == [1, 2, 3, 4]
+    served = svc.registry.served("t")
+    assert served is not None
+    entry = served.answers.get(
+        "c0", store.serving_versions("t", "c0").customer, served.catalog_version, False
+    )
+    assert entry is not None and sorted(entry.by_n) == [1, 2, 3, 4]
+    assert all(entry.by_n[n] is answers[n] for n in (1, 2, 3, 4))

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from core.records import Event, EventFrame
-from recommender.artifacts import list_versions, load_model, save_version, version_folder
+from recommender.artifacts import read_meta, save_version, version_folder
 from recommender.interactions import (
     InteractionWeights,
     build_matrix,
@@ -18,7 +18,7 @@ from recommender.interactions import (
     history_row,
     update_history,
 )
-from recommender.models import EASE
+from recommender.models import EASE, Recommender
 from training.evaluation import ms_stratified_split, ranking_metrics
 from training.train import TrainConfig, train_from_frame
 
@@ -124,11 +124,11 @@ def test_artifact_round_trip_without_pickle(tmp_path: Path) -> None:
         assert np.load(f, allow_pickle=False).dtype != object
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["family"] == "ease" and meta["params"]["l2"] == 1.0
-    assert [v["version"] for v in list_versions(tmp_path, "acme")] == [folder.name]
+    assert read_meta(folder)["version"] == folder.name
     assert version_folder(tmp_path, "acme", folder.name) == folder
     with pytest.raises(ValueError):
         version_folder(tmp_path, "acme", "../x")
-    loaded = load_model(folder)
+    loaded = Recommender.load(folder)
     np.testing.assert_allclose(loaded.score(x), model.score(x), rtol=1e-6)
 
 

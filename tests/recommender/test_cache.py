@@ -1,0 +1,56 @@
+"""The answer cache: an entry holds only under the versions it was computed with; LRU-bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.answers import Answer
+from recommender.cache import ANSWERS_PER_CUSTOMER, AnswerCache, Precomputed
+
+
+def entry(customer_version: int = 1, catalog_version: int = 1, repurchase: bool = False):
+    return Precomputed(
+        customer_version,
+        catalog_version,
+        repurchase,
+        np.array([2, 0], np.int32),
+        np.array([0.9, 0.1], np.float32),
+        None,
+    )
+
+
+def test_an_entry_holds_only_under_its_versions_and_rule() -> None:
+    cache = AnswerCache()
+    e = entry(customer_version=3, catalog_version=7, repurchase=False)
+    cache.put("c", e)
+    assert cache.get("c", 3, 7, False) is e
+    assert cache.get("c", 4, 7, False) is None  # the customer changed (event, profile, erasure)
+    assert cache.get("c", 3, 8, False) is None  # the catalog changed
+    assert cache.get("c", 3, 7, True) is None  # the repurchase rule changed
+    assert cache.get("other", 3, 7, False) is None
+    newer = entry(customer_version=4, catalog_version=7)
+    cache.put("c", newer)
+    assert cache.get("c", 4, 7, False) is newer and len(cache) == 1
+
+
+def test_least_recently_used_customers_go_first() -> None:
+    cache = AnswerCache(capacity=2)
+    cache.put("a", entry())
+    cache.put("b", entry())
+    assert cache.get("a", 1, 1, False) is not None  # a hit makes "a" the most recent
+    cache.put("c", entry())
+    assert len(cache) == 2
+    assert cache.get("b", 1, 1, False) is None
+    assert cache.get("a", 1, 1, False) is not None and cache.get("c", 1, 1, False) is not None
+
+
+def test_forget_and_bounded_answers_per_customer() -> None:
+    cache = AnswerCache()
+    e = entry()
+    cache.put("c", e)
+    for n in range(1, 10):
+        e.keep(n, Answer("v", [], None))
+    assert sorted(e.by_n) == list(range(1, ANSWERS_PER_CUSTOMER + 1))
+    cache.forget("c")
+    cache.forget("never-seen")
+    assert cache.get("c", 1, 1, False) is None and len(cache) == 0
