@@ -45,6 +45,20 @@ def test_train_publish_and_roll_forward(
     assert main(["publish", "--tenant", "shop", "--version", "nope"]) == 2
 
 
+def test_publish_refuses_a_corrupt_version(
+    shop: SQLiteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "--tenant", "shop", "--model", "ease", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    version = json.loads(out[out.index("{") :])["version"]
+    arrays = tmp_path / "models" / "shop" / version / "B_.npy"
+    arrays.write_bytes(arrays.read_bytes()[:-8] + b"\x00" * 8)  # same size, other bytes
+    assert main(["publish", "--tenant", "shop", "--version", version, "--activate"]) == 2
+    assert "B_.npy" in capsys.readouterr().err
+    assert shop.list_models("shop") == []  # neither published nor active
+    assert shop.active_model("shop") is None
+
+
 def test_report_counts_ctr_and_conversions(
     shop: SQLiteStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
