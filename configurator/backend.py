@@ -11,7 +11,7 @@ Example
 -------
 >>> import numpy as np
 >>> from configurator import load_family
->>> from configurator.problem import lower
+>>> from configurator.constraints import lower
 >>> from configurator.sat import SATBackend
 >>> fam = load_family({"id": "mug", "name": "Mug", "attributes": [
 ...     {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},

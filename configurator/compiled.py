@@ -23,9 +23,9 @@ import numpy as np
 
 from configurator.backend import Backend
 from configurator.compiler import BDDBackend, CompileBudgetExceeded
+from configurator.constraints import ConstraintProblem, lower
 from configurator.errors import InputError
 from configurator.family import Negation, Option, ProductFamily
-from configurator.problem import Problem, lower
 from configurator.sat import SATBackend
 
 
@@ -35,7 +35,7 @@ def fingerprint(family: ProductFamily) -> str:
 
 
 def compile_backend(
-    problem: Problem, family_id: str, backend: str = "auto", budget_s: float = 5.0
+    problem: ConstraintProblem, family_id: str, backend: str = "auto", budget_s: float = 5.0
 ) -> Backend:
     """The backend answering for ``problem``: ``"bdd"``, ``"sat"``, or ``"auto"`` (a decision
     diagram, or SAT when the diagram does not compile within ``budget_s``)."""
@@ -75,7 +75,7 @@ class CompiledFamily:
         budget_s: float = 5.0,
     ) -> None:
         self.family = family
-        self.problem: Problem = lower(family)
+        self.problem: ConstraintProblem = lower(family)
         self.fingerprint = fingerprint(family)
         self.key = secret + bytes.fromhex(self.fingerprint)
         self.lock = threading.RLock()

@@ -1,4 +1,4 @@
-"""Compile a :class:`~configurator.problem.Problem` into a binary decision diagram.
+"""Compile a :class:`~configurator.constraints.ConstraintProblem` into a binary decision diagram.
 
 Each attribute is log-encoded on ``ceil(log2(n))`` variables (its bits stay grouped so
 reordering cannot interleave them); every constraint table becomes a diagram by Shannon
@@ -18,7 +18,7 @@ the diagrams built on it, so they stay together in one class.
 Example
 -------
 >>> from configurator import load_family
->>> from configurator.problem import lower
+>>> from configurator.constraints import lower
 >>> fam = load_family({"id": "mug", "name": "Mug", "attributes": [
 ...     {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
 ...     {"name": "size", "options": [{"value": "small"}, {"value": "large"}]}],
@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from configurator.backend import Constraints, Costs, greedy_minimize
+from configurator.constraints import ConstraintProblem
 from configurator.errors import ConfiguratorError
-from configurator.problem import Problem
 
 try:  # CUDD (C) when the wheel has it, else the pure-Python implementation
     import dd.cudd as _dd
@@ -78,7 +78,7 @@ class BDDBackend:
 
     Parameters
     ----------
-    problem : Problem
+    problem : ConstraintProblem
     budget_s : float, optional
         Wall-clock budget for compiling; None for no limit.
     max_nodes : int
@@ -88,7 +88,7 @@ class BDDBackend:
     kind = "bdd"
 
     def __init__(
-        self, problem: Problem, budget_s: float | None = 5.0, max_nodes: int = 2_000_000
+        self, problem: ConstraintProblem, budget_s: float | None = 5.0, max_nodes: int = 2_000_000
     ) -> None:
         t0 = time.perf_counter()
         self.problem = problem

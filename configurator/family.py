@@ -427,7 +427,7 @@ Conditional.model_rebuild()
 
 
 def _rule_scope(r: Any) -> set[str]:
-    """The attributes a rule's table spans (as :func:`configurator.problem.lower` builds it)."""
+    """The attributes a rule's table spans (as :func:`configurator.constraints.lower` builds it)."""
     if isinstance(r, Requires | Excludes):
         return {*r.if_, *r.then}
     if isinstance(r, Combinations):

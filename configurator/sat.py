@@ -12,7 +12,7 @@ Example
 -------
 >>> import numpy as np
 >>> from configurator import load_family
->>> from configurator.problem import lower
+>>> from configurator.constraints import lower
 >>> fam = load_family({"id": "mug", "name": "Mug", "attributes": [
 ...     {"name": "colour", "options": [{"value": "red"}, {"value": "blue"}]},
 ...     {"name": "size", "options": [{"value": "small"}, {"value": "large"}]}],
@@ -33,7 +33,7 @@ from pysat.card import CardEnc, EncType
 from pysat.solvers import Solver
 
 from configurator.backend import Constraints, Costs, greedy_minimize
-from configurator.problem import Problem
+from configurator.constraints import ConstraintProblem
 
 
 def boxes(table: np.ndarray) -> list[list[np.ndarray]]:
@@ -59,7 +59,7 @@ class SATBackend:
 
     kind = "sat"
 
-    def __init__(self, problem: Problem, solver: str = "glucose4") -> None:
+    def __init__(self, problem: ConstraintProblem, solver: str = "glucose4") -> None:
         self.problem = problem
         self.solver_name = solver
         self.var: list[np.ndarray] = []

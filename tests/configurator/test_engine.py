@@ -18,7 +18,7 @@ from configurator import (
     parse_code,
     reference_families,
 )
-from configurator.problem import brute_force, lower
+from configurator.constraints import brute_force, lower
 
 FULL = {
     "waist_hip": "W32-H40",

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from configurator import BDDBackend, Configurator, Costs, load_family
-from configurator.problem import Problem, brute_force, lower
+from configurator.constraints import ConstraintProblem, brute_force, lower
 
 
 @st.composite
@@ -103,7 +103,7 @@ def families(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _matching(
-    problem: Problem, variants: list[tuple[int, ...]], masks: dict[int, np.ndarray]
+    problem: ConstraintProblem, variants: list[tuple[int, ...]], masks: dict[int, np.ndarray]
 ) -> list[tuple[int, ...]]:
     return [v for v in variants if all(m[v[a]] for a, m in masks.items())]
 
@@ -117,9 +117,9 @@ def _sel_masks(cfg: Configurator, sel: dict[str, str]) -> dict[int, np.ndarray]:
     return out
 
 
-def _rules_only(problem: Problem, rule_ids: list[str]) -> Problem:
+def _rules_only(problem: ConstraintProblem, rule_ids: list[str]) -> ConstraintProblem:
     keep = [c for c in problem.constraints if c.id in rule_ids]
-    return Problem(problem.attrs, problem.values, keep)
+    return ConstraintProblem(problem.attrs, problem.values, keep)
 
 
 SETTINGS = settings(

@@ -51,7 +51,7 @@ class Constraint:
 
 
 @dataclass
-class Problem:
+class ConstraintProblem:
     """Attribute names, their option values, and the constraints between them."""
 
     attrs: list[str]
@@ -178,8 +178,8 @@ def _describe(r: Any) -> str:
     return f"when {cond(r.when)}: " + "; ".join(_describe(s) for s in r.then)
 
 
-def lower(fam: ProductFamily) -> Problem:
-    """Lower a family to a :class:`Problem` (raises :class:`FamilyError` on huge tables)."""
+def lower(fam: ProductFamily) -> ConstraintProblem:
+    """Lower a family to a :class:`ConstraintProblem` (raises :class:`FamilyError` on huge tables)."""
     low = _Lowering(fam)
     cons: list[Constraint] = []
     for i, (rid, r) in enumerate(zip(fam.rule_ids(), fam.rules, strict=True)):
@@ -203,9 +203,9 @@ def lower(fam: ProductFamily) -> Problem:
                         allowed,
                     )
                 )
-    return Problem(low.attrs, low.values, cons)
+    return ConstraintProblem(low.attrs, low.values, cons)
 
 
-def brute_force(problem: Problem) -> list[tuple[int, ...]]:
+def brute_force(problem: ConstraintProblem) -> list[tuple[int, ...]]:
     """Every valid complete assignment, by enumeration (test oracle for small problems)."""
     return [t for t in product(*(range(n) for n in problem.sizes)) if problem.satisfied(t)]
