@@ -43,10 +43,8 @@ tests run hundreds of unrefreshed steps against the exact fold-in.
 Speed (``load/bench_reco_foldin.py``): the usual event is one call of a compiled kernel
 (numba, :func:`_one_cell_step`) that walks the old and new rows once to find the changed cell
 and takes the step on the customer's state, ``[A^-1; x]`` as one ``(f + 1) x f`` array, so
-``u = A^-1 y`` and ``y.x`` come out of one pass. Earlier versions called scipy's BLAS wrappers
-four times per event and diffed the rows in Python; at 64 factors the wrappers' call overhead
-and that diff cost more than the O(f^2) arithmetic itself (6.8 us an event, now about 4.4 us,
-of which the kernel is about 2 us and the rest the cache's bookkeeping).
+``u = A^-1 y`` and ``y.x`` come out of one pass: at 64 factors, calling BLAS wrappers per step
+would cost more in call overhead than the O(f^2) arithmetic (figures in ``load/HISTORY.md``).
 
 Examples
 --------
