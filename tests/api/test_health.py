@@ -130,11 +130,21 @@ def test_a_running_worker_keeps_serving_when_the_new_version_is_bad(
     good = publish(store, settings, "shop")
     assert client.get("/v1/customers/c0/recommendations", headers=h).json()["model_version"] == good
     bad = _bad_version(store, settings)
+    # The worker learns of the new version and loads it in the background: until it has been
+    # refused, and after, every answer comes from the good version.
+    deadline = time.monotonic() + 20
+    while True:
+        body = client.get("/v1/customers/c0/recommendations", headers=h).json()
+        assert body["model_version"] == good and body["fallback"] is None
+        status, detail = _readyz_detail(client)
+        if status == 503:
+            break
+        assert time.monotonic() < deadline, "the bad version was never refused"
+        time.sleep(0.05)
+    assert f"model version '{bad}'" in detail and f"(serving '{good}')" in detail
     for _ in range(10):
         body = client.get("/v1/customers/c0/recommendations", headers=h).json()
         assert body["model_version"] == good and body["fallback"] is None
-    status, detail = _readyz_detail(client)
-    assert status == 503 and f"model version '{bad}'" in detail and f"(serving '{good}')" in detail
     fixed = publish(store, settings, "shop", model="itemknn", params={})  # a fixed version
     assert client.post(f"/v1/models/{fixed}/activate", headers=h).status_code == 200
     deadline = time.monotonic() + 20
