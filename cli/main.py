@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("cli.models", "register a trained version (and optionally activate it)"),
     "report": ("cli.models", "impressions, CTR and conversion per model version"),
     "train": ("cli.train", "train a recommendation model version"),
+    "retrain": ("cli.train", "train, compare with the active version, publish, promote if better"),
     "evaluate": ("cli.train", "offline evaluation of model families"),
     "insights": (
         "cli.insights",

@@ -24,6 +24,19 @@ if TYPE_CHECKING:
     from recommender.interactions import InteractionWeights
 
 
+RETRAIN_HELP = """\
+Train a candidate on the tenant's events (or --events FILE), score it and the active version
+on the same fresh validation slice (events neither has seen), publish it with that comparison,
+and activate it per --promote. Prints one JSON summary on stdout.
+
+exit codes:
+  0  promoted: the candidate is the active version now
+  3  kept: the candidate is published, the active version did not change
+  1  failed: nothing was published (the summary says why)
+  4  busy: another retrain of this tenant is running; nothing was done
+"""
+
+
 def _weights(args: argparse.Namespace) -> InteractionWeights:
     from recommender.interactions import InteractionWeights
 
@@ -101,6 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     root = _artifacts_root(args)
+    outcome: dict[str, Any] = {"published": False, "activated": False}
     if args.events is not None:
         if args.publish:
             raise ValueError("--publish needs the service's events (--tenant without --events)")
@@ -121,7 +135,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             folder = train_from_frame(frame, config, root, args.tenant, segments=segments or None)
             if args.publish:
                 meta = json.loads((folder / "meta.json").read_text())
+                before = store.active_model(args.tenant)
                 store.publish_model(args.tenant, folder.name, meta.get("metrics", {}))
+                active = store.active_model(args.tenant)
+                # Say what happened: the store activates a version only when none was active.
+                outcome = {
+                    "published": True,
+                    "activated": active == folder.name and before != folder.name,
+                    "active": active,
+                }
         finally:
             store.close()
     meta = json.loads((folder / "meta.json").read_text())
@@ -134,11 +156,75 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "params": meta["params"],
                 "metrics": meta["metrics"],
                 "seconds": meta["seconds"],
+                **outcome,
             },
             indent=2,
         )
     )
+    if args.publish and not outcome["activated"]:
+        print(
+            f"published {folder.name}; not activated (the active version is {outcome['active']};"
+            f" activate with: atelier publish --tenant {args.tenant} --version {folder.name}"
+            " --activate, or use atelier retrain to compare and promote)",
+            file=sys.stderr,
+        )
     return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """``atelier retrain``: exit 0 promoted, 3 kept, 1 failed, 4 another run holds the lock."""
+    from training.evaluate import parse_date
+    from training.retrain import (
+        EXIT_BUSY,
+        EXIT_FAILED,
+        RetrainBusy,
+        RetrainOptions,
+        retrain,
+        summary_of_failure,
+    )
+    from training.train import TrainConfig
+
+    try:
+        config = TrainConfig(
+            model=args.model,
+            params=_params(args.param),
+            weights=_weights(args),
+            search=args.search,
+            trials=args.trials,
+            validation_days=args.validation_days,
+            progress=not args.no_progress,
+        )
+        options = RetrainOptions(
+            promote=args.promote,
+            margin=args.margin,
+            since=parse_date(args.since) if args.since else None,
+            until=parse_date(args.until) if args.until else None,
+            lock_ttl_s=args.lock_ttl,
+        )
+    except ValueError as exc:
+        print(json.dumps(summary_of_failure(args.tenant, exc), indent=2))
+        return EXIT_FAILED
+    from settings import Settings
+    from store import open_configured_store
+
+    code = EXIT_FAILED
+    try:
+        frame = _file_frame(args) if args.events is not None else None
+        store = open_configured_store(Settings())
+        try:
+            result = retrain(
+                store, _artifacts_root(args), args.tenant, config, options, frame=frame
+            )
+        finally:
+            store.close()
+        summary: Any = result.to_dict()
+        code = result.exit_code
+    except RetrainBusy as exc:
+        summary, code = {**summary_of_failure(args.tenant, exc), "status": "busy"}, EXIT_BUSY
+    except Exception as exc:  # a scheduler needs the summary and the code, whatever failed
+        summary = summary_of_failure(args.tenant, exc)
+    print(json.dumps(summary, indent=2, default=str))
+    return code
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -184,6 +270,39 @@ def register(subparsers: Any) -> None:
     p.add_argument("--artifacts", help="artifact root (default: the service's models dir)")
     _common(p)
     p.set_defaults(handler=cmd_train)
+
+    r = subparsers.add_parser(
+        "retrain",
+        help="train, compare with the active version, publish, promote if better",
+        description=RETRAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("--tenant", required=True)
+    r.add_argument("--model", default="auto", help="auto, als, bpr, itemknn, ease, popularity")
+    r.add_argument("--param", action="append", default=[], help="name=value (JSON value)")
+    r.add_argument("--artifacts", help="artifact root (default: the service's models dir)")
+    r.add_argument(
+        "--promote",
+        choices=("always", "if-better", "never"),
+        default="if-better",
+        help="activate the candidate always, only if it beats the active one, or never",
+    )
+    r.add_argument(
+        "--margin",
+        type=float,
+        default=0.01,
+        help="if-better: relative gain in nDCG@10 needed (0.01 = 1%% better)",
+    )
+    r.add_argument("--since", help="train on events from this date (YYYY-MM-DD or ISO 8601)")
+    r.add_argument("--until", help="... and before this one")
+    r.add_argument(
+        "--lock-ttl",
+        type=float,
+        default=6 * 3600.0,
+        help="Redis: seconds after which a crashed run's lock expires",
+    )
+    _common(r)
+    r.set_defaults(handler=cmd_retrain)
 
     e = subparsers.add_parser("evaluate", help="offline evaluation of model families")
     e.add_argument("--dataset", choices=("ml-100k", "online-retail"))

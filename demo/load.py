@@ -64,7 +64,7 @@ def demo_model(store: Store, tenant: str, models_dir: Path) -> str | None:
         for c in store.iter_customers(tenant)
         if c.attributes.get("segment") is not None
     }
-    config = TrainConfig(model="ease", params={"l2": 50.0}, progress=False)
+    config = TrainConfig(model="ease", params={"l2": 50.0}, progress=False, validate=True)
     folder = train_from_frame(
         store.events_frame(tenant), config, models_dir, tenant, segments=segments or None
     )

@@ -40,6 +40,43 @@ class VersionInfo:
 
 
 @dataclass(frozen=True)
+class VersionDetail:
+    """One version in full: what it is, what it learned from, how it scored, its files.
+
+    The fields read from ``meta.json`` are None when the version's folder is not on this
+    machine (published from another one).
+    """
+
+    version: str
+    active: bool
+    created_at: float
+    family: str | None
+    params: dict[str, Any] | None
+    weights: dict[str, Any] | None
+    data: dict[str, Any] | None
+    metrics: dict[str, Any]
+    comparison: dict[str, Any] | None
+    search: dict[str, Any] | None
+    files: dict[str, dict[str, Any]] | None
+    seconds: dict[str, Any] | None
+
+
+def _data_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """The data a version learned from: its window, fingerprint and sizes."""
+    window = meta.get("data_window") or {}
+    return {
+        "first_event": window.get("first_event"),
+        "last_event": window.get("last_event"),
+        "requested_window": meta.get("requested_window"),
+        "fingerprint": meta.get("fingerprint"),
+        "n_events": meta.get("n_events"),
+        "n_customers": meta.get("n_customers"),
+        "n_items": meta.get("n_items"),
+        "n_interactions": meta.get("n_interactions"),
+    }
+
+
+@dataclass(frozen=True)
 class VersionList:
     active: str | None
     versions: list[VersionInfo]
@@ -71,6 +108,38 @@ class ModelVersions:
                 )
             )
         return VersionList(self.store.active_model(tenant), versions)
+
+    def get(self, tenant: str, version: str) -> VersionDetail:
+        """One published version in full; ``NotFound`` for a version never published."""
+        record = next((m for m in self.store.list_models(tenant) if m.version == version), None)
+        if record is None:
+            raise NotFound(f"model version '{version}' not found")
+        meta: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            meta = read_meta(version_folder(self.models_dir, tenant, version))
+        search = meta.get("search")
+        return VersionDetail(
+            version=version,
+            active=record.active,
+            created_at=record.created_at,
+            family=meta.get("family"),
+            params=meta.get("params"),
+            weights=meta.get("weights"),
+            data=_data_of(meta) if meta else None,
+            metrics=meta.get("metrics", record.metrics),
+            comparison=meta.get("comparison"),
+            search=(
+                {"method": search.get("method"), "trials": len(search.get("trials", []))}
+                if isinstance(search, dict)
+                else None
+            ),
+            files=(
+                {name: {"sha256": f["sha256"], "bytes": f["bytes"]} for name, f in files.items()}
+                if isinstance(files := meta.get("files"), dict)
+                else None
+            ),
+            seconds=meta.get("seconds"),
+        )
 
     def activate(self, tenant: str, version: str) -> VersionList:
         """Make a published version the active one, after validating its folder.

@@ -19,6 +19,7 @@ from store.protocols import (
     ErasureStore,
     EventStore,
     InsightsStore,
+    JobLockStore,
     KeyStore,
     ModelStore,
     ModelVersion,
@@ -41,6 +42,7 @@ class Store(
     ModelStore,
     InsightsStore,
     ConfiguratorStore,
+    JobLockStore,
 ):
     """Every kind of stored data, plus the lifecycle of the connection to it."""
 

@@ -244,6 +244,23 @@ class ModelStore(Protocol):
         """The serving version, or None before the first publication."""
 
 
+class JobLockStore(Protocol):
+    """Locks that keep two runs of one offline job of one tenant (a retrain) from overlapping.
+
+    A lock is held by whoever holds its token, until released or until its holder dies: the
+    embedded store holds a file lock (freed by the OS with the process), Redis a key set with
+    ``NX`` and an expiry of ``ttl_s`` (what a crashed holder can block at most).
+    """
+
+    @abstractmethod
+    def acquire_job_lock(self, tenant: str, job: str, ttl_s: float) -> str | None:
+        """Take the lock of ``job`` for ``tenant``: a token to release it, None when it is held."""
+
+    @abstractmethod
+    def release_job_lock(self, tenant: str, job: str, token: str) -> bool:
+        """Release a lock taken with ``token``; False when it was no longer held by it."""
+
+
 class InsightsStore(Protocol):
     """Customer-value results: the tenant's summary and one row per customer."""
 

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ from core.records import EventFrame
 from recommender.artifacts import data_fingerprint, read_meta, save_version
 from recommender.interactions import InteractionWeights, build_matrix
 from recommender.models import FAMILIES, Popularity, Recommender
+from training.evaluation import evaluate_model
 from training.tuning import AUTO_FAMILIES, search, validation_split
 
-__all__ = ["TrainConfig", "read_meta", "train_from_frame"]
+__all__ = ["TrainConfig", "data_window", "read_meta", "train_from_frame"]
 
 
 @dataclass
@@ -51,6 +53,9 @@ class TrainConfig:
     metric: str = "ndcg@10"
     k: int = 10
     progress: bool = True
+    #: Score a named family on the validation slice too (one more fit), so that its version
+    #: carries validation metrics to compare with (``auto`` always has them from the search).
+    validate: bool = False
 
 
 def segment_popularity(
@@ -67,17 +72,39 @@ def segment_popularity(
     return np.array(names), np.vstack(rows)
 
 
+def data_window(frame: EventFrame) -> dict[str, str | None]:
+    """The first and last event times of the training data (ISO 8601, UTC), None when empty."""
+    if not len(frame):
+        return {"first_event": None, "last_event": None}
+    ts = frame.timestamp
+    return {
+        "first_event": datetime.fromtimestamp(float(ts.min()), UTC).isoformat(),
+        "last_event": datetime.fromtimestamp(float(ts.max()), UTC).isoformat(),
+    }
+
+
+def _validate_named(
+    frame: EventFrame, config: TrainConfig, family: str, params: dict[str, Any]
+) -> dict[str, float]:
+    """Validation metrics of a named family: fitted on the slice's training part, scored on it."""
+    split = validation_split(frame, config.weights, config.validation_days)
+    model: Recommender = FAMILIES[family](**params)
+    return evaluate_model(model.fit(split.train), split, k=config.k)
+
+
 def train_from_frame(
     frame: EventFrame,
     config: TrainConfig,
     artifacts_root: str | Path,
     tenant: str,
     segments: Mapping[str, str] | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
 ) -> Path:
     """Build the matrix, choose/fit the model, write a new version folder and return it.
 
     ``segments`` maps customer ids to a segment label (from their attributes) for segment-level
-    cold-start popularity. Timings (``seconds.matrix/search/fit/total``) go into ``meta.json``.
+    cold-start popularity. Timings (``seconds.matrix/search/fit/total``) go into ``meta.json``,
+    with the data window and ``extra_meta`` (the retraining job's comparison, say).
     """
     t0 = time.perf_counter()
     matrix, customers, items = build_matrix(frame, config.weights)
@@ -102,6 +129,8 @@ def train_from_frame(
         if config.model not in FAMILIES:
             raise ValueError(f"unknown model {config.model!r}; choose auto or {sorted(FAMILIES)}")
         family, params = config.model, dict(config.params)
+        if config.validate:
+            validation = {"metrics": _validate_named(frame, config, family, params)}
     t_search = time.perf_counter() - t0 - t_matrix
     model: Recommender = FAMILIES[family](**params)
     t1 = time.perf_counter()
@@ -115,6 +144,7 @@ def train_from_frame(
         "n_customers": int(matrix.shape[0]),
         "n_events": len(frame),
         "n_interactions": int(matrix.nnz),
+        "data_window": data_window(frame),
         "metrics": {"validation": validation.get("metrics", {})},
         "search": {
             "method": config.search if config.model == "auto" else "none",
@@ -125,6 +155,7 @@ def train_from_frame(
             "search": round(t_search, 3),
             "fit": round(t_fit, 3),
         },
+        **(extra_meta or {}),
     }
     folder = save_version(artifacts_root, tenant, model, items, meta, segments=seg, popularity=pop)
     total = time.perf_counter() - t0

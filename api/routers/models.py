@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from api.deps import AdminKey, ModelVersionsDep, StoreDep
 from api.schemas.common import PROBLEM_RESPONSES
-from api.schemas.recommendations import ModelsPublic, ModelVersionPublic, TenantPolicy
+from api.schemas.recommendations import (
+    ModelsPublic,
+    ModelVersionDetail,
+    ModelVersionPublic,
+    TenantPolicy,
+)
 from recommender.versions import VersionList
 
 router = APIRouter(tags=["models"], responses=PROBLEM_RESPONSES)
@@ -33,6 +40,13 @@ def _public(listing: VersionList) -> ModelsPublic:
 def list_models(key: AdminKey, versions: ModelVersionsDep) -> ModelsPublic:
     """Published versions with their metrics; which one is active."""
     return _public(versions.list(key.tenant))
+
+
+@router.get("/v1/models/{version}", response_model=ModelVersionDetail)
+def get_model(version: str, key: AdminKey, versions: ModelVersionsDep) -> ModelVersionDetail:
+    """One version: family, parameters, data window and fingerprint, validation metrics, the
+    comparison with the version active when it was trained, artifact checksums; 404 if unknown."""
+    return ModelVersionDetail.model_validate(asdict(versions.get(key.tenant, version)))
 
 
 @router.post("/v1/models/{version}/activate", response_model=ModelsPublic)

@@ -65,6 +65,49 @@ class ModelVersionPublic(BaseModel):
     params: dict[str, Any] | None = None
 
 
+class ModelDataPublic(BaseModel):
+    """What a version learned from: the events' time window, the data fingerprint, sizes."""
+
+    first_event: str | None = Field(None, description="time of the first training event")
+    last_event: str | None = Field(None, description="time of the last training event")
+    requested_window: dict[str, str | None] | None = Field(
+        None, description="the retrain's --since/--until, when it was given one"
+    )
+    fingerprint: str | None = Field(None, description="SHA-256 prefix of the training matrix")
+    n_events: int | None = None
+    n_customers: int | None = None
+    n_items: int | None = None
+    n_interactions: int | None = None
+
+
+class ModelFilePublic(BaseModel):
+    sha256: str
+    bytes: int
+
+
+class ModelVersionDetail(BaseModel):
+    """One version in full (``GET /v1/models/{version}``)."""
+
+    version: str
+    active: bool
+    created_at: float
+    family: str | None = None
+    params: dict[str, Any] | None = None
+    weights: dict[str, Any] | None = Field(None, description="how events became weights")
+    data: ModelDataPublic | None = None
+    metrics: dict[str, Any] = Field(description="validation metrics (nDCG@10 and others)")
+    comparison: dict[str, Any] | None = Field(
+        None,
+        description="the retrain's comparison with the version active when it was trained: "
+        "both scored on the same fresh validation slice, the margin and the decision",
+    )
+    search: dict[str, Any] | None = Field(None, description="model search method and trials")
+    files: dict[str, ModelFilePublic] | None = Field(
+        None, description="the artifact files' SHA-256 and sizes"
+    )
+    seconds: dict[str, Any] | None = Field(None, description="training time by step")
+
+
 class ModelsPublic(BaseModel):
     active: str | None
     versions: list[ModelVersionPublic]

@@ -27,6 +27,7 @@ from store.redis.erasure import RedisErasure
 from store.redis.events import RedisEvents
 from store.redis.insights import RedisInsights
 from store.redis.keys import RedisKeys
+from store.redis.locks import RedisJobLocks
 from store.redis.models import RedisModels
 from store.redis.policy import RedisPolicy
 from store.redis.tenants import RedisTenants
@@ -46,6 +47,7 @@ class RedisStore(
     RedisModels,
     RedisInsights,
     RedisConfigurator,
+    RedisJobLocks,
     Store,
 ):
     """The shared backend for several workers or replicas.

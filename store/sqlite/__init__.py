@@ -1,7 +1,7 @@
 """The embedded backend: one SQLite file (WAL, full sync), no server needed.
 
 :class:`SQLiteStore` is composed of one mixin per concern (``keys``, ``tenants``, ``catalog``,
-``customers``, ``events``, ``erasure``, ``policy``, ``models``, ``insights``, ``configurator``)
+``customers``, ``events``, ``erasure``, ``policy``, ``models``, ``insights``, ``configurator``, ``locks``)
 over the shared connection handling of :mod:`store.sqlite.connection`; the schema is the list
 of numbered migrations in :mod:`store.sqlite.migrations`.
 """
@@ -20,6 +20,7 @@ from store.sqlite.erasure import SQLiteErasure
 from store.sqlite.events import SQLiteEvents
 from store.sqlite.insights import SQLiteInsights
 from store.sqlite.keys import SQLiteKeys
+from store.sqlite.locks import SQLiteJobLocks
 from store.sqlite.models import SQLiteModels
 from store.sqlite.policy import SQLitePolicy
 from store.sqlite.tenants import SQLiteTenants
@@ -39,6 +40,7 @@ class SQLiteStore(
     SQLiteModels,
     SQLiteInsights,
     SQLiteConfigurator,
+    SQLiteJobLocks,
     Store,
 ):
     """The embedded default backend.
