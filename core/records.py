@@ -24,6 +24,21 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
+#: The interaction kinds a history row remembers per item, one bit each (``kind_bit``): what a
+#: tenant's policy can name as "the customer already has it". Impressions are shown, not done.
+INTERACTION_KINDS: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != "impression")
+_KIND_BITS: dict[str, int] = {t: 1 << i for i, t in enumerate(INTERACTION_KINDS)}
+
+
+def kind_bit(event_type: str) -> int:
+    """The bit of an interaction kind in a history row's ``kinds`` mask (0 for impressions).
+
+    >>> kind_bit("view"), kind_bit("purchase"), kind_bit("impression")
+    (1, 4, 0)
+    """
+    return _KIND_BITS.get(event_type, 0)
+
+
 SCOPES: tuple[str, ...] = ("events", "catalog", "customers", "recommend", "configure", "admin")
 
 

@@ -2,8 +2,8 @@
 
 An entry holds a customer's general top-``CACHE_DEPTH`` (no request filters) under the versions
 it was computed with: the store's serving versions (``Store.serving_versions``: the customer's,
-which changes with every write that can change their answer, and the catalog's) and the
-repurchase rule. A request reads those versions in one store query and asks :meth:`AnswerCache.get`
+which changes with every write that can change their answer, and the catalog's, which a policy
+write also moves) and the policy's exclusion mask. A request reads those versions in one store query and asks :meth:`AnswerCache.get`
 for an entry computed under the same ones: a hit is a dictionary lookup, and the answers of
 unfiltered requests are kept on the entry (``by_n``), so serving one again is a second lookup.
 Any change on any worker changes a version, so a stale entry is never served.
@@ -16,9 +16,9 @@ the hit path), and eviction moves a marked entry to the recent end once instead 
 Examples
 --------
 >>> cache = AnswerCache(capacity=2)
->>> entry = Precomputed(7, 1, False, np.array([3, 1], np.int32), np.array([.9, .5], np.float32), None)
+>>> entry = Precomputed(7, 1, 4, np.array([3, 1], np.int32), np.array([.9, .5], np.float32), None)
 >>> cache.put("c1", entry)
->>> cache.get("c1", 7, 1, False) is entry, cache.get("c1", 8, 1, False)
+>>> cache.get("c1", 7, 1, 4) is entry, cache.get("c1", 8, 1, 4)
 (True, None)
 """
 
@@ -49,7 +49,8 @@ class Precomputed:
 
     customer_version: int
     catalog_version: int
-    repurchase: bool
+    #: ``RecommendationPolicy.mask`` of the policy it was computed under.
+    policy_mask: int
     item_idx: np.ndarray
     scores: np.ndarray
     fallback: str | None
@@ -77,15 +78,15 @@ class AnswerCache:
         return len(self._entries)
 
     def get(
-        self, customer_id: str, customer_version: int, catalog_version: int, repurchase: bool
+        self, customer_id: str, customer_version: int, catalog_version: int, policy_mask: int
     ) -> Precomputed | None:
-        """The customer's entry if it was computed under these versions and rule, else None."""
+        """The customer's entry if it was computed under these versions and policy, else None."""
         entry = self._entries.get(customer_id)
         if (
             entry is not None
             and entry.customer_version == customer_version
             and entry.catalog_version == catalog_version
-            and entry.repurchase == repurchase
+            and entry.policy_mask == policy_mask
         ):
             entry.used = True
             return entry

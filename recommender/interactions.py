@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from core.records import Event, EventFrame
+from core.records import Event, EventFrame, kind_bit
+from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
 
 DEFAULT_TYPE_WEIGHTS: dict[str, float] = {
     "impression": 0.0,
@@ -42,9 +43,6 @@ DEFAULT_TYPE_WEIGHTS: dict[str, float] = {
     "return": -4.0,
     "dislike": -4.0,
 }
-
-#: Event types whose item counts as "already purchased" (never recommended again by default).
-PURCHASE_TYPES: frozenset[str] = frozenset({"purchase"})
 
 _DAY = 86400.0
 
@@ -182,17 +180,21 @@ class CustomerHistory:
     """One customer's row in a model's item space: what serving folds in.
 
     ``idx``/``weights`` are the non-zero cells (int32 item indices, float32 weights, sorted by
-    index); ``purchased`` the indices of items the customer bought (for the no-repurchase rule).
+    index) and ``kinds`` each cell's interaction mask (``core.records.kind_bit``; what reasons
+    name); ``excluded`` the indices of items the customer already has by the tenant's
+    :class:`~recommender.policy.RecommendationPolicy` (never recommended), cells or not: a
+    disliked item weighs nothing but is excluded.
     """
 
     idx: np.ndarray
     weights: np.ndarray
-    purchased: np.ndarray
+    excluded: np.ndarray
+    kinds: np.ndarray
 
     @classmethod
     def empty(cls) -> CustomerHistory:
         z = np.empty(0, dtype=np.int32)
-        return cls(z, np.empty(0, dtype=np.float32), z.copy())
+        return cls(z, np.empty(0, dtype=np.float32), z.copy(), np.empty(0, dtype=np.int64))
 
 
 def history_row(
@@ -200,6 +202,7 @@ def history_row(
     item_index: Mapping[str, int],
     weights: InteractionWeights | None = None,
     as_of: float | None = None,
+    policy: RecommendationPolicy = DEFAULT_POLICY,
 ) -> CustomerHistory:
     """One customer's history row, computed exactly as :func:`build_matrix` computes the rows.
 
@@ -213,16 +216,23 @@ def history_row(
     cols = np.fromiter((item_index.get(i, -1) for i in events.item_id), dtype=np.int64, count=n)
     known = cols >= 0
     w = event_weights(events.type, events.value, events.quantity, events.timestamp, weights, as_of)
-    purchased_mask = known & np.isin(events.type.astype(str), list(PURCHASE_TYPES))
-    purchased = np.unique(cols[purchased_mask]).astype(np.int32)
+    excluded = np.unique(cols[known & policy.excludes_types(events.type)]).astype(np.int32)
     keep = known & (w != 0.0)
     if not keep.any():
-        return CustomerHistory(np.empty(0, np.int32), np.empty(0, np.float32), purchased)
+        return CustomerHistory(
+            np.empty(0, np.int32), np.empty(0, np.float32), excluded, np.empty(0, np.int64)
+        )
     idx, inv = np.unique(cols[keep], return_inverse=True)
     sums = np.bincount(inv, weights=w[keep])
+    bits = np.fromiter((kind_bit(str(t)) for t in events.type[keep]), np.int64, int(keep.sum()))
+    kinds = np.zeros(len(idx), dtype=np.int64)
+    np.bitwise_or.at(kinds, inv, bits)
     row = sp.csr_matrix((sums, (np.zeros(len(idx), dtype=np.int64), idx)))
     row = _finish(row, weights)
-    return CustomerHistory(row.indices.astype(np.int32), row.data.astype(np.float32), purchased)
+    kept = np.isin(idx, row.indices)
+    return CustomerHistory(
+        row.indices.astype(np.int32), row.data.astype(np.float32), excluded, kinds[kept]
+    )
 
 
 def update_history(
@@ -255,22 +265,28 @@ def finalize_history(
     raw: Mapping[str, float],
     item_index: Mapping[str, int],
     weights: InteractionWeights,
-    purchased_ids: list[str] | None = None,
+    kinds: Mapping[str, int] | None = None,
+    policy: RecommendationPolicy = DEFAULT_POLICY,
 ) -> CustomerHistory:
-    """The :class:`CustomerHistory` of a dict maintained by :func:`update_history`."""
-    pairs = sorted((item_index[k], v) for k, v in raw.items() if k in item_index)
+    """The :class:`CustomerHistory` of a dict maintained by :func:`update_history`, with each
+    item's interaction mask (the store's ``CustomerItems.kinds``) deciding, by ``policy``, what
+    is excluded."""
+    kinds = kinds or {}
+    pairs = sorted((item_index[k], v, kinds.get(k, 0)) for k, v in raw.items() if k in item_index)
     idx = np.array([p[0] for p in pairs], dtype=np.int64)
     w = np.array([p[1] for p in pairs], dtype=np.float64)
+    cell_kinds = np.array([p[2] for p in pairs], dtype=np.int64)
     w = np.maximum(w, 0.0)
     if weights.max_weight is not None:
         w = np.minimum(w, weights.max_weight)
     if weights.binary:
         w = (w > 0).astype(np.float64)
     nz = w > 0
-    purchased = np.unique(
-        np.array([item_index[i] for i in (purchased_ids or []) if i in item_index], dtype=np.int32)
+    had = [i for i, k in kinds.items() if i in item_index and k & policy.mask]
+    excluded = np.unique(np.array([item_index[i] for i in had], dtype=np.int32))
+    return CustomerHistory(
+        idx[nz].astype(np.int32), w[nz].astype(np.float32), excluded, cell_kinds[nz]
     )
-    return CustomerHistory(idx[nz].astype(np.int32), w[nz].astype(np.float32), purchased)
 
 
 def rows_to_csr(histories: list[CustomerHistory], n_items: int) -> sp.csr_matrix:

@@ -11,7 +11,9 @@ customer's and the catalog's serving versions), then a dictionary lookup of the 
 precomputed list computed under the same versions, and a second one for the answer of the same
 page size. When either version changed (an event, a profile, an erasure, a catalog change, on
 any worker) the list is computed again first, so the answer always reflects the last
-interaction.
+interaction. The tenant's policy (what the customer "already has",
+:class:`~recommender.policy.RecommendationPolicy`) is kept per worker under the catalog version
+it was read at: writing a policy advances that version, so the hot path never reads it.
 
 Examples
 --------
@@ -34,6 +36,7 @@ from core.records import Customer, EventFrame
 from recommender.answers import NO_CONSENT, POPULAR, Answer, RecommendedItem, public_reason
 from recommender.cache import CACHE_DEPTH, Precomputed
 from recommender.interactions import CustomerHistory, finalize_history, history_row
+from recommender.policy import RecommendationPolicy
 from recommender.registry import ModelRegistry, Readiness, ServedModel
 from recommender.selection import MAX_N, clip_n
 from recommender.serving import Recommendation
@@ -58,7 +61,7 @@ class RecommendationService:
     models_dir
         Root of the versioned artifact folders (``<models_dir>/<tenant>/<version>``).
     poll_s
-        How often, at most, the store is asked which version is active (and the policy).
+        How often, at most, the store is asked which version is active.
     cache_customers
         Precomputed answers kept per tenant (LRU); a model load precomputes them for the most
         recently active customers, so most requests filter a ready list instead of scoring.
@@ -78,7 +81,7 @@ class RecommendationService:
             store, models_dir, poll_s, cache_customers, on_load=self._warm
         )
         self._popular: dict[str, _StorePopularity] = {}
-        self._policies: dict[str, tuple[float, bool]] = {}
+        self._policies: dict[str, tuple[int, RecommendationPolicy]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -116,12 +119,12 @@ class RecommendationService:
         for cid, ts in zip(frame.customer_id.tolist(), frame.timestamp.tolist(), strict=True):
             last[cid] = ts  # frames are in time order: the last write is the latest event
         recent = sorted(last, key=last.__getitem__, reverse=True)[: self.cache_customers]
-        repurchase = self._policy(tenant)
+        policy = self._policy(tenant, served.catalog_version)
         for cid in recent:
             if self.registry.stopping:
                 break
             version = self.store.serving_versions(tenant, cid).customer
-            self._precompute(served, tenant, cid, version, repurchase)
+            self._precompute(served, tenant, cid, version, policy)
         return len(recent)
 
     # ------------------------------------------------------------------ answers
@@ -140,39 +143,34 @@ class RecommendationService:
         Usually one read of the store (see the module docstring).
         """
         versions = self.store.serving_versions(tenant, customer_id)
-        repurchase = self._policy(tenant)
+        policy = self._policy(tenant, versions.catalog)
         served = self.registry.model_for(tenant, versions.catalog)
         if served is None:
-            bought = set() if repurchase else set(self._purchased_ids(tenant, customer_id))
-            return self._store_popular(tenant, n, category, set(exclude) | bought)
+            had = set(self._owned_ids(tenant, customer_id, policy))
+            return self._store_popular(tenant, n, category, set(exclude) | had)
         if not served.exact_history and not explain:
             pre = served.answers.get(
-                customer_id, versions.customer, served.catalog_version, repurchase
+                customer_id, versions.customer, served.catalog_version, policy.mask
             )
             if pre is None:
-                pre = self._precompute(served, tenant, customer_id, versions.customer, repurchase)
+                pre = self._precompute(served, tenant, customer_id, versions.customer, policy)
             answer = self._from_precomputed(served, pre, n, category, exclude)
             if answer is not None:
                 return answer
         exclude_idx = self._indices(served, exclude)
         customer = self.store.get_customer(tenant, customer_id)
         if customer is not None and not customer.consent_personalization:
-            purchased = (
-                None
-                if repurchase
-                else self._indices(served, self._purchased_ids(tenant, customer_id))
-            )
+            owned = self._indices(served, self._owned_ids(tenant, customer_id, policy))
             rec = served.model.popular(
-                n, category=category, exclude_idx=exclude_idx, purchased_idx=purchased
+                n, category=category, exclude_idx=exclude_idx, purchased_idx=owned
             )
             return self._answer(served, rec, NO_CONSENT)
-        hist = self._history(tenant, customer_id, served)
+        hist = self._history(tenant, customer_id, served, policy)
         rec = self._personal(
             served,
             customer_id,
             hist,
             n,
-            repurchase,
             segment=self._segment(customer),
             exclude_idx=exclude_idx,
             category=category,
@@ -211,28 +209,22 @@ class RecommendationService:
     ) -> Answer:
         """What goes with a basket (and, when given, with the customer's history)."""
         served = self.registry.model_for(tenant)
-        repurchase = self._policy(tenant)
+        policy = self._policy(tenant, served.catalog_version if served is not None else None)
         if served is None:
-            bought = (
-                set(self._purchased_ids(tenant, customer_id))
-                if (customer_id and not repurchase)
-                else set()
-            )
-            return self._store_popular(tenant, n, None, set(basket) | bought)
+            had = set(self._owned_ids(tenant, customer_id, policy)) if customer_id else set()
+            return self._store_popular(tenant, n, None, set(basket) | had)
         basket_idx = self._indices(served, basket)
         hist = CustomerHistory.empty()
         if customer_id is not None:
             customer = self.store.get_customer(tenant, customer_id)
             if customer is None or customer.consent_personalization:
-                hist = self._history(tenant, customer_id, served)
-            else:  # no personalisation: only the rule against repeating a purchase applies
-                purchased = self._indices(served, self._purchased_ids(tenant, customer_id))
-                hist = CustomerHistory(hist.idx, hist.weights, purchased.astype(np.int32))
+                hist = self._history(tenant, customer_id, served, policy)
+            else:  # no personalisation: only the policy's "already has it" rule applies
+                owned = self._indices(served, self._owned_ids(tenant, customer_id, policy))
+                hist = CustomerHistory(hist.idx, hist.weights, owned.astype(np.int32), hist.kinds)
         if len(basket_idx) == 0 and len(hist.idx) == 0:
             rec = served.model.popular(
-                n,
-                exclude_idx=self._indices(served, basket),
-                purchased_idx=None if repurchase else hist.purchased,
+                n, exclude_idx=self._indices(served, basket), purchased_idx=hist.excluded
             )
             return self._answer(served, rec, POPULAR)
         rec = served.model.cross_sell(
@@ -240,27 +232,34 @@ class RecommendationService:
             n,
             hist_idx=hist.idx,
             hist_w=hist.weights,
-            purchased_idx=hist.purchased,
-            allow_repurchase=repurchase,
+            purchased_idx=hist.excluded,
             explain=explain,
         )
         return self._answer(served, rec, None)
 
     # ------------------------------------------------------------------ customer rows
-    def _history(self, tenant: str, customer_id: str, served: ServedModel) -> CustomerHistory:
+    def _history(
+        self, tenant: str, customer_id: str, served: ServedModel, policy: RecommendationPolicy
+    ) -> CustomerHistory:
         index = served.model.item_index
         if served.exact_history:
             events = self.store.customer_events(tenant, customer_id)
             if not events:
                 return CustomerHistory.empty()
-            return history_row(EventFrame.from_events(events), index, served.weights, time.time())
+            frame = EventFrame.from_events(events)
+            return history_row(frame, index, served.weights, time.time(), policy)
         row = self.store.customer_items(tenant, customer_id)
         raw = dict(zip(row.item_ids, row.weights, strict=True))
-        bought = [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
-        return finalize_history(raw, index, served.weights, bought)
+        kinds = dict(zip(row.item_ids, row.kinds, strict=True))
+        return finalize_history(raw, index, served.weights, kinds, policy)
 
     def _precompute(
-        self, served: ServedModel, tenant: str, customer_id: str, version: int, repurchase: bool
+        self,
+        served: ServedModel,
+        tenant: str,
+        customer_id: str,
+        version: int,
+        policy: RecommendationPolicy,
     ) -> Precomputed:
         """Score the customer's general top-``CACHE_DEPTH`` and remember it under ``version``
         (read before the profile and the row: a change in between leaves the entry stale,
@@ -268,40 +267,45 @@ class RecommendationService:
         customer = self.store.get_customer(tenant, customer_id)
         row = self.store.customer_items(tenant, customer_id)
         raw = dict(zip(row.item_ids, row.weights, strict=True))
-        bought = [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
-        hist = finalize_history(raw, served.model.item_index, served.weights, bought)
+        kinds = dict(zip(row.item_ids, row.kinds, strict=True))
+        hist = finalize_history(raw, served.model.item_index, served.weights, kinds, policy)
         if customer is not None and not customer.consent_personalization:
-            purchased = None if repurchase else hist.purchased
-            rec = served.model.popular(CACHE_DEPTH, purchased_idx=purchased)
+            rec = served.model.popular(CACHE_DEPTH, purchased_idx=hist.excluded)
             fallback: str | None = NO_CONSENT
         else:
             rec = self._personal(
-                served, customer_id, hist, CACHE_DEPTH, repurchase, segment=self._segment(customer)
+                served, customer_id, hist, CACHE_DEPTH, segment=self._segment(customer)
             )
             fallback = rec.fallback
         pre = Precomputed(
-            version, served.catalog_version, repurchase, rec.item_idx, rec.scores, fallback
+            version, served.catalog_version, policy.mask, rec.item_idx, rec.scores, fallback
         )
         served.answers.put(customer_id, pre)
         return pre
 
-    def _purchased_ids(self, tenant: str, customer_id: str) -> list[str]:
+    def _owned_ids(self, tenant: str, customer_id: str, policy: RecommendationPolicy) -> list[str]:
+        """The items the customer already has by ``policy`` (one read of their history row)."""
+        if not policy.mask:
+            return []
         row = self.store.customer_items(tenant, customer_id)
-        return [i for i, p in zip(row.item_ids, row.purchased, strict=True) if p]
+        return [i for i, k in zip(row.item_ids, row.kinds, strict=True) if k & policy.mask]
 
     @staticmethod
     def _indices(served: ServedModel, ids: Sequence[str]) -> np.ndarray:
         index = served.model.item_index
         return np.array([index[i] for i in ids if i in index], dtype=np.int64)
 
-    def _policy(self, tenant: str) -> bool:
-        """The repurchase rule, re-read at most every ``poll_s`` seconds like the model."""
-        now = time.monotonic()
+    def _policy(self, tenant: str, catalog_version: int | None) -> RecommendationPolicy:
+        """The tenant's policy, read again only when the catalog version moved (writing a
+        policy moves it; see ``PolicyStore.put_tenant_config``); ``None``: read it now."""
         cached = self._policies.get(tenant)
-        if cached is None or now - cached[0] >= self.poll_s:
-            policy = self.store.get_tenant_config(tenant).get("policy") or {}
-            cached = self._policies[tenant] = (now, bool(policy.get("allow_repurchase", False)))
-        return cached[1]
+        if cached is not None and cached[0] == catalog_version:
+            return cached[1]
+        doc = self.store.get_tenant_config(tenant).get("policy")
+        policy = RecommendationPolicy.from_document(doc)
+        if catalog_version is not None:
+            self._policies[tenant] = (catalog_version, policy)
+        return policy
 
     @staticmethod
     def _segment(customer: Customer | None) -> str | None:
@@ -327,14 +331,14 @@ class RecommendationService:
         customer_id: str,
         hist: CustomerHistory,
         n: int,
-        repurchase: bool,
         *,
         segment: str | None = None,
         exclude_idx: np.ndarray | None = None,
         category: str | None = None,
         explain: bool = False,
     ) -> Recommendation:
-        """Score a history row, with the customer's cached vector for factor models."""
+        """Score a history row (never what the customer already has, ``hist.excluded``), with
+        the customer's cached vector for factor models."""
         vector = None
         if served.foldin is not None and len(hist.idx):
             vector = served.foldin.vector(customer_id, hist.idx, hist.weights)
@@ -342,13 +346,13 @@ class RecommendationService:
             hist.idx,
             hist.weights,
             n,
-            purchased_idx=hist.purchased,
-            allow_repurchase=repurchase,
+            purchased_idx=hist.excluded,
             exclude_idx=exclude_idx,
             category=category,
             explain=explain,
             segment=segment,
             user_vector=vector,
+            hist_kinds=hist.kinds,
         )
 
     def _from_precomputed(

@@ -43,6 +43,7 @@ import scipy.sparse as sp
 
 from recommender.attributes import AttributeIndex
 from recommender.models import Recommender
+from recommender.policy import INTERACTED, reason_type
 from recommender.scoring import Scorer, scorer_for
 from recommender.selection import ItemMask, top_n
 from recommender.validation import validate_version
@@ -257,11 +258,15 @@ class LoadedModel:
         explain: bool = False,
         segment: str | None = None,
         user_vector: np.ndarray | None = None,
+        hist_kinds: np.ndarray | None = None,
     ) -> Recommendation:
         """Personalised top-``n`` for one history row (``CustomerHistory.idx/.weights``).
 
-        Never returns a purchased item (unless ``allow_repurchase``), an unavailable/deleted or
-        excluded item, an item outside ``category``, or an item twice. An empty history (unknown
+        Never returns an item of ``purchased_idx`` (what the customer already has by the
+        tenant's policy, ``CustomerHistory.excluded``; unless ``allow_repurchase``), an
+        unavailable/deleted or excluded item, an item outside ``category``, or an item twice.
+        ``hist_kinds`` (``CustomerHistory.kinds``) lets reasons name the interaction each
+        history item comes from; without it they say ``because_you_interacted``. An empty history (unknown
         customer) gets :meth:`popular` for its ``segment`` with ``fallback="popular"``.
         ``user_vector`` (factor models only) is this row's customer vector when the caller
         already has it, e.g. from ``scorer.vector_cache()``; it replaces the fold-in and must
@@ -271,6 +276,8 @@ class LoadedModel:
         hist_w = np.asarray(hist_w, dtype=np.float32)
         in_model = hist_idx < self.n_model_items
         hist_idx, hist_w = hist_idx[in_model], hist_w[in_model]
+        if hist_kinds is not None:
+            hist_kinds = np.asarray(hist_kinds, dtype=np.int64)[in_model]
         purchased = None if allow_repurchase else purchased_idx
         if len(hist_idx) == 0 or not self.scorer.personalised:
             rec = self.popular(
@@ -284,7 +291,7 @@ class LoadedModel:
         idx, sc = self.scorer.top(
             hist_idx, hist_w, n, self.mask, category, [exclude_idx, purchased], user_vector
         )
-        reasons = self._explain(hist_idx, hist_w, idx) if explain else _no_reasons(idx)
+        reasons = self._explain(hist_idx, hist_w, idx, hist_kinds) if explain else _no_reasons(idx)
         return Recommendation(idx, sc, reasons, None)
 
     def similar(
@@ -354,7 +361,9 @@ class LoadedModel:
         if explain:
             in_basket = np.isin(keys, basket)
             if in_basket.any():
-                reasons = self._explain(keys[in_basket], vals[in_basket], idx, "bought_together")
+                reasons = self._explain(
+                    keys[in_basket], vals[in_basket], idx, kind="bought_together"
+                )
         return Recommendation(idx, sc, reasons, None)
 
     def basket_row(
@@ -391,18 +400,29 @@ class LoadedModel:
         hist_idx: np.ndarray,
         hist_w: np.ndarray,
         rec_idx: np.ndarray,
-        kind: str = "because_you_bought",
+        hist_kinds: np.ndarray | None = None,
+        *,
+        kind: str | None = None,
         top: int = 3,
     ) -> list[list[dict[str, Any]]]:
-        """Per recommended item, the history items contributing most to its score."""
+        """Per recommended item, the history items contributing most to its score, grouped
+        by the reason each gives: ``kind`` for all, else the interaction it comes from
+        (:func:`recommender.policy.reason_type` of ``hist_kinds``)."""
         rec_model = np.where(rec_idx < self.n_model_items, rec_idx, 0)
         contrib = self.scorer.contributions(hist_idx, hist_w, rec_model)
+        kinds = hist_kinds.tolist() if hist_kinds is not None else None
         out: list[list[dict[str, Any]]] = []
         for col, item in enumerate(rec_idx.tolist()):
             if item >= self.n_model_items:
                 out.append([{"type": "similar_attributes"}])
                 continue
             order = np.argsort(-contrib[:, col], kind="stable")[:top]
-            ids = [str(self.item_ids[hist_idx[j]]) for j in order if contrib[j, col] > 0]
-            out.append([{"type": kind, "item_ids": ids}] if ids else [{"type": "profile"}])
+            groups: dict[str, list[str]] = {}
+            for j in order.tolist():
+                if contrib[j, col] <= 0:
+                    continue
+                reason = kind or (reason_type(kinds[j]) if kinds is not None else INTERACTED)
+                groups.setdefault(reason, []).append(str(self.item_ids[hist_idx[j]]))
+            reasons = [{"type": t, "item_ids": ids} for t, ids in groups.items()]
+            out.append(reasons or [{"type": "profile"}])
         return out

@@ -222,7 +222,7 @@ class CustomerData(StrEnum):
     PROFILE = "profile"
     #: The customer's events, their idempotency ids and their share of the event count.
     EVENTS = "events"
-    #: The history row: per-item weights, purchased flags, last times.
+    #: The history row: per-item weights, purchased flags, last times, interaction kinds.
     HISTORY = "history"
     #: The customer's serving version (the absent customer then reads as minus the erasures).
     SERVING_VERSION = "serving_version"

@@ -26,13 +26,16 @@ class CustomerItems:
     """A customer's interaction history row: one entry per item they touched.
 
     ``weight`` is the accumulated interaction weight (the recommender's confidence), ``purchased``
-    whether at least one purchase was recorded, ``last_ts`` the latest interaction time.
+    whether at least one purchase was recorded, ``last_ts`` the latest interaction time, ``kinds``
+    the interaction kinds recorded on the item as a mask of ``core.records.kind_bit`` (what the
+    tenant's policy reads to tell what the customer already has, and reasons name).
     """
 
     item_ids: list[str]
     weights: list[float]
     purchased: list[bool]
     last_ts: list[float]
+    kinds: list[int]
 
 
 class ServingVersions(NamedTuple):
@@ -112,7 +115,8 @@ class CatalogStore(Protocol):
 
     @abstractmethod
     def catalog_version(self, tenant: str) -> int:
-        """A counter that changes whenever the tenant's catalog changes (for serving caches)."""
+        """A counter that changes whenever the tenant's catalog changes (for serving caches), or
+        its policy document (``PolicyStore.put_tenant_config``): both change every cached answer."""
 
     @abstractmethod
     def items_changed_since(self, tenant: str, version: int) -> tuple[int, list[Item]]:
@@ -156,7 +160,7 @@ class EventStore(Protocol):
         Returns one flag per event: True when new, False for a duplicate (already stored, or
         repeated earlier in the same batch). For each new event with an item, ``weights[i]`` is
         added to the customer's history row in the same transaction; a purchase marks the item
-        purchased.
+        purchased, and every interaction but an impression adds its kind to the item's ``kinds``.
         """
 
     @abstractmethod
@@ -221,7 +225,8 @@ class PolicyStore(Protocol):
 
     @abstractmethod
     def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None:
-        """Replace the tenant's policy document."""
+        """Replace the tenant's policy document and, in the same write, advance the catalog
+        version, so serving caches keyed by it pick the new policy up without polling."""
 
 
 class ModelStore(Protocol):

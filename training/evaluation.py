@@ -17,6 +17,11 @@ Protocols:
 - :func:`temporal_split` - train before a cut date, test in a window after it; only items new to
   each customer are relevant (cross-sell).
 
+"New to the customer" is the serving rule: what the tenant's
+:class:`~recommender.policy.RecommendationPolicy` says the customer already has (by default
+what they bought, rated, disliked or returned in the training part) is neither recommended nor
+counted as relevant; a viewed item stays a candidate, as it does when the API serves.
+
 Examples
 --------
 >>> recs = np.array([[0, 1, 2]])
@@ -39,6 +44,7 @@ import scipy.sparse as sp
 
 from core.records import EventFrame
 from recommender.interactions import InteractionWeights, build_matrix
+from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
 
 METRIC_NAMES = ("precision", "recall", "ndcg", "map", "hit_rate")
 
@@ -115,29 +121,37 @@ def ms_stratified_split(
 
 @dataclass
 class Split:
-    """A train matrix and the relevant test items, in the same customer and item index spaces."""
+    """A train matrix and the relevant test items, in the same customer and item index spaces;
+    ``excluded`` what each customer already has by the policy (never recommended; ``None``:
+    the train row's items)."""
 
     train: sp.csr_matrix
     test: sp.csr_matrix
     customer_ids: np.ndarray
     item_ids: np.ndarray
+    excluded: sp.csr_matrix | None = None
 
 
 def split_frame_masks(
-    frame: EventFrame, train_mask: np.ndarray, test_mask: np.ndarray, weights: InteractionWeights
+    frame: EventFrame,
+    train_mask: np.ndarray,
+    test_mask: np.ndarray,
+    weights: InteractionWeights,
+    policy: RecommendationPolicy = DEFAULT_POLICY,
 ) -> Split:
-    """Build train (weighted) and test (binary, unseen in train) matrices from event masks."""
-    train, customers, items = build_matrix(frame.select(train_mask), weights)
+    """Build train (weighted) and test (binary, not already had) matrices from event masks."""
+    train_frame = frame.select(train_mask)
+    train, customers, items = build_matrix(train_frame, weights)
     test_frame = frame.select(test_mask)
     test_frame.type[:] = "purchase"  # relevance is binary: any test event on the item counts
     binary = InteractionWeights(type_weights={"purchase": 1.0}, binary=True)
     test, _, _ = build_matrix(test_frame, binary, item_ids=items, customer_ids=customers)
-    # only items new to the customer are relevant (seen ones are removed from the ranking)
-    seen = train.copy()
-    seen.data[:] = 1.0
-    test = (test - test.multiply(seen)).tocsr()
+    # only items the customer does not already have are relevant (the serving rule, which
+    # also removes them from the ranking)
+    excluded = policy.excluded_matrix(train_frame, customers, items)
+    test = (test - test.multiply(excluded)).tocsr()
     test.eliminate_zeros()
-    return Split(train, test, customers, items)
+    return Split(train, test, customers, items, excluded)
 
 
 def temporal_split(
@@ -163,7 +177,12 @@ def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> 
     recs = np.full((split.train.shape[0], k), -1, dtype=np.int64)
     for start in range(0, len(users), batch):
         u = users[start : start + batch]
-        ids, scores = model.recommend(split.train[u], N=k)
+        if split.excluded is None:
+            ids, scores = model.recommend(split.train[u], N=k)
+        else:  # the policy decides what is never recommended, as when serving
+            ids, scores = model.recommend(
+                split.train[u], N=k, filter_already_liked_items=False, filter_rows=split.excluded[u]
+            )
         recs[u, : ids.shape[1]] = np.where(np.isfinite(scores), ids, -1)
     return ranking_metrics(recs, split.test, k=k, n_items=split.train.shape[1])
 

@@ -59,12 +59,15 @@ def activate_model(version: str, key: AdminKey, versions: ModelVersionsDep) -> M
 
 @router.get("/v1/policy", response_model=TenantPolicy)
 async def get_policy(key: AdminKey, store: StoreDep) -> TenantPolicy:
+    """The tenant's recommendation rules (the defaults until set)."""
     return TenantPolicy.model_validate(store.get_tenant_config(key.tenant).get("policy", {}))
 
 
 @router.put("/v1/policy", response_model=TenantPolicy)
 def put_policy(body: TenantPolicy, key: AdminKey, store: StoreDep) -> TenantPolicy:
-    """Set the tenant's recommendation rules (e.g. repurchase wanted for consumables)."""
+    """Set the tenant's recommendation rules: which interactions mean the customer already
+    has an item, whether purchases may repeat (consumables). Every worker applies them from
+    its next answer on."""
     config = store.get_tenant_config(key.tenant)
     config["policy"] = body.model_dump()
     store.put_tenant_config(key.tenant, config)

@@ -149,12 +149,13 @@ async def similar_items(
     recommender: RecommenderDep,
     n: N = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    explain: Annotated[bool, Query(description="add reasons such as 'similar to X'")] = False,
 ) -> RecommendationsPublic:
     """ "Goes well with" for a product page; new catalog items are served by attributes."""
     answer = recommender.similar(key.tenant, item_id, n, category=category)
     if answer is None:
         raise Problem(404, f"item '{item_id}' not found")
-    return _public(answer)
+    return _public(answer, explain)
 
 
 @router.post("/v1/recommendations/cross-sell", response_model=RecommendationsPublic)
@@ -162,5 +163,7 @@ async def cross_sell(
     body: CrossSellCreate, key: RecommendKey, recommender: RecommenderDep
 ) -> RecommendationsPublic:
     """What to add to a basket or cart (never what is in it)."""
-    answer = recommender.cross_sell(key.tenant, body.items, body.customer_id, body.n)
-    return _public(answer)
+    answer = recommender.cross_sell(
+        key.tenant, body.items, body.customer_id, body.n, explain=body.explain
+    )
+    return _public(answer, body.explain)

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    TypeAdapter,
     model_serializer,
 )
 
 from api.schemas.common import Identifier
+from recommender.policy import DEFAULT_EXCLUDED
+
+#: Interaction kinds a policy may name (event types other than ``impression``).
+InteractionKind = Literal[
+    "view", "add_to_cart", "purchase", "return", "rating", "dislike", "click", "configure"
+]
+_DEFAULT_EXCLUDED = TypeAdapter(list[InteractionKind]).validate_python(DEFAULT_EXCLUDED)
 
 
 class Reason(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: str = Field(
-        description="because_you_bought, bought_together, similar, "
+        description="the interaction a history item comes from (because_you_bought, "
+        "because_you_rated, because_you_added_to_cart, because_you_configured, "
+        "because_you_viewed, because_you_interacted), or bought_together, similar, "
         "similar_attributes, popular, profile"
     )
     item_ids: list[str] | None = None
@@ -54,6 +64,7 @@ class CrossSellCreate(BaseModel):
     items: list[Identifier] = Field(min_length=1, max_length=500)
     customer_id: Identifier | None = None
     n: int = Field(10, ge=1, le=100)
+    explain: bool = Field(False, description="add reasons such as 'bought together with X'")
 
 
 class ModelVersionPublic(BaseModel):
@@ -118,6 +129,14 @@ class TenantPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    exclude_interacted: list[InteractionKind] = Field(
+        default_factory=lambda: list(_DEFAULT_EXCLUDED),
+        max_length=8,
+        description="interaction types after which an item is never recommended to that "
+        "customer again (the customer already has it)",
+    )
     allow_repurchase: bool = Field(
-        False, description="recommend items the customer already purchased (consumables)"
+        False,
+        description="recommend items the customer already purchased (consumables), even when "
+        "exclude_interacted names purchase",
     )

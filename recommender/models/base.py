@@ -125,17 +125,22 @@ class Recommender(ABC):
         N: int = 10,
         filter_items: np.ndarray | None = None,
         filter_already_liked_items: bool = True,
+        filter_rows: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``N`` item indices and scores for each history row, shapes ``(n_rows, N)``.
 
-        Items in the row (already liked) and ``filter_items`` are never returned; when fewer than
-        ``N`` items remain, the tail holds ``-inf`` scores (callers drop them).
+        Items in the row (already liked), ``filter_items`` and each row's non-zeros of
+        ``filter_rows`` (what that customer already has, by the tenant's policy) are never
+        returned; when fewer than ``N`` items remain, the tail holds ``-inf`` scores.
         """
         self._check_fitted()
         rows = as_csr(user_rows, self.n_items_)
         scores = self.score(rows).astype(np.float32, copy=False)
         if filter_already_liked_items:
             r, c = rows.nonzero()
+            scores[r, c] = -np.inf
+        if filter_rows is not None:
+            r, c = sp.csr_matrix(filter_rows).nonzero()
             scores[r, c] = -np.inf
         if filter_items is not None and len(filter_items):
             scores[:, np.asarray(filter_items)] = -np.inf

@@ -33,7 +33,8 @@ if #docs > 0 then redis.call('DECRBY', p .. 'nevents', #docs) end
 held = held + redis.call('DEL', p .. 'ev:' .. cid)
 redis.call('SREM', p .. 'evcust', cid)""",
         CustomerData.HISTORY: """
-held = held + redis.call('DEL', p .. 'ciw:' .. cid, p .. 'cip:' .. cid, p .. 'cit:' .. cid)""",
+held = held + redis.call('DEL', p .. 'ciw:' .. cid, p .. 'cip:' .. cid, p .. 'cit:' .. cid,
+                         p .. 'cik:' .. cid)""",
         CustomerData.SERVING_VERSION: """
 held = held + redis.call('DEL', p .. 'cver:' .. cid)""",
         CustomerData.INSIGHTS: """

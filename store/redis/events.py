@@ -2,7 +2,9 @@
 
 Per tenant: ``eids`` (event id -> customer, the idempotency index), ``ev:<customer>`` (the
 customer's event documents), ``evcust`` (customers with events), ``nevents``; the history row is
-``ciw:``/``cip:``/``cit:<customer>`` (weights, purchased flags, last times); the serving version
+``ciw:``/``cip:``/``cit:``/``cik:<customer>`` (weights, purchased flags, last times, interaction
+kinds as ``core.records.kind_bit`` masks; rows written before ``cik`` existed read their
+purchase bit from ``cip``); the serving version
 is ``cver:<customer>``, drawn from ``counter:customers``. A batch is one Lua script: atomic.
 """
 
@@ -13,23 +15,23 @@ from typing import Any
 
 import numpy as np
 
-from core.records import Event, EventFrame
+from core.records import Event, EventFrame, kind_bit
 from store.codec import decode_event, event_doc, loads
 from store.protocols import CustomerItems, EventStore, ServingVersions
 from store.redis.connection import RedisConnection
 
-# ARGV: tenant prefix, then 7 fields per event: event_id, customer_id, doc, item_id, weight
-# ('' when the history is not updated), purchased ('1'/'0'), timestamp.
+# ARGV: tenant prefix, then 8 fields per event: event_id, customer_id, doc, item_id, weight
+# ('' when the history is not updated), purchased ('1'/'0'), timestamp, kind bit (0 for none).
 ADD_EVENTS = """
 local p = ARGV[1]
 local out = {}
 local added = 0
 local touched = {}
-local n = (#ARGV - 1) / 7
+local n = (#ARGV - 1) / 8
 for i = 0, n - 1 do
-  local b = 2 + i * 7
-  local eid, cid, doc, item, w, bought, ts =
-    ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4], ARGV[b+5], ARGV[b+6]
+  local b = 2 + i * 8
+  local eid, cid, doc, item, w, bought, ts, kind =
+    ARGV[b], ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4], ARGV[b+5], ARGV[b+6], tonumber(ARGV[b+7])
   if redis.call('HSETNX', p .. 'eids', eid, cid) == 1 then
     redis.call('RPUSH', p .. 'ev:' .. cid, doc)
     redis.call('SADD', p .. 'evcust', cid)
@@ -41,8 +43,12 @@ for i = 0, n - 1 do
       if (not old) or tonumber(old) < tonumber(ts) then
         redis.call('HSET', p .. 'cit:' .. cid, item, ts)
       end
+      if kind ~= 0 then
+        local had = tonumber(redis.call('HGET', p .. 'cik:' .. cid, item) or '0')
+        redis.call('HSET', p .. 'cik:' .. cid, item, bit.bor(had, kind))
+      end
       -- an impression (weight 0) leaves the customer's answer as it was
-      if tonumber(w) ~= 0 or bought == '1' then touched[cid] = true end
+      if tonumber(w) ~= 0 or kind ~= 0 then touched[cid] = true end
     end
     out[#out + 1] = 1
   else
@@ -72,6 +78,7 @@ def event_args(prefix: str, events: Sequence[Event], weights: Sequence[float] | 
                 w,
                 "1" if e.type == "purchase" else "0",
                 repr(float(e.timestamp)),
+                str(kind_bit(e.type)),
             )
         )
     return args
@@ -171,13 +178,16 @@ class RedisEvents(RedisConnection, EventStore):
         pipe.hgetall(t + "ciw:" + customer_id)
         pipe.hgetall(t + "cip:" + customer_id)
         pipe.hgetall(t + "cit:" + customer_id)
-        w, p, ts = pipe.execute()
+        pipe.hgetall(t + "cik:" + customer_id)
+        w, p, ts, k = pipe.execute()
         ids = sorted(w)
+        bought = kind_bit("purchase")
         return CustomerItems(
             item_ids=ids,
             weights=[float(w[i]) for i in ids],
             purchased=[i in p for i in ids],
             last_ts=[float(ts.get(i, 0.0)) for i in ids],
+            kinds=[int(k.get(i, 0)) | (bought if i in p else 0) for i in ids],
         )
 
     def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:

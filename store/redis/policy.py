@@ -15,4 +15,8 @@ class RedisPolicy(RedisConnection, PolicyStore):
         return loads(doc) if doc else {}
 
     def put_tenant_config(self, tenant: str, config: dict[str, Any]) -> None:
-        self.r.set(self._t(tenant) + "config", dumps(config))
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(t + "config", dumps(config))
+        pipe.incr(t + "counter:catalog")  # serving caches re-read the policy (see the protocol)
+        pipe.execute()

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from core.records import Event, EventFrame
+from core.records import Event, EventFrame, kind_bit
 from store.codec import event_from_row, event_row
 from store.protocols import CustomerItems, EventStore, ServingVersions
 from store.sqlite.connection import SQLiteConnection, bump
@@ -60,15 +60,17 @@ def insert_events(
         new.append(is_new)
         if is_new and e.item_id and weights is not None:
             bought = int(e.type == "purchase")
+            kind = kind_bit(e.type)
             db.execute(
                 "INSERT INTO customer_items (tenant, customer_id, item_id, weight, purchased,"
-                " last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                " last_ts, kinds) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
                 " weight = weight + excluded.weight,"
                 " purchased = max(purchased, excluded.purchased),"
-                " last_ts = max(last_ts, excluded.last_ts)",
-                (tenant, e.customer_id, e.item_id, float(weights[i]), bought, e.timestamp),
+                " last_ts = max(last_ts, excluded.last_ts),"
+                " kinds = kinds | excluded.kinds",
+                (tenant, e.customer_id, e.item_id, float(weights[i]), bought, e.timestamp, kind),
             )
-            if weights[i] or bought:  # an impression (weight 0) leaves the answer as it was
+            if weights[i] or kind:  # an impression (weight 0) leaves the answer as it was
                 touched.add(e.customer_id)
     if touched:
         touch_customers(db, tenant, touched)
@@ -154,7 +156,7 @@ class SQLiteEvents(SQLiteConnection, EventStore):
         rows = (
             self._db()
             .execute(
-                "SELECT item_id, weight, purchased, last_ts FROM customer_items"
+                "SELECT item_id, weight, purchased, last_ts, kinds FROM customer_items"
                 " WHERE tenant = ? AND customer_id = ? ORDER BY item_id",
                 (tenant, customer_id),
             )
@@ -165,6 +167,7 @@ class SQLiteEvents(SQLiteConnection, EventStore):
             weights=[r[1] for r in rows],
             purchased=[bool(r[2]) for r in rows],
             last_ts=[r[3] for r in rows],
+            kinds=[int(r[4]) for r in rows],
         )
 
     def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:

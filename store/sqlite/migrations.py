@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from core.records import INTERACTION_KINDS, kind_bit
 from store.codec import dumps
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -194,8 +195,21 @@ def one_codec(db: sqlite3.Connection) -> None:
     _reencode(db, "events", ("tenant", "event_id"), "context")
 
 
+def interaction_kinds(db: sqlite3.Connection) -> None:
+    """4: ``customer_items.kinds``, the mask of interaction kinds per item (what the tenant's
+    policy excludes and reasons name), filled from the events already stored."""
+    db.execute("ALTER TABLE customer_items ADD COLUMN kinds INTEGER NOT NULL DEFAULT 0")
+    for kind in INTERACTION_KINDS:
+        db.execute(
+            "UPDATE customer_items SET kinds = kinds | ? WHERE EXISTS (SELECT 1 FROM events e"
+            " WHERE e.tenant = customer_items.tenant AND e.customer_id = customer_items.customer_id"
+            " AND e.item_id = customer_items.item_id AND e.type = ?)",
+            (kind_bit(kind), kind),
+        )
+
+
 #: The schema's history, oldest first; a file's ``user_version`` counts how many it has run.
-MIGRATIONS: tuple[Migration, ...] = (schema, item_versions, one_codec)
+MIGRATIONS: tuple[Migration, ...] = (schema, item_versions, one_codec, interaction_kinds)
 
 
 def user_version(db: sqlite3.Connection) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from store.codec import dumps, loads
 from store.protocols import PolicyStore
-from store.sqlite.connection import SQLiteConnection
+from store.sqlite.connection import SQLiteConnection, bump
 
 
 class SQLitePolicy(SQLiteConnection, PolicyStore):
@@ -26,3 +26,4 @@ class SQLitePolicy(SQLiteConnection, PolicyStore):
                 " ON CONFLICT (tenant) DO UPDATE SET doc = excluded.doc",
                 (tenant, doc),
             )
+            bump(db, tenant, "catalog")  # serving caches re-read the policy (see the protocol)

@@ -9,6 +9,7 @@ import pytest
 
 from core.records import Customer, Event, Item
 from recommender.interactions import weigh_events
+from recommender.policy import DEFAULT_POLICY
 from recommender.service import RecommendationService
 from store.base import CustomerItems, ServingVersions
 from store.embedded import SQLiteStore
@@ -104,7 +105,10 @@ def test_page_sizes_kept_per_customer_are_bounded(
     served = svc.registry.served("t")
     assert served is not None
     entry = served.answers.get(
-        "c0", store.serving_versions("t", "c0").customer, served.catalog_version, False
+        "c0",
+        store.serving_versions("t", "c0").customer,
+        served.catalog_version,
+        DEFAULT_POLICY.mask,
     )
     assert entry is not None and sorted(entry.by_n) == [1, 2, 3, 4]
     assert all(entry.by_n[n] is answers[n] for n in (1, 2, 3, 4))

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.records import kind_bit
 from recommender.artifacts import save_version
 from recommender.models import ALS, EASE, ItemKNN, Popularity
 from recommender.serving import LoadedModel
@@ -143,10 +144,25 @@ def test_new_item_served_by_attributes(served: LoadedModel) -> None:
 def test_explanations_name_history_items(served: LoadedModel) -> None:
     if not served.scorer.personalised:
         pytest.skip("popularity has no personal reasons")
+    viewed, bought = kind_bit("view"), kind_bit("view") | kind_bit("purchase")
     rec = served.recommend_for_history(
+        np.array([8, 9, 10]),
+        np.array([3.0, 3.0, 3.0]),
+        3,
+        explain=True,
+        hist_kinds=np.array([bought, viewed, kind_bit("rating")]),
+    )
+    named = {
+        "because_you_bought": {"i8"},
+        "because_you_viewed": {"i9"},
+        "because_you_rated": {"i10"},
+    }
+    for reasons in rec.reasons:
+        for r in reasons:
+            assert r["type"] == "profile" or set(r["item_ids"]) <= named[r["type"]]
+    assert any(r[0].get("item_ids") for r in rec.reasons)
+    # without the kinds, no interaction is claimed (a view is never explained as a purchase)
+    plain = served.recommend_for_history(
         np.array([8, 9, 10]), np.array([3.0, 3.0, 3.0]), 3, explain=True
     )
-    first = rec.reasons[0][0]
-    assert first["type"] in ("because_you_bought", "profile")
-    assert set(first.get("item_ids", [])) <= {"i8", "i9", "i10"}
-    assert any(r[0].get("item_ids") for r in rec.reasons)
+    assert {r["type"] for rs in plain.reasons for r in rs} <= {"because_you_interacted", "profile"}

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from core.records import ApiKey, Customer, Event, Item
+from core.records import ApiKey, Customer, Event, Item, kind_bit
 from store.base import Store
 
 
@@ -111,6 +111,18 @@ def test_events_idempotent_and_history(store: Store) -> None:
     assert hist.item_ids == ["i1", "i2"]
     assert hist.weights == [6.0, 3.0] and hist.purchased == [True, False]
     assert hist.last_ts == [20.0, 15.0]
+    assert hist.kinds == [kind_bit("view") | kind_bit("purchase"), kind_bit("add_to_cart")]
+    # an impression records no kind; a dislike (weight below zero) does
+    store.add_events(
+        "t", [ev("e4", item="i3", typ="impression"), ev("e5", item="i4", typ="dislike")], [0.0, -4]
+    )
+    hist = store.customer_items("t", "c1")
+    assert dict(zip(hist.item_ids, hist.kinds, strict=True)) == {
+        "i1": kind_bit("view") | kind_bit("purchase"),
+        "i2": kind_bit("add_to_cart"),
+        "i3": 0,
+        "i4": kind_bit("dislike"),
+    }
     assert store.customer_known("t", "c1")
     assert store.customer_items("other", "c1").item_ids == []
     assert store.count_events("other") == 0
@@ -292,8 +304,13 @@ def test_iter_events_keeps_context(store: Store) -> None:
 
 def test_tenant_config(store: Store) -> None:
     assert store.get_tenant_config("t") == {}
+    before = store.catalog_version("t")
     store.put_tenant_config("t", {"allow_repurchase": True})
     assert store.get_tenant_config("t") == {"allow_repurchase": True}
+    # serving caches keyed by the catalog version see the new policy
+    assert store.catalog_version("t") > before
+    assert store.serving_versions("t", "c1").catalog == store.catalog_version("t")
+    assert store.items_changed_since("t", before) == (store.catalog_version("t"), [])
     assert store.get_tenant_config("other") == {}
 
 

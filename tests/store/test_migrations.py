@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.records import Customer, Event, Item
+from core.records import Customer, Event, Item, kind_bit
 from store.sqlite import SQLiteStore
 from store.sqlite.migrations import MIGRATIONS, user_version
 
@@ -149,7 +149,8 @@ def test_an_old_file_opens_with_everything_it_held(tmp_path: Path, schema: str) 
     (event,) = store.customer_events("shop", "c1")
     assert event.context == {"page": "home", "score": None}  # NaN: strict JSON has no such value
     assert (event.quantity, event.value) == (2, 9.5)
-    assert store.customer_items("shop", "c1").weights == [5.0]
+    row = store.customer_items("shop", "c1")
+    assert row.weights == [5.0] and row.kinds == [kind_bit("purchase")]  # filled from events
     assert store.serving_versions("shop", "c1") == (2, 7)
     assert store.serving_versions("shop", "nobody") == (2, -3)
     models = store.list_models("shop")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from core.records import Event, EventFrame
+from core.records import Event, EventFrame, kind_bit
 from recommender.artifacts import read_meta, save_version, version_folder
 from recommender.interactions import (
     InteractionWeights,
@@ -19,7 +19,13 @@ from recommender.interactions import (
     update_history,
 )
 from recommender.models import EASE, Recommender
-from training.evaluation import ms_stratified_split, ranking_metrics
+from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
+from training.evaluation import (
+    evaluate_model,
+    ms_stratified_split,
+    ranking_metrics,
+    split_frame_masks,
+)
 from training.train import TrainConfig, train_from_frame
 
 
@@ -92,7 +98,7 @@ def test_history_row_matches_training_row() -> None:
         assert h.idx.tolist() == m[u].indices.tolist()
         assert h.weights.tolist() == m[u].data.tolist()
     h1 = history_row(frame.select(frame.customer_id == "c1"), index)
-    assert h1.purchased.tolist() == [index["b"]]
+    assert h1.excluded.tolist() == [index["b"]]  # bought: the default policy excludes it
 
 
 def test_incremental_history_equals_batch() -> None:
@@ -104,10 +110,15 @@ def test_incremental_history_equals_batch() -> None:
     sub = frame.select(frame.customer_id == "c2")
     for t, i, v in zip(sub.type, sub.item_id, sub.value, strict=True):
         update_history(raw, i, t, w, value=None if np.isnan(v) else v)
-    inc = finalize_history(raw, index, w)
+    kinds: dict[str, int] = {}
+    for t, i in zip(sub.type, sub.item_id, strict=True):
+        kinds[i] = kinds.get(i, 0) | kind_bit(t)
+    inc = finalize_history(raw, index, w, kinds)
     batch = history_row(sub, index, w)
     assert inc.idx.tolist() == batch.idx.tolist()
     assert inc.weights.tolist() == batch.weights.tolist()
+    assert inc.kinds.tolist() == batch.kinds.tolist()
+    assert inc.excluded.tolist() == batch.excluded.tolist()
 
 
 def test_artifact_round_trip_without_pickle(tmp_path: Path) -> None:
@@ -152,3 +163,45 @@ def test_train_auto_picks_by_validation(tmp_path: Path) -> None:
     assert meta["metrics"]["validation"]["ndcg@10"] > 0
     assert len(meta["search"]["trials"]) == 5
     assert meta["seconds"]["total"] >= meta["seconds"]["fit"]
+
+
+def test_evaluation_and_serving_exclude_by_the_same_policy() -> None:
+    """What a customer already has is one rule: the serving row's ``excluded`` and the
+    evaluation split's ``excluded`` agree, and a viewed item stays recommendable and relevant."""
+    train = [
+        Event("1", "c1", "view", 0.0, item_id="a"),
+        Event("2", "c1", "purchase", 1.0, item_id="b"),
+        Event("3", "c1", "rating", 2.0, item_id="c", value=4.0),
+        Event("4", "c2", "purchase", 1.0, item_id="a"),
+        Event("5", "c2", "purchase", 1.0, item_id="d"),
+        Event("6", "c2", "view", 1.0, item_id="c"),
+    ]
+    test = [
+        Event("7", "c1", "purchase", 5.0, item_id="a"),
+        Event("8", "c1", "purchase", 5.0, item_id="c"),
+    ]
+    frame = EventFrame.from_events(train + test)
+    in_train = frame.timestamp < 5.0
+    for policy in (DEFAULT_POLICY, RecommendationPolicy(frozenset({"view"}))):
+        split = split_frame_masks(frame, in_train, ~in_train, InteractionWeights(), policy)
+        assert split.excluded is not None
+        index = {k: i for i, k in enumerate(split.item_ids.tolist())}
+        for u, c in enumerate(split.customer_ids.tolist()):
+            sub = frame.select(in_train & (frame.customer_id == c))
+            served = history_row(sub, index, policy=policy)
+            assert served.excluded.tolist() == split.excluded[u].indices.tolist()
+        c1 = split.customer_ids.tolist().index("c1")
+        relevant = {split.item_ids[j] for j in split.test[c1].indices}
+        # by default: the viewed "a" is relevant, the rated "c" is had; excluding views: reversed
+        assert relevant == ({"a"} if policy is DEFAULT_POLICY else {"c"})
+        model = EASE(l2=1.0).fit(split.train)
+        metrics = evaluate_model(model, split, k=2)
+        recs, scores = model.recommend(
+            split.train[[c1]],
+            N=4,
+            filter_already_liked_items=False,
+            filter_rows=split.excluded[[c1]],
+        )
+        shown = set(recs[0][np.isfinite(scores[0])].tolist())
+        assert shown and not shown & set(split.excluded[c1].indices.tolist())
+        assert metrics["users"] == 1
