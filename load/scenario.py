@@ -346,6 +346,15 @@ def contract_requests(rng: random.Random) -> list[Request]:
     add(("all", "PUT", "/v1/policy", {"allow_repurchase": False}))
     add(("all", "PUT", "/v1/policy", {"allow_repurchase": "yes please"}))
     add(("all", "GET", "/v1/policy", None))
+    add(("all", "GET", "/v1/items/sku-000/similar?n=3&explain=true", None))
+    cross = {"items": ["sku-001"], "customer_id": "cust-002", "n": 3, "explain": True}
+    add(("all", "POST", "/v1/recommendations/cross-sell", cross))
+    views = {"exclude_interacted": ["view", "purchase"], "allow_repurchase": False}
+    add(("all", "PUT", "/v1/policy", views))
+    add(("all", "GET", "/v1/customers/cust-002/recommendations?n=5&explain=true", None))
+    add(("all", "PUT", "/v1/policy", {"exclude_interacted": ["impression"]}))
+    add(("all", "PUT", "/v1/policy", {}))
+    add(("all", "GET", "/v1/policy", None))
     # insights
     for c in range(0, 120, 3):
         q = "?horizon_days=30" if c % 9 == 0 else ""
