@@ -5,8 +5,9 @@ Examples
 ``atelier train --tenant acme --publish`` (events collected by the service), or
 ``atelier train --events lines.csv.gz --map customer_id=CustomerID,item_id=StockCode,``
 ``timestamp=InvoiceDate,quantity=Quantity --tenant acme --model auto``;
-``atelier evaluate --dataset ml-100k --protocol ms`` or
-``atelier evaluate --dataset online-retail --protocol temporal --cut 2011-11-09 --end 2011-12-09``.
+``atelier evaluate --dataset ml-100k`` (Microsoft Recommenders' protocol) or
+``atelier evaluate --dataset online-retail`` (temporal: cut 2011-11-09, test to 2011-12-09);
+the data set's defaults are ``training.datasets.PROTOCOLS``.
 """
 
 from __future__ import annotations
@@ -231,21 +232,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from training import datasets
     from training.evaluate import evaluate_command, parse_date
 
-    if args.dataset == "ml-100k":
-        frame = datasets.movielens_100k()
-    elif args.dataset == "online-retail":
-        frame = datasets.online_retail()
+    defaults = datasets.DatasetProtocol("temporal")
+    if args.dataset is not None:
+        frame = datasets.load(args.dataset, args.data_dir)
+        defaults = datasets.PROTOCOLS[args.dataset]
     elif args.events is not None:
         frame = _file_frame(args)
     else:
-        raise ValueError("give --dataset or --events")
+        raise SystemExit("atelier evaluate: give --dataset or --events")
+    protocol = args.protocol or defaults.protocol
+    # the data set's documented cut dates apply to its own protocol only
+    own = protocol == defaults.protocol
+    cut = args.cut or (defaults.cut if own else None)
+    end = args.end or (defaults.end if own else None)
+    if protocol == "temporal" and cut is None:
+        raise SystemExit("atelier evaluate: the temporal protocol needs --cut YYYY-MM-DD")
     evaluate_command(
         frame,
-        args.protocol,
+        protocol,
         [m.strip() for m in args.models.split(",") if m.strip()],
         _weights(args),
-        cut=parse_date(args.cut) if args.cut else None,
-        end=parse_date(args.end) if args.end else None,
+        cut=parse_date(cut) if cut else None,
+        end=parse_date(end) if end else None,
         k=args.k,
         validation_days=args.validation_days,
         search_method=args.search,
@@ -305,8 +313,22 @@ def register(subparsers: Any) -> None:
     r.set_defaults(handler=cmd_retrain)
 
     e = subparsers.add_parser("evaluate", help="offline evaluation of model families")
-    e.add_argument("--dataset", choices=("ml-100k", "online-retail"))
-    e.add_argument("--protocol", choices=("temporal", "ms"), default="temporal")
+    e.add_argument(
+        "--dataset",
+        choices=("ml-100k", "online-retail"),
+        help="ml-100k: Microsoft Recommenders protocol; online-retail: temporal, cut 2011-11-09,"
+        " test to 2011-12-09 (both overridable)",
+    )
+    e.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder laid out as ../shared/data (default: $ATELIER_SHARED_DATA or ../shared/data)",
+    )
+    e.add_argument(
+        "--protocol",
+        choices=("temporal", "ms"),
+        help="default: the data set's own (temporal for --events)",
+    )
     e.add_argument("--cut", help="temporal: first test day (YYYY-MM-DD)")
     e.add_argument("--end", help="temporal: end of the test window (exclusive)")
     e.add_argument("--models", default="popularity,itemknn,als,ease,auto")

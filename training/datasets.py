@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,35 @@ from core.records import EventFrame
 ONLINE_RETAIL_NON_PRODUCTS: frozenset[str] = frozenset(
     {"POST", "DOT", "M", "D", "C2", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "S", "B"}
 )
+
+
+@dataclass(frozen=True)
+class DatasetProtocol:
+    """How a data set is evaluated unless told otherwise (the README's and the benchmarks')."""
+
+    protocol: str
+    #: Temporal protocol: first test day and end of the test window (exclusive), YYYY-MM-DD.
+    cut: str | None = None
+    end: str | None = None
+
+
+#: ``atelier evaluate --dataset NAME`` defaults: ML-100K by Microsoft Recommenders' random
+#: stratified split; Online Retail trained before 2011-11-09 and tested on the month after.
+PROTOCOLS: dict[str, DatasetProtocol] = {
+    "ml-100k": DatasetProtocol("ms"),
+    "online-retail": DatasetProtocol("temporal", "2011-11-09", "2011-12-09"),
+}
+
+
+def load(name: str, data_dir: Path | None = None) -> EventFrame:
+    """The data set ``name`` (a key of :data:`PROTOCOLS`) from ``data_dir`` (default
+    :func:`shared_data_dir`), laid out as ``../shared/data`` is."""
+    root = data_dir or shared_data_dir()
+    if name == "ml-100k":
+        return movielens_100k(root / "ml-100k" / "u.data")
+    if name == "online-retail":
+        return online_retail(root / "online-retail" / "online_retail.csv.gz")
+    raise ValueError(f"unknown data set {name!r}; known: {', '.join(PROTOCOLS)}")
 
 
 def shared_data_dir() -> Path:

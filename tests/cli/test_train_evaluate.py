@@ -185,3 +185,75 @@ def test_optuna_search_explores_and_keeps_the_best() -> None:
     assert 10.0 <= result.params["l2"] <= 5000.0
     with pytest.raises(ValueError, match="grid' or 'optuna"):
         search(split, ["ease"], method="random")
+
+
+def _tiny_shared_data(root: Path) -> Path:
+    """A folder laid out as ``../shared/data``: a checkerboard ML-100K ``u.data`` and an Online
+    Retail export whose purchases straddle the documented cut date (2011-11-09)."""
+    rng = np.random.default_rng(3)
+    (root / "ml-100k").mkdir(parents=True)
+    lines = []
+    for u in range(1, 61):
+        group = u % 2
+        for i in rng.choice(15, size=10, replace=False):
+            item = group * 15 + int(i) + 1
+            lines.append(f"{u}\t{item}\t{int(rng.integers(3, 6))}\t{880000000 + len(lines)}")
+    (root / "ml-100k" / "u.data").write_text("\n".join(lines) + "\n")
+    (root / "online-retail").mkdir(parents=True)
+    rows = []
+    for c in range(60):
+        group = c % 2
+        for k in range(10):
+            day = 1 + (k * 7 + c) % 60  # 2011-10-01 .. 2011-11-29
+            month, d = (10, day) if day <= 31 else (11, day - 31)
+            rows.append(
+                {
+                    "InvoiceNo": f"{500000 + c * 10 + k}",
+                    "StockCode": f"{22000 + group * 15 + int(rng.integers(15))}",
+                    "Description": "x",
+                    "Quantity": 2,
+                    "InvoiceDate": f"2011-{month:02d}-{d:02d} 10:00:00",
+                    "UnitPrice": 1.5,
+                    "CustomerID": f"{12000 + c}.0",
+                    "Country": "United Kingdom",
+                }
+            )
+    _write(root / "online-retail" / "online_retail.csv.gz", rows)
+    return root
+
+
+def test_readme_evaluate_examples_use_each_data_sets_protocol(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``atelier evaluate --dataset ml-100k`` and ``--dataset online-retail`` work as the README
+    writes them (here on a tiny folder of the same layout, through ``$ATELIER_SHARED_DATA``)."""
+    data = _tiny_shared_data(tmp_path / "shared")
+    out = tmp_path / "ml.json"
+    argv = ["evaluate", "--models", "popularity,ease", "--no-progress", "--out"]
+    monkeypatch.setenv("ATELIER_SHARED_DATA", str(data))
+    assert main([*argv, str(out), "--dataset", "ml-100k"]) == 0
+    ml = json.loads(out.read_text())
+    assert ml["protocol"] == "ms" and ml["cut"] is None
+    assert ml["results"]["ease"]["test"]["users"] > 0
+    assert "ndcg@10" in capsys.readouterr().out
+    assert main([*argv, str(out), "--dataset", "online-retail"]) == 0
+    monkeypatch.delenv("ATELIER_SHARED_DATA")
+    retail = json.loads(out.read_text())
+    assert retail["protocol"] == "temporal"
+    assert (retail["cut"], retail["end"]) == (1320796800.0, 1323388800.0)  # 2011-11-09, 12-09
+    assert retail["results"]["ease"]["test"]["users"] > 0
+    # the folder can also be named; a temporal protocol without a cut is a clean usage error
+    assert main([*argv, str(out), "--dataset", "ml-100k", "--data-dir", str(data)]) == 0
+    with pytest.raises(SystemExit, match="--cut"):
+        main(
+            [
+                *argv,
+                str(out),
+                "--dataset",
+                "ml-100k",
+                "--data-dir",
+                str(data),
+                "--protocol",
+                "temporal",
+            ]
+        )
