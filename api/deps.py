@@ -21,6 +21,8 @@ from configurator.service import ConfiguratorService
 from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
+from recommender.experiments import ExperimentService
+from recommender.reports import ReportService
 from recommender.service import RecommendationService
 from recommender.versions import ModelVersions
 from settings import Settings
@@ -67,6 +69,14 @@ async def get_listeners(request: Request) -> Listeners:
     return request.app.state.listeners
 
 
+async def get_experiments(request: Request) -> ExperimentService:
+    return request.app.state.experiments
+
+
+async def get_reports(request: Request) -> ReportService:
+    return request.app.state.reports
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 RecommenderDep = Annotated[RecommendationService, Depends(get_recommender)]
@@ -75,6 +85,8 @@ ConfiguratorDep = Annotated[ConfiguratorService, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 CustomersDep = Annotated[CustomerService, Depends(get_customers)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
+ExperimentsDep = Annotated[ExperimentService, Depends(get_experiments)]
+ReportsDep = Annotated[ReportService, Depends(get_reports)]
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 

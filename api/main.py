@@ -19,6 +19,7 @@ from api.routers import (
     configurator,
     customers,
     events,
+    experiments,
     health,
     insights,
     items,
@@ -29,6 +30,8 @@ from configurator.service import ConfiguratorService
 from customers import CustomerService
 from events.ingest import Listeners
 from insights.service import InsightsService
+from recommender.experiments import ExperimentService
+from recommender.reports import ReportService
 from recommender.service import RecommendationService
 from recommender.versions import ModelVersions
 from settings import Settings, get_settings
@@ -46,6 +49,7 @@ ROUTERS = (
     insights,
     events,
     models,
+    experiments,
     configurator,
 )
 
@@ -131,6 +135,8 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     app.state.listeners = listeners
     app.state.recommender = recommender
     app.state.model_versions = ModelVersions(store, settings.models_dir)
+    app.state.experiments = ExperimentService(store, recommender.registry)
+    app.state.reports = ReportService(store)
     app.state.insights = insights
     app.state.customers = CustomerService(store, listeners)
     app.state.configurator = ConfiguratorService(

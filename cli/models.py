@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 
 from cli.common import with_store
 from recommender.artifacts import read_meta, version_folder
-from recommender.feedback import feedback_report
+from recommender.feedback import GROUPINGS
+from recommender.reports import ReportService, format_report
 from recommender.validation import validate_version
 from recommender.versions import ModelVersions
 from settings import Settings
@@ -20,8 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     pub.add_argument("--version", required=True)
     pub.add_argument("--activate", action="store_true", help="make it the active version now")
     pub.set_defaults(handler=with_store(publish_command))
-    rep = sub.add_parser("report", help="impressions, CTR and conversion per model version")
+    rep = sub.add_parser(
+        "report", help="impressions, CTR, conversions, revenue per version or arm, with 95% CIs"
+    )
     rep.add_argument("--tenant", required=True)
+    rep.add_argument("--from", dest="from_", help="first day or time (RFC 3339), inclusive")
+    rep.add_argument("--to", help="last day or time (RFC 3339), exclusive")
+    rep.add_argument("--by", choices=GROUPINGS, default="model_version")
+    rep.add_argument("--experiment-id", help="with --by arm: only this experiment's arms")
     rep.add_argument(
         "--window-days",
         type=float,
@@ -50,40 +58,28 @@ def publish_command(args: argparse.Namespace, store: Store) -> int:
 
 
 def report_command(args: argparse.Namespace, store: Store) -> int:
-    rows = feedback_report(
-        store.iter_events(args.tenant, types=("impression", "click", "purchase")),
+    """The document ``GET /v1/reports/recommendations`` answers, as a table (or as JSON)."""
+    doc = ReportService(store).recommendations(
+        args.tenant,
+        start=_date(args.from_),
+        end=_date(args.to),
+        by=args.by,
         window_days=args.window_days,
+        experiment_id=args.experiment_id,
     )
-    active = store.active_model(args.tenant)
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "version": r.version,
-                        "impressions": r.impressions,
-                        "clicks": r.clicks,
-                        "ctr": r.ctr,
-                        "conversions": r.conversions,
-                        "conversion_rate": r.conversion_rate,
-                        "revenue": r.revenue,
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps(doc, indent=2))
         return 0
-    print(
-        f"{'model version':<34}{'impressions':>12}{'clicks':>8}{'CTR':>8}"
-        f"{'conversions':>13}{'conv. rate':>11}{'revenue':>11}"
-    )
-    for r in rows:
-        mark = " *" if r.version == active else ""
-        print(
-            f"{r.version + mark:<34}{r.impressions:>12}{r.clicks:>8}{r.ctr:>8.2%}"
-            f"{r.conversions:>13}{r.conversion_rate:>11.2%}{r.revenue:>11.2f}"
-        )
-    if not rows:
-        print("no impression or click events with context.model_version yet")
+    print(format_report(doc))
+    active = store.active_model(args.tenant)
+    if active is not None and args.by == "model_version":
+        print(f"active version: {active}")
     return 0
+
+
+def _date(text: str | None) -> float | None:
+    """An RFC 3339 date or time (UTC when naive) as POSIX seconds."""
+    if text is None:
+        return None
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()

@@ -25,6 +25,8 @@ class Answer:
     model_version: str | None
     items: list[RecommendedItem]
     fallback: str | None
+    #: ``{"experiment_id", "arm"}`` when an experiment arm answered.
+    experiment: dict[str, str] | None = None
     #: The response document, once the HTTP layer encoded it: a cached answer (served again for
     #: the same request while the customer's state holds) is encoded only once.
     encoded: bytes | None = None

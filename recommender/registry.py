@@ -10,6 +10,10 @@ marks active, its answer cache and its vector cache) and follows the store:
 - **catalog changes**: the store's change feed is applied on the next request (availability at
   once; a new item or a changed category reloads the version in the background), so a deleted
   item is never recommended by any worker;
+- **experiment arms**: :meth:`ModelRegistry.model_for_version` serves a version other than the
+  active one (an arm), loaded on its first request and kept in step with the catalog the same
+  way; one that fails is reported (:meth:`ModelRegistry.version_problem`) and retried like an
+  active one, so its customers are served by another arm meanwhile;
 - **bad versions**: every load validates the folder first (:mod:`recommender.validation`). A
   version that fails is refused: the tenant keeps serving what it served (or nothing, falling
   back to popular items), the failure is logged once per version with its reason, reported by
@@ -147,6 +151,9 @@ class ModelRegistry:
         self._failures: dict[str, LoadFailure] = {}
         self._warned: set[tuple[str, str]] = set()  # versions whose warnings were logged
         self._loading: set[str] = set()
+        #: Versions served beside the active one (experiment arms), and those that failed.
+        self._arms: dict[tuple[str, str], ServedModel] = {}
+        self._arm_failures: dict[tuple[str, str], LoadFailure] = {}
         self._stop = threading.Event()  # set by close(): background work ends early
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -204,6 +211,83 @@ class ModelRegistry:
             else:
                 self._swap_in_background(tenant, active)
         return current
+
+    def model_for_version(
+        self, tenant: str, version: str, catalog_version: int | None = None
+    ) -> ServedModel | None:
+        """``version`` of ``tenant`` ready to serve (an experiment arm): the active one when it
+        is that, else loaded on first use (in line: its customers have no other answer) and
+        synced with the catalog; None while it cannot be loaded (see :meth:`version_problem`)."""
+        current = self.model_for(tenant, catalog_version)
+        if current is not None and current.model.version == version:
+            return current
+        key = (tenant, version)
+        served = self._arms.get(key)
+        if served is None:
+            failure = self._arm_failures.get(key)
+            now = time.monotonic()
+            if failure is not None and not self._should_retry(failure, now):
+                return None
+            served = self._load_arm(tenant, version)
+            if served is None:
+                return None
+        self._sync_catalog(tenant, served, catalog_version)
+        return served
+
+    def _load_arm(self, tenant: str, version: str) -> ServedModel | None:
+        key = (tenant, version)
+        with self._lock:
+            served = self._arms.get(key)  # another request loaded it meanwhile
+        if served is not None:
+            return served
+        try:
+            folder: Path | None = version_folder(self.models_dir, tenant, version)
+        except ValueError:
+            folder = None
+        try:
+            served = self._load(tenant, version)
+        except Exception as exc:  # reported by version_problem; another arm serves
+            refused = isinstance(exc, InvalidVersion)
+            reason = "; ".join(exc.problems) if isinstance(exc, InvalidVersion) else str(exc)
+            if not refused:
+                reason = f"{type(exc).__name__}: {reason}"
+            if key not in self._arm_failures:
+                log.error(
+                    "experiment arm %s of tenant %s failed to load: %s", version, tenant, reason
+                )
+            self._arm_failures[key] = LoadFailure(
+                version, reason, folder, refused, _files_of(folder), time.monotonic()
+            )
+            return None
+        with self._lock:
+            self._arm_failures.pop(key, None)
+            self._arms[key] = served
+        return served
+
+    def version_problem(self, tenant: str, version: str) -> str | None:
+        """Why ``version`` cannot serve in this worker (tried now if it never was), or None."""
+        if self.model_for_version(tenant, version) is not None:
+            return None
+        failure = self._arm_failures.get((tenant, version))
+        if failure is not None:
+            return failure.reason
+        active = self._failures.get(tenant)
+        return active.reason if active is not None and active.version == version else "not loaded"
+
+    def release_arms(self, tenant: str, keep: set[str]) -> None:
+        """Forget arm versions of ``tenant`` not in ``keep`` (an experiment ended or changed)."""
+        with self._lock:
+            for key in [k for k in self._arms if k[0] == tenant and k[1] not in keep]:
+                del self._arms[key]
+            for key in [k for k in self._arm_failures if k[0] == tenant and k[1] not in keep]:
+                del self._arm_failures[key]
+
+    def all_served(self, tenant: str) -> list[ServedModel]:
+        """Every version this worker serves for ``tenant`` (the active one and arms)."""
+        with self._lock:
+            arms = [m for (t, _), m in self._arms.items() if t == tenant]
+        active = self._served.get(tenant)
+        return ([active] if active is not None else []) + arms
 
     def served(self, tenant: str) -> ServedModel | None:
         """What this worker serves for ``tenant`` now (no store read)."""

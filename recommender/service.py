@@ -35,6 +35,7 @@ import numpy as np
 from core.records import Customer, EventFrame
 from recommender.answers import NO_CONSENT, POPULAR, Answer, RecommendedItem, public_reason
 from recommender.cache import CACHE_DEPTH, Precomputed
+from recommender.experiments import ArmContext, Experiment
 from recommender.interactions import CustomerHistory, finalize_history, history_row
 from recommender.policy import RecommendationPolicy
 from recommender.registry import ModelRegistry, Readiness, ServedModel
@@ -81,7 +82,7 @@ class RecommendationService:
             store, models_dir, poll_s, cache_customers, on_load=self._warm
         )
         self._popular: dict[str, _StorePopularity] = {}
-        self._policies: dict[str, tuple[int, RecommendationPolicy]] = {}
+        self._policies: dict[str, tuple[int, RecommendationPolicy, Experiment | None]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -102,8 +103,7 @@ class RecommendationService:
 
     def forget_customer(self, tenant: str, customer_id: str) -> None:
         """Erasure: drop the customer's cached answers and vector from this worker."""
-        served = self.registry.served(tenant)
-        if served is not None:
+        for served in self.registry.all_served(tenant):
             served.answers.forget(customer_id)
             if served.foldin is not None:
                 served.foldin.forget(customer_id)
@@ -143,8 +143,7 @@ class RecommendationService:
         Usually one read of the store (see the module docstring).
         """
         versions = self.store.serving_versions(tenant, customer_id)
-        policy = self._policy(tenant, versions.catalog)
-        served = self.registry.model_for(tenant, versions.catalog)
+        policy, served, arm = self._route(tenant, customer_id, versions.catalog)
         if served is None:
             had = set(self._owned_ids(tenant, customer_id, policy))
             return self._store_popular(tenant, n, category, set(exclude) | had)
@@ -154,7 +153,7 @@ class RecommendationService:
             )
             if pre is None:
                 pre = self._precompute(served, tenant, customer_id, versions.customer, policy)
-            answer = self._from_precomputed(served, pre, n, category, exclude)
+            answer = self._from_precomputed(served, pre, n, category, exclude, arm)
             if answer is not None:
                 return answer
         exclude_idx = self._indices(served, exclude)
@@ -164,7 +163,7 @@ class RecommendationService:
             rec = served.model.popular(
                 n, category=category, exclude_idx=exclude_idx, purchased_idx=owned
             )
-            return self._answer(served, rec, NO_CONSENT)
+            return self._answer(served, rec, NO_CONSENT, arm)
         hist = self._history(tenant, customer_id, served, policy)
         rec = self._personal(
             served,
@@ -176,7 +175,7 @@ class RecommendationService:
             category=category,
             explain=explain,
         )
-        return self._answer(served, rec, None)
+        return self._answer(served, rec, None, arm)
 
     def similar(
         self, tenant: str, item_id: str, n: int = 10, *, category: str | None = None
@@ -208,8 +207,12 @@ class RecommendationService:
         explain: bool = True,
     ) -> Answer:
         """What goes with a basket (and, when given, with the customer's history)."""
-        served = self.registry.model_for(tenant)
-        policy = self._policy(tenant, served.catalog_version if served is not None else None)
+        if customer_id is not None:
+            catalog = self.store.catalog_version(tenant)
+            policy, served, arm = self._route(tenant, customer_id, catalog)
+        else:
+            served, arm = self.registry.model_for(tenant), None
+            policy = self._policy(tenant, served.catalog_version if served is not None else None)
         if served is None:
             had = set(self._owned_ids(tenant, customer_id, policy)) if customer_id else set()
             return self._store_popular(tenant, n, None, set(basket) | had)
@@ -226,7 +229,7 @@ class RecommendationService:
             rec = served.model.popular(
                 n, exclude_idx=self._indices(served, basket), purchased_idx=hist.excluded
             )
-            return self._answer(served, rec, POPULAR)
+            return self._answer(served, rec, POPULAR, arm)
         rec = served.model.cross_sell(
             basket_idx,
             n,
@@ -235,7 +238,7 @@ class RecommendationService:
             purchased_idx=hist.excluded,
             explain=explain,
         )
-        return self._answer(served, rec, None)
+        return self._answer(served, rec, None, arm)
 
     # ------------------------------------------------------------------ customer rows
     def _history(
@@ -296,16 +299,41 @@ class RecommendationService:
         return np.array([index[i] for i in ids if i in index], dtype=np.int64)
 
     def _policy(self, tenant: str, catalog_version: int | None) -> RecommendationPolicy:
-        """The tenant's policy, read again only when the catalog version moved (writing a
-        policy moves it; see ``PolicyStore.put_tenant_config``); ``None``: read it now."""
+        """The tenant's policy (see :meth:`_rules`)."""
+        return self._rules(tenant, catalog_version)[0]
+
+    def _rules(
+        self, tenant: str, catalog_version: int | None
+    ) -> tuple[RecommendationPolicy, Experiment | None]:
+        """The tenant's policy and running experiment, read again only when the catalog
+        version moved (writing either moves it: ``PolicyStore.put_tenant_config``,
+        ``ExperimentStore``); ``None``: read them now."""
         cached = self._policies.get(tenant)
         if cached is not None and cached[0] == catalog_version:
-            return cached[1]
+            return cached[1], cached[2]
         doc = self.store.get_tenant_config(tenant).get("policy")
         policy = RecommendationPolicy.from_document(doc)
+        running = self.store.running_experiment(tenant)
+        experiment = Experiment.from_doc(running[1]) if running is not None else None
+        self.registry.release_arms(tenant, set(experiment.arms.values()) if experiment else set())
         if catalog_version is not None:
-            self._policies[tenant] = (catalog_version, policy)
-        return policy
+            self._policies[tenant] = (catalog_version, policy, experiment)
+        return policy, experiment
+
+    def _route(
+        self, tenant: str, customer_id: str, catalog_version: int
+    ) -> tuple[RecommendationPolicy, ServedModel | None, ArmContext | None]:
+        """The policy, the version that answers this customer and, in an experiment, the arm:
+        the customer's own, or another arm's when that version cannot be loaded here."""
+        policy, experiment = self._rules(tenant, catalog_version)
+        if experiment is None:
+            return policy, self.registry.model_for(tenant, catalog_version), None
+        own = experiment.assign(tenant, customer_id)
+        for arm in (own, *sorted(a for a in experiment.arms if a != own)):
+            served = self.registry.model_for_version(tenant, experiment.arms[arm], catalog_version)
+            if served is not None:
+                return policy, served, experiment.context(arm)
+        return policy, self.registry.model_for(tenant, catalog_version), None
 
     @staticmethod
     def _segment(customer: Customer | None) -> str | None:
@@ -315,7 +343,13 @@ class RecommendationService:
         return str(seg) if seg is not None else None
 
     # ------------------------------------------------------------------ scoring
-    def _answer(self, served: ServedModel, rec: Recommendation, fallback: str | None) -> Answer:
+    def _answer(
+        self,
+        served: ServedModel,
+        rec: Recommendation,
+        fallback: str | None,
+        arm: ArmContext | None = None,
+    ) -> Answer:
         ids = served.item_id_list
         items = [
             RecommendedItem(ids[i], s, [public_reason(r) for r in reasons])
@@ -323,7 +357,7 @@ class RecommendationService:
                 rec.item_idx.tolist(), rec.scores.tolist(), rec.reasons, strict=True
             )
         ]
-        return Answer(served.model.version, items, fallback if fallback else rec.fallback)
+        return Answer(served.model.version, items, fallback if fallback else rec.fallback, arm)
 
     @staticmethod
     def _personal(
@@ -362,9 +396,11 @@ class RecommendationService:
         n: int,
         category: str | None,
         exclude: Sequence[str],
+        arm: ArmContext | None = None,
     ) -> Answer | None:
         """The answer from a current precomputed list, or None when the request's filters leave
-        fewer than ``n`` of its items (the caller then computes it live)."""
+        fewer than ``n`` of its items (the caller then computes it live). A kept answer names
+        the arm it was served for: within one catalog version a version serves one arm."""
         n = max(0, min(n, MAX_N))  # clip_n inline: this is the hot path
         plain = category is None and not exclude
         if plain:
@@ -379,7 +415,7 @@ class RecommendationService:
             return None
         idx, scores = pre.item_idx[keep][:n], pre.scores[keep][:n]
         rec = Recommendation(idx, scores, [[] for _ in range(len(idx))], None)
-        answer = self._answer(served, rec, pre.fallback)
+        answer = self._answer(served, rec, pre.fallback, arm)
         if plain:
             pre.keep(n, answer)
         return answer

@@ -266,6 +266,32 @@ class JobLockStore(Protocol):
         """Release a lock taken with ``token``; False when it was no longer held by it."""
 
 
+class ExperimentStore(Protocol):
+    """A/B experiments between model versions: documents by id, at most one running per tenant.
+
+    Starting, replacing or ending the running experiment advances the catalog version in the
+    same write (as a policy does), so serving caches keyed by it follow without polling.
+    """
+
+    @abstractmethod
+    def put_experiment(self, tenant: str, experiment_id: str, doc: dict[str, Any]) -> bool:
+        """Start (or replace) ``experiment_id`` as the tenant's running experiment; False, and
+        nothing written, when another experiment is running."""
+
+    @abstractmethod
+    def get_experiment(self, tenant: str, experiment_id: str) -> dict[str, Any] | None:
+        """The experiment's document (running or ended), or None."""
+
+    @abstractmethod
+    def running_experiment(self, tenant: str) -> tuple[str, dict[str, Any]] | None:
+        """``(experiment_id, document)`` of the running experiment, or None."""
+
+    @abstractmethod
+    def end_experiment(self, tenant: str, experiment_id: str, doc: dict[str, Any]) -> bool:
+        """Stop ``experiment_id`` if it is the running one, keeping ``doc`` as its final
+        document; False when it is not running."""
+
+
 class InsightsStore(Protocol):
     """Customer-value results: the tenant's summary and one row per customer."""
 

@@ -22,8 +22,9 @@ N = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
 
 
 def _body(answer: Answer, explain: bool) -> dict[str, Any]:
-    """The response document (``reasons`` only with ``explain``)."""
-    return {
+    """The response document (``reasons`` only with ``explain``, ``experiment`` only when an
+    experiment arm answered)."""
+    body: dict[str, Any] = {
         "model_version": answer.model_version,
         "items": [
             {"item_id": i.item_id, "score": i.score, "reasons": i.reasons}
@@ -33,6 +34,9 @@ def _body(answer: Answer, explain: bool) -> dict[str, Any]:
         ],
         "fallback": answer.fallback,
     }
+    if answer.experiment is not None:
+        body["experiment"] = answer.experiment
+    return body
 
 
 def _public(answer: Answer, explain: bool = True) -> RecommendationsPublic:

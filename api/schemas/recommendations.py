@@ -48,12 +48,27 @@ class RecommendedItemPublic(BaseModel):
         return data
 
 
+class ExperimentArmPublic(BaseModel):
+    experiment_id: str
+    arm: str = Field(description="the arm that answered (send it back in feedback's context)")
+
+
 class RecommendationsPublic(BaseModel):
     model_version: str | None
     items: list[RecommendedItemPublic]
     fallback: str | None = Field(
         description="null when personalised; 'popular' (cold start or no model), 'no_consent'"
     )
+    experiment: ExperimentArmPublic | None = Field(
+        None, description="present when an experiment arm answered"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_experiment(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("experiment") is None:
+            data.pop("experiment", None)
+        return data
 
 
 class CrossSellCreate(BaseModel):

@@ -25,6 +25,7 @@ from store.redis.connection import redis_outage
 from store.redis.customers import RedisCustomers
 from store.redis.erasure import RedisErasure
 from store.redis.events import RedisEvents
+from store.redis.experiments import RedisExperiments
 from store.redis.insights import RedisInsights
 from store.redis.keys import RedisKeys
 from store.redis.locks import RedisJobLocks
@@ -45,6 +46,7 @@ class RedisStore(
     RedisErasure,
     RedisPolicy,
     RedisModels,
+    RedisExperiments,
     RedisInsights,
     RedisConfigurator,
     RedisJobLocks,

@@ -18,6 +18,7 @@ from store.sqlite.connection import sqlite_outage
 from store.sqlite.customers import SQLiteCustomers
 from store.sqlite.erasure import SQLiteErasure
 from store.sqlite.events import SQLiteEvents
+from store.sqlite.experiments import SQLiteExperiments
 from store.sqlite.insights import SQLiteInsights
 from store.sqlite.keys import SQLiteKeys
 from store.sqlite.locks import SQLiteJobLocks
@@ -38,6 +39,7 @@ class SQLiteStore(
     SQLiteErasure,
     SQLitePolicy,
     SQLiteModels,
+    SQLiteExperiments,
     SQLiteInsights,
     SQLiteConfigurator,
     SQLiteJobLocks,

@@ -208,8 +208,23 @@ def interaction_kinds(db: sqlite3.Connection) -> None:
         )
 
 
+def experiments(db: sqlite3.Connection) -> None:
+    """5: ``experiments``, A/B tests between model versions (at most one running per tenant)."""
+    db.execute(
+        "CREATE TABLE experiments (tenant TEXT NOT NULL, experiment_id TEXT NOT NULL,"
+        " doc TEXT NOT NULL, running INTEGER NOT NULL, PRIMARY KEY (tenant, experiment_id))"
+    )
+    db.execute("CREATE INDEX experiments_running ON experiments (tenant) WHERE running = 1")
+
+
 #: The schema's history, oldest first; a file's ``user_version`` counts how many it has run.
-MIGRATIONS: tuple[Migration, ...] = (schema, item_versions, one_codec, interaction_kinds)
+MIGRATIONS: tuple[Migration, ...] = (
+    schema,
+    item_versions,
+    one_codec,
+    interaction_kinds,
+    experiments,
+)
 
 
 def user_version(db: sqlite3.Connection) -> int:

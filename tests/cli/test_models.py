@@ -75,13 +75,20 @@ def test_report_counts_ctr_and_conversions(
         ],
     )
     assert main(["report", "--tenant", "shop", "--json"]) == 0
-    rows = {r["version"]: r for r in json.loads(capsys.readouterr().out)}
+    doc = json.loads(capsys.readouterr().out)
+    rows = {r["key"]: r for r in doc["groups"]}
     assert rows["v1"]["impressions"] == 2 and rows["v1"]["clicks"] == 1
-    assert rows["v1"]["ctr"] == 0.5 and rows["v1"]["conversions"] == 1
+    assert rows["v1"]["ctr"]["value"] == 0.5 and rows["v1"]["conversions"] == 1
+    assert rows["v1"]["ctr"]["low"] < 0.5 < rows["v1"]["ctr"]["high"]
     assert rows["v1"]["revenue"] == 12.0
     assert rows["v2"]["conversions"] == 0
+    assert doc["comparisons"][0]["baseline"] == "v1"
+    # the same document HTTP answers: from/to bound the impressions counted
+    assert main(["report", "--tenant", "shop", "--json", "--from", "1970-01-01T00:01:45Z"]) == 0
+    assert json.loads(capsys.readouterr().out)["groups"][0]["impressions"] == 0
     assert main(["report", "--tenant", "shop"]) == 0
-    assert "50.00%" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "50.00% [" in table and "v2 - v1: CTR" in table
 
 
 def test_conversion_credits_the_latest_impression() -> None:
