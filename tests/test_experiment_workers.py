@@ -1,0 +1,105 @@
+"""Sticky experiment arms on the real server with two worker processes: every answer for a
+customer, over fresh connections (spread over both workers by the shared listening socket),
+names the same arm, the one the stable hash gives, and its version."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from access.keys import create_key, parse_scopes
+from core.records import Item
+from recommender.artifacts import read_meta
+from recommender.experiments import Experiment
+from store.sqlite import SQLiteStore
+from tests.test_durability import free_port
+from tests.training.test_retrain import fill
+from training.train import TrainConfig, train_from_frame
+
+ATELIER = Path(sys.executable).with_name("atelier")
+
+
+def _children(pid: int) -> list[int]:
+    """Worker processes of the server (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def test_each_customer_keeps_their_arm_across_two_workers(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "atelier.sqlite3")
+    frame = fill(store)
+    store.upsert_items("shop", [Item(i, category="c") for i in sorted(set(frame.item_id))])
+    versions = []
+    for model, params in (("popularity", {}), ("itemknn", {"kind": "cosine", "K": 20})):
+        config = TrainConfig(model=model, params=params, progress=False)
+        folder = train_from_frame(frame, config, tmp_path / "models", "shop")
+        store.publish_model("shop", folder.name, read_meta(folder)["metrics"])
+        versions.append(folder.name)
+    _, secret = create_key(store, "shop", parse_scopes("recommend,admin"))
+    store.close()
+    port = free_port()
+    env = {
+        **os.environ,
+        "ATELIER_DATA_DIR": str(tmp_path),
+        "ATELIER_PORT": str(port),
+        "ATELIER_STORE": "embedded",
+        "ATELIER_RATE_LIMIT_REQUESTS": "0",
+    }
+    server = subprocess.Popen(
+        [str(ATELIER), "serve", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {secret}"}
+    try:
+        deadline = time.time() + 60
+        while True:
+            assert time.time() < deadline, "the server did not start"
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert len(_children(server.pid)) >= 2  # two worker processes behind one socket
+        body = {"arms": {"A": versions[0], "B": versions[1]}, "split": {"A": 0.5, "B": 0.5}}
+        r = httpx.put(base + "/v1/experiments/ab", json=body, headers=headers, timeout=10)
+        assert r.status_code == 200, r.text
+        exp = Experiment.from_doc(r.json())
+        customers = [*sorted(set(frame.customer_id.tolist()))[:40], "never-seen-1", "never-seen-2"]
+        arms: dict[str, set[str]] = {c: set() for c in customers}
+        for _ in range(4):
+            for cid in customers:
+                # a fresh connection each time: the kernel hands it to either worker
+                r = httpx.get(
+                    f"{base}/v1/customers/{cid}/recommendations",
+                    headers={**headers, "Connection": "close"},
+                    timeout=10,
+                )
+                assert r.status_code == 200, r.text
+                answer = r.json()
+                arm = answer["experiment"]["arm"]
+                assert answer["model_version"] == body["arms"][arm]
+                arms[cid].add(arm)
+        assert all(got == {exp.assign("shop", cid)} for cid, got in arms.items()), arms
+        assert {a for got in arms.values() for a in got} == {"A", "B"}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
