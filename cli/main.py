@@ -24,7 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("cli.imports", "bulk import"),
     "demo": ("cli.demo", "the demo tenant"),
     "publish": ("cli.models", "register a trained version (and optionally activate it)"),
-    "report": ("cli.models", "impressions, CTR, conversions per version or arm, with 95% CIs"),
+    "report": (
+        "cli.models",
+        "CTR, conversions, revenue per version or arm, with confidence intervals",
+    ),
     "train": ("cli.train", "train a recommendation model version"),
     "retrain": ("cli.train", "train, compare with the active version, publish, promote if better"),
     "evaluate": ("cli.train", "offline evaluation of model families"),

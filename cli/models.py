@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pub.add_argument("--activate", action="store_true", help="make it the active version now")
     pub.set_defaults(handler=with_store(publish_command))
     rep = sub.add_parser(
-        "report", help="impressions, CTR, conversions, revenue per version or arm, with 95% CIs"
+        "report",
+        help="CTR, conversions, revenue per version or arm, with confidence intervals",
     )
     rep.add_argument("--tenant", required=True)
     rep.add_argument("--from", dest="from_", help="first day or time (RFC 3339), inclusive")
