@@ -218,20 +218,20 @@ class ModelRegistry:
         """``version`` of ``tenant`` ready to serve (an experiment arm): the active one when it
         is that, else loaded on first use (in line: its customers have no other answer) and
         synced with the catalog; None while it cannot be loaded (see :meth:`version_problem`)."""
+        key = (tenant, version)
+        served = self._arms.get(key)
+        if served is not None:  # the usual case in an experiment: one lookup, then the sync
+            self._sync_catalog(tenant, served, catalog_version)
+            return served
         current = self.model_for(tenant, catalog_version)
         if current is not None and current.model.version == version:
             return current
-        key = (tenant, version)
-        served = self._arms.get(key)
-        if served is None:
-            failure = self._arm_failures.get(key)
-            now = time.monotonic()
-            if failure is not None and not self._should_retry(failure, now):
-                return None
-            served = self._load_arm(tenant, version)
-            if served is None:
-                return None
-        self._sync_catalog(tenant, served, catalog_version)
+        failure = self._arm_failures.get(key)
+        if failure is not None and not self._should_retry(failure, time.monotonic()):
+            return None
+        served = self._load_arm(tenant, version)
+        if served is not None:
+            self._sync_catalog(tenant, served, catalog_version)
         return served
 
     def _load_arm(self, tenant: str, version: str) -> ServedModel | None:

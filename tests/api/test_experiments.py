@@ -4,6 +4,7 @@ recommendation report's bad input."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -108,8 +109,9 @@ def test_an_arm_that_fails_to_load_is_served_by_the_other(
 ) -> None:
     h, a, b = shop
     folder = version_folder(settings.models_dir, "shop", b)
-    for f in folder.glob("*.npy"):
-        f.write_bytes(f.read_bytes()[:-8] + b"\x00" * 8)  # same size, other bytes
+    originals = {f: f.read_bytes() for f in folder.glob("*.npy")}
+    for f, data in originals.items():
+        f.write_bytes(data[:-8] + b"\x00" * 8)  # same size, other bytes
     start(client, h, a, b)
     exp = Experiment.from_doc(client.get("/v1/experiments/exp1", headers=h).json())
     b_customer = next(f"c{c}" for c in range(30) if exp.assign("shop", f"c{c}") == "B")
@@ -119,6 +121,13 @@ def test_an_arm_that_fails_to_load_is_served_by_the_other(
     assert status["A"]["serving"] and status["A"]["problem"] is None
     assert not status["B"]["serving"] and status["B"]["problem"]
     assert status["B"]["served_by"] == "A"
+    # repaired files: the arm is tried again and serves its own customers
+    time.sleep(0.01)  # a new modification time
+    for f, data in originals.items():
+        f.write_bytes(data)
+    body = rec(client, h, b_customer, n=3)
+    assert body["experiment"]["arm"] == "B" and body["model_version"] == b
+    assert client.get("/v1/experiments/exp1", headers=h).json()["arm_status"]["B"]["serving"]
 
 
 def test_bad_experiments_name_the_field(
