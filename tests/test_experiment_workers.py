@@ -39,6 +39,12 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _cpu_ticks(pid: int) -> int:
+    """User plus system clock ticks a process has used (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(stat[11]) + int(stat[12])
+
+
 def test_each_customer_keeps_their_arm_across_two_workers(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "atelier.sqlite3")
     frame = fill(store)
@@ -78,14 +84,18 @@ def test_each_customer_keeps_their_arm_across_two_workers(tmp_path: Path) -> Non
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        assert len(_children(server.pid)) >= 2  # two worker processes behind one socket
+        workers = _children(server.pid)
+        assert len(workers) >= 2  # two worker processes behind one socket
         body = {"arms": {"A": versions[0], "B": versions[1]}, "split": {"A": 0.5, "B": 0.5}}
         r = httpx.put(base + "/v1/experiments/ab", json=body, headers=headers, timeout=10)
         assert r.status_code == 200, r.text
         exp = Experiment.from_doc(r.json())
+        before: dict[int, int] = {}
         customers = [*sorted(set(frame.customer_id.tolist()))[:40], "never-seen-1", "never-seen-2"]
         arms: dict[str, set[str]] = {c: set() for c in customers}
-        for _ in range(4):
+        for round_ in range(4):
+            if round_ == 1:  # after a first round that loaded the arms in both workers
+                before = {w: _cpu_ticks(w) for w in workers}
             for cid in customers:
                 # a fresh connection each time: the kernel hands it to either worker
                 r = httpx.get(
@@ -99,6 +109,10 @@ def test_each_customer_keeps_their_arm_across_two_workers(tmp_path: Path) -> Non
                 assert answer["model_version"] == body["arms"][arm]
                 arms[cid].add(arm)
         assert all(got == {exp.assign("shop", cid)} for cid, got in arms.items()), arms
+        # both workers answered: each spent CPU time on the last three rounds (the third child
+        # process, the supervisor, spends none)
+        used = sorted((_cpu_ticks(w) - before[w] for w in workers), reverse=True)
+        assert used[1] >= 3, used
         assert {a for got in arms.values() for a in got} == {"A", "B"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
