@@ -355,6 +355,32 @@ def contract_requests(rng: random.Random) -> list[Request]:
     add(("all", "PUT", "/v1/policy", {"exclude_interacted": ["impression"]}))
     add(("all", "PUT", "/v1/policy", {}))
     add(("all", "GET", "/v1/policy", None))
+    # experiments' bad input, feedback and the report (impressions from cust-001's answers)
+    split = {"A": 0.5, "B": 0.5}
+    add(("all", "PUT", "/v1/experiments/ab", {"arms": {"A": "nope", "B": "nope2"}, "split": split}))
+    add(("all", "PUT", "/v1/experiments/ab", {"arms": {"A": "x"}, "split": {"A": 1.0}}))
+    bad_split = {"arms": {"A": "x", "B": "y"}, "split": {"A": 0.5, "B": 0.6}}
+    add(("all", "PUT", "/v1/experiments/ab", bad_split))
+    add(("all", "GET", "/v1/experiments/ab", None))
+    add(("all", "DELETE", "/v1/experiments/ab", None))
+    feedback = []
+    for k in range(6):
+        ctx = {"model_version": "v-demo", "experiment_id": "ab", "arm": "AB"[k % 2]}
+        base = {"customer_id": f"cust-{k:03d}", "item_id": f"sku-{k:03d}", "context": ctx}
+        ts = _rfc3339(START + 331 * DAY + k)
+        feedback.append({**base, "event_id": f"imp-{k}", "type": "impression", "timestamp": ts})
+        if k < 4:
+            feedback.append({**base, "event_id": f"clk-{k}", "type": "click", "timestamp": ts})
+        if k < 2:
+            feedback.append(
+                {**base, "event_id": f"buy-{k}", "type": "purchase", "value": 30.0, "timestamp": ts}
+            )
+    add(("all", "POST", "/v1/events", {"events": feedback}))
+    add(("all", "GET", "/v1/reports/recommendations", None))
+    add(("all", "GET", "/v1/reports/recommendations?by=arm&experiment_id=ab", None))
+    add(("all", "GET", "/v1/reports/recommendations?from=2025-12-01T00:00:00Z", None))
+    add(("all", "GET", "/v1/reports/recommendations?from=2025-12-02&to=2025-12-01", None))
+    add(("all", "GET", "/v1/reports/recommendations?by=week", None))
     # insights
     for c in range(0, 120, 3):
         q = "?horizon_days=30" if c % 9 == 0 else ""
