@@ -4,8 +4,9 @@ Examples
 --------
 ``atelier insights --tenant shop --as-of 1997-10-01 --time-unit-days 7``
 
-The command is thin: it reads the tenant's purchase and return events before ``--as-of`` from the
-store, runs :func:`training.insights.compute_insights` and hands the result to the store.
+The command is thin: :func:`training.insights.run_insights_job` reads the tenant's stored value
+configuration (``PUT /v1/insights/config``; the flags override it for this run) and its purchase
+and return events before ``--as-of``, fits, and stores summary, rows and history in one write.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from insights.config import ValueConfig
-from training.insights import compute_insights
+from training.insights import run_insights_job
 
 
 def parse_as_of(text: str | None) -> datetime:
@@ -54,8 +54,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace, base: ValueConfig | None = None) -> ValueConfig:
-    """The tenant's configuration with the command-line overrides applied."""
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The command-line overrides of the tenant's stored value configuration."""
     overrides: dict[str, Any] = {}
     if getattr(args, "horizon_days", None) is not None:
         overrides["horizon_days"] = args.horizon_days
@@ -63,25 +63,21 @@ def config_from_args(args: argparse.Namespace, base: ValueConfig | None = None) 
         overrides["time_unit_days"] = args.time_unit_days
     if getattr(args, "model", None) is not None:
         overrides["model"] = args.model
-    data = (base or ValueConfig()).model_dump()
-    data.update(overrides)
-    return ValueConfig.model_validate(data)
+    return overrides
 
 
 def insights_command(args: argparse.Namespace, store: Any) -> int:
     """Run the job for ``args.tenant`` and store the result; prints a one-line JSON summary."""
     as_of = parse_as_of(args.as_of)
-    config = config_from_args(args)
-    frame = store.events_frame(args.tenant, types=("purchase", "return"), before=as_of.timestamp())
     try:
-        result = compute_insights(frame, as_of, config)
+        result = run_insights_job(store, args.tenant, as_of, overrides=overrides_from_args(args))
     except ValueError as exc:
         print(f"atelier insights: {exc}", file=sys.stderr)
         return 1
-    store.put_insights(args.tenant, result.to_dict(), result.rows)
     summary = {
         "tenant": args.tenant,
         "as_of": result.model["calibration_period"]["as_of"],
+        "config_version": result.model["config_version"],
         "customers": result.model["n_customers"],
         "transaction_model": result.model["transaction_model"]["params"],
         "spend_model": (result.model["spend_model"] or {}).get("params"),

@@ -10,7 +10,7 @@ from demo.generator import generate
 from events.ingest import ingest
 from recommender.artifacts import read_meta
 from store.base import Store
-from training.insights import compute_insights
+from training.insights import run_insights_job
 from training.train import TrainConfig, train_from_frame
 
 
@@ -40,16 +40,13 @@ def demo_insights(store: Store, tenant: str) -> bool:
     """
     if store.get_insights_summary(tenant):
         return False
-    now = time.time()
-    frame = store.events_frame(tenant, types=("purchase", "return"), before=now)
     try:
-        result = compute_insights(frame, now)
+        run_insights_job(store, tenant, time.time())
     except ValueError as exc:
         warnings.warn(
             f"demo tenant '{tenant}' has no insights: {exc}", RuntimeWarning, stacklevel=2
         )
         return False
-    store.put_insights(tenant, result.to_dict(), result.rows)
     return True
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class CostToServe(BaseModel):
@@ -130,11 +130,32 @@ class ValueConfig(BaseModel):
         description="expected CLV uplift of an upgrade offer (priority of upgrade)",
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> ValueConfig:
-        if self.clv_step_days > self.horizon_days:
+    # Acquisition
+    acquisition_cost: float = Field(
+        default=25.0,
+        ge=0,
+        description="what winning one new customer costs (set against the value kept)",
+    )
+
+    # Field validators (not a model validator) so that a refusal names its field.
+    @field_validator("clv_step_days")
+    @classmethod
+    def _step_within_horizon(cls, v: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon_days")
+        if horizon is not None and v > horizon:
             raise ValueError("clv_step_days must not exceed horizon_days")
-        return self
+        return v
+
+    @field_validator("mgc_share")
+    @classmethod
+    def _tier_shares_add_up(cls, v: float, info: ValidationInfo) -> float:
+        mvc = info.data.get("mvc_share")
+        if mvc is not None and mvc + v >= 1.0:
+            raise ValueError(
+                f"tier shares must leave room for standard customers: mvc_share ({mvc}) + "
+                f"mgc_share ({v}) must be below 1"
+            )
+        return v
 
     @property
     def horizon_units(self) -> float:

@@ -38,7 +38,9 @@ from typing import Any
 from core.errors import NotFound
 from core.records import Event
 from insights.actions import order_for_action
+from insights.config import ValueConfig
 from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
+from insights.settings import load_value_config, save_value_config
 from store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -165,6 +167,26 @@ class InsightsService:
                 raise no_insights(tenant)
             row = run.scorer.at_horizon(row, horizon_days)
         return row
+
+    def history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's entry at each job run, oldest first (404 for an unknown customer)."""
+        runs = self.store.get_insights_history(tenant, customer_id)
+        if not runs and not self.store.customer_known(tenant, customer_id):
+            raise NotFound(f"customer '{customer_id}' not found")
+        return runs
+
+    # -- settings ------------------------------------------------------------------------------
+    def value_config(self, tenant: str) -> dict[str, Any]:
+        """The tenant's value configuration, its version, and the version the last run used."""
+        version, config = load_value_config(self.store, tenant)
+        summary = self.store.get_insights_summary(tenant) or {}
+        used = (summary.get("state") or {}).get("config_version")
+        return {"version": version, "config": config, "run_config_version": used}
+
+    def set_value_config(self, tenant: str, config: ValueConfig) -> dict[str, Any]:
+        """Store a new version; the next job run applies it to every row at once."""
+        save_value_config(self.store, tenant, config)
+        return self.value_config(tenant)
 
     def summary(self, tenant: str) -> dict[str, Any]:
         """The last run's summary (models, Pareto, segments, scoring state)."""

@@ -228,6 +228,8 @@ class CustomerData(StrEnum):
     SERVING_VERSION = "serving_version"
     #: The customer's insights row (value, tier, next best actions).
     INSIGHTS = "insights"
+    #: The customer's insights entry at each job run (tier and stage migrations).
+    INSIGHTS_HISTORY = "insights_history"
     #: The customer's saved configurations.
     CONFIGURATIONS = "configurations"
 

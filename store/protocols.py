@@ -297,9 +297,17 @@ class InsightsStore(Protocol):
 
     @abstractmethod
     def put_insights(
-        self, tenant: str, summary: dict[str, Any], rows: dict[str, dict[str, Any]]
+        self,
+        tenant: str,
+        summary: dict[str, Any],
+        rows: dict[str, dict[str, Any]],
+        history: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """Replace the tenant's insights: the summary (models, Pareto, segments) and every row."""
+        """Replace the tenant's insights: the summary (models, Pareto, segments) and every row.
+
+        ``history`` (customer id -> that run's entry, holding ``computed_at``) is appended to
+        each customer's history and becomes visible together with the summary, never before.
+        """
 
     @abstractmethod
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:
@@ -312,6 +320,24 @@ class InsightsStore(Protocol):
     @abstractmethod
     def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
         """Insert or replace several customers' rows at once (one transaction)."""
+
+    @abstractmethod
+    def get_insights_history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's history entries of every stored run, oldest run first."""
+
+    @abstractmethod
+    def iter_insights_rows(
+        self, tenant: str, after: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(customer_id, row)`` in customer id order, from just after ``after``."""
+
+    @abstractmethod
+    def get_insights_setting(self, tenant: str, name: str) -> tuple[int, dict[str, Any]] | None:
+        """The newest version of the tenant's setting ``name`` and its document, or None."""
+
+    @abstractmethod
+    def put_insights_setting(self, tenant: str, name: str, doc: dict[str, Any]) -> int:
+        """Store a new version of setting ``name`` (earlier ones are kept); its version, 1 up."""
 
 
 class ConfiguratorStore(Protocol):

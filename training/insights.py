@@ -45,8 +45,25 @@ from insights.rows import (
     score_rows,
     summarize_for,
 )
-from insights.summary import DAY, as_timestamp
+from insights.scoring import VALUE_EVENT_TYPES
+from insights.settings import load_value_config, with_overrides
+from insights.summary import DAY, CustomerSummary, as_timestamp
 from insights.tiers import TIERS, ValueTiers
+from store.base import Store
+
+#: The row's fields kept in each customer's insights history, run by run.
+HISTORY_FIELDS = (
+    "tier",
+    "lifecycle_stage",
+    "clv",
+    "net_value",
+    "p_alive",
+    "churn_risk",
+    "needs_segment",
+    "share_of_wallet",
+    "wallet_estimate",
+    "as_of",
+)
 
 #: Repeat buyers needed to fit Gamma-Gamma; below it spend is the population's mean order value.
 MIN_SPEND_CUSTOMERS = 10
@@ -83,6 +100,18 @@ class InsightsResult:
             "pareto": self.pareto,
             "segments": self.segments,
         }
+
+    def history(self) -> dict[str, dict[str, Any]]:
+        """Each customer's entry of this run for their insights history (tier and stage
+        migrations): the figures a manager compares across runs, not the whole row."""
+        computed = iso_utc(self.computed_at)
+        out = {}
+        for cid, row in self.rows.items():
+            entry = {k: row.get(k) for k in HISTORY_FIELDS if k in row}
+            entry["action"] = row["next_best_action"]["action"]
+            entry["computed_at"] = computed
+            out[cid] = entry
+        return out
 
     def account_manager_list(self, customer_ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows (of ``customer_ids``, default all) ordered by what to do first."""
@@ -186,10 +215,39 @@ def compute_insights(
         computed_at=computed_at,
         state=state,
         model=model_report,
-        pareto=pareto_report(s.net_revenue),
+        pareto={
+            **pareto_report(s.net_revenue),
+            "profit": profit_report(profit(s, cfg, contacts_arr)),
+        },
         segments=_segments(arrays),
         rows={r["customer_id"]: r for r in rows},
     )
+
+
+def profit(s: CustomerSummary, cfg: ValueConfig, contacts: np.ndarray) -> np.ndarray:
+    """Each customer's past profit (net value so far): margin on net revenue less what serving
+    them cost — orders, returns, contacts and upkeep per year of tenure — at the tenant's costs."""
+    c = cfg.cost_to_serve
+    years = (s.as_of - s.first_purchase) / (365.0 * DAY)
+    return np.asarray(
+        cfg.margin * s.net_revenue
+        - c.per_order * (s.frequency + 1)
+        - c.per_return * s.n_returns
+        - c.per_contact * contacts
+        - c.per_customer_year * years
+    )
+
+
+def profit_report(values: np.ndarray) -> dict[str, Any]:
+    """The profit Pareto: concentration of the profitable customers' profit, and what the
+    unprofitable ones lose (their number and total loss; the curve counts them as zero)."""
+    loss = values < 0
+    return {
+        **pareto_report(values),
+        "unprofitable_customers": int(loss.sum()),
+        "loss": float(-values[loss].sum()),
+        "net_profit": float(values.sum()),
+    }
 
 
 def _segments(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -211,10 +269,39 @@ def _segments(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
+def run_insights_job(
+    store: Store,
+    tenant: str,
+    as_of: datetime | float,
+    *,
+    overrides: dict[str, Any] | None = None,
+) -> InsightsResult:
+    """The insights job of the product (``atelier insights``, the demo, the benchmarks): the
+    tenant's stored value configuration (with ``overrides``), its events before ``as_of``, one
+    fit and one atomic write of summary, rows and history. The run records the configuration
+    version it used, so every row of a run is on one version.
+
+    Raises
+    ------
+    ValueError
+        Too few customers to fit, or overrides the configuration refuses.
+    """
+    version, stored = load_value_config(store, tenant)
+    config = with_overrides(stored, overrides)
+    t_as_of = as_timestamp(as_of)
+    frame = store.events_frame(tenant, types=VALUE_EVENT_TYPES, before=t_as_of)
+    result = compute_insights(frame, t_as_of, config)
+    result.state["config_version"] = version
+    result.model["config_version"] = version
+    store.put_insights(tenant, result.to_dict(), result.rows, result.history())
+    return result
+
+
 __all__ = [
     "DAY",
     "InsightsResult",
     "ValueConfig",
     "compute_insights",
     "order_for_action",
+    "run_insights_job",
 ]

@@ -11,14 +11,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CustomersKey, InsightsDep
+from api.deps import AdminKey, CustomersKey, InsightsDep
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.insights import (
     CustomerInsightsPublic,
+    InsightsHistoryPublic,
     ParetoPublic,
     SegmentsPublic,
     ValueModelPublic,
+    ValueSettingsPublic,
 )
+from insights.config import ValueConfig
 
 router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
 
@@ -54,6 +57,20 @@ async def customer_insights(
     """
     row = insights.customer_row(key.tenant, customer_id, horizon_days)
     return CustomerInsightsPublic.model_validate(row)
+
+
+@router.get(
+    "/v1/customers/{customer_id}/insights/history",
+    response_model=InsightsHistoryPublic,
+    summary="The customer's insights at each past job run (tier and stage migrations)",
+)
+async def customer_insights_history(
+    customer_id: Identifier, key: CustomersKey, insights: InsightsDep
+) -> InsightsHistoryPublic:
+    """One entry per job run that scored the customer, oldest first; refreshes between runs
+    change the current row only. 404 when the customer is unknown."""
+    runs = insights.history(key.tenant, customer_id)
+    return InsightsHistoryPublic.model_validate({"customer_id": customer_id, "runs": runs})
 
 
 @router.get(
@@ -98,3 +115,27 @@ async def value_model(key: CustomersKey, insights: InsightsDep) -> ValueModelPub
             "computed_at": s["computed_at"],
         }
     )
+
+
+@router.get(
+    "/v1/insights/config",
+    response_model=ValueSettingsPublic,
+    summary="The tenant's value settings (margin, costs, discount rate, tier shares)",
+)
+async def get_value_config(key: AdminKey, insights: InsightsDep) -> ValueSettingsPublic:
+    """The settings every value figure of the next job run uses, and their version."""
+    return ValueSettingsPublic.model_validate(insights.value_config(key.tenant))
+
+
+@router.put(
+    "/v1/insights/config",
+    response_model=ValueSettingsPublic,
+    summary="Set the tenant's value settings (a new version)",
+)
+def put_value_config(
+    body: ValueConfig, key: AdminKey, insights: InsightsDep
+) -> ValueSettingsPublic:
+    """The whole configuration (fields left out take their documented defaults); refused with
+    422 naming the field when a cost is negative, the margin is outside (0, 1] or the tier
+    shares leave no room for standard customers. Applies from the next job run."""
+    return ValueSettingsPublic.model_validate(insights.set_value_config(key.tenant, body))

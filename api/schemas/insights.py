@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.customers import ManagedCustomer
+from insights.config import ValueConfig
 
 Tier = Literal["MVC", "MGC", "BZ", "standard"]
 Stage = Literal["exploration", "formation", "stable", "decline"]
@@ -96,8 +97,38 @@ class ParetoPublic(BaseModel):
     gini: float
     n_customers: int
     total_revenue: float
+    profit: ProfitParetoPublic | None = Field(
+        None, description="the profit Pareto beside the revenue one (null for older runs)"
+    )
     as_of: str
     computed_at: str
+
+
+class ProfitParetoPublic(BaseModel):
+    """Profit concentration: customers ranked by past profit (margin on net revenue less the
+    costs of their orders, returns, contacts and upkeep); loss-making customers count as zero
+    on the curve and are reported apart."""
+
+    curve: list[ParetoPoint]
+    top_share: float
+    top_revenue_share: float = Field(description="share of the profit from the top 20%")
+    customers_for_80_percent: float
+    gini: float
+    n_customers: int
+    total_revenue: float = Field(description="the profitable customers' profit")
+    unprofitable_customers: int
+    loss: float = Field(description="what the loss-making customers lose in total")
+    net_profit: float
+
+
+class ValueSettingsPublic(BaseModel):
+    """The tenant's value configuration (version 0: the defaults, never set) and the version
+    the last job run used (null before the first run). A change applies from the next run,
+    to every row of it at once."""
+
+    version: int
+    config: ValueConfig
+    run_config_version: int | None
 
 
 class SegmentPublic(BaseModel):
@@ -141,6 +172,9 @@ class ValueModelPublic(BaseModel):
         description="Gamma-Gamma: p, q, gamma (null with too few repeat buyers)"
     )
     fallback_spend: float = Field(description="mean order value, used without a spend model")
+    config_version: int | None = Field(
+        None, description="version of the value settings the run used (0: the defaults)"
+    )
     calibration_period: CalibrationPeriod
     n_customers: int
     time_unit_days: float
@@ -179,3 +213,27 @@ class ManagedCustomerInsights(ManagedCustomer):
 class ManagedCustomerInsightsList(BaseModel):
     manager_id: str
     customers: list[ManagedCustomerInsights]
+
+
+class HistoryEntryPublic(BaseModel):
+    """The customer's row at one job run (the fields compared across runs)."""
+
+    computed_at: str
+    as_of: str | None = None
+    tier: Tier
+    lifecycle_stage: Stage
+    clv: float | None = None
+    net_value: float | None = None
+    p_alive: float | None = None
+    churn_risk: float | None = None
+    action: str | None = None
+    needs_segment: str | None = None
+    share_of_wallet: float | None = None
+    wallet_estimate: float | None = None
+
+
+class InsightsHistoryPublic(BaseModel):
+    """Each run's entry, oldest first: tier and lifecycle migrations read down the list."""
+
+    customer_id: str
+    runs: list[HistoryEntryPublic]

@@ -39,6 +39,8 @@ held = held + redis.call('DEL', p .. 'ciw:' .. cid, p .. 'cip:' .. cid, p .. 'ci
 held = held + redis.call('DEL', p .. 'cver:' .. cid)""",
         CustomerData.INSIGHTS: """
 held = held + redis.call('HDEL', p .. 'irows', cid)""",
+        CustomerData.INSIGHTS_HISTORY: """
+held = held + redis.call('DEL', p .. 'ihist:' .. cid)""",
         CustomerData.CONFIGURATIONS: """
 held = held + redis.call('DEL', p .. 'cfg:' .. cid)""",
     },

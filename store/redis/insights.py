@@ -1,32 +1,59 @@
-"""Customer-value insights in Redis: ``insights`` (the summary) and ``irows`` (customer -> row)."""
+"""Customer-value insights in Redis: ``insights`` (the summary), ``irows`` (customer -> row),
+``ihist:<customer>`` (their entry at each run, a list), ``iruns`` (runs whose summary landed) and
+``iset:<name>`` (setting versions, a hash; ``iset:<name>:v`` the newest)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from store.codec import dumps, loads
 from store.protocols import InsightsStore
 from store.redis.connection import RedisConnection
 
+_CHUNK = 5000
+
+# KEYS: version counter, versions hash; ARGV: document. A new version and its document at once.
+_PUT_SETTING = """
+local v = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], v, ARGV[1])
+return v
+"""
+
 
 class RedisInsights(RedisConnection, InsightsStore):
     def put_insights(
-        self, tenant: str, summary: dict[str, Any], rows: dict[str, dict[str, Any]]
+        self,
+        tenant: str,
+        summary: dict[str, Any],
+        rows: dict[str, dict[str, Any]],
+        history: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         t = self._t(tenant)
         summary_doc = dumps(summary)
+        run = str(summary.get("computed_at", ""))
         items = [(cid, dumps(row)) for cid, row in rows.items()]
         # Written under a temporary key, then renamed: readers never see a half-written table.
         tmp = t + "irows:tmp:" + uuid.uuid4().hex
-        for start in range(0, len(items), 5000):
-            self.r.hset(tmp, mapping=dict(items[start : start + 5000]))
+        for start in range(0, len(items), _CHUNK):
+            self.r.hset(tmp, mapping=dict(items[start : start + _CHUNK]))
+        # History entries go first; readers show only runs listed in `iruns`, which is set in
+        # the same transaction as the summary, so a run that fails midway leaves none visible.
+        entries = list((history or {}).items())
+        for start in range(0, len(entries), _CHUNK):
+            pipe = self.r.pipeline(transaction=False)
+            for cid, entry in entries[start : start + _CHUNK]:
+                pipe.rpush(t + "ihist:" + cid, dumps({**entry, "_run": run}))
+            pipe.execute()
         pipe = self.r.pipeline(transaction=True)
         if items:
             pipe.rename(tmp, t + "irows")
         else:
             pipe.delete(t + "irows")
         pipe.set(t + "insights", summary_doc)
+        if entries:
+            pipe.sadd(t + "iruns", run)
         pipe.execute()
 
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:
@@ -41,3 +68,46 @@ class RedisInsights(RedisConnection, InsightsStore):
         if rows:
             docs: dict[str | bytes, str] = {cid: dumps(row) for cid, row in rows.items()}
             self.r.hset(self._t(tenant) + "irows", mapping=docs)
+
+    def get_insights_history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.lrange(t + "ihist:" + customer_id, 0, -1)
+        pipe.smembers(t + "iruns")
+        docs, runs = pipe.execute()
+        landed = {r.decode() if isinstance(r, bytes) else r for r in runs}
+        out: dict[str, dict[str, Any]] = {}
+        for doc in docs:
+            entry = loads(doc)
+            run = entry.pop("_run", "")
+            if run in landed:
+                out[run] = entry  # a run retried after a failure keeps its last entry
+        return [out[r] for r in sorted(out)]
+
+    def iter_insights_rows(
+        self, tenant: str, after: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        key = self._t(tenant) + "irows"
+        ids = sorted(
+            k.decode() if isinstance(k, bytes) else k for k in self.r.hkeys(key)
+        )  # a hash has no order: the ids are sorted here (one read of the keys per scan)
+        if after is not None:
+            ids = [c for c in ids if c > after]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for cid, doc in zip(chunk, self.r.hmget(key, chunk), strict=True):
+                if doc is not None:  # erased since the keys were read
+                    yield cid, loads(doc)
+
+    def get_insights_setting(self, tenant: str, name: str) -> tuple[int, dict[str, Any]] | None:
+        t = self._t(tenant)
+        version = self.r.get(t + f"iset:{name}:v")
+        if version is None:
+            return None
+        doc = self.r.hget(t + f"iset:{name}", version)
+        return (int(version), loads(doc)) if doc is not None else None
+
+    def put_insights_setting(self, tenant: str, name: str, doc: dict[str, Any]) -> int:
+        t = self._t(tenant)
+        script = self._script(_PUT_SETTING)
+        return int(script(keys=[t + f"iset:{name}:v", t + f"iset:{name}"], args=[dumps(doc)]))

@@ -25,6 +25,7 @@ _TABLES = erasure_steps(
         CustomerData.HISTORY: "customer_items",
         CustomerData.SERVING_VERSION: "customer_versions",
         CustomerData.INSIGHTS: "insights_rows",
+        CustomerData.INSIGHTS_HISTORY: "insights_history",
         CustomerData.CONFIGURATIONS: "configurations",
     },
 )

@@ -1,7 +1,9 @@
-"""Customer-value insights in the embedded store: the tenant's summary and per-customer rows."""
+"""Customer-value insights in the embedded store: the tenant's summary, per-customer rows, each
+customer's row at every run (history) and the versioned insights settings."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from store.codec import dumps, loads
@@ -12,15 +14,22 @@ _UPSERT_ROW = (
     "INSERT INTO insights_rows (tenant, customer_id, doc) VALUES (?, ?, ?)"
     " ON CONFLICT (tenant, customer_id) DO UPDATE SET doc = excluded.doc"
 )
+_PAGE = 2000
 
 
 class SQLiteInsights(SQLiteConnection, InsightsStore):
     def put_insights(
-        self, tenant: str, summary: dict[str, Any], rows: dict[str, dict[str, Any]]
+        self,
+        tenant: str,
+        summary: dict[str, Any],
+        rows: dict[str, dict[str, Any]],
+        history: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         summary_doc = dumps(summary)
         row_docs = [(tenant, cid, dumps(row)) for cid, row in rows.items()]
-        with self._write() as db:
+        run = str(summary.get("computed_at", ""))
+        history_docs = [(tenant, cid, run, dumps(e)) for cid, e in (history or {}).items()]
+        with self._write() as db:  # one transaction: the run lands whole or not at all
             db.execute(
                 "INSERT INTO insights_summary (tenant, doc) VALUES (?, ?)"
                 " ON CONFLICT (tenant) DO UPDATE SET doc = excluded.doc",
@@ -28,6 +37,11 @@ class SQLiteInsights(SQLiteConnection, InsightsStore):
             )
             db.execute("DELETE FROM insights_rows WHERE tenant = ?", (tenant,))
             db.executemany(_UPSERT_ROW, row_docs)
+            db.executemany(
+                "INSERT OR REPLACE INTO insights_history (tenant, customer_id, run, doc)"
+                " VALUES (?, ?, ?, ?)",
+                history_docs,
+            )
 
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:
         row = (
@@ -52,3 +66,62 @@ class SQLiteInsights(SQLiteConnection, InsightsStore):
         row_docs = [(tenant, cid, dumps(row)) for cid, row in rows.items()]
         with self._write() as db:
             db.executemany(_UPSERT_ROW, row_docs)
+
+    def get_insights_history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        found = (
+            self._db()
+            .execute(
+                "SELECT doc FROM insights_history WHERE tenant = ? AND customer_id = ?"
+                " ORDER BY run",
+                (tenant, customer_id),
+            )
+            .fetchall()
+        )
+        return [loads(r[0]) for r in found]
+
+    def iter_insights_rows(
+        self, tenant: str, after: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        last = after if after is not None else ""
+        while True:  # pages by key: no read transaction held while the caller works
+            page = (
+                self._db()
+                .execute(
+                    "SELECT customer_id, doc FROM insights_rows WHERE tenant = ?"
+                    " AND customer_id > ? ORDER BY customer_id LIMIT ?",
+                    (tenant, last, _PAGE),
+                )
+                .fetchall()
+            )
+            for cid, doc in page:
+                yield cid, loads(doc)
+            if len(page) < _PAGE:
+                return
+            last = page[-1][0]
+
+    def get_insights_setting(self, tenant: str, name: str) -> tuple[int, dict[str, Any]] | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT version, doc FROM insights_settings WHERE tenant = ? AND name = ?"
+                " ORDER BY version DESC LIMIT 1",
+                (tenant, name),
+            )
+            .fetchone()
+        )
+        return (int(row[0]), loads(row[1])) if row else None
+
+    def put_insights_setting(self, tenant: str, name: str, doc: dict[str, Any]) -> int:
+        encoded = dumps(doc)
+        with self._write() as db:  # the write lock orders concurrent versions
+            (current,) = db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM insights_settings"
+                " WHERE tenant = ? AND name = ?",
+                (tenant, name),
+            ).fetchone()
+            version = int(current) + 1
+            db.execute(
+                "INSERT INTO insights_settings (tenant, name, version, doc) VALUES (?, ?, ?, ?)",
+                (tenant, name, version, encoded),
+            )
+        return version

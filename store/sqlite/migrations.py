@@ -217,6 +217,19 @@ def experiments(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX experiments_running ON experiments (tenant) WHERE running = 1")
 
 
+def insights_history(db: sqlite3.Connection) -> None:
+    """6: each customer's row at every insights run, and versioned insights settings."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS insights_history (tenant TEXT NOT NULL,"
+        " customer_id TEXT NOT NULL, run TEXT NOT NULL, doc TEXT NOT NULL,"
+        " PRIMARY KEY (tenant, customer_id, run)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS insights_settings (tenant TEXT NOT NULL, name TEXT NOT NULL,"
+        " version INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, name, version))"
+    )
+
+
 #: The schema's history, oldest first; a file's ``user_version`` counts how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
     schema,
@@ -224,6 +237,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     one_codec,
     interaction_kinds,
     experiments,
+    insights_history,
 )
 
 

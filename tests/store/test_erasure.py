@@ -56,6 +56,13 @@ WRITERS: dict[CustomerData, Writer] = {
         t, [_ev(f"{c}-v1", c, item_id="i3")], weights=[1.0]
     ),
     CustomerData.INSIGHTS: lambda s, t, c: s.put_insights_rows(t, {c: {"tier": "MVC", "id": c}}),
+    # a run keeps the rows already there (put_insights replaces them all) and adds c's entry
+    CustomerData.INSIGHTS_HISTORY: lambda s, t, c: s.put_insights(
+        t,
+        {"computed_at": "2026-01-01T00:00:00Z"},
+        dict(s.iter_insights_rows(t)),
+        history={c: {"tier": "MVC", "id": c}},
+    ),
     CustomerData.CONFIGURATIONS: _configure,
 }
 
@@ -69,6 +76,7 @@ READERS: dict[CustomerData, Reader] = {
     CustomerData.HISTORY: lambda s, t, c: bool(s.customer_items(t, c).item_ids),
     CustomerData.SERVING_VERSION: lambda s, t, c: s.serving_versions(t, c).customer > 0,
     CustomerData.INSIGHTS: lambda s, t, c: s.get_insights_row(t, c) is not None,
+    CustomerData.INSIGHTS_HISTORY: lambda s, t, c: bool(s.get_insights_history(t, c)),
     CustomerData.CONFIGURATIONS: lambda s, t, c: bool(s.list_configurations(t, c)),
 }
 

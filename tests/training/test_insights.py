@@ -135,7 +135,7 @@ def test_mbgnbd_and_weeks(shop):
 
 
 class MemoryStore:
-    """The two store methods the command uses, over an in-memory frame."""
+    """The three store methods the command uses, over an in-memory frame."""
 
     def __init__(self, frames: dict[str, EventFrame]) -> None:
         self.frames = frames
@@ -145,7 +145,10 @@ class MemoryStore:
         f = self.frames[tenant]
         return f.select(np.isin(f.type, list(types)) & (f.timestamp < before))
 
-    def put_insights(self, tenant, result, rows):
+    def get_insights_setting(self, tenant, name):
+        return None  # the tenant never set its value configuration: the defaults
+
+    def put_insights(self, tenant, result, rows, history=None):
         self.saved[tenant] = (result, rows)
 
 

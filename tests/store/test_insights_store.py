@@ -1,0 +1,48 @@
+"""The insights concern beyond summary and rows, on both backends: history per run, ordered row
+scans, versioned settings."""
+
+from __future__ import annotations
+
+from store.base import Store
+
+
+def test_history_keeps_each_run_oldest_first(store: Store) -> None:
+    store.put_insights(
+        "t",
+        {"computed_at": "2026-01-02T00:00:00Z"},
+        {"a": {"tier": "MVC"}},
+        history={"a": {"tier": "MVC", "computed_at": "2026-01-02T00:00:00Z"}},
+    )
+    store.put_insights(
+        "t",
+        {"computed_at": "2026-01-01T00:00:00Z"},
+        {"a": {"tier": "BZ"}},
+        history={"a": {"tier": "BZ", "computed_at": "2026-01-01T00:00:00Z"}},
+    )
+    assert [e["tier"] for e in store.get_insights_history("t", "a")] == ["BZ", "MVC"]
+    assert store.get_insights_history("t", "b") == []
+    assert store.get_insights_history("other", "a") == []
+
+
+def test_a_run_without_history_adds_none(store: Store) -> None:
+    store.put_insights("t", {"computed_at": "r1"}, {"a": {"tier": "MVC"}})
+    assert store.get_insights_history("t", "a") == []
+
+
+def test_rows_scan_in_id_order_from_a_cursor(store: Store) -> None:
+    rows = {f"c{i:04d}": {"i": i} for i in range(2500, -1, -1)}  # over one page, unordered
+    store.put_insights("t", {"computed_at": "r"}, rows)
+    ids = [cid for cid, _ in store.iter_insights_rows("t")]
+    assert ids == sorted(rows)
+    after = list(store.iter_insights_rows("t", after="c2498"))
+    assert after == [("c2499", {"i": 2499}), ("c2500", {"i": 2500})]
+    assert list(store.iter_insights_rows("other")) == []
+
+
+def test_settings_are_versioned(store: Store) -> None:
+    assert store.get_insights_setting("t", "value_config") is None
+    assert store.put_insights_setting("t", "value_config", {"margin": 0.3}) == 1
+    assert store.put_insights_setting("t", "value_config", {"margin": 0.4}) == 2
+    assert store.get_insights_setting("t", "value_config") == (2, {"margin": 0.4})
+    assert store.put_insights_setting("t", "tier_policy", {"tiers": {}}) == 1
+    assert store.get_insights_setting("other", "value_config") is None
