@@ -130,6 +130,31 @@ class ValueConfig(BaseModel):
         description="expected CLV uplift of an upgrade offer (priority of upgrade)",
     )
 
+    # Value model (see insights.validation)
+    value_model: Literal["validated_blend", "model"] = Field(
+        default="validated_blend",
+        description="validated_blend: CLV blends the model with the recent spending rate and "
+        "p_alive is a calibrated activity probability, both learned on a validation window; "
+        "model: the purchase-count model alone",
+    )
+    validation_days: float = Field(
+        default=90.0, gt=0, description="validation window before as_of (and activity window)"
+    )
+    runrate_days: float = Field(
+        default=180.0, gt=0, description="window of the recent spending rate (run-rate CLV)"
+    )
+
+    # Needs and share of wallet (see insights.differentiation)
+    needs_segments: int = Field(
+        default=6, ge=1, le=50, description="needs segments learned from what customers buy"
+    )
+    wallet_quantile: float = Field(
+        default=0.9,
+        gt=0,
+        lt=1,
+        description="peer wallet = this quantile of annual spend among alike customers",
+    )
+
     # Acquisition
     acquisition_cost: float = Field(
         default=25.0,

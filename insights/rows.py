@@ -30,6 +30,7 @@ from insights.lifecycle import lifecycle_stage, purchase_trend
 from insights.rfm import RFMScorer
 from insights.summary import CustomerSummary, summarize
 from insights.tiers import ValueTiers
+from insights.validation import ActivityModel, activity_features, discount_annuity
 
 
 def iso_utc(ts: float) -> str:
@@ -44,12 +45,39 @@ def parse_iso(iso: str) -> float:
 
 @dataclass(slots=True)
 class ValueModels:
-    """One run's fitted models: purchase counts, spend (None: ``fallback_spend`` per order)."""
+    """One run's fitted models: purchase counts, spend (None: ``fallback_spend`` per order), the
+    weight of the model's CLV against the run-rate CLV and the activity model (None: the
+    purchase-count model's P(alive)), both learned on the validation window."""
 
     cfg: ValueConfig
     tm: _BuyTillYouDie
     gg: GammaGammaModel | None
     fallback_spend: float
+    blend_weight: float = 1.0
+    activity: ActivityModel | None = None
+
+    def runrate_clv(self, run_rate: np.ndarray) -> np.ndarray:
+        """The margin of spending ``run_rate`` a day over the horizon, discounted like CLV."""
+        cfg = self.cfg
+        days = discount_annuity(cfg.horizon_days, cfg.discount_rate, cfg.clv_step_days)
+        return np.asarray(cfg.margin * run_rate * days)
+
+    def p_active(
+        self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, p_alive_model: np.ndarray
+    ) -> np.ndarray:
+        """The row's ``p_alive``: the activity model's probability, else the model's P(alive)."""
+        if self.activity is None:
+            return p_alive_model
+        cfg = self.cfg
+        window = cfg.units(cfg.validation_days)
+        p_buy = 1.0 - self.tm.p_no_purchase(window, x, tx, T)
+        unit = cfg.time_unit_days
+        return self.activity.predict(activity_features(x, (T - tx) * unit, T * unit, p_buy))
+
+
+def run_rate(s: CustomerSummary, cfg: ValueConfig) -> np.ndarray:
+    """Each customer's net spend per day over the last ``runrate_days``."""
+    return np.asarray(s.runrate_revenue * (1.0 - s.return_rate) / cfg.runrate_days)
 
 
 def _expected_spend(models: ValueModels, x: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -87,8 +115,34 @@ def customer_value(
     return_rate: np.ndarray,
     n_returns: np.ndarray,
     contacts: np.ndarray,
+    rate: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(clv, net value, predicted purchases, net expected spend) over the horizon."""
+    """(clv, net value, predicted purchases, net expected spend) over the horizon.
+
+    ``clv`` is the run's blend of the model's CLV and the run-rate CLV of ``rate`` (net spend
+    per day; None: the model's CLV alone).
+    """
+    clv_model, predicted, spend, cost = _model_value(
+        models, x, tx, T, monetary, return_rate, n_returns, contacts
+    )
+    clv = clv_model
+    if rate is not None and models.blend_weight < 1.0:
+        w = models.blend_weight
+        clv = w * clv_model + (1.0 - w) * models.runrate_clv(rate)
+    return clv, clv - cost, predicted, spend
+
+
+def _model_value(
+    models: ValueModels,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    monetary: np.ndarray,
+    return_rate: np.ndarray,
+    n_returns: np.ndarray,
+    contacts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(model CLV, predicted purchases, net expected spend, cost to serve) over the horizon."""
     cfg = models.cfg
     spend = _expected_spend(models, x, monetary) * (1.0 - return_rate)
     predicted = models.tm.expected_purchases(cfg.horizon_units, x, tx, T)
@@ -104,7 +158,7 @@ def customer_value(
         time_unit_days=cfg.time_unit_days,
     )
     cost = _cost_to_serve(cfg, predicted, x + 1, n_returns, contacts, T * cfg.time_unit_days)
-    return clv, clv - cost, predicted, spend
+    return clv, predicted, spend, cost
 
 
 def population_metrics(
@@ -113,20 +167,26 @@ def population_metrics(
     """Model figures of every customer of ``s``: value, cost, aliveness, growth."""
     cfg = models.cfg
     x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
-    clv, net, predicted, spend = customer_value(
+    rate = run_rate(s, cfg)
+    clv_model, predicted, spend, _ = _model_value(
         models, x, tx, T, m, s.return_rate, s.n_returns, contacts
     )
+    clv, net, _, _ = customer_value(models, x, tx, T, m, s.return_rate, s.n_returns, contacts, rate)
+    p_alive = models.tm.p_alive(x, tx, T)
     next_window = models.tm.expected_purchases(cfg.units(cfg.growth_window_days), x, tx, T)
     past = s.recent_revenue * (1.0 - s.return_rate)
     with np.errstate(divide="ignore", invalid="ignore"):
         growth = np.where(past > 0, next_window * spend / past, np.nan)
     return {
         "clv": clv,
+        "clv_model": clv_model,
+        "rate": rate,
         "net": net,
         "predicted": predicted,
         "spend": spend,
         "gross_spend": _expected_spend(models, x, m),
-        "p_alive": models.tm.p_alive(x, tx, T),
+        "p_alive": p_alive,
+        "p_active": models.p_active(x, tx, T, p_alive),
         "churn": models.tm.p_no_purchase(cfg.units(cfg.churn_horizon_days), x, tx, T),
         "growth": growth,
     }
@@ -160,18 +220,27 @@ def score_rows(
     W = cfg.units(cfg.next_tier_window_days)
     T_after = T + W
 
+    # The run rate at the window's end: what of today's run-rate window is still in it then,
+    # plus the new purchases.
+    per_day = (1.0 - rr) / cfg.runrate_days
+    tail_rate = s.runrate_tail * per_day
+
     def after_purchases(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xk = x + k
         with np.errstate(divide="ignore", invalid="ignore"):
             mk = np.where(xk > 0, (x * m + k * gross_spend) / xk, 0.0)
         txk = np.where(k > 0, T_after, tx)
-        c, nv, _, _ = customer_value(models, xk, txk, T_after, mk, rr, s.n_returns, contacts)
+        rk = tail_rate + k * gross_spend * per_day
+        c, nv, _, _ = customer_value(models, xk, txk, T_after, mk, rr, s.n_returns, contacts, rk)
         return c, nv
 
     def after_spend(amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x1 = x + 1
         m1 = (x * m + amount) / x1
-        c, nv, _, _ = customer_value(models, x1, T_after, T_after, m1, rr, s.n_returns, contacts)
+        r1 = tail_rate + amount * per_day
+        c, nv, _, _ = customer_value(
+            models, x1, T_after, T_after, m1, rr, s.n_returns, contacts, r1
+        )
         return c, nv
 
     nxt = tiers.next_tier(
@@ -207,7 +276,10 @@ def score_rows(
                 "net_value": float(net[i]),
                 "predicted_purchases": float(predicted[i]),
                 "expected_spend": float(spend[i]),
-                "p_alive": float(p_alive[i]),
+                "clv_model": float(mt["clv_model"][i]),
+                "run_rate": float(mt["rate"][i]),
+                "p_alive": float(mt["p_active"][i]),
+                "p_alive_model": float(p_alive[i]),
                 "churn_risk": float(churn[i]),
                 "lifecycle_stage": str(stage[i]),
                 "rfm": {"r": int(scores[i, 0]), "f": int(scores[i, 1]), "m": int(scores[i, 2])},
@@ -237,6 +309,8 @@ def summarize_for(frame: EventFrame, as_of: float, cfg: ValueConfig) -> Customer
         time_unit_days=cfg.time_unit_days,
         trend_days=cfg.trend_days,
         recent_days=cfg.growth_window_days,
+        runrate_days=cfg.runrate_days,
+        runrate_tail_days=max(cfg.runrate_days - cfg.next_tier_window_days, 0.0),
     )
 
 

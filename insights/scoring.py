@@ -33,6 +33,7 @@ from insights.rows import (
 )
 from insights.summary import DAY, as_timestamp, observation_end_day
 from insights.tiers import ValueTiers
+from insights.validation import ActivityModel, discount_annuity
 
 __all__ = ["REFRESH_MOMENT_S", "VALUE_EVENT_TYPES", "CustomerValueScorer", "refresh_customer"]
 
@@ -66,6 +67,10 @@ class CustomerValueScorer:
         Fitted RFM edges.
     as_of : float
         POSIX seconds of the run's ``as_of`` (end of its calibration period).
+    blend_weight : float
+        Weight of the model's CLV against the run-rate CLV (1: the model alone).
+    activity : ActivityModel or None
+        The calibrated activity model giving ``p_alive`` (None: the model's P(alive)).
 
     Examples
     --------
@@ -100,6 +105,8 @@ class CustomerValueScorer:
         tiers: ValueTiers,
         rfm: RFMScorer,
         as_of: float,
+        blend_weight: float = 1.0,
+        activity: ActivityModel | None = None,
     ) -> None:
         self.config = config
         self.transaction_model = transaction_model
@@ -108,7 +115,9 @@ class CustomerValueScorer:
         self.tiers = tiers
         self.rfm = rfm
         self.as_of = as_of
-        self._models = ValueModels(config, transaction_model, spend_model, fallback_spend)
+        self._models = ValueModels(
+            config, transaction_model, spend_model, fallback_spend, blend_weight, activity
+        )
         self._first_purchase: dict[str, Any] | None = None
 
     @classmethod
@@ -126,6 +135,10 @@ class CustomerValueScorer:
             tiers=ValueTiers.from_dict(state["tiers"]),
             rfm=RFMScorer.from_dict(state["rfm"]),
             as_of=parse_iso(state["calibration_period"]["as_of"]),
+            blend_weight=float(state.get("blend_weight", 1.0)),
+            activity=(
+                ActivityModel.from_dict(state["activity"]) if state.get("activity") else None
+            ),
         )
 
     # -- scoring -------------------------------------------------------------------------------
@@ -287,9 +300,14 @@ class CustomerValueScorer:
             step=cfg.units(cfg.clv_step_days),
             time_unit_days=unit,
         )
+        value = float(clv[0])
+        w = self._models.blend_weight
+        if w < 1.0 and row.get("run_rate") is not None:
+            days = discount_annuity(horizon_days, cfg.discount_rate, cfg.clv_step_days)
+            value = w * value + (1.0 - w) * cfg.margin * float(row["run_rate"]) * days
         return {
             **row,
-            "clv": float(clv[0]),
+            "clv": value,
             "predicted_purchases": float(predicted[0]),
             "horizon_days": horizon_days,
         }

@@ -39,6 +39,7 @@ from core.errors import NotFound
 from core.records import Event
 from insights.actions import order_for_action
 from insights.config import ValueConfig
+from insights.differentiation import carry_population
 from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 from insights.settings import load_value_config, save_value_config
 from store.base import Store
@@ -99,8 +100,10 @@ class InsightsService:
         if not len(frame):
             return {}
         rows = run.scorer.refresh(frame, newest)
-        for row in rows.values():
-            row["model_computed_at"] = run.computed_at
+        for cid, row in rows.items():
+            # The needs segment and wallet are the run's (learned on the population): kept.
+            rows[cid] = carry_population(row, self.store.get_insights_row(tenant, cid))
+            rows[cid]["model_computed_at"] = run.computed_at
         self.store.put_insights_rows(tenant, rows)  # one transaction for the whole batch
         return rows
 
@@ -174,6 +177,35 @@ class InsightsService:
         if not runs and not self.store.customer_known(tenant, customer_id):
             raise NotFound(f"customer '{customer_id}' not found")
         return runs
+
+    def segments_by(self, tenant: str, by: str) -> dict[str, dict[str, Any]]:
+        """Customers, revenue and CLV per segment of ``by`` (tier, lifecycle, needs, or
+        ``attribute:NAME``, which reads every profile and row: one pass over the tenant)."""
+        s = self.summary(tenant)["segments"]
+        if by == "tier":
+            return dict(s["by_tier"])
+        if by == "lifecycle":
+            return dict(s["by_lifecycle"])
+        if by == "needs":
+            return dict(s.get("by_needs") or {})
+        name = by.removeprefix("attribute:")
+        values = {c.customer_id: c.attributes.get(name) for c in self.store.iter_customers(tenant)}
+        out: dict[str, dict[str, Any]] = {}
+        for cid, row in self.store.iter_insights_rows(tenant):
+            value = values.get(cid)
+            group = out.setdefault(
+                "(none)" if value is None else str(value),
+                {"customers": 0, "revenue": 0.0, "clv": 0.0, "by_tier": {}},
+            )
+            hist = row.get("history") or {}
+            group["customers"] += 1
+            group["revenue"] += max(
+                float(hist.get("revenue", 0.0)) - float(hist.get("returned", 0.0)), 0.0
+            )
+            group["clv"] += float(row.get("clv") or 0.0)
+            tier = str(row.get("tier"))
+            group["by_tier"][tier] = group["by_tier"].get(tier, 0) + 1
+        return out
 
     # -- settings ------------------------------------------------------------------------------
     def value_config(self, tenant: str) -> dict[str, Any]:

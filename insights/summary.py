@@ -83,6 +83,8 @@ class CustomerSummary:
     recent_repeat: np.ndarray  #: repeat purchase days in the trend window before the end
     trend_window: np.ndarray  #: length of that window (time units): min(trend days, T / 2)
     recent_revenue: np.ndarray  #: purchase value in the last ``recent_days`` days
+    runrate_revenue: np.ndarray  #: purchase value in the last ``runrate_days`` days
+    runrate_tail: np.ndarray  #: purchase value in the last ``runrate_tail_days`` days
     as_of: float
     time_unit_days: float
 
@@ -123,6 +125,8 @@ def summarize(
     time_unit_days: float = 1.0,
     trend_days: float = 90.0,
     recent_days: float = 90.0,
+    runrate_days: float = 180.0,
+    runrate_tail_days: float = 90.0,
 ) -> CustomerSummary:
     """Summarise the purchase and return events of ``frame`` before ``as_of``, per customer.
 
@@ -139,6 +143,11 @@ def summarize(
         Longest window used for the recent purchase trend (capped at half the customer's age).
     recent_days : float
         Window of ``recent_revenue`` (the past spend a growth figure is compared with).
+    runrate_days : float
+        Window of ``runrate_revenue`` (the recent spending rate the run-rate CLV projects).
+    runrate_tail_days : float
+        Window of ``runrate_tail``: what of the run-rate window is still in it some days later
+        (the next-tier requirement's view of the future).
 
     Returns
     -------
@@ -156,6 +165,8 @@ def summarize(
         z = np.empty(0)
         return CustomerSummary(
             np.empty(0, dtype=object),
+            z,
+            z,
             z,
             z,
             z,
@@ -211,6 +222,10 @@ def summarize(
     recent_repeat = np.bincount(d_cust[recent_mask], minlength=n).astype(np.float64)
     rec_mask = d_day > end_day - float(recent_days)
     recent_revenue = np.bincount(d_cust[rec_mask], weights=day_value[rec_mask], minlength=n)
+    run_mask = d_day > end_day - float(runrate_days)
+    runrate_revenue = np.bincount(d_cust[run_mask], weights=day_value[run_mask], minlength=n)
+    tail_mask = d_day > end_day - float(runrate_tail_days)
+    runrate_tail = np.bincount(d_cust[tail_mask], weights=day_value[tail_mask], minlength=n)
 
     # Returns: matched to customers with purchases; others have nothing to attribute them to.
     r_cust = frame.customer_id[is_return].astype(str)
@@ -236,6 +251,8 @@ def summarize(
         recent_repeat=recent_repeat,
         trend_window=w_days / unit,
         recent_revenue=recent_revenue,
+        runrate_revenue=runrate_revenue,
+        runrate_tail=runrate_tail,
         as_of=t_end,
         time_unit_days=unit,
     )

@@ -33,6 +33,7 @@ from core.records import EventFrame
 from insights.actions import Recommender, order_for_action
 from insights.bgnbd import TRANSACTION_MODELS
 from insights.config import ValueConfig
+from insights.differentiation import differentiate
 from insights.gamma_gamma import GammaGammaModel
 from insights.lifecycle import STAGES
 from insights.pareto import pareto_report
@@ -40,8 +41,10 @@ from insights.rfm import RFMScorer
 from insights.rows import (
     ValueModels,
     contacts_array,
+    customer_value,
     iso_utc,
     population_metrics,
+    run_rate,
     score_rows,
     summarize_for,
 )
@@ -49,6 +52,7 @@ from insights.scoring import VALUE_EVENT_TYPES
 from insights.settings import load_value_config, with_overrides
 from insights.summary import DAY, CustomerSummary, as_timestamp
 from insights.tiers import TIERS, ValueTiers
+from insights.validation import ActivityModel, ValueBlend, activity_features
 from store.base import Store
 
 #: The row's fields kept in each customer's insights history, run by run.
@@ -89,6 +93,9 @@ class InsightsResult:
     pareto: dict[str, Any]
     segments: dict[str, Any]
     rows: dict[str, dict[str, Any]] = field(repr=False)
+    share_of_customer: dict[str, Any] = field(default_factory=dict)
+    retention: dict[str, Any] = field(default_factory=dict, repr=False)
+    needs_model: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the rows, as JSON-able data (what ``store.put_insights`` keeps)."""
@@ -99,6 +106,9 @@ class InsightsResult:
             "model": self.model,
             "pareto": self.pareto,
             "segments": self.segments,
+            "share_of_customer": self.share_of_customer,
+            "retention": self.retention,
+            "needs_model": self.needs_model,
         }
 
     def history(self) -> dict[str, dict[str, Any]]:
@@ -126,6 +136,8 @@ def compute_insights(
     *,
     contacts: Mapping[str, float] | None = None,
     recommend: Recommender | None = None,
+    item_category: Mapping[str, str] | None = None,
+    declared_wallets: Mapping[str, float] | None = None,
 ) -> InsightsResult:
     """Fit the value models on the events before ``as_of`` and score every customer.
 
@@ -141,6 +153,10 @@ def compute_insights(
         Service contacts per customer before ``as_of`` (cost to serve); missing = 0.
     recommend : callable, optional
         ``customer_id -> item ids``; gives cross-sell actions their items.
+    item_category : mapping, optional
+        Item id -> category (the catalog's), for the needs segments' category mix.
+    declared_wallets : mapping, optional
+        Customer id -> the wallet (spend a year in the category) they declared in an answer.
 
     Raises
     ------
@@ -167,7 +183,17 @@ def compute_insights(
             stacklevel=2,
         )
     fallback = float(np.mean(s.order_value))
-    models = ValueModels(cfg, tm, gg, fallback)
+    validation = None
+    if cfg.value_model == "validated_blend":
+        validation = validate(frame, s, t_as_of, cfg)
+    models = ValueModels(
+        cfg,
+        tm,
+        gg,
+        fallback,
+        blend_weight=validation.blend.weight_ if validation else 1.0,
+        activity=validation.activity if validation else None,
+    )
 
     contacts_arr = contacts_array(s.customer_id, contacts)
     mt = population_metrics(s, models, contacts_arr)
@@ -185,6 +211,16 @@ def compute_insights(
 
     computed_at = time.time()
     rows, arrays = score_rows(s, models, tiers, rfm, contacts_arr, recommend, computed_at, mt)
+    population = differentiate(
+        frame,
+        s,
+        rows,
+        arrays["tier"],
+        arrays["clv"],
+        cfg,
+        item_category=item_category,
+        declared=declared_wallets,
+    )
 
     calibration = {
         "start": _iso_day(float(s.first_purchase.min())),
@@ -199,6 +235,7 @@ def compute_insights(
         "calibration_period": calibration,
         "n_customers": len(s),
         "time_unit_days": cfg.time_unit_days,
+        "validation": validation.report() if validation else None,
     }
     state = {
         "version": 1,
@@ -209,6 +246,8 @@ def compute_insights(
         "tiers": tiers.to_dict(),
         "rfm": rfm.to_dict(),
         "calibration_period": calibration,
+        "blend_weight": models.blend_weight,
+        "activity": models.activity.to_dict() if models.activity is not None else None,
     }
     return InsightsResult(
         as_of=t_as_of,
@@ -219,9 +258,80 @@ def compute_insights(
             **pareto_report(s.net_revenue),
             "profit": profit_report(profit(s, cfg, contacts_arr)),
         },
-        segments=_segments(arrays),
+        segments={**_segments(arrays), "by_needs": (population["needs"] or {}).get("segments")},
+        share_of_customer=population["share_of_customer"],
+        retention=population["retention"],
+        needs_model=(population["needs"] or {}).get("model"),
         rows={r["customer_id"]: r for r in rows},
     )
+
+
+def _fit(s: CustomerSummary, cfg: ValueConfig) -> ValueModels:
+    """The purchase-count and spend models of ``s`` (spend: the mean order value when there
+    are too few repeat buyers)."""
+    tm = TRANSACTION_MODELS[cfg.model](penalizer=cfg.penalizer).fit(s.frequency, s.recency, s.T)
+    repeaters = int(np.sum((s.frequency > 0) & (s.monetary > 0)))
+    gg = None
+    if repeaters >= MIN_SPEND_CUSTOMERS:
+        gg = GammaGammaModel(penalizer=cfg.spend_penalizer).fit(s.frequency, s.monetary)
+    return ValueModels(cfg, tm, gg, float(np.mean(s.order_value)))
+
+
+@dataclass(slots=True)
+class Validation:
+    """What the validation window taught: the blend weight and the activity model."""
+
+    as_of: float
+    customers: int
+    blend: ValueBlend
+    activity: ActivityModel
+    p_alive_model_spread: list[float]
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "as_of": iso_utc(self.as_of),
+            "customers": self.customers,
+            "value_blend": self.blend.to_dict(),
+            "activity": self.activity.to_dict(),
+            "p_alive_model_percentiles_5_50_95": self.p_alive_model_spread,
+        }
+
+
+def validate(
+    frame: EventFrame, s: CustomerSummary, as_of: float, cfg: ValueConfig
+) -> Validation | None:
+    """Fit the models as of ``as_of - validation_days``, watch the window up to ``as_of`` and
+    learn the blend weight and the activity model there (None when the earlier period has too
+    few customers, or the window no purchase or only buyers: nothing to learn from)."""
+    t_val = as_of - cfg.validation_days * DAY
+    sv = summarize_for(frame, t_val, cfg)
+    if len(sv) < cfg.min_customers:
+        return None
+    pos = np.searchsorted(s.customer_id, sv.customer_id)  # every earlier buyer is in s
+    future = s.net_revenue[pos] - sv.net_revenue
+    bought = s.frequency[pos] > sv.frequency
+    if future.sum() <= 0 or bought.all() or not bought.any():
+        return None
+    models = _fit(sv, cfg)
+    clv_model, _, _, _ = customer_value(
+        models,
+        sv.frequency,
+        sv.recency,
+        sv.T,
+        sv.monetary,
+        sv.return_rate,
+        sv.n_returns,
+        np.zeros(len(sv)),
+    )
+    blend = ValueBlend().fit(clv_model, models.runrate_clv(run_rate(sv, cfg)), future)
+    window = cfg.units(cfg.validation_days)
+    p_buy = 1.0 - models.tm.p_no_purchase(window, sv.frequency, sv.recency, sv.T)
+    unit = cfg.time_unit_days
+    features = activity_features(sv.frequency, sv.days_since_last, sv.T * unit, p_buy)
+    activity = ActivityModel().fit(features, bought)
+    p_model = models.tm.p_alive(sv.frequency, sv.recency, sv.T)
+    spread = [round(float(v), 4) for v in np.percentile(p_model, [5, 50, 95])]
+    return Validation(t_val, len(sv), blend, activity, spread)
 
 
 def profit(s: CustomerSummary, cfg: ValueConfig, contacts: np.ndarray) -> np.ndarray:
@@ -290,11 +400,35 @@ def run_insights_job(
     config = with_overrides(stored, overrides)
     t_as_of = as_timestamp(as_of)
     frame = store.events_frame(tenant, types=VALUE_EVENT_TYPES, before=t_as_of)
-    result = compute_insights(frame, t_as_of, config)
+    categories = {
+        item.item_id: item.category
+        for item in store.iter_items(tenant, include_deleted=True)
+        if item.category
+    }
+    result = compute_insights(frame, t_as_of, config, item_category=categories)
     result.state["config_version"] = version
     result.model["config_version"] = version
+    previous = store.get_insights_summary(tenant) or {}
+    result.share_of_customer = with_change(
+        result.share_of_customer, previous.get("share_of_customer"), previous.get("computed_at")
+    )
     store.put_insights(tenant, result.to_dict(), result.rows, result.history())
     return result
+
+
+def with_change(
+    kpi: dict[str, Any], before: dict[str, Any] | None, before_at: str | None
+) -> dict[str, Any]:
+    """The KPI with its change since the previous run (None at the first run)."""
+    if not before:
+        return {**kpi, "previous_computed_at": None, "change": None}
+    keys = ("share_of_wallet", "products_per_customer", "categories_per_customer", "gap")
+
+    def delta(key: str) -> float | None:
+        now, then = kpi.get(key), before.get(key)
+        return None if now is None or then is None else float(now) - float(then)
+
+    return {**kpi, "previous_computed_at": before_at, "change": {k: delta(k) for k in keys}}
 
 
 __all__ = [

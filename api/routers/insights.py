@@ -7,7 +7,7 @@ state (same parameters, same as_of); the tier and actions stay those of the conf
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -17,10 +17,14 @@ from api.schemas.insights import (
     CustomerInsightsPublic,
     InsightsHistoryPublic,
     ParetoPublic,
+    RetentionPublic,
+    SegmentsByPublic,
     SegmentsPublic,
+    ShareOfCustomerPublic,
     ValueModelPublic,
     ValueSettingsPublic,
 )
+from core.errors import NotFound
 from insights.config import ValueConfig
 
 router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
@@ -86,16 +90,68 @@ async def pareto(key: CustomersKey, insights: InsightsDep) -> ParetoPublic:
     )
 
 
+SegmentBy = Annotated[
+    str | None,
+    Query(
+        pattern=r"^(tier|lifecycle|needs|attribute:[A-Za-z0-9_.\-]{1,64})$",
+        description="tier, lifecycle, needs (learned from what customers buy) or "
+        "attribute:NAME (a profile attribute); omitted: by tier and by lifecycle at once",
+    ),
+]
+
+
 @router.get(
     "/v1/insights/segments",
-    response_model=SegmentsPublic,
-    summary="Customers, revenue and CLV by tier and by lifecycle stage",
+    response_model=SegmentsPublic | SegmentsByPublic,
+    summary="Customers, revenue and CLV per segment: tier, lifecycle, needs or an attribute",
 )
-async def segments(key: CustomersKey, insights: InsightsDep) -> SegmentsPublic:
-    """As of the last job run (refreshes of single customers do not move the counts)."""
+async def segments(
+    key: CustomersKey, insights: InsightsDep, by: SegmentBy = None
+) -> SegmentsPublic | SegmentsByPublic:
+    """As of the last job run (refreshes of single customers do not move the counts). Needs
+    segments carry their label and their customers per tier (value crossed with needs)."""
     s = insights.summary(key.tenant)
-    return SegmentsPublic.model_validate(
-        {**s["segments"], "as_of": s["as_of"], "computed_at": s["computed_at"]}
+    stamp = {"as_of": s["as_of"], "computed_at": s["computed_at"]}
+    if by is None:
+        return SegmentsPublic.model_validate({**s["segments"], **stamp})
+    groups = insights.segments_by(key.tenant, by)
+    return SegmentsByPublic.model_validate({"by": by, "segments": groups, **stamp})
+
+
+@router.get(
+    "/v1/insights/retention",
+    response_model=RetentionPublic,
+    summary="Cohorts, churn, reactivations and MVC value lost per month or quarter",
+)
+async def retention(
+    key: CustomersKey,
+    insights: InsightsDep,
+    period: Annotated[Literal["month", "quarter"], Query()] = "month",
+) -> RetentionPublic:
+    """Purchases before the last job's as_of, by calendar period; the acquisition cost is the
+    tenant's (insights config) set against the margin kept from retained customers."""
+    s = insights.summary(key.tenant)
+    report = (s.get("retention") or {}).get(period)
+    if report is None:
+        raise NotFound("the last insights run has no retention report: run `atelier insights`")
+    return RetentionPublic.model_validate(
+        {**report, "as_of": s["as_of"], "computed_at": s["computed_at"]}
+    )
+
+
+@router.get(
+    "/v1/insights/share-of-customer",
+    response_model=ShareOfCustomerPublic,
+    summary="Share of wallet by tier, products and categories per customer, change since the last run",
+)
+async def share_of_customer(key: CustomersKey, insights: InsightsDep) -> ShareOfCustomerPublic:
+    """The tenant's share-of-customer KPI from the last job run."""
+    s = insights.summary(key.tenant)
+    kpi = s.get("share_of_customer")
+    if not kpi:
+        raise NotFound("the last insights run has no share of customer: run `atelier insights`")
+    return ShareOfCustomerPublic.model_validate(
+        {**kpi, "as_of": s["as_of"], "computed_at": s["computed_at"]}
     )
 
 

@@ -66,7 +66,11 @@ class CustomerInsightsPublic(BaseModel):
         description="expected value of one purchase, net of returns"
     )
     net_value: float | None = Field(description="CLV minus cost to serve, on tier_horizon_days")
-    p_alive: float | None
+    p_alive: float | None = Field(
+        description="probability of being an active customer: buying again within the "
+        "validation window, calibrated on the window before as_of (the model's P(alive) when "
+        "value_model is model)"
+    )
     churn_risk: float | None = Field(description="probability of no purchase in the churn horizon")
     lifecycle_stage: Stage
     rfm: RFMPublic
@@ -74,6 +78,16 @@ class CustomerInsightsPublic(BaseModel):
     next_tier: NextTierPublic | None = Field(
         description="null for MVC customers (top of the ladder)"
     )
+    clv_model: float | None = Field(
+        None, description="the purchase-count model's CLV alone (clv blends it with the run rate)"
+    )
+    p_alive_model: float | None = Field(None, description="the purchase-count model's own P(alive)")
+    needs_segment: str | None = Field(None, description="needs segment id (job runs assign it)")
+    needs_label: str | None = None
+    share_of_wallet: float | None = Field(None, description="annual spend over the wallet (0-1)")
+    wallet_estimate: float | None = Field(None, description="the wallet: spend a year possible")
+    wallet_source: Literal["declared", "peer_estimate"] | None = None
+    wallet_gap: float | None = Field(None, description="wallet minus annual spend, in money")
     horizon_days: float | None
     tier_horizon_days: float | None
     history: HistoryPublic | None
@@ -175,6 +189,12 @@ class ValueModelPublic(BaseModel):
     config_version: int | None = Field(
         None, description="version of the value settings the run used (0: the defaults)"
     )
+    validation: dict[str, Any] | None = Field(
+        None,
+        description="what the validation window taught: the blend weight of the model's CLV "
+        "against the run rate (with each weight's capture) and the activity model behind "
+        "p_alive, with its calibration by decile",
+    )
     calibration_period: CalibrationPeriod
     n_customers: int
     time_unit_days: float
@@ -237,3 +257,77 @@ class InsightsHistoryPublic(BaseModel):
 
     customer_id: str
     runs: list[HistoryEntryPublic]
+
+
+class SegmentByPublic(BaseModel):
+    customers: int
+    revenue: float = Field(description="net revenue before as_of")
+    clv: float = Field(description="sum of CLV over the configured horizon")
+    label: str | None = Field(None, description="what sets a needs segment apart")
+    by_tier: dict[str, int] | None = Field(None, description="customers per tier (value x needs)")
+
+
+class SegmentsByPublic(BaseModel):
+    """Customers, revenue and CLV per segment of one segmentation, as of the last job run."""
+
+    by: str
+    segments: dict[str, SegmentByPublic]
+    as_of: str
+    computed_at: str
+
+
+class RetentionPeriodPublic(BaseModel):
+    period: str
+    active: int = Field(description="customers buying in the period")
+    new: int
+    retained: int = Field(description="active in this period and the one before")
+    churned: int = Field(description="active in the period before, not in this one")
+    reactivated: int = Field(description="back after at least one period without a purchase")
+    customer_churn: float | None
+    revenue: float
+    lost_revenue: float = Field(description="what the previous period's customers spent less")
+    revenue_churn: float | None = Field(description="lost revenue over the previous revenue")
+    mvc_lost_revenue: float = Field(description="lost revenue from the run's MVC customers")
+    kept_margin: float = Field(description="margin on the retained customers' revenue")
+    acquisition_spend: float = Field(description="new customers x acquisition cost")
+    replacement_cost: float = Field(description="churned customers x acquisition cost")
+    partial: bool = Field(description="the period had not ended at as_of")
+
+
+class CohortPublic(BaseModel):
+    cohort: str = Field(description="the period of the customers' first purchase")
+    customers: int
+    retention: list[float] = Field(description="share buying in each period from the first")
+
+
+class RetentionPublic(BaseModel):
+    """Retention and defection per calendar period, before the last job's as_of."""
+
+    period: Literal["month", "quarter"]
+    periods: list[RetentionPeriodPublic]
+    cohorts: list[CohortPublic]
+    acquisition_cost: float
+    as_of: str
+    computed_at: str
+
+
+class WalletKPIPublic(BaseModel):
+    customers: int
+    share_of_wallet: float | None = Field(description="annual spend over wallets")
+    spend: float
+    wallet: float
+    gap: float = Field(description="wallet minus spend, in money")
+
+
+class ShareOfCustomerPublic(WalletKPIPublic):
+    """The tenant's share-of-customer KPI at the last job run."""
+
+    by_tier: dict[str, WalletKPIPublic]
+    products_per_customer: float
+    categories_per_customer: float
+    previous_computed_at: str | None = None
+    change: dict[str, float | None] | None = Field(
+        None, description="change since the previous run (null at the first run)"
+    )
+    as_of: str
+    computed_at: str

@@ -10,6 +10,7 @@ import pytest
 
 from core.records import EventFrame
 from insights.config import ValueConfig
+from insights.differentiation import POPULATION_FIELDS
 from insights.scoring import REFRESH_MOMENT_S, CustomerValueScorer, refresh_customer
 from tests.value_fixtures import DAY, EPOCH
 from training.insights import InsightsResult, compute_insights
@@ -22,7 +23,8 @@ def recommend(customer_id: str) -> list[str]:
 
 
 def strip(row):
-    return {k: v for k, v in row.items() if k != "computed_at"}
+    """The row without its time and the run's population fields (a refresh carries those)."""
+    return {k: v for k, v in row.items() if k != "computed_at" and k not in POPULATION_FIELDS}
 
 
 def scorer_of(result: InsightsResult) -> CustomerValueScorer:
