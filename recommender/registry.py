@@ -41,6 +41,8 @@ from recommender.artifacts import version_folder
 from recommender.cache import AnswerCache
 from recommender.foldin import IncrementalFoldIn
 from recommender.interactions import INGEST_WEIGHTS, InteractionWeights
+from recommender.metrics import count_load_failure, observe_load
+from recommender.metrics import flush as flush_metrics
 from recommender.serving import LoadedModel
 from recommender.validation import InvalidVersion
 from store.base import Store
@@ -171,6 +173,7 @@ class ModelRegistry:
         else:
             active = self.store.active_model(tenant)
             self._checked[tenant] = (now, active)
+            flush_metrics()  # the answers counted since the last poll
         current = self._served.get(tenant)
         if current is None or current.model.version != active or self._failures:
             # the rare case: something to load, drop or report (the hot path skips it)
@@ -379,10 +382,12 @@ class ModelRegistry:
             folder: Path | None = version_folder(self.models_dir, tenant, version)
         except ValueError:
             folder = None  # _load raises the same error, reported below
+        start = time.perf_counter()
         try:
             served = self._load(tenant, version)
         except Exception as exc:  # any failure: keep serving what is served, say it on /readyz
             refused = isinstance(exc, InvalidVersion)
+            count_load_failure(refused)
             if isinstance(exc, InvalidVersion):
                 reason = "; ".join(exc.problems)
             else:
@@ -397,6 +402,7 @@ class ModelRegistry:
                 else:
                     log.exception("loading model %s of tenant %s failed", version, tenant)
             return None
+        observe_load(str(served.model.meta.get("family", "unknown")), time.perf_counter() - start)
         failure = self._failures.get(tenant)
         if failure is not None and failure.version == version:
             self._failures.pop(tenant, None)

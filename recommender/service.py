@@ -37,6 +37,7 @@ from recommender.answers import NO_CONSENT, POPULAR, Answer, RecommendedItem, pu
 from recommender.cache import CACHE_DEPTH, Precomputed
 from recommender.experiments import ArmContext, Experiment
 from recommender.interactions import CustomerHistory, finalize_history, history_row
+from recommender.metrics import count_answer, count_cache, observe_foldin
 from recommender.policy import RecommendationPolicy
 from recommender.registry import ModelRegistry, Readiness, ServedModel
 from recommender.selection import MAX_N, clip_n
@@ -140,8 +141,26 @@ class RecommendationService:
     ) -> Answer:
         """Personalised top-``n`` for a customer (popular items for unknown customers).
 
-        Usually one read of the store (see the module docstring).
+        Usually one read of the store (see the module docstring). Each answer is counted by
+        model version, arm and fallback (:mod:`recommender.metrics`).
         """
+        answer = self._recommend(
+            tenant, customer_id, n, category=category, exclude=exclude, explain=explain
+        )
+        arm = answer.experiment["arm"] if answer.experiment else None
+        count_answer(answer.model_version, answer.fallback, arm)
+        return answer
+
+    def _recommend(
+        self,
+        tenant: str,
+        customer_id: str,
+        n: int,
+        *,
+        category: str | None,
+        exclude: Sequence[str],
+        explain: bool,
+    ) -> Answer:
         versions = self.store.serving_versions(tenant, customer_id)
         policy, served, arm = self._route(tenant, customer_id, versions.catalog)
         if served is None:
@@ -151,6 +170,7 @@ class RecommendationService:
             pre = served.answers.get(
                 customer_id, versions.customer, served.catalog_version, policy.mask
             )
+            count_cache(pre is not None)
             if pre is None:
                 pre = self._precompute(served, tenant, customer_id, versions.customer, policy)
             answer = self._from_precomputed(served, pre, n, category, exclude, arm)
@@ -375,7 +395,9 @@ class RecommendationService:
         the customer's cached vector for factor models."""
         vector = None
         if served.foldin is not None and len(hist.idx):
+            start = time.perf_counter()
             vector = served.foldin.vector(customer_id, hist.idx, hist.weights)
+            observe_foldin(time.perf_counter() - start)
         return served.model.recommend_for_history(
             hist.idx,
             hist.weights,

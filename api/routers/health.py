@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from api.deps import RecommenderDep, StoreDep
 from api.problems import problem_response
+from recommender.metrics import flush as flush_model_metrics
 
 router = APIRouter(tags=["operations"])
 
@@ -33,6 +34,7 @@ async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus text format", response_class=Response)
 async def metrics() -> Response:
+    flush_model_metrics()  # this worker's queued answer counts (the others flush as they poll)
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # Several workers: aggregate every worker's samples from the shared directory.
         from prometheus_client import multiprocess
