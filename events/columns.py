@@ -115,14 +115,8 @@ def _civil(cells: pa.Array, pattern: str) -> tuple[np.ndarray, np.ndarray]:
     return np.where(valid, seconds, 0.0), valid
 
 
-def timestamps(col: pa.Array) -> list[float | str | None]:
-    """Cells as POSIX seconds (UTC); text in another format is kept for the validator."""
-    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
-        micros = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
-        return [None if v is None else v / 1e6 for v in micros.to_pylist()]
-    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-        return pc.cast(col, pa.float64()).to_pylist()
-    cells = _trimmed(col)
+def _text_timestamps(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(POSIX seconds, parsed) of trimmed text cells: numbers, ISO 8601, then Online Retail's."""
     number = np.asarray(
         pc.fill_null(pc.match_substring_regex(cells, _NUMBER), False).to_numpy(zero_copy_only=False)
     )
@@ -139,4 +133,71 @@ def timestamps(col: pa.Array) -> list[float | str | None]:
         fresh = matched & ~ok
         parsed = np.where(fresh, seconds, parsed)
         ok |= fresh
+    return parsed, ok
+
+
+def timestamps(col: pa.Array) -> list[float | str | None]:
+    """Cells as POSIX seconds (UTC); text in another format is kept for the validator."""
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        micros = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
+        return [None if v is None else v / 1e6 for v in micros.to_pylist()]
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        return pc.cast(col, pa.float64()).to_pylist()
+    cells = _trimmed(col)
+    parsed, ok = _text_timestamps(cells)
     return _merge(parsed, ok, cells)
+
+
+def _present(col: pa.Array) -> np.ndarray:
+    return np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _floats(col: pa.Array) -> np.ndarray:
+    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def number_array(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, understood)`` of :func:`numbers` as arrays: finite numbers, NaN for empty or
+    not understood cells; ``understood`` is False where :func:`numbers` keeps the cell for the
+    validator (text that is not a number, NaN or an infinity, which it rejects).
+
+    >>> number_array(pa.array(["6", "", "six", "1e999"]))[1].tolist()
+    [True, True, False, False]
+    """
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        values, present = _floats(col), _present(col)
+    else:
+        cells = _trimmed(col)
+        present = _present(cells)
+        ok = np.asarray(
+            pc.fill_null(pc.match_substring_regex(cells, _NUMBER), False).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+        values = _floats(pc.if_else(pa.array(ok), cells, pa.scalar(None, pa.string())))
+        values = np.where(ok, values, np.inf)  # text that is no number: not understood
+    finite = np.isfinite(np.where(present, values, 0.0))
+    return np.where(present & finite, values, np.nan), ~present | finite
+
+
+def timestamp_array(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(seconds, understood)`` of :func:`timestamps` as arrays: NaN for empty or not
+    understood cells; ``understood`` is False where :func:`timestamps` keeps the cell (text in
+    another format, NaN or an infinity).
+
+    >>> timestamp_array(pa.array(["12/1/2010 8:26", None, "soon"]))
+    (array([1.29119196e+09,            nan,            nan]), array([ True,  True, False]))
+    """
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        micros = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
+        return _floats(micros) / 1e6, np.ones(len(col), dtype=bool)
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        values, present = _floats(col), _present(col)
+    else:
+        cells = _trimmed(col)
+        present = _present(cells)
+        parsed, ok = _text_timestamps(cells)
+        values = np.where(ok, parsed, np.inf)
+    finite = np.isfinite(np.where(present, values, 0.0))
+    return np.where(present & finite, values, np.nan), ~present | finite
