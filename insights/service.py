@@ -35,7 +35,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import NotFound
+from core.errors import NotFound, Unavailable
 from core.records import Event
 from insights.actions import order_for_action
 from insights.config import ValueConfig
@@ -43,6 +43,7 @@ from insights.differentiation import carry_population
 from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 from insights.settings import load_value_config, save_value_config
 from store.base import Store
+from store.outage import OutageLog
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class InsightsService:
         self.store = store
         self._cache: dict[str, TenantRun] = {}
         self._lock = threading.Lock()
+        self._outage = OutageLog(logger, "insights refresh")
 
     def run(self, tenant: str, version: str | None = None) -> TenantRun | None:
         """The tenant's current run; ``version`` (a row's run) skips the store when it is cached."""
@@ -115,8 +117,13 @@ class InsightsService:
         """
         try:
             self._refresh_events(tenant, events)
+        except Unavailable as exc:  # an outage is one line when it starts, one when it ends
+            self._outage.failed(exc)
+            return
         except Exception:
             logger.exception("insights refresh failed for tenant %r", tenant)
+            return
+        self._outage.succeeded()
 
     def _refresh_events(self, tenant: str, events: list[Event]) -> None:
         newest: dict[str, float] = {}

@@ -19,6 +19,10 @@ marks active, its answer cache and its vector cache) and follows the store:
   back to popular items), the failure is logged once per version with its reason, reported by
   :meth:`ModelRegistry.readiness` while that version is the active one, and not retried until
   its files change. An activation of another version (a roll-back) or repaired files clear it.
+- **store outages**: background work (the start-up preload, background loads, warming) waits
+  for the store and tries again; the outage is one log line when it starts and one when the
+  store is back (:class:`store.outage.OutageLog`), never a traceback per try. A request that
+  meets the outage answers 503 (``Unavailable`` is raised, not recorded as a failed version).
 
 Examples
 --------
@@ -30,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -37,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import Unavailable
 from recommender.artifacts import version_folder
 from recommender.cache import AnswerCache
 from recommender.foldin import IncrementalFoldIn
@@ -46,11 +52,14 @@ from recommender.metrics import flush as flush_metrics
 from recommender.serving import LoadedModel
 from recommender.validation import InvalidVersion
 from store.base import Store
+from store.outage import OutageLog
 
 log = logging.getLogger("atelier.recommender")
 
 #: Seconds before a version whose load failed for another reason than its files is tried again.
 RETRY_S = 10.0
+#: Seconds between two tries of the start-up preload while the store cannot answer.
+PRELOAD_RETRY_S = 1.0
 
 
 @dataclass
@@ -159,6 +168,7 @@ class ModelRegistry:
         self._stop = threading.Event()  # set by close(): background work ends early
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
+        self._outage = OutageLog(log, "model registry")
 
     # ------------------------------------------------------------------ serving
     def model_for(self, tenant: str, catalog_version: int | None = None) -> ServedModel | None:
@@ -310,16 +320,28 @@ class ModelRegistry:
         self._in_background(self.preload, "reco-preload")
 
     def preload(self) -> None:
-        """Load every tenant's active model (and run ``on_load`` for it)."""
+        """Load every tenant's active model (and run ``on_load`` for it); while the store cannot
+        answer, wait and start again (tenants already loaded are not loaded twice)."""
         try:
-            for tenant in self.store.list_tenants():
-                if self._stop.is_set():
-                    return
-                served = self.model_for(tenant)
-                if served is not None and self.on_load is not None:
-                    self.on_load(tenant, served)
+            while not self._stop.is_set():
+                try:
+                    self._preload_tenants()
+                except Unavailable as exc:
+                    self._outage.failed(exc)
+                    self._stop.wait(PRELOAD_RETRY_S)
+                    continue
+                self._outage.succeeded()
+                return
         finally:
             self.started = True
+
+    def _preload_tenants(self) -> None:
+        for tenant in self.store.list_tenants():
+            if self._stop.is_set():
+                return
+            served = self.model_for(tenant)
+            if served is not None and self.on_load is not None:
+                self.on_load(tenant, served)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop background loading and warming and wait for it (before the store closes)."""
@@ -342,7 +364,8 @@ class ModelRegistry:
         if not self.started:
             return Readiness(False, [])
         for tenant in list(self._failures):
-            self.model_for(tenant)
+            with contextlib.suppress(Unavailable):  # /readyz says "store" for that already
+                self.model_for(tenant)
         problems = []
         for tenant, failure in sorted(self._failures.items()):
             served = self._served.get(tenant)
@@ -385,6 +408,8 @@ class ModelRegistry:
         start = time.perf_counter()
         try:
             served = self._load(tenant, version)
+        except Unavailable:
+            raise  # the store, not the version: the caller answers 503 or tries again later
         except Exception as exc:  # any failure: keep serving what is served, say it on /readyz
             refused = isinstance(exc, InvalidVersion)
             count_load_failure(refused)
@@ -426,6 +451,9 @@ class ModelRegistry:
                 log.info("tenant %s now serves model %s", tenant, version)
                 if self.on_load is not None:
                     self.on_load(tenant, loaded)
+                self._outage.succeeded()
+            except Unavailable as exc:  # loaded again on a later request, once the store answers
+                self._outage.failed(exc)
             except Exception:  # on_load (warming) failed: the version serves, cold
                 log.exception("preparing model %s of tenant %s failed", version, tenant)
             finally:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -88,3 +90,43 @@ def _guard(method: Callable[..., Any], classify: Classifier, retry_after: float)
             raise outage from exc
 
     return call
+
+
+class OutageLog:
+    """What background work says about an outage: one line when the store goes away, one when
+    it is back; the ticks between (each retry, each failed refresh) log nothing.
+
+    Examples
+    --------
+    >>> import logging, sys
+    >>> log = logging.getLogger("doctest.outage")
+    >>> log.addHandler(logging.StreamHandler(sys.stdout))
+    >>> outage = OutageLog(log, "model preload")
+    >>> for _ in range(3):
+    ...     outage.failed(Unavailable("the store cannot answer now: gone"))
+    model preload: the store cannot answer now: gone; retrying quietly until it is back
+    >>> outage.succeeded(); outage.succeeded()
+    model preload: the store is back
+    """
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self.logger = logger
+        self.what = what
+        self.down = False
+        self._lock = threading.Lock()
+
+    def failed(self, exc: Unavailable) -> None:
+        """The store did not answer: log it if it answered last time."""
+        with self._lock:
+            was_down, self.down = self.down, True
+        if not was_down:
+            self.logger.warning("%s: %s; retrying quietly until it is back", self.what, exc)
+
+    def succeeded(self) -> None:
+        """The store answered: log it if it did not last time (cheap when nothing changed)."""
+        if not self.down:
+            return
+        with self._lock:
+            was_down, self.down = self.down, False
+        if was_down:
+            self.logger.warning("%s: the store is back", self.what)

@@ -167,3 +167,30 @@ def test_errors_that_are_bugs_stay_errors(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         store.get_tenant_config("t")
     store.close()
+
+
+def test_insights_refresh_logs_an_outage_once_and_its_end_once(
+    server: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The event listener that re-scores customers meets the outage at every batch: one line
+    when the store goes away, one when it is back, no traceback."""
+    from insights.service import InsightsService
+
+    store = RedisStore(server.url, prefix="outage")
+    insights = InsightsService(store)
+    purchase = [Event("e1", "c1", "purchase", 1.0, item_id="a", value=5.0)]
+    insights.on_events("t", purchase)  # no run yet: nothing to refresh, nothing logged
+    server.stop()
+    with caplog.at_level("INFO", logger="insights.service"):
+        for _ in range(5):
+            insights.on_events("t", purchase)
+        server.start()
+        for _ in range(3):
+            insights.on_events("t", purchase)
+    lines = [r for r in caplog.records if r.name == "insights.service"]
+    assert [r.getMessage().split(":")[1].strip() for r in lines] == [
+        "the store cannot answer now",
+        "the store is back",
+    ], [r.getMessage() for r in lines]
+    assert all(r.exc_info is None for r in lines)
+    store.close()
