@@ -1,12 +1,8 @@
-"""A 202 survives kill -9: start the real server, post events, SIGKILL it, restart, count."""
+"""A 202 survives kill -9 of the API, on both backends: post events, SIGKILL every server
+process mid-batch, restart, and count what was acknowledged against what is stored."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,96 +11,92 @@ import httpx
 import pytest
 
 from access.keys import create_key, parse_scopes
-from store.embedded import SQLiteStore
+from tests.faults.conftest import backend_env, open_store
+from tests.faults.processes import PrivateRedis, Server
 
-ATELIER = Path(sys.executable).with_name("atelier")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+BATCH = 50
+CUSTOMERS = 13
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ATELIER_DATA_DIR": str(data_dir),
-        "ATELIER_PORT": str(port),
-        "ATELIER_STORE": "embedded",
-        "ATELIER_RATE_LIMIT_REQUESTS": "0",
-    }
-    proc = subprocess.Popen(
-        [str(ATELIER), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+def post_until(url: str, headers: dict[str, str], stop: threading.Event, writer: str) -> list[str]:
+    """Post batches of new events until ``stop`` or the server dies; the acknowledged ids."""
+    acknowledged: list[str] = []
+    n = 0
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+        while not stop.is_set():
+            batch = [
+                {
+                    "event_id": f"{writer}-{n + i}",
+                    "customer_id": f"c{(n + i) % CUSTOMERS}",
+                    "item_id": f"i{i % 7}",
+                    "type": "purchase",
+                }
+                for i in range(BATCH)
+            ]
+            n += BATCH
+            try:
+                r = c.post("/v1/events", json={"events": batch})
+            except httpx.HTTPError:
+                break  # the server died mid-request: that batch was never acknowledged
+            if r.status_code == 202:
+                acknowledged.extend(e["event_id"] for e in batch)
+    return acknowledged
+
+
+def stored_ids(url: str, headers: dict[str, str]) -> set[str]:
+    found: set[str] = set()
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+        for k in range(CUSTOMERS):
+            r = c.get(f"/v1/customers/c{k}/export")
+            if r.status_code == 200:
+                found.update(e["event_id"] for e in r.json()["events"])
+            else:
+                assert r.status_code == 404, r.text
+    return found
+
+
+@pytest.mark.parametrize("backend", ["embedded", "redis"])
+def test_acknowledged_events_survive_kill_9_of_the_api(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    redis_server: PrivateRedis | None = (
+        request.getfixturevalue("private_redis") if backend == "redis" else None
     )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail("the server did not start")
-
-
-def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "atelier.sqlite3")
+    data = tmp_path / "data"
+    store = open_store(backend, data, redis_server)
     _, secret = create_key(store, "shop", parse_scopes("events,customers"))
     store.close()
     headers = {"Authorization": f"Bearer {secret}"}
-    port = free_port()
-    proc = start_server(tmp_path, port)
-    acknowledged: list[str] = []
-    stop = threading.Event()
-
-    def post_until_killed() -> None:
-        n = 0
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=5) as c:
-            while not stop.is_set():
-                batch = [
-                    {
-                        "event_id": f"e{n + i}",
-                        "customer_id": f"c{(n + i) % 13}",
-                        "item_id": f"i{i % 7}",
-                        "type": "purchase",
-                    }
-                    for i in range(50)
-                ]
-                n += 50
-                try:
-                    r = c.post("/v1/events", json={"events": batch})
-                except httpx.HTTPError:
-                    return  # the server died mid-request: that batch was never acknowledged
-                if r.status_code == 202:
-                    acknowledged.extend(e["event_id"] for e in batch)
-
-    writer = threading.Thread(target=post_until_killed)
-    writer.start()
-    time.sleep(2.0)  # kill while batches are in flight
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    stop.set()
-    writer.join()
-    assert len(acknowledged) >= 100
-
-    proc = start_server(tmp_path, port)
+    server = Server(data, backend_env(backend, redis_server)).start()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as c:
-            found: set[str] = set()
-            for k in range(13):
-                r = c.get(f"/v1/customers/c{k}/export")
-                if r.status_code == 200:
-                    found.update(e["event_id"] for e in r.json()["events"])
-        missing = set(acknowledged) - found
-        assert not missing, f"{len(missing)} acknowledged events lost"
-        # Nothing half-written: each stored batch is whole (50 consecutive ids).
-        numbers = sorted(int(e[1:]) for e in found)
-        assert len(numbers) % 50 == 0
+        acknowledged: list[str] = []
+        stop = threading.Event()
+        writers = [
+            threading.Thread(
+                target=lambda w=w: acknowledged.extend(post_until(server.url, headers, stop, w))
+            )
+            for w in ("a", "b")
+        ]
+        for w in writers:
+            w.start()
+        time.sleep(2.0)  # kill while batches are in flight
+        server.kill9()
+        stop.set()
+        for w in writers:
+            w.join()
+        assert len(acknowledged) >= 4 * BATCH
+
+        server.start()
+        found = stored_ids(server.url, headers)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        server.stop()
+    missing = set(acknowledged) - found
+    print(f"{backend}: {len(acknowledged)} events acknowledged, {len(found)} stored after kill -9")
+    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged events lost"
+    # Nothing half-written: each stored batch is whole (BATCH consecutive ids of one writer).
+    counts: dict[tuple[str, int], int] = {}
+    for e in found:
+        writer, number = e.split("-")
+        key = (writer, int(number) // BATCH)
+        counts[key] = counts.get(key, 0) + 1
+    assert all(v == BATCH for v in counts.values()), "a batch was stored in part"
