@@ -16,7 +16,7 @@ import httpx
 from access.keys import create_key, parse_scopes
 from core.records import Item
 from store.sqlite import SQLiteStore
-from tests.test_durability import free_port
+from tests.faults.processes import free_port
 from tests.training.test_retrain import fill, publish_active
 
 ATELIER = Path(sys.executable).with_name("atelier")
