@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint audit clean
+.PHONY: serve test lint audit load-storefront load-portal load-retraining clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ lint: $(STAMP)
 # AUDIT_FLAGS=--allow-unreachable (CI) says so and goes on.
 audit: $(STAMP)
 	$(BIN)/python .ci/audit.py $(AUDIT_FLAGS)
+
+# Load scenarios of the three callers (load/run_callers.py): by default each runs on both stores
+# with 1 and 2 workers (Redis: database 14 of 127.0.0.1:6379, under a prefix of its own, deleted
+# after); CSV and markdown tables go to data/load/. E.g. LOAD_FLAGS="--store redis --workers 2".
+LOAD_FLAGS ?= --matrix --seconds 45
+load-storefront load-portal load-retraining: load-%: $(STAMP)
+	$(BIN)/python load/run_callers.py $* $(LOAD_FLAGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
