@@ -197,15 +197,29 @@ def one_codec(db: sqlite3.Connection) -> None:
 
 def interaction_kinds(db: sqlite3.Connection) -> None:
     """4: ``customer_items.kinds``, the mask of interaction kinds per item (what the tenant's
-    policy excludes and reasons name), filled from the events already stored."""
+    policy excludes and reasons name), filled from the events already stored.
+
+    One pass over the events (the kinds' bits are distinct, so the sum of a cell's distinct
+    bits is their OR) into a keyed temporary table, then one keyed update: a correlated
+    subquery per row took minutes on a file of 120,000 events."""
     db.execute("ALTER TABLE customer_items ADD COLUMN kinds INTEGER NOT NULL DEFAULT 0")
-    for kind in INTERACTION_KINDS:
-        db.execute(
-            "UPDATE customer_items SET kinds = kinds | ? WHERE EXISTS (SELECT 1 FROM events e"
-            " WHERE e.tenant = customer_items.tenant AND e.customer_id = customer_items.customer_id"
-            " AND e.item_id = customer_items.item_id AND e.type = ?)",
-            (kind_bit(kind), kind),
-        )
+    cases = " ".join(f"WHEN '{kind}' THEN {kind_bit(kind)}" for kind in INTERACTION_KINDS)
+    db.execute(
+        "CREATE TEMP TABLE migration_kinds (tenant TEXT, customer_id TEXT, item_id TEXT,"
+        " kinds INTEGER, PRIMARY KEY (tenant, customer_id, item_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO migration_kinds SELECT tenant, customer_id, item_id, sum(bit) FROM"
+        f" (SELECT DISTINCT tenant, customer_id, item_id, CASE type {cases} ELSE 0 END AS bit"
+        "  FROM events WHERE item_id IS NOT NULL)"
+        " GROUP BY tenant, customer_id, item_id"
+    )
+    db.execute(
+        "UPDATE customer_items SET kinds = k.kinds FROM migration_kinds AS k"
+        " WHERE k.tenant = customer_items.tenant AND k.customer_id = customer_items.customer_id"
+        " AND k.item_id = customer_items.item_id"
+    )
+    db.execute("DROP TABLE migration_kinds")
 
 
 def experiments(db: sqlite3.Connection) -> None:
