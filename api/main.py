@@ -124,6 +124,11 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
         cache_customers=settings.reco_cache_customers,
     )
     insights = InsightsService(store)
+
+    def offer(tenant: str, customer_id: str) -> list[str]:
+        return [item.item_id for item in recommender.recommend(tenant, customer_id, 3).items]
+
+    insights.offer = offer  # cross-sell and upgrade actions name what to offer
     secret = settings.configurator_secret.get_secret_value()
     if not secret:
         logger.warning(

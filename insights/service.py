@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from core.errors import NotFound, Unavailable
 from core.records import Event
 from insights.actions import order_for_action
+from insights.channels import channel_for, consented_channels
 from insights.config import ValueConfig
 from insights.differentiation import carry_population
 from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
@@ -46,6 +48,22 @@ from store.base import Store
 from store.outage import OutageLog
 
 logger = logging.getLogger(__name__)
+
+
+#: The actions whose ``items`` say what to offer.
+OFFER_ACTIONS = ("cross_sell", "upgrade")
+
+
+def _matches(row: dict[str, Any], filters: dict[str, str | None]) -> bool:
+    """Whether ``row`` passes the audience's row filters (channel is checked apart)."""
+    nba = row.get("next_best_action") or {}
+    got = {
+        "tier": row.get("tier"),
+        "lifecycle_stage": row.get("lifecycle_stage"),
+        "action": nba.get("action"),
+        "needs_segment": row.get("needs_segment"),
+    }
+    return all(filters.get(k) is None or got[k] == filters[k] for k in got)
 
 
 def no_insights(tenant: str) -> NotFound:
@@ -70,6 +88,8 @@ class InsightsService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._cache: dict[str, TenantRun] = {}
+        #: ``(tenant, customer_id) -> item ids`` to offer (the app connects the recommender).
+        self.offer: Callable[[str, str], list[str]] | None = None
         self._lock = threading.Lock()
         self._outage = OutageLog(logger, "insights refresh")
 
@@ -171,6 +191,7 @@ class InsightsService:
         row.setdefault("status", "scored")
         row.setdefault("model_computed_at", row.get("computed_at"))
         row["tier_horizon_days"] = row.get("horizon_days")
+        row = self.with_channel(tenant, row)
         if horizon_days is not None and row["status"] == "scored":
             run = self.run(tenant, row["model_computed_at"])
             if run is None:
@@ -184,6 +205,48 @@ class InsightsService:
         if not runs and not self.store.customer_known(tenant, customer_id):
             raise NotFound(f"customer '{customer_id}' not found")
         return runs
+
+    def with_channel(
+        self, tenant: str, row: dict[str, Any], channel: str | None = None
+    ) -> dict[str, Any]:
+        """``row`` with its next best action made actionable: its ``channel`` (``channel``, or
+        the tier's preferred one among those the customer consents to, read from the profile
+        now) and, for cross-sell and upgrade, ``items`` from the active recommender."""
+        nba = row.get("next_best_action")
+        if not isinstance(nba, dict):
+            return row
+        if channel is None:
+            allowed = consented_channels(self.store.get_customer(tenant, row["customer_id"]))
+            channel = channel_for(str(row.get("tier")), allowed)
+        nba = {**nba, "channel": channel}
+        if nba.get("action") in OFFER_ACTIONS and not nba.get("items") and self.offer is not None:
+            try:
+                nba["items"] = self.offer(tenant, row["customer_id"]) or None
+            except Exception:  # an action without items beats no answer
+                logger.exception("no items for the next best action of %r", row["customer_id"])
+        return {**row, "next_best_action": nba}
+
+    def audience(
+        self, tenant: str, filters: dict[str, str | None], after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the rows matching ``filters`` (tier, lifecycle_stage, action,
+        needs_segment, channel), in customer id order after ``after``; with ``channel``, only
+        customers consenting to it. Returns the page and the last id when more may follow."""
+        if self.run(tenant) is None:
+            raise no_insights(tenant)
+        channel = filters.get("channel")
+        page: list[dict[str, Any]] = []
+        for cid, row in self.store.iter_insights_rows(tenant, after):
+            if not _matches(row, filters):
+                continue
+            customer = self.store.get_customer(tenant, cid) if channel is not None else None
+            if channel is not None and channel not in consented_channels(customer):
+                continue
+            row = self.with_channel(tenant, row, channel)
+            page.append(row)
+            if len(page) == limit:
+                return page, cid
+        return page, None
 
     def segments_by(self, tenant: str, by: str) -> dict[str, dict[str, Any]]:
         """Customers, revenue and CLV per segment of ``by`` (tier, lifecycle, needs, or

@@ -7,6 +7,8 @@ state (same parameters, same as_of); the tier and actions stay those of the conf
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +16,9 @@ from fastapi import APIRouter, Query
 from api.deps import AdminKey, CustomersKey, InsightsDep
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.insights import (
+    Action,
+    AudiencePublic,
+    Channel,
     CustomerInsightsPublic,
     InsightsHistoryPublic,
     ParetoPublic,
@@ -21,10 +26,12 @@ from api.schemas.insights import (
     SegmentsByPublic,
     SegmentsPublic,
     ShareOfCustomerPublic,
+    Stage,
+    Tier,
     ValueModelPublic,
     ValueSettingsPublic,
 )
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from insights.config import ValueConfig
 
 router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
@@ -195,3 +202,50 @@ def put_value_config(
     422 naming the field when a cost is negative, the margin is outside (0, 1] or the tier
     shares leave no room for standard customers. Applies from the next job run."""
     return ValueSettingsPublic.model_validate(insights.set_value_config(key.tenant, body))
+
+
+def _cursor(text: str | None) -> str | None:
+    """The customer id an opaque cursor stands for (422 naming the field when it is not one)."""
+    if text is None:
+        return None
+    try:
+        raw = (text + "=" * (-len(text) % 4)).encode("ascii")
+        decoded = base64.b64decode(raw, altchars=b"-_", validate=True).decode("utf-8")
+        if not decoded:
+            raise ValueError("empty cursor")
+        return decoded
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InvalidInput(
+            "cursor is not one this API gave",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
+        ) from None
+
+
+@router.get(
+    "/v1/insights/customers",
+    response_model=AudiencePublic,
+    summary="An audience: customers by tier, stage, action, needs segment and channel (paged)",
+)
+async def audience(
+    key: CustomersKey,
+    insights: InsightsDep,
+    tier: Annotated[Tier | None, Query()] = None,
+    lifecycle_stage: Annotated[Stage | None, Query()] = None,
+    action: Annotated[Action | None, Query()] = None,
+    needs_segment: Annotated[str | None, Query(max_length=64)] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> AudiencePublic:
+    """With ``channel``, only customers whose consent allows it (a campaign's target list),
+    each action then sent through it. Rows of the last job run, refreshed since."""
+    filters = {
+        "tier": tier,
+        "lifecycle_stage": lifecycle_stage,
+        "action": action,
+        "needs_segment": needs_segment,
+        "channel": channel,
+    }
+    rows, last = insights.audience(key.tenant, filters, _cursor(cursor), limit)
+    nxt = base64.urlsafe_b64encode(last.encode()).decode().rstrip("=") if last else None
+    return AudiencePublic.model_validate({"customers": rows, "next_cursor": nxt})

@@ -12,6 +12,7 @@ from insights.config import ValueConfig
 Tier = Literal["MVC", "MGC", "BZ", "standard"]
 Stage = Literal["exploration", "formation", "stable", "decline"]
 Action = Literal["retain", "cross_sell", "upgrade", "self_service"]
+Channel = Literal["self_service", "email", "phone", "account_manager"]
 
 
 class RFMPublic(BaseModel):
@@ -28,6 +29,12 @@ class NextBestActionPublic(BaseModel):
     priority: float = Field(description="money at stake over the horizon; higher = do it first")
     items: list[str] | None = Field(
         None, description="items to offer, when a recommender gave them"
+    )
+    channel: Channel | None = Field(
+        None,
+        description="where to act: the tier's preferred channel among those the customer "
+        "consents to (account manager for MVC, personal channels for MGC and standard, "
+        "self-service for BZ and whoever consents to nothing else)",
     )
 
 
@@ -331,3 +338,22 @@ class ShareOfCustomerPublic(WalletKPIPublic):
     )
     as_of: str
     computed_at: str
+
+
+class AudienceMember(BaseModel):
+    customer_id: str
+    tier: Tier
+    lifecycle_stage: Stage
+    clv: float | None
+    churn_risk: float | None
+    needs_segment: str | None = None
+    share_of_wallet: float | None = None
+    wallet_gap: float | None = None
+    next_best_action: NextBestActionPublic
+
+
+class AudiencePublic(BaseModel):
+    """One page of a campaign's target list, in customer id order."""
+
+    customers: list[AudienceMember]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null: last")

@@ -1,0 +1,83 @@
+"""The insights job on a synthetic tenant of many customers: wall time and peak memory.
+
+Events are generated straight into a columnar :class:`~core.records.EventFrame` (numpy arrays,
+no Python object per event), as ``store.events_frame`` hands them to the job; the job
+(:func:`training.insights.compute_insights`, the default settings) then fits, validates,
+segments and scores every customer. Reading the events out of a store is not measured here.
+Peak memory is the process's maximum resident set size.
+
+Run: ``.venv/bin/python load/bench_insights_scale.py --customers 1000000``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import numpy as np
+
+from core.records import EventFrame
+from training.insights import compute_insights
+
+DAY = 86400.0
+AS_OF = 1_764_547_200.0  # 2025-12-01T00:00:00Z
+
+
+def synthetic(n: int, seed: int = 0) -> EventFrame:
+    """``n`` customers over two years: each buys at their own rate, may stop, spends around
+    their own mean, in 20 categories of 2,000 items."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(0.8, 1 / 40, n)  # purchases a day
+    first = AS_OF - rng.uniform(0, 730, n) * DAY
+    life = rng.exponential(400, n) * DAY
+    end = np.minimum(first + life, AS_OF)
+    count = 1 + rng.poisson(rate * (end - first) / DAY)
+    cust = np.repeat(np.arange(n), count)
+    offset = rng.uniform(0, 1, cust.shape[0]) * (end - first)[cust]
+    offset[np.r_[0, np.cumsum(count)[:-1]]] = 0.0  # each customer's first purchase
+    ts = first[cust] + offset
+    value = rng.gamma(3.0, rng.gamma(2.0, 15.0, n)[cust] / 3.0)
+    item = rng.integers(0, 2000, cust.shape[0])
+    ids = np.char.add("c", np.arange(n).astype(str)).astype(object)
+    return EventFrame(
+        ids[cust],
+        np.char.add("i", item.astype(str)).astype(object),
+        np.full(cust.shape[0], "purchase", dtype=object),
+        ts,
+        np.ones(cust.shape[0]),
+        value,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    frame = synthetic(args.customers)
+    gen_s = time.perf_counter() - t0
+    rss_frame = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    categories = {f"i{k}": f"cat{k % 20}" for k in range(2000)}
+    t0 = time.perf_counter()
+    res = compute_insights(frame, AS_OF, item_category=categories)
+    job_s = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "customers": res.model["n_customers"],
+                "events": len(frame),
+                "generate_seconds": round(gen_s, 1),
+                "job_seconds": round(job_s, 1),
+                "peak_rss_mb_after_events": round(rss_frame),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "blend_weight": res.state["blend_weight"],
+                "needs_segments": len((res.needs_model or {}).get("segments", {})),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
