@@ -315,26 +315,19 @@ def _merge_checked(
         out.event_id = cat_text(out.event_id, [e.event_id for e in events])
 
 
-class _Vocabulary:
-    """Distinct strings, each once, and the code of every row (looked up per distinct value)."""
+def _interned(chunks: list[pa.Array]) -> np.ndarray:
+    """The rows' strings as an object array in which each distinct string exists once.
 
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-
-    def codes(self, values: pa.Array) -> np.ndarray:
-        encoded = pc.dictionary_encode(values)
-        known = self.index
-        mapping = np.fromiter(
-            (known.setdefault(v, len(known)) for v in encoded.dictionary.to_pylist()),
-            dtype=np.int64,
-        )
-        idx = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        return mapping[idx].astype(np.int32) if len(idx) else np.empty(0, np.int32)
-
-    def strings(self) -> np.ndarray:
-        out = np.empty(len(self.index), dtype=object)
-        out[:] = list(self.index)
-        return out
+    One dictionary encoding over all the chunks (Arrow's hash table, shared across chunks):
+    Python sees each distinct value once, never a row.
+    """
+    if not chunks:
+        return np.empty(0, dtype=object)
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string())).combine_chunks()
+    vocabulary = np.empty(len(encoded.dictionary), dtype=object)
+    vocabulary[:] = encoded.dictionary.to_pylist()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+    return vocabulary[codes]
 
 
 def iter_columns(
@@ -359,37 +352,41 @@ def read_columns(
     """The file's valid events as one :class:`EventFrame` (what :func:`events.files.read_frame`
     returns), built from codes: no Python object per row."""
     stats = ReadStats()
-    customers, items, ids = _Vocabulary(), _Vocabulary(), _Vocabulary()
-    chunks: dict[str, list[np.ndarray]] = {k: [] for k in ("c", "i", "t", "ts", "q", "v", "e")}
+    text: dict[str, list[pa.Array]] = {"c": [], "i": [], "e": []}
+    numbers: dict[str, list[np.ndarray]] = {"t": [], "ts": [], "q": [], "v": []}
     for rows, cols in iter_columns(path, mapping, options, block_rows):
         stats.rows += rows
         stats.valid += len(cols.rows)
         stats.excluded += cols.excluded
         stats.rejected.update(cols.rejected)
-        chunks["c"].append(customers.codes(cols.customer_id))
-        chunks["i"].append(items.codes(cols.item_id))
-        chunks["t"].append(cols.type_code)
-        chunks["ts"].append(cols.timestamp)
-        chunks["q"].append(cols.quantity)
-        chunks["v"].append(cols.value)
+        text["c"].append(cols.customer_id)
+        text["i"].append(cols.item_id)
         if cols.event_id is not None:
-            chunks["e"].append(ids.codes(cols.event_id))
+            text["e"].append(cols.event_id)
+        for key, arr in (
+            ("t", cols.type_code),
+            ("ts", cols.timestamp),
+            ("q", cols.quantity),
+            ("v", cols.value),
+        ):
+            numbers[key].append(arr)
 
     def joined(key: str, dtype: type) -> np.ndarray:
-        parts = chunks[key]
+        parts = numbers[key]
         return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
     keep: np.ndarray | slice = slice(None)
-    if "event_id" in mapping.fields:
+    if "event_id" in mapping.fields and text["e"]:
         # a repeated event id counts once, as the store counts it: the first one is kept
-        _, first = np.unique(joined("e", np.int32), return_index=True)
-        keep = np.sort(first)
+        ids = pc.dictionary_encode(pa.chunked_array(text["e"], pa.string())).combine_chunks()
+        codes = np.asarray(ids.indices.to_numpy(zero_copy_only=False))
+        keep = np.sort(np.unique(codes, return_index=True)[1])
     types = np.empty(len(EVENT_TYPES), dtype=object)
     types[:] = list(EVENT_TYPES)
     frame = EventFrame(
-        customers.strings()[joined("c", np.int32)[keep]],
-        items.strings()[joined("i", np.int32)[keep]],
-        types[joined("t", np.int8)[keep]],
+        _interned(text["c"])[keep],
+        _interned(text["i"])[keep],
+        types[joined("t", np.int8)][keep],
         joined("ts", np.float64)[keep],
         joined("q", np.float64)[keep],
         joined("v", np.float64)[keep],
