@@ -35,6 +35,8 @@ exit codes:
   3  kept: the candidate is published, the active version did not change
   1  failed: nothing was published (the summary says why)
   4  busy: another retrain of this tenant is running; nothing was done
+  5  experiment: the candidate is published and an A/B test against the active
+     version started (--experiment SHARE) instead of a promotion
 """
 
 
@@ -173,7 +175,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    """``atelier retrain``: exit 0 promoted, 3 kept, 1 failed, 4 another run holds the lock."""
+    """``atelier retrain``: exit 0 promoted, 3 kept, 1 failed, 4 another run holds the lock,
+    5 an experiment started."""
     from training.evaluate import parse_date
     from training.retrain import (
         EXIT_BUSY,
@@ -201,6 +204,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             since=parse_date(args.since) if args.since else None,
             until=parse_date(args.until) if args.until else None,
             lock_ttl_s=args.lock_ttl,
+            experiment=args.experiment,
         )
     except ValueError as exc:
         print(json.dumps(summary_of_failure(args.tenant, exc), indent=2))
@@ -300,6 +304,13 @@ def register(subparsers: Any) -> None:
         type=float,
         default=0.01,
         help="if-better: relative gain in nDCG@10 needed (0.01 = 1%% better)",
+    )
+    r.add_argument(
+        "--experiment",
+        type=float,
+        metavar="SHARE",
+        help="start an A/B test giving the candidate this share of customers (0.1 = 10%%) "
+        "against the active version, instead of promoting it",
     )
     r.add_argument("--since", help="train on events from this date (YYYY-MM-DD or ISO 8601)")
     r.add_argument("--until", help="... and before this one")

@@ -15,7 +15,8 @@ tenant never overlap:
 4. The candidate is refitted on all the events and written as a new version, atomically (a temp
    folder renamed), with the comparison in its ``meta.json``; it is published, then activated
    when ``promote`` says so: ``always``, ``never``, or ``if-better``, when its metric beats the
-   active one's by the relative ``margin`` (0.01: one per cent better).
+   active one's by the relative ``margin`` (0.01: one per cent better). With ``experiment``
+   (the candidate's share) an A/B test of the two versions starts instead of a promotion.
 
 Examples
 --------
@@ -62,6 +63,7 @@ EXIT_PROMOTED = 0
 EXIT_FAILED = 1
 EXIT_KEPT = 3
 EXIT_BUSY = 4
+EXIT_EXPERIMENT = 5
 
 
 class RetrainBusy(Conflict):
@@ -77,8 +79,13 @@ class RetrainOptions:
     since: float | None = None
     until: float | None = None
     lock_ttl_s: float = 6 * 3600.0
+    #: Instead of promoting: the candidate's share of customers in an A/B test against the
+    #: active version (``recommender.experiments``), e.g. 0.1.
+    experiment: float | None = None
 
     def __post_init__(self) -> None:
+        if self.experiment is not None and not 0.0 < self.experiment < 1.0:
+            raise ValueError("experiment (the candidate's share) must lie between 0 and 1")
         if self.promote not in PROMOTE:
             raise ValueError(f"promote must be one of {', '.join(PROMOTE)}, not {self.promote!r}")
         if self.margin < 0:
@@ -89,7 +96,7 @@ class RetrainOptions:
 class RetrainResult:
     """The job's summary (``atelier retrain`` prints it as JSON)."""
 
-    status: str  # "promoted" | "kept"
+    status: str  # "promoted" | "kept" | "experiment"
     tenant: str
     version: str
     active_before: str | None
@@ -99,10 +106,12 @@ class RetrainResult:
     family: str
     params: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    experiment: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
-        return EXIT_PROMOTED if self.status == "promoted" else EXIT_KEPT
+        codes = {"promoted": EXIT_PROMOTED, "experiment": EXIT_EXPERIMENT}
+        return codes.get(self.status, EXIT_KEPT)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +124,7 @@ class RetrainResult:
             "family": self.family,
             "params": self.params,
             "comparison": self.comparison,
+            "experiment": self.experiment,
             "seconds": self.seconds,
         }
 
@@ -387,11 +397,16 @@ def _run(
     )
     version = folder.name
     store.publish_model(tenant, version, read_meta(folder).get("metrics", {}))
-    if promote:
+    experiment = None
+    if options.experiment is not None and active is not None:
+        experiment = _start_experiment(store, tenant, active, version, options.experiment)
+        reason = f"experiment {experiment['experiment_id']} started instead of a promotion"
+    elif promote:
         ModelVersions(store, models_dir).activate(tenant, version)
     after = store.active_model(tenant)
     return RetrainResult(
-        status="promoted" if after == version else "kept",
+        status="experiment" if experiment else "promoted" if after == version else "kept",
+        experiment=experiment,
         tenant=tenant,
         version=version,
         active_before=active,
@@ -405,6 +420,19 @@ def _run(
             "total": round(time.perf_counter() - t0, 3),
         },
     )
+
+
+def _start_experiment(
+    store: Store, tenant: str, active: str, candidate: str, share: float
+) -> dict[str, Any]:
+    """An A/B test of the candidate (``share`` of customers) against the active version."""
+    from recommender.experiments import ExperimentService
+
+    experiment_id = f"retrain-{candidate}"
+    arms = {"active": active, "candidate": candidate}
+    split = {"active": 1.0 - share, "candidate": share}
+    ExperimentService(store).start(tenant, experiment_id, arms, split)
+    return {"experiment_id": experiment_id, "arms": arms, "split": split}
 
 
 def summary_of_failure(tenant: str, exc: BaseException) -> Mapping[str, Any]:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cli.main import main
+from core.errors import Conflict
 from core.records import Event, EventFrame
 from recommender.artifacts import read_meta, version_folder
 from recommender.versions import ModelVersions
@@ -19,6 +20,7 @@ from store.base import Store
 from store.sqlite import SQLiteStore
 from training.retrain import (
     EXIT_BUSY,
+    EXIT_EXPERIMENT,
     EXIT_FAILED,
     EXIT_KEPT,
     EXIT_PROMOTED,
@@ -238,3 +240,31 @@ def test_train_publish_says_what_it_did(
     assert main(["train", "--tenant", "shop", "--model", "popularity", "--no-progress"]) == 0
     third = json.loads(capsys.readouterr().out)
     assert third["published"] is False and third["activated"] is False
+
+
+def test_experiment_starts_an_ab_test_instead_of_promoting(store: Store, tmp_path: Path) -> None:
+    frame = fill(store)
+    old = publish_active(store, tmp_path, frame, "popularity", {})
+    result = retrain(store, tmp_path, "shop", KNN, RetrainOptions(experiment=0.2))
+    assert result.status == "experiment" and result.exit_code == EXIT_EXPERIMENT
+    assert store.active_model("shop") == old  # not promoted: the test decides
+    exp = result.experiment
+    assert exp is not None and exp["arms"] == {"active": old, "candidate": result.version}
+    running = store.running_experiment("shop")
+    assert running is not None and running[0] == exp["experiment_id"]
+    assert running[1]["split"] == {"active": 0.8, "candidate": 0.2}
+    # a second one cannot start while it runs: the run fails, its candidate stays unpromoted
+    with pytest.raises(Conflict):
+        retrain(store, tmp_path, "shop", KNN, RetrainOptions(experiment=0.2))
+    assert store.active_model("shop") == old
+    with pytest.raises(ValueError):
+        RetrainOptions(experiment=1.0)
+
+
+def test_cli_experiment_exit_code(cli_env: SQLiteStore, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = fill(cli_env)
+    publish_active(cli_env, Path(cli_env.path).parent / "models", frame, "popularity", {})
+    argv = ["retrain", "--tenant", "shop", "--model", "popularity", "--no-progress"]
+    assert main([*argv, "--experiment", "0.5"]) == EXIT_EXPERIMENT
+    summary = _summary(capsys)
+    assert summary["status"] == "experiment" and summary["experiment"]["split"]["candidate"] == 0.5
