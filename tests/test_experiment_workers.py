@@ -18,7 +18,7 @@ from core.records import Item
 from recommender.artifacts import read_meta
 from recommender.experiments import Experiment
 from store.sqlite import SQLiteStore
-from tests.test_durability import free_port
+from tests.faults.processes import free_port
 from tests.training.test_retrain import fill
 from training.train import TrainConfig, train_from_frame
 
