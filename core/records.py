@@ -39,6 +39,9 @@ def kind_bit(event_type: str) -> int:
     return _KIND_BITS.get(event_type, 0)
 
 
+#: The contact channels a customer consents to one by one (API.md, Customers).
+CONSENT_CHANNELS: tuple[str, ...] = ("email", "phone", "sms", "post")
+
 SCOPES: tuple[str, ...] = ("events", "catalog", "customers", "recommend", "configure", "admin")
 
 
@@ -73,6 +76,9 @@ class Customer:
     attributes: dict[str, Any] = field(default_factory=dict)
     consent_personalization: bool = True
     account_manager: str | None = None
+    #: Consent per contact channel (``email``, ``phone``, ``sms``, ``post``); a channel not
+    #: listed has no consent and is never proposed.
+    consent_channels: dict[str, bool] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
 

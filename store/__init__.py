@@ -37,13 +37,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from store.base import CustomerItems, ModelVersion, ServingVersions, Store
+from store.base import CustomerItems, MergeCounts, ModelVersion, ServingVersions, Store
 
 if TYPE_CHECKING:
     from settings import Settings
 
 __all__ = [
     "CustomerItems",
+    "MergeCounts",
     "ModelVersion",
     "ServingVersions",
     "Store",

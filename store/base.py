@@ -12,8 +12,12 @@ from abc import abstractmethod
 from typing import ClassVar
 
 from store.protocols import (
+    AliasStore,
+    AnswerStore,
+    CaseStore,
     CatalogStore,
     ConfiguratorStore,
+    ContactStore,
     CustomerItems,
     CustomerStore,
     ErasureStore,
@@ -22,14 +26,16 @@ from store.protocols import (
     InsightsStore,
     JobLockStore,
     KeyStore,
+    MergeCounts,
     ModelStore,
     ModelVersion,
     PolicyStore,
+    QuestionStore,
     ServingVersions,
     TenantStore,
 )
 
-__all__ = ["CustomerItems", "ModelVersion", "ServingVersions", "Store"]
+__all__ = ["CustomerItems", "MergeCounts", "ModelVersion", "ServingVersions", "Store"]
 
 
 class Store(
@@ -45,6 +51,11 @@ class Store(
     InsightsStore,
     ConfiguratorStore,
     JobLockStore,
+    ContactStore,
+    CaseStore,
+    QuestionStore,
+    AnswerStore,
+    AliasStore,
 ):
     """Every kind of stored data, plus the lifecycle of the connection to it."""
 

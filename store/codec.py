@@ -103,6 +103,7 @@ def customer_doc(customer: Customer, created_at: float, updated_at: float) -> st
             "attributes": customer.attributes,
             "consent_personalization": customer.consent_personalization,
             "account_manager": customer.account_manager,
+            "consent_channels": customer.consent_channels,
             "created_at": created_at,
             "updated_at": updated_at,
         }
@@ -111,6 +112,38 @@ def customer_doc(customer: Customer, created_at: float, updated_at: float) -> st
 
 def decode_customer(customer_id: str, doc: str) -> Customer:
     return Customer(customer_id=customer_id, **loads(doc))
+
+
+def merge_profiles(into: str, target: Customer | None, sources: list[Customer]) -> Customer | None:
+    """The profile of a merged customer: the target's fields, with the attributes it lacks
+    taken from the sources (earlier sources first); without a target profile, the first
+    source's becomes it. None when nobody had a profile.
+
+    >>> a, b = Customer("a", {"x": 1}), Customer("b", {"x": 2, "y": 3}, account_manager="m")
+    >>> merged = merge_profiles("a", a, [b])
+    >>> merged.attributes, merged.account_manager
+    ({'x': 1, 'y': 3}, None)
+    >>> merge_profiles("a", None, [b]).account_manager
+    'm'
+    """
+    profiles = ([target] if target is not None else []) + sources
+    if not profiles:
+        return None
+    base = profiles[0]
+    attributes: dict[str, Any] = {}
+    for profile in reversed(profiles):
+        attributes.update(profile.attributes)
+    channels: dict[str, bool] = {}
+    for profile in reversed(profiles):
+        channels.update(profile.consent_channels)
+    return Customer(
+        customer_id=into,
+        attributes=attributes,
+        consent_personalization=base.consent_personalization,
+        account_manager=base.account_manager,
+        consent_channels=channels,
+        created_at=min(p.created_at for p in profiles),
+    )
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -232,6 +265,14 @@ class CustomerData(StrEnum):
     INSIGHTS_HISTORY = "insights_history"
     #: The customer's saved configurations.
     CONFIGURATIONS = "configurations"
+    #: Contacts with the customer (calls, visits, mails) and their notes.
+    CONTACTS = "contacts"
+    #: The customer's service cases (complaints, repairs, returns).
+    CASES = "cases"
+    #: The customer's answers to the tenant's questions (facts on the profile).
+    ANSWERS = "answers"
+    #: The ids merged into the customer (and their serving versions).
+    ALIASES = "aliases"
 
 
 #: What ``erase_customer`` deletes, in the order the backends run their steps.

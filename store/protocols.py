@@ -375,3 +375,122 @@ class ConfiguratorStore(Protocol):
     def list_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         """The customer's saved configurations, oldest first, each with ``configuration_id``
         and ``created_at``."""
+
+
+class ContactStore(Protocol):
+    """Contacts outside the shop's event stream (calls, visits, mails), one document each.
+
+    A ``contact_id`` is unique in the tenant: storing it again is a no-op (idempotent), and the
+    answer says which customer already holds it, so a caller can refuse one sent under another.
+    """
+
+    @abstractmethod
+    def add_contact(self, tenant: str, customer_id: str, contact: dict[str, Any]) -> str | None:
+        """Store ``contact`` (with ``contact_id`` and ``timestamp``) unless its id is held;
+        None when stored, else the id of the customer who already holds that ``contact_id``."""
+
+    @abstractmethod
+    def list_contacts(
+        self, tenant: str, customer_id: str, *, offset: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The customer's contacts, newest first (``timestamp``, then ``contact_id``)."""
+
+    @abstractmethod
+    def iter_contacts(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every contact of the tenant as ``(customer_id, contact)``, in no order."""
+
+
+class CaseStore(Protocol):
+    """Service cases (complaints, questions, repairs, returns), one document each, updatable.
+
+    A ``case_id`` is unique in the tenant; :meth:`get_case` says whose case it is.
+    """
+
+    @abstractmethod
+    def put_case(self, tenant: str, customer_id: str, case: dict[str, Any]) -> bool:
+        """Insert or replace the case (with ``case_id`` and ``opened_at``); True when created."""
+
+    @abstractmethod
+    def get_case(self, tenant: str, case_id: str) -> tuple[str, dict[str, Any]] | None:
+        """``(customer_id, case)`` of the tenant's case, or None."""
+
+    @abstractmethod
+    def list_cases(
+        self, tenant: str, customer_id: str, *, offset: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The customer's cases, newest first (``opened_at``, then ``case_id``)."""
+
+    @abstractmethod
+    def iter_cases(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every case of the tenant as ``(customer_id, case)``, in no order."""
+
+
+class QuestionStore(Protocol):
+    """The tenant's question bank: question id -> its document (text, kind, attribute, ...)."""
+
+    @abstractmethod
+    def put_question(self, tenant: str, question_id: str, question: dict[str, Any]) -> bool:
+        """Insert or replace a question; True when created."""
+
+    @abstractmethod
+    def list_questions(self, tenant: str) -> dict[str, dict[str, Any]]:
+        """Every question of the bank, by id (in id order)."""
+
+    @abstractmethod
+    def delete_question(self, tenant: str, question_id: str) -> bool:
+        """Remove a question from the bank (answers given stay facts); False if absent."""
+
+
+class AnswerStore(Protocol):
+    """Customers' answers to questions: one (the latest) per customer and question."""
+
+    @abstractmethod
+    def put_answer(self, tenant: str, customer_id: str, answer: dict[str, Any]) -> None:
+        """Store the answer (with ``question_id`` and ``timestamp``), replacing an earlier one
+        to the same question."""
+
+    @abstractmethod
+    def list_answers(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's answers, newest first."""
+
+    @abstractmethod
+    def iter_answers(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every answer of the tenant as ``(customer_id, answer)``, in no order."""
+
+
+@dataclass(slots=True)
+class MergeCounts:
+    """What a merge moved onto the surviving customer."""
+
+    events: int = 0
+    history_items: int = 0
+    configurations: int = 0
+    contacts: int = 0
+    cases: int = 0
+    answers: int = 0
+    profiles: int = 0
+
+
+class AliasStore(Protocol):
+    """One customer under several ids: merges, and the aliases they leave behind."""
+
+    @abstractmethod
+    def merge_customers(self, tenant: str, into: str, sources: Sequence[str]) -> MergeCounts:
+        """Move everything of ``sources`` onto ``into`` in one transaction, and keep each source
+        id (and the aliases it had) as an alias of ``into``.
+
+        Events, history rows (weights added, purchased flags and last times combined), saved
+        configurations, contacts, cases and answers (the later answer to a question wins) move;
+        the profile of ``into`` keeps its fields and takes attributes it lacks from the sources'
+        (or a source's profile becomes it when it has none); sources' insights rows go; every
+        customer involved gets a new serving version. The caller checks that ``into`` and the
+        sources are distinct, known, and no aliases.
+        """
+
+    @abstractmethod
+    def resolve_customers(self, tenant: str, customer_ids: Sequence[str]) -> dict[str, str]:
+        """``alias -> customer`` for those of ``customer_ids`` that are aliases."""
+
+    @abstractmethod
+    def aliases_of(self, tenant: str, customer_id: str) -> list[str]:
+        """The ids merged into ``customer_id``, in id order."""

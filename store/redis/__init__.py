@@ -19,9 +19,13 @@ from typing import ClassVar
 
 from store.base import Store
 from store.outage import shield
+from store.redis.aliases import RedisAliases
+from store.redis.answers import RedisAnswers
+from store.redis.cases import RedisCases
 from store.redis.catalog import RedisCatalog
 from store.redis.configurator import RedisConfigurator
 from store.redis.connection import redis_outage
+from store.redis.contacts import RedisContacts
 from store.redis.customers import RedisCustomers
 from store.redis.erasure import RedisErasure
 from store.redis.events import RedisEvents
@@ -31,6 +35,7 @@ from store.redis.keys import RedisKeys
 from store.redis.locks import RedisJobLocks
 from store.redis.models import RedisModels
 from store.redis.policy import RedisPolicy
+from store.redis.questions import RedisQuestions
 from store.redis.tenants import RedisTenants
 
 __all__ = ["RedisStore"]
@@ -50,6 +55,11 @@ class RedisStore(
     RedisInsights,
     RedisConfigurator,
     RedisJobLocks,
+    RedisContacts,
+    RedisCases,
+    RedisQuestions,
+    RedisAnswers,
+    RedisAliases,
     Store,
 ):
     """The shared backend for several workers or replicas.

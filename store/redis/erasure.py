@@ -12,6 +12,7 @@ from __future__ import annotations
 from store.codec import CustomerData, erasure_steps
 from store.protocols import ErasureStore
 from store.redis.connection import RedisConnection
+from store.redis.records import erase_step
 
 # Each step adds to `held` what it found, so the script can tell "nothing held" apart.
 _STEPS = erasure_steps(
@@ -43,6 +44,17 @@ held = held + redis.call('HDEL', p .. 'irows', cid)""",
 held = held + redis.call('DEL', p .. 'ihist:' .. cid)""",
         CustomerData.CONFIGURATIONS: """
 held = held + redis.call('DEL', p .. 'cfg:' .. cid)""",
+        CustomerData.CONTACTS: erase_step("ct"),
+        CustomerData.CASES: erase_step("cs"),
+        CustomerData.ANSWERS: """
+held = held + redis.call('DEL', p .. 'ans:' .. cid)
+redis.call('SREM', p .. 'anscust', cid)""",
+        CustomerData.ALIASES: """
+for _, a in ipairs(redis.call('SMEMBERS', p .. 'aka:' .. cid)) do
+  redis.call('HDEL', p .. 'aliases', a)
+  redis.call('DEL', p .. 'cver:' .. a)
+end
+held = held + redis.call('DEL', p .. 'aka:' .. cid)""",
     },
 )
 

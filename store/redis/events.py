@@ -6,15 +6,19 @@ customer's event documents), ``evcust`` (customers with events), ``nevents``; th
 kinds as ``core.records.kind_bit`` masks; rows written before ``cik`` existed read their
 purchase bit from ``cip``); the serving version
 is ``cver:<customer>``, drawn from ``counter:customers``. A batch is one Lua script: atomic.
+A batch naming an alias (``aliases``, see :mod:`store.redis.aliases`) is refused by the script
+and sent again under the merged ids, so no event lands under an id merged away.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from core.errors import Unavailable
 from core.records import Event, EventFrame, kind_bit
 from store.codec import decode_event, event_doc, loads
 from store.protocols import CustomerItems, EventStore, ServingVersions
@@ -28,6 +32,12 @@ local out = {}
 local added = 0
 local touched = {}
 local n = (#ARGV - 1) / 8
+-- an event under an alias (a merged id) is refused as a whole: the caller re-addresses it
+if redis.call('EXISTS', p .. 'aliases') == 1 then
+  for i = 0, n - 1 do
+    if redis.call('HEXISTS', p .. 'aliases', ARGV[3 + i * 8]) == 1 then return {-1} end
+  end
+end
 for i = 0, n - 1 do
   local b = 2 + i * 8
   local eid, cid, doc, item, w, bought, ts, kind =
@@ -64,6 +74,10 @@ return out
 """
 
 
+#: Rounds of re-addressing events sent under aliases before giving up (a merge per round).
+MAX_READDRESS = 5
+
+
 def event_args(prefix: str, events: Sequence[Event], weights: Sequence[float] | None) -> list[Any]:
     """ARGV of :data:`ADD_EVENTS` for ``events`` under the tenant key prefix ``prefix``."""
     args: list[Any] = [prefix]
@@ -95,8 +109,21 @@ class RedisEvents(RedisConnection, EventStore):
     ) -> list[bool]:
         if not events:
             return []
-        flags = self._run(ADD_EVENTS, event_args(self._t(tenant), events, weights))
-        return [bool(f) for f in flags]
+        for _ in range(MAX_READDRESS):
+            flags = self._run(ADD_EVENTS, event_args(self._t(tenant), events, weights))
+            if flags != [-1]:
+                return [bool(f) for f in flags]
+            events = self._readdress(tenant, events)
+        raise Unavailable("customers kept being merged while their events were written; retry")
+
+    def _readdress(self, tenant: str, events: Sequence[Event]) -> list[Event]:
+        """The events with each alias replaced by the customer it was merged into."""
+        unique = list(dict.fromkeys(e.customer_id for e in events))
+        found = self.r.hmget(self._t(tenant) + "aliases", unique)
+        to = {c: a for c, a in zip(unique, found, strict=True) if a}
+        return [
+            replace(e, customer_id=to[e.customer_id]) if e.customer_id in to else e for e in events
+        ]
 
     def customer_events(self, tenant: str, customer_id: str) -> list[Event]:
         docs = self.r.lrange(self._t(tenant) + "ev:" + customer_id, 0, -1)

@@ -16,17 +16,29 @@ from store.sqlite.connection import SQLiteConnection, bump
 
 log = logging.getLogger(__name__)
 
-# Every kind of customer data -> the tables holding it, each keyed by (tenant, customer_id).
-_TABLES = erasure_steps(
+
+def _rows(table: str) -> str:
+    return f"DELETE FROM {table} WHERE tenant = ?1 AND customer_id = ?2"
+
+
+# Every kind of customer data -> the statement deleting it (``?1`` tenant, ``?2`` customer).
+_STATEMENTS = erasure_steps(
     "embedded",
     {
-        CustomerData.PROFILE: "customers",
-        CustomerData.EVENTS: "events",  # the event id is its key: ids go with the rows
-        CustomerData.HISTORY: "customer_items",
-        CustomerData.SERVING_VERSION: "customer_versions",
-        CustomerData.INSIGHTS: "insights_rows",
-        CustomerData.INSIGHTS_HISTORY: "insights_history",
-        CustomerData.CONFIGURATIONS: "configurations",
+        CustomerData.PROFILE: _rows("customers"),
+        CustomerData.EVENTS: _rows("events"),  # the event id is its key: ids go with the rows
+        CustomerData.HISTORY: _rows("customer_items"),
+        CustomerData.SERVING_VERSION: _rows("customer_versions"),
+        CustomerData.INSIGHTS: _rows("insights_rows"),
+        CustomerData.INSIGHTS_HISTORY: _rows("insights_history"),
+        CustomerData.CONFIGURATIONS: _rows("configurations"),
+        CustomerData.CONTACTS: _rows("contacts"),
+        CustomerData.CASES: _rows("cases"),
+        CustomerData.ANSWERS: _rows("answers"),
+        # the aliases' serving versions first, then the aliases themselves
+        CustomerData.ALIASES: "DELETE FROM customer_versions WHERE tenant = ?1 AND customer_id IN"
+        " (SELECT alias_id FROM aliases WHERE tenant = ?1 AND customer_id = ?2);"
+        " DELETE FROM aliases WHERE tenant = ?1 AND customer_id = ?2",
     },
 )
 
@@ -35,11 +47,9 @@ class SQLiteErasure(SQLiteConnection, ErasureStore):
     def erase_customer(self, tenant: str, customer_id: str) -> bool:
         held = 0
         with self._write() as db:
-            for table in _TABLES:
-                held += db.execute(
-                    f"DELETE FROM {table} WHERE tenant = ? AND customer_id = ?",
-                    (tenant, customer_id),
-                ).rowcount
+            for statements in _STATEMENTS:
+                for statement in statements.split(";"):
+                    held += db.execute(statement, (tenant, customer_id)).rowcount
             if held:
                 bump(db, tenant, "erasures")
         if held:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,13 +41,41 @@ def touch_customers(db: sqlite3.Connection, tenant: str, ids: set[str]) -> None:
     )
 
 
+def aliases_in(db: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[str, str]:
+    """``alias -> customer`` for those of ``ids`` that are aliases (one cheap probe first: most
+    tenants never merge)."""
+    if db.execute("SELECT 1 FROM aliases WHERE tenant = ? LIMIT 1", (tenant,)).fetchone() is None:
+        return {}
+    unique = list(dict.fromkeys(ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = db.execute(
+            "SELECT alias_id, customer_id FROM aliases WHERE tenant = ?"
+            f" AND alias_id IN ({','.join('?' * len(chunk))})",
+            (tenant, *chunk),
+        )
+        found.update(rows)
+    return found
+
+
 def insert_events(
     db: sqlite3.Connection,
     tenant: str,
     events: Sequence[Event],
     weights: Sequence[float] | None,
 ) -> list[bool]:
-    """The writes of ``add_events``, inside the caller's transaction."""
+    """The writes of ``add_events``, inside the caller's transaction.
+
+    An event sent under an alias (an id merged into another) is stored under the customer it
+    was merged into, read in the same transaction as the merge wrote it.
+    """
+    aliases = aliases_in(db, tenant, [e.customer_id for e in events])
+    if aliases:
+        events = [
+            replace(e, customer_id=aliases[e.customer_id]) if e.customer_id in aliases else e
+            for e in events
+        ]
     rows = [event_row(e) for e in events]
     new: list[bool] = []
     touched: set[str] = set()

@@ -195,6 +195,34 @@ def one_codec(db: sqlite3.Connection) -> None:
     _reencode(db, "events", ("tenant", "event_id"), "context")
 
 
+_DIALOGUE = """
+CREATE TABLE contacts (
+    tenant TEXT NOT NULL, contact_id TEXT NOT NULL, customer_id TEXT NOT NULL, ts REAL NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (tenant, contact_id)) WITHOUT ROWID;
+CREATE INDEX contacts_by_customer ON contacts (tenant, customer_id, ts);
+CREATE TABLE cases (
+    tenant TEXT NOT NULL, case_id TEXT NOT NULL, customer_id TEXT NOT NULL, ts REAL NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (tenant, case_id)) WITHOUT ROWID;
+CREATE INDEX cases_by_customer ON cases (tenant, customer_id, ts);
+CREATE TABLE questions (
+    tenant TEXT NOT NULL, question_id TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, question_id)) WITHOUT ROWID;
+CREATE TABLE answers (
+    tenant TEXT NOT NULL, customer_id TEXT NOT NULL, question_id TEXT NOT NULL, ts REAL NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (tenant, customer_id, question_id)) WITHOUT ROWID;
+CREATE TABLE aliases (
+    tenant TEXT NOT NULL, alias_id TEXT NOT NULL, customer_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, alias_id)) WITHOUT ROWID;
+CREATE INDEX aliases_by_customer ON aliases (tenant, customer_id);
+"""
+
+
+def dialogue(db: sqlite3.Connection) -> None:
+    """7: contacts, service cases, the question bank, answers, and customer aliases (merges)."""
+    for statement in _statements(_DIALOGUE):
+        db.execute(statement)
+
+
 def interaction_kinds(db: sqlite3.Connection) -> None:
     """4: ``customer_items.kinds``, the mask of interaction kinds per item (what the tenant's
     policy excludes and reasons name), filled from the events already stored.
@@ -252,6 +280,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     interaction_kinds,
     experiments,
     insights_history,
+    dialogue,
 )
 
 

@@ -37,6 +37,11 @@ def _configure(store: Store, tenant: str, cid: str) -> None:
     )
 
 
+def _merge_alias(store: Store, tenant: str, cid: str) -> None:
+    store.add_events(tenant, [_ev(f"{cid}-alias-e1", f"{cid}-alias", item_id="i4")], [1.0])
+    store.merge_customers(tenant, cid, [f"{cid}-alias"])
+
+
 Writer = Callable[[Store, str, str], object]
 Reader = Callable[[Store, str, str], bool]
 
@@ -64,6 +69,17 @@ WRITERS: dict[CustomerData, Writer] = {
         history={c: {"tier": "MVC", "id": c}},
     ),
     CustomerData.CONFIGURATIONS: _configure,
+    CustomerData.CONTACTS: lambda s, t, c: s.add_contact(
+        t, c, {"contact_id": f"{c}-k1", "timestamp": 100.0, "note": f"called {c}"}
+    ),
+    CustomerData.CASES: lambda s, t, c: s.put_case(
+        t, c, {"case_id": f"{c}-s1", "opened_at": 100.0, "description": f"{c} complains"}
+    ),
+    CustomerData.ANSWERS: lambda s, t, c: s.put_answer(
+        t, c, {"question_id": "size", "value": f"{c}-M", "timestamp": 100.0}
+    ),
+    # an id merged into the customer: its alias entry and serving version are the customer's
+    CustomerData.ALIASES: _merge_alias,
 }
 
 #: Whether the store still holds that kind of data for (tenant, customer), through its getters.
@@ -78,6 +94,12 @@ READERS: dict[CustomerData, Reader] = {
     CustomerData.INSIGHTS: lambda s, t, c: s.get_insights_row(t, c) is not None,
     CustomerData.INSIGHTS_HISTORY: lambda s, t, c: bool(s.get_insights_history(t, c)),
     CustomerData.CONFIGURATIONS: lambda s, t, c: bool(s.list_configurations(t, c)),
+    CustomerData.CONTACTS: lambda s, t, c: bool(s.list_contacts(t, c)),
+    CustomerData.CASES: lambda s, t, c: bool(s.list_cases(t, c)),
+    CustomerData.ANSWERS: lambda s, t, c: bool(s.list_answers(t, c)),
+    CustomerData.ALIASES: lambda s, t, c: (
+        bool(s.aliases_of(t, c)) or bool(s.resolve_customers(t, [f"{c}-alias"]))
+    ),
 }
 
 

@@ -1,0 +1,49 @@
+"""Contacts in the embedded store: one row per contact, keyed by the tenant's ``contact_id``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from store.codec import dumps, loads
+from store.protocols import ContactStore
+from store.sqlite.connection import SQLiteConnection
+
+
+def page_sql(limit: int | None, offset: int) -> str:
+    """The ``LIMIT``/``OFFSET`` clause of a paged listing (all rows when ``limit`` is None)."""
+    return f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
+
+
+class SQLiteContacts(SQLiteConnection, ContactStore):
+    def add_contact(self, tenant: str, customer_id: str, contact: dict[str, Any]) -> str | None:
+        with self._write() as db:
+            row = db.execute(
+                "INSERT INTO contacts (tenant, contact_id, customer_id, ts, doc)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+                (tenant, contact["contact_id"], customer_id, contact["timestamp"], dumps(contact)),
+            ).fetchone()
+            if row is not None:
+                return None
+            held = db.execute(
+                "SELECT customer_id FROM contacts WHERE tenant = ? AND contact_id = ?",
+                (tenant, contact["contact_id"]),
+            ).fetchone()
+            return str(held[0])
+
+    def list_contacts(
+        self, tenant: str, customer_id: str, *, offset: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        rows = self._db().execute(
+            "SELECT doc FROM contacts WHERE tenant = ? AND customer_id = ?"
+            " ORDER BY ts DESC, contact_id DESC" + page_sql(limit, offset),
+            (tenant, customer_id),
+        )
+        return [loads(doc) for (doc,) in rows]
+
+    def iter_contacts(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        rows = self._db().execute(
+            "SELECT customer_id, doc FROM contacts WHERE tenant = ?", (tenant,)
+        )
+        for cid, doc in rows.fetchall():
+            yield cid, loads(doc)
