@@ -24,13 +24,17 @@ core.errors.NotFound: customer 'c1' not found
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.records import Customer, Event
 from events.ingest import Listeners
-from store import CustomerItems, Store
+from store import CustomerItems, MergeCounts, Store
+
+#: Told of each merge: ``(tenant, surviving id, merged ids)``, after it committed.
+MergeListener = Callable[[str, str, list[str]], None]
 
 
 def _not_found(customer_id: str) -> NotFound:
@@ -55,6 +59,10 @@ class CustomerRecords:
     history: CustomerItems
     configurations: list[dict[str, Any]]
     insights: dict[str, Any] | None
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
 
 
 class CustomerService:
@@ -63,9 +71,16 @@ class CustomerService:
     def __init__(self, store: Store, listeners: Listeners) -> None:
         self.store = store
         self.listeners = listeners
+        self.on_merge: list[MergeListener] = []
+
+    def resolve(self, tenant: str, customer_id: str) -> str:
+        """The id a customer is kept under: the merged customer of an alias, else the id."""
+        return self.store.resolve_customers(tenant, [customer_id]).get(customer_id, customer_id)
 
     def get(self, tenant: str, customer_id: str) -> CustomerView:
-        """The profile, a default one for a customer known only by events, or NotFound."""
+        """The profile, a default one for a customer known only by events, or NotFound.
+        An alias answers the profile of the customer it was merged into."""
+        customer_id = self.resolve(tenant, customer_id)
         customer = self.store.get_customer(tenant, customer_id)
         if customer is not None:
             return CustomerView(customer, has_profile=True)
@@ -79,13 +94,68 @@ class CustomerService:
         return created, self.get(tenant, customer.customer_id)
 
     def erase(self, tenant: str, customer_id: str) -> None:
-        """Erase every trace of the customer, then tell the listeners; NotFound if none."""
+        """Erase every trace of the customer and of every id merged into it, then tell the
+        listeners (of each id); NotFound if none. An alias erases the customer it names."""
+        customer_id = self.resolve(tenant, customer_id)
+        aliases = self.store.aliases_of(tenant, customer_id)
         if not self.store.erase_customer(tenant, customer_id):
             raise _not_found(customer_id)
-        self.listeners.customer_erased(tenant, customer_id)
+        for cid in [customer_id, *aliases]:
+            self.listeners.customer_erased(tenant, cid)
+
+    def merge(self, tenant: str, into: str, sources: Sequence[str]) -> MergeCounts:
+        """Merge the customers ``sources`` into ``into`` (see ``AliasStore.merge_customers``),
+        then tell the merge listeners (serving caches, re-scoring).
+
+        Refused with nothing written: an unknown id (404, another tenant's included), ``into``
+        among the sources, an id named twice, or an id already merged (an alias: merging it
+        again, or into it, would make a cycle) — each a 4xx naming the field.
+        """
+        if not self.store.customer_known(tenant, into):
+            if self.resolve(tenant, into) != into:
+                raise InvalidInput(
+                    "cannot merge into an alias",
+                    [
+                        {
+                            "loc": ["path", "customer_id"],
+                            "msg": f"'{into}' was merged into "
+                            f"'{self.resolve(tenant, into)}': merge into that customer",
+                        }
+                    ],
+                )
+            raise _not_found(into)
+        errors = self._merge_errors(tenant, into, list(sources))
+        if errors:
+            raise InvalidInput("cannot merge these customers", errors)
+        counts = self.store.merge_customers(tenant, into, list(sources))
+        for listener in self.on_merge:
+            listener(tenant, into, list(sources))
+        return counts
+
+    def _merge_errors(self, tenant: str, into: str, sources: list[str]) -> list[dict[str, Any]]:
+        if not sources:
+            return [{"loc": ["body", "from"], "msg": "name at least one customer to merge"}]
+        aliases = self.store.resolve_customers(tenant, sources)
+        errors: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for i, cid in enumerate(sources):
+            loc = ["body", "from", i]
+            if cid == into:
+                errors.append({"loc": loc, "msg": "a customer cannot be merged into itself"})
+            elif cid in seen:
+                errors.append({"loc": loc, "msg": f"'{cid}' is named twice"})
+            elif cid in aliases:
+                target = aliases[cid]
+                why = "into this customer" if target == into else f"into '{target}'"
+                errors.append({"loc": loc, "msg": f"'{cid}' was already merged {why}"})
+            elif not self.store.customer_known(tenant, cid):
+                raise _not_found(cid)
+            seen.add(cid)
+        return errors
 
     def export(self, tenant: str, customer_id: str) -> CustomerRecords:
         """Everything held about the customer; NotFound when there is neither profile nor event."""
+        customer_id = self.resolve(tenant, customer_id)
         profile = self.store.get_customer(tenant, customer_id)
         events = self.store.customer_events(tenant, customer_id)
         if profile is None and not events:
@@ -97,4 +167,8 @@ class CustomerService:
             history=self.store.customer_items(tenant, customer_id),
             configurations=self.store.list_configurations(tenant, customer_id),
             insights=self.store.get_insights_row(tenant, customer_id),
+            contacts=self.store.list_contacts(tenant, customer_id),
+            cases=self.store.list_cases(tenant, customer_id),
+            answers=self.store.list_answers(tenant, customer_id),
+            aliases=self.store.aliases_of(tenant, customer_id),
         )
