@@ -19,6 +19,7 @@ from access.keys import Principal
 from api.problems import Problem
 from configurator.service import ConfiguratorService
 from customers import CustomerService
+from dialogue import DialogueService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.experiments import ExperimentService
@@ -65,6 +66,10 @@ async def get_customers(request: Request) -> CustomerService:
     return request.app.state.customers
 
 
+async def get_dialogue(request: Request) -> DialogueService:
+    return request.app.state.dialogue
+
+
 async def get_listeners(request: Request) -> Listeners:
     return request.app.state.listeners
 
@@ -84,6 +89,7 @@ ModelVersionsDep = Annotated[ModelVersions, Depends(get_model_versions)]
 ConfiguratorDep = Annotated[ConfiguratorService, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 CustomersDep = Annotated[CustomerService, Depends(get_customers)]
+DialogueDep = Annotated[DialogueService, Depends(get_dialogue)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
 ExperimentsDep = Annotated[ExperimentService, Depends(get_experiments)]
 ReportsDep = Annotated[ReportService, Depends(get_reports)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from api.routers import (
     account_managers,
     configurator,
     customers,
+    dialogue,
     events,
     experiments,
     health,
@@ -28,6 +29,7 @@ from api.routers import (
 )
 from configurator.service import ConfiguratorService
 from customers import CustomerService
+from dialogue import DialogueService
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.experiments import ExperimentService
@@ -46,6 +48,7 @@ ROUTERS = (
     items,
     customers,
     account_managers,
+    dialogue,
     insights,
     events,
     models,
@@ -114,6 +117,20 @@ def create_app(
     return app
 
 
+def _after_merge(
+    store: Store, recommender: RecommendationService, insights: InsightsService
+) -> Callable[[str, str, list[str]], None]:
+    """What follows a merge: every id's serving state is dropped (the store already gave each a
+    new serving version, so cached answers of every worker miss), and the customer re-scored."""
+
+    def done(tenant: str, into: str, sources: list[str]) -> None:
+        for cid in (into, *sources):
+            recommender.forget_customer(tenant, cid)
+        insights.on_events(tenant, store.customer_events(tenant, into))
+
+    return done
+
+
 def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     """Build the domain services once per app and connect who listens to which writes."""
     listeners = Listeners()
@@ -143,7 +160,9 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     app.state.experiments = ExperimentService(store, recommender.registry)
     app.state.reports = ReportService(store)
     app.state.insights = insights
-    app.state.customers = CustomerService(store, listeners)
+    app.state.customers = customers = CustomerService(store, listeners)
+    customers.on_merge.append(_after_merge(store, recommender, insights))
+    app.state.dialogue = DialogueService(store)
     app.state.configurator = ConfiguratorService(
         store, secret.encode(), on_events=listeners.events_stored
     )

@@ -25,7 +25,7 @@ core.errors.NotFound: customer 'c1' not found
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import InvalidInput, NotFound
@@ -47,6 +47,8 @@ class CustomerView:
 
     customer: Customer
     has_profile: bool
+    #: The customer's answers, newest first, each with its question's text (``question``).
+    facts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +85,70 @@ class CustomerService:
         customer_id = self.resolve(tenant, customer_id)
         customer = self.store.get_customer(tenant, customer_id)
         if customer is not None:
-            return CustomerView(customer, has_profile=True)
+            return CustomerView(customer, True, self._facts(tenant, customer_id))
         if self.store.customer_known(tenant, customer_id):
-            return CustomerView(Customer(customer_id), has_profile=False)
+            return CustomerView(Customer(customer_id), False, self._facts(tenant, customer_id))
         raise _not_found(customer_id)
 
+    def aliases(self, tenant: str, customer_id: str) -> list[str]:
+        """The ids merged into the customer, in id order."""
+        return self.store.aliases_of(tenant, self.resolve(tenant, customer_id))
+
+    def _facts(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
+        answers = self.store.list_answers(tenant, customer_id)
+        if not answers:
+            return []
+        bank = self.store.list_questions(tenant)
+        return [{**a, "question": bank.get(a["question_id"], {}).get("text")} for a in answers]
+
+    def patch(self, tenant: str, customer_id: str, patch: dict[str, Any]) -> CustomerView:
+        """Apply a JSON merge patch (RFC 7396) to the profile: only the fields sent change;
+        in ``attributes`` and ``consent.channels`` a null removes that key. A customer known
+        only by events gets a profile; an unknown one is NotFound."""
+        view = self.get(tenant, customer_id)
+        c = view.customer
+        attributes = dict(c.attributes)
+        for key, value in (patch.get("attributes") or {}).items():
+            if value is None:
+                attributes.pop(key, None)
+            else:
+                attributes[key] = value
+        if "attributes" in patch and patch["attributes"] is None:
+            attributes = {}
+        consent = patch.get("consent") or {}
+        channels = dict(c.consent_channels)
+        for channel, given in (consent.get("channels") or {}).items():
+            if given is None:
+                channels.pop(channel, None)
+            else:
+                channels[channel] = given
+        personalization = consent.get("personalization")
+        updated = replace(
+            c,
+            attributes=attributes,
+            consent_personalization=c.consent_personalization
+            if personalization is None
+            else personalization,
+            consent_channels=channels,
+            account_manager=patch.get("account_manager", c.account_manager),
+        )
+        self.store.put_customer(tenant, updated)
+        return self.get(tenant, c.customer_id)
+
+    def put_many(self, tenant: str, customers: Sequence[Customer]) -> list[bool]:
+        """Create or replace several profiles in one transaction; one created flag each (an
+        alias's profile is the merged customer's)."""
+        aliases = self.store.resolve_customers(tenant, [c.customer_id for c in customers])
+        if aliases:
+            customers = [
+                replace(c, customer_id=aliases.get(c.customer_id, c.customer_id)) for c in customers
+            ]
+        return self.store.put_customers(tenant, customers)
+
     def put(self, tenant: str, customer: Customer) -> tuple[bool, CustomerView]:
-        """Create or replace a profile: (created, the profile as stored)."""
+        """Create or replace a profile: (created, the profile as stored). Under an alias it
+        replaces the merged customer's."""
+        customer = replace(customer, customer_id=self.resolve(tenant, customer.customer_id))
         created = self.store.put_customer(tenant, customer)
         return created, self.get(tenant, customer.customer_id)
 

@@ -132,6 +132,11 @@ class CustomerStore(Protocol):
         """Insert or replace a profile; True when it was created."""
 
     @abstractmethod
+    def put_customers(self, tenant: str, customers: Sequence[Customer]) -> list[bool]:
+        """Insert or replace several profiles in one transaction; one created flag each (a
+        profile named twice is written twice, the later one winning)."""
+
+    @abstractmethod
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
         """The profile, or None when the tenant never supplied one."""
 

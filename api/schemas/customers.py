@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from api.schemas.common import Attributes, Identifier
-from core.records import Customer
+from api.schemas.common import Attributes, Identifier, IndexedErrors, json_size_limit
+from core.records import CONSENT_CHANNELS, Customer
 from customers import CustomerRecords, CustomerView
+
+Channel = Literal["email", "phone", "sms", "post"]
+
+
+class ChannelConsent(BaseModel):
+    """Consent per contact channel; a channel without consent is never proposed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: StrictBool = False
+    phone: StrictBool = False
+    sms: StrictBool = False
+    post: StrictBool = False
 
 
 class Consent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    personalization: bool = True
+    personalization: StrictBool = True
+    channels: ChannelConsent = Field(default_factory=ChannelConsent)
 
 
 class CustomerCreate(BaseModel):
@@ -34,7 +48,73 @@ class CustomerCreate(BaseModel):
             attributes=self.attributes,
             consent_personalization=self.consent.personalization,
             account_manager=self.account_manager,
+            consent_channels=self.consent.channels.model_dump(),
         )
+
+
+class ConsentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    personalization: StrictBool | None = None
+    channels: dict[Channel, StrictBool | None] | None = None
+
+
+class CustomerPatch(BaseModel):
+    """Body of ``PATCH /v1/customers/{customer_id}`` (JSON merge patch, RFC 7396): only the
+    fields sent change; in ``attributes`` and ``consent.channels`` a null removes that key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attributes: Annotated[dict[str, Any], json_size_limit(16_384)] | None = None
+    consent: ConsentPatch | None = None
+    account_manager: Identifier | None = None
+
+    def to_patch(self) -> dict[str, Any]:
+        """The merge patch as sent (fields not sent absent; nulls kept)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class CustomerBatchEntry(CustomerCreate):
+    customer_id: Identifier
+
+
+class CustomerBatch(BaseModel):
+    """Body of ``POST /v1/customers/batch``: entries are validated one by one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customers: list[dict[str, Any]] = Field(description="up to 10,000 profiles")
+
+
+class CustomerBatchResult(BaseModel):
+    upserted: int
+    errors: list[IndexedErrors]
+
+
+class MergeRequest(BaseModel):
+    """Body of ``POST /v1/customers/{customer_id}/merge``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: list[Identifier] = Field(alias="from", min_length=1, max_length=100)
+
+
+class MergeResult(BaseModel):
+    customer_id: str
+    merged: list[str]
+    aliases: list[str] = Field(description="every id now answering as this customer")
+    moved: dict[str, int] = Field(description="what moved, by kind")
+
+
+class Fact(BaseModel):
+    """An answer to a question, as a dated fact on the profile."""
+
+    question_id: str
+    question: str | None = Field(description="the question's text (null once it left the bank)")
+    attribute: str
+    value: StrictStr | StrictInt | StrictFloat
+    channel: str | None
+    timestamp: datetime
 
 
 class CustomerPublic(BaseModel):
@@ -45,6 +125,7 @@ class CustomerPublic(BaseModel):
     created_at: float | None
     updated_at: float | None
     has_profile: bool = Field(description="false when only events are known for this customer")
+    facts: list[Fact] = Field(default_factory=list, description="answers, newest first")
 
     @classmethod
     def of(cls, view: CustomerView) -> CustomerPublic:
@@ -52,11 +133,20 @@ class CustomerPublic(BaseModel):
         return cls(
             customer_id=c.customer_id,
             attributes=c.attributes,
-            consent=Consent(personalization=c.consent_personalization),
+            consent=Consent(
+                personalization=c.consent_personalization,
+                channels=ChannelConsent(
+                    **{k: bool(v) for k, v in c.consent_channels.items() if k in CONSENT_CHANNELS}
+                ),
+            ),
             account_manager=c.account_manager,
             created_at=c.created_at if view.has_profile else None,
             updated_at=c.updated_at if view.has_profile else None,
             has_profile=view.has_profile,
+            facts=[
+                Fact.model_validate({**f, "timestamp": datetime.fromtimestamp(f["timestamp"], UTC)})
+                for f in view.facts
+            ],
         )
 
 
@@ -69,6 +159,10 @@ class CustomerExport(BaseModel):
     history: list[dict[str, Any]]
     configurations: list[dict[str, Any]]
     insights: dict[str, Any] | None
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
+    cases: list[dict[str, Any]] = Field(default_factory=list)
+    answers: list[dict[str, Any]] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list, description="ids merged into this one")
     exported_at: str
 
     @classmethod
@@ -92,6 +186,10 @@ class CustomerExport(BaseModel):
             ],
             configurations=records.configurations,
             insights=records.insights,
+            contacts=records.contacts,
+            cases=records.cases,
+            answers=records.answers,
+            aliases=records.aliases,
             exported_at=datetime.now(UTC).isoformat(),
         )
 

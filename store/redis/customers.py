@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from core.records import Customer
 from store.codec import customer_doc, decode_customer
@@ -28,11 +28,25 @@ if old then return 0 else return 1 end
 
 class RedisCustomers(RedisConnection, CustomerStore):
     def put_customer(self, tenant: str, customer: Customer) -> bool:
+        return self.put_customers(tenant, [customer])[0]
+
+    def put_customers(self, tenant: str, customers: Sequence[Customer]) -> list[bool]:
+        if not customers:
+            return []
         now = time.time()
-        old = self.get_customer(tenant, customer.customer_id)
-        doc = customer_doc(customer, old.created_at if old else now, now)
-        args = [self._t(tenant), customer.customer_id, doc, customer.account_manager or ""]
-        return bool(self._run(PUT_CUSTOMER, args))
+        t = self._t(tenant)
+        created_at: dict[str, float] = {}
+        ids = list(dict.fromkeys(c.customer_id for c in customers))
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            for cid, doc in zip(chunk, self.r.hmget(t + "customers", chunk), strict=True):
+                if doc:
+                    created_at[cid] = decode_customer(cid, doc).created_at
+        pipe = self.r.pipeline(transaction=True)  # MULTI/EXEC: the whole batch at once
+        for c in customers:
+            doc = customer_doc(c, created_at.get(c.customer_id, now), now)
+            self._run(PUT_CUSTOMER, [t, c.customer_id, doc, c.account_manager or ""], client=pipe)
+        return [bool(flag) for flag in pipe.execute()]
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
         doc = self.r.hget(self._t(tenant) + "customers", customer_id)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from core.records import Customer
 from store.codec import customer_doc, decode_customer, loads
@@ -15,21 +15,29 @@ from store.sqlite.events import touch_customers
 
 class SQLiteCustomers(SQLiteConnection, CustomerStore):
     def put_customer(self, tenant: str, customer: Customer) -> bool:
+        return self.put_customers(tenant, [customer])[0]
+
+    def put_customers(self, tenant: str, customers: Sequence[Customer]) -> list[bool]:
         now = time.time()
-        cid = customer.customer_id
+        created: list[bool] = []
         with self._write() as db:
-            row = db.execute(
-                "SELECT doc FROM customers WHERE tenant = ? AND customer_id = ?", (tenant, cid)
-            ).fetchone()
-            created_at = loads(row[0])["created_at"] if row else now
-            db.execute(
-                "INSERT INTO customers (tenant, customer_id, doc, account_manager)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET"
-                " doc = excluded.doc, account_manager = excluded.account_manager",
-                (tenant, cid, customer_doc(customer, created_at, now), customer.account_manager),
-            )
-            touch_customers(db, tenant, {cid})
-            return row is None
+            for customer in customers:
+                cid = customer.customer_id
+                row = db.execute(
+                    "SELECT doc FROM customers WHERE tenant = ? AND customer_id = ?", (tenant, cid)
+                ).fetchone()
+                created_at = loads(row[0])["created_at"] if row else now
+                doc = customer_doc(customer, created_at, now)
+                db.execute(
+                    "INSERT INTO customers (tenant, customer_id, doc, account_manager)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET"
+                    " doc = excluded.doc, account_manager = excluded.account_manager",
+                    (tenant, cid, doc, customer.account_manager),
+                )
+                created.append(row is None)
+            if customers:
+                touch_customers(db, tenant, {c.customer_id for c in customers})
+        return created
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
         row = (
