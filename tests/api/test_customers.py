@@ -20,7 +20,12 @@ def test_profile_round_trip(client: TestClient, auth: KeyMaker) -> None:
     got = client.get("/v1/customers/c1", headers=h).json()
     assert got["attributes"] == {"segment": "trade"}
     assert got["consent"]["personalization"] is False and got["account_manager"] == "am-1"
-    assert got["consent"]["channels"] == {"email": False, "phone": False, "sms": False, "post": False}
+    assert got["consent"]["channels"] == {
+        "email": False,
+        "phone": False,
+        "sms": False,
+        "post": False,
+    }
     assert client.put("/v1/customers/c1", json={}, headers=h).status_code == 200
     assert client.get("/v1/customers/c1", headers=h).json()["account_manager"] is None
 
