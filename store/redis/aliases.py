@@ -37,6 +37,7 @@ _PER_SOURCE = (
     "ciw:",
     "cip:",
     "cit:",
+    "cik:",
     "cfg:",
     "ctd:",
     "cts:",
@@ -44,6 +45,7 @@ _PER_SOURCE = (
     "css:",
     "ans:",
     "aka:",
+    "ihist:",  # a source's past insights rows go: the merged history is the survivor's
 )
 
 
