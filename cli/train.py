@@ -104,6 +104,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _warn(meta: dict[str, Any]) -> None:
+    for text in meta.get("warnings", []):
+        print(f"warning: {text}", file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from training.train import TrainConfig, train_from_frame
 
@@ -114,6 +119,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         search=args.search,
         trials=args.trials,
         validation_days=args.validation_days,
+        search_weights=not (args.weights or args.binary or args.half_life_days is not None),
+        positive_rating=args.positive_rating,
+        budget_s=args.budget,
         progress=not args.no_progress,
     )
     root = _artifacts_root(args)
@@ -135,10 +143,25 @@ def cmd_train(args: argparse.Namespace) -> int:
                 for c in store.iter_customers(args.tenant)
                 if c.attributes.get("segment") is not None
             }
-            folder = train_from_frame(frame, config, root, args.tenant, segments=segments or None)
+            current = store.active_model(args.tenant)
+            serving = root / args.tenant / current if current else None
+            folder = train_from_frame(
+                frame,
+                config,
+                root,
+                args.tenant,
+                segments=segments or None,
+                active=serving if serving is not None and serving.is_dir() else None,
+            )
+            meta = json.loads((folder / "meta.json").read_text())
+            _warn(meta)
             if args.publish:
-                meta = json.loads((folder / "meta.json").read_text())
                 before = store.active_model(args.tenant)
+                if meta.get("validation", {}).get("degenerate") and not args.force:
+                    raise ValueError(
+                        f"not published: the validation of {folder.name} is degenerate "
+                        "(see the warnings); --force publishes it anyway"
+                    )
                 store.publish_model(args.tenant, folder.name, meta.get("metrics", {}))
                 active = store.active_model(args.tenant)
                 # Say what happened: the store activates a version only when none was active.
@@ -150,6 +173,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             store.close()
     meta = json.loads((folder / "meta.json").read_text())
+    if args.events is not None:
+        _warn(meta)
     print(
         json.dumps(
             {
@@ -157,6 +182,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "folder": str(folder),
                 "family": meta["family"],
                 "params": meta["params"],
+                "weights": meta["weights"],
+                "validation": meta.get("validation", {}),
                 "metrics": meta["metrics"],
                 "seconds": meta["seconds"],
                 **outcome,
@@ -280,6 +307,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default="auto", help="auto, als, bpr, itemknn, ease, popularity")
     p.add_argument("--param", action="append", default=[], help="name=value (JSON value)")
     p.add_argument("--artifacts", help="artifact root (default: the service's models dir)")
+    p.add_argument(
+        "--force", action="store_true", help="publish even when the validation is degenerate"
+    )
+    p.add_argument(
+        "--positive-rating",
+        type=float,
+        default=None,
+        help="lowest rating that counts as a validation target (default: every rating)",
+    )
+    p.add_argument("--budget", type=float, default=90.0, help="seconds of model search (auto)")
     _common(p)
     p.set_defaults(handler=cmd_train)
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from core.records import EventFrame
 from recommender.interactions import InteractionWeights
-from recommender.models import FAMILIES
 from training.evaluation import (
     Split,
     evaluate_model,
@@ -21,7 +20,7 @@ from training.evaluation import (
     save_json,
     temporal_split,
 )
-from training.tuning import AUTO_FAMILIES, search
+from training.tuning import AUTO_FAMILIES, fit_family, search
 
 
 def parse_date(text: str) -> float:
@@ -104,7 +103,7 @@ def evaluate_command(
 
 def _test(split: Split, family: str, params: dict[str, Any], k: int) -> dict[str, Any]:
     t = time.perf_counter()
-    model = FAMILIES[family](**params).fit(split.train)
+    model = fit_family(family, params, split.train)
     fit_s = time.perf_counter() - t
     return {
         "family": family,

@@ -51,7 +51,7 @@ from recommender.versions import ModelVersions
 from store.base import Store
 from training.evaluation import Split, evaluate_model, ranking_metrics, split_frame_masks
 from training.train import TrainConfig, train_from_frame
-from training.tuning import search, validation_split
+from training.tuning import fit_family, search, validation_split
 
 log = logging.getLogger("atelier.training")
 
@@ -308,8 +308,8 @@ def _compare(
     split = comparison_split(frame, cut, config)
     candidate_metrics: dict[str, Any] = {}
     if split is not None:
-        model: Recommender = FAMILIES[family](**params)
-        candidate_metrics = evaluate_model(model.fit(split.train), split, k=config.k)
+        model: Recommender = fit_family(family, params, split.train)
+        candidate_metrics = evaluate_model(model, split, k=config.k)
         comparison["candidate"] = candidate_metrics
         comparison["slice"]["customers"] = int(candidate_metrics.get("users", 0))
         if active_folder is not None:

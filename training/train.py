@@ -29,7 +29,8 @@ from recommender.artifacts import data_fingerprint, read_meta, save_version
 from recommender.interactions import InteractionWeights, build_matrix
 from recommender.models import FAMILIES, Popularity, Recommender
 from training.evaluation import evaluate_model
-from training.tuning import AUTO_FAMILIES, search, validation_split
+from training.tuning import AUTO_FAMILIES, fit_family, search, search_auto
+from training.validation import plan_validation, score_version
 
 __all__ = ["TrainConfig", "data_window", "read_meta", "train_from_frame"]
 
@@ -39,8 +40,13 @@ class TrainConfig:
     """What ``atelier train`` fits.
 
     ``model`` is a family name or ``"auto"`` (search over ``families`` on a validation slice of
-    the training data: its last ``validation_days`` days). ``params`` override a named family's
-    defaults; ``search`` is ``"grid"`` or ``"optuna"`` (``trials`` for optuna).
+    the training data, :func:`training.validation.plan_validation`: its last
+    ``validation_days`` days, or a per-customer holdout when those are too thin). ``params``
+    override a named family's defaults; ``search`` is ``"grid"`` (the default search of
+    :func:`training.tuning.search_auto`, within ``budget_s``) or ``"optuna"`` (``trials``).
+    With ``search_weights`` the grid also chooses the interaction weighting; otherwise
+    ``weights`` is used as given. ``positive_rating`` is the lowest rating that counts as a
+    validation target (None: every rating).
     """
 
     model: str = "auto"
@@ -50,6 +56,9 @@ class TrainConfig:
     search: str = "grid"
     trials: int = 20
     validation_days: float = 30.0
+    search_weights: bool = True
+    positive_rating: float | None = None
+    budget_s: float = 90.0
     metric: str = "ndcg@10"
     k: int = 10
     progress: bool = True
@@ -87,9 +96,9 @@ def _validate_named(
     frame: EventFrame, config: TrainConfig, family: str, params: dict[str, Any]
 ) -> dict[str, float]:
     """Validation metrics of a named family: fitted on the slice's training part, scored on it."""
-    split = validation_split(frame, config.weights, config.validation_days)
-    model: Recommender = FAMILIES[family](**params)
-    return evaluate_model(model.fit(split.train), split, k=config.k)
+    plan = plan_validation(frame, config.validation_days, positive_rating=config.positive_rating)
+    split = plan.split(config.weights)
+    return evaluate_model(fit_family(family, params, split.train), split, k=config.k)
 
 
 def train_from_frame(
@@ -99,56 +108,58 @@ def train_from_frame(
     tenant: str,
     segments: Mapping[str, str] | None = None,
     extra_meta: Mapping[str, Any] | None = None,
+    active: Path | None = None,
 ) -> Path:
     """Build the matrix, choose/fit the model, write a new version folder and return it.
 
     ``segments`` maps customer ids to a segment label (from their attributes) for segment-level
-    cold-start popularity. Timings (``seconds.matrix/search/fit/total``) go into ``meta.json``,
-    with the data window and ``extra_meta`` (the retraining job's comparison, say).
+    cold-start popularity; ``active`` is the folder of the version the tenant serves now, scored
+    on the same validation slice. Timings (``seconds.matrix/search/fit/total``), the validation
+    plan and its warnings go into ``meta.json``, with the data window and ``extra_meta`` (the
+    retraining job's comparison, say).
     """
     t0 = time.perf_counter()
-    matrix, customers, items = build_matrix(frame, config.weights)
-    if matrix.nnz == 0:
-        raise ValueError(f"no usable events to train on for tenant {tenant!r}")
-    t_matrix = time.perf_counter() - t0
+    weights = config.weights
     validation: dict[str, Any] = {}
+    trials: list[dict[str, Any]] = []
     if config.model == "auto":
-        split = validation_split(frame, config.weights, config.validation_days)
-        result = search(
-            split,
-            config.families,
-            method=config.search,
-            n_trials=config.trials,
-            metric=config.metric,
-            k=config.k,
-            progress=config.progress,
-        )
-        family, params = result.family, result.params
-        validation = {"metrics": result.metrics, "trials": result.trials}
+        validation, weights, family, params, trials = _choose(frame, config, active)
     else:
         if config.model not in FAMILIES:
             raise ValueError(f"unknown model {config.model!r}; choose auto or {sorted(FAMILIES)}")
         family, params = config.model, dict(config.params)
         if config.validate:
             validation = {"metrics": _validate_named(frame, config, family, params)}
-    t_search = time.perf_counter() - t0 - t_matrix
-    model: Recommender = FAMILIES[family](**params)
+    t_search = time.perf_counter() - t0
+    matrix, customers, items = build_matrix(frame, weights)
+    if matrix.nnz == 0:
+        raise ValueError(f"no usable events to train on for tenant {tenant!r}")
+    t_matrix = time.perf_counter() - t0 - t_search
     t1 = time.perf_counter()
-    model.fit(matrix)
+    model: Recommender = fit_family(family, params, matrix)
     t_fit = time.perf_counter() - t1
     pop = Popularity().fit(matrix).popularity_
     seg = segment_popularity(matrix, customers, segments) if segments else None
     meta = {
         "fingerprint": data_fingerprint(matrix, items),
-        "weights": config.weights.to_dict(),
+        "weights": weights.to_dict(),
         "n_customers": int(matrix.shape[0]),
         "n_events": len(frame),
         "n_interactions": int(matrix.nnz),
         "data_window": data_window(frame),
-        "metrics": {"validation": validation.get("metrics", {})},
+        "metrics": {
+            "validation": validation.get("metrics", {}),
+            "validation_popularity": validation.get("popularity", {}),
+            "validation_active": validation.get("active", {}),
+        },
+        "validation": validation.get("plan", {}),
+        "warnings": validation.get("plan", {}).get("warnings", []),
         "search": {
             "method": config.search if config.model == "auto" else "none",
-            "trials": validation.get("trials", []),
+            "searched_params": params,
+            "weighting": validation.get("weighting", "given"),
+            "trials": trials,
+            "skipped": validation.get("skipped", []),
         },
         "seconds": {
             "matrix": round(t_matrix, 3),
@@ -163,3 +174,54 @@ def train_from_frame(
     full["seconds"]["total"] = round(total, 3)
     (folder / "meta.json").write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
     return folder
+
+
+def _choose(
+    frame: EventFrame, config: TrainConfig, active: Path | None
+) -> tuple[dict[str, Any], InteractionWeights, str, dict[str, Any], list[dict[str, Any]]]:
+    """Plan the validation, search, score the active version on the same slice."""
+    plan = plan_validation(frame, config.validation_days, positive_rating=config.positive_rating)
+    weightings = None if config.search_weights else [("given", config.weights)]
+    if config.search == "grid":
+        result = search_auto(
+            plan,
+            config.families,
+            weightings,
+            metric=config.metric,
+            k=config.k,
+            budget_s=config.budget_s,
+            progress=config.progress,
+        )
+    else:
+        result = search(
+            plan.split(config.weights),
+            config.families,
+            method=config.search,
+            n_trials=config.trials,
+            metric=config.metric,
+            k=config.k,
+            progress=config.progress,
+        )
+        result.weights, result.weighting = config.weights, "given"
+    described = plan.describe()
+    if result.metrics.get(config.metric, 0.0) <= 0.0 and not plan.degenerate:
+        described["degenerate"] = True
+        described["warnings"].append(
+            f"degenerate validation: no candidate scores above 0 on {config.metric}"
+        )
+    active_metrics: dict[str, Any] = {}
+    if active is not None:
+        try:
+            active_metrics = {"version": active.name, **score_version(active, plan, config.k)}
+        except (OSError, ValueError, KeyError) as exc:
+            active_metrics = {"version": active.name, "error": str(exc)}
+    validation = {
+        "metrics": result.metrics,
+        "popularity": result.baseline,
+        "active": active_metrics,
+        "plan": described,
+        "weighting": result.weighting,
+        "skipped": result.skipped,
+    }
+    weights = result.weights or config.weights
+    return validation, weights, result.family, result.params, result.trials

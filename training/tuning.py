@@ -1,9 +1,12 @@
 """Model selection on a validation slice carved out of the *training* data only.
 
 ``--model auto`` compares families (and each family's hyperparameters) on that slice, by
-nDCG@k unless told otherwise, and refits the winner on all the training data. Two searches:
-a documented grid (:data:`GRIDS`, the default: bounded and deterministic) or optuna's TPE over
-:func:`_suggest` spaces, both with a progress bar.
+nDCG@k unless told otherwise, and refits the winner on all the training data. The default,
+:func:`search_auto`, also chooses the interaction weighting (:func:`weighting_candidates`) within
+a time budget; :func:`search` compares families on one fixed weighting, by the documented grid
+(:data:`GRIDS`) or optuna's TPE over :func:`_suggest` spaces. Regularisation is searched
+relative to the data (:func:`resolve_params`). Every function here is public for the jobs that
+build on it (``atelier train``, ``atelier evaluate``, retraining).
 
 Examples
 --------
@@ -25,45 +28,126 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from recommender.interactions import DEFAULT_TYPE_WEIGHTS, InteractionWeights
 from recommender.models import FAMILIES, Recommender
 from training.evaluation import Split, evaluate_model
+from training.validation import Validation
 
-#: The grid searched per family (bounded: the machine is shared). ``ease`` is skipped above
-#: ``EASE_MAX_ITEMS`` items.
+#: The grid searched per family (bounded: the machine is shared). Regularisation is relative
+#: to the data (:func:`resolve_params`): ``l2_rel`` times the mean item support (the mean of
+#: ``diag(XᵀX)``), ALS's ``alpha_rel`` divided by the mean cell weight, so the same grid fits
+#: weights of 1 per purchase or 4, and a catalog of any size.
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {},
     "itemknn": {"kind": ["bm25", "cosine"], "K": [50, 200]},
-    "ease": {"l2": [50.0, 200.0, 500.0, 1500.0]},
+    "ease": {"l2_rel": [3.0, 10.0, 30.0]},
+    "dlae": {"l2_rel": [1.0, 3.0, 10.0], "dropout": [0.5, 0.67]},
     "als": {
         "factors": [64, 128],
-        "alpha": [1.0, 5.0],
-        "regularization": [0.05, 1.0],
+        "alpha_rel": [1.0, 10.0],
+        "regularization": [0.1],
         "iterations": [15],
     },
     "bpr": {"factors": [64], "learning_rate": [0.05], "iterations": [100]},
 }
-AUTO_FAMILIES: tuple[str, ...] = ("popularity", "itemknn", "ease", "als")
-EASE_MAX_ITEMS = 20000
+#: One point per family, tried on every interaction weighting to choose each family's weighting.
+PROBES: dict[str, dict[str, Any]] = {
+    "popularity": {},
+    "itemknn": {"kind": "bm25", "K": 100},
+    "ease": {"l2_rel": 10.0},
+    "dlae": {"l2_rel": 3.0, "dropout": 0.67},
+    "als": {"factors": 64, "alpha_rel": 5.0, "regularization": 0.1, "iterations": 15},
+    "bpr": {"factors": 64, "learning_rate": 0.05, "iterations": 100},
+}
+AUTO_FAMILIES: tuple[str, ...] = ("popularity", "itemknn", "ease", "dlae", "als")
+DENSE_FAMILIES: frozenset[str] = frozenset({"ease", "dlae"})
+#: Above this many items the dense families are not searched (their item x item weights alone
+#: take ``4 * items**2`` bytes, and serving scores a dense row per request).
+EASE_MAX_ITEMS = 10000
+
+
+def mean_support(matrix: sp.csr_matrix) -> float:
+    """Mean of ``diag(XᵀX)`` over the items with any interaction (1.0 for an empty matrix)."""
+    x = sp.csr_matrix(matrix)
+    diag = np.asarray(x.multiply(x).sum(axis=0)).ravel()
+    diag = diag[diag > 0]
+    return float(diag.mean()) if len(diag) else 1.0
+
+
+def mean_cell(matrix: sp.csr_matrix) -> float:
+    """Mean non-zero cell weight (1.0 for an empty matrix)."""
+    data = sp.csr_matrix(matrix).data
+    return float(data.mean()) if len(data) else 1.0
+
+
+def resolve_params(params: dict[str, Any], matrix: sp.csr_matrix) -> dict[str, Any]:
+    """A family's constructor arguments from searched ones, relative parameters made absolute on
+    ``matrix`` (``l2_rel`` -> ``l2``, ``alpha_rel`` -> ``alpha``): refitting on all the data
+    resolves them again, so the penalty keeps its size relative to the data.
+
+    >>> import scipy.sparse as sp
+    >>> resolve_params({"l2_rel": 2.0}, sp.csr_matrix(np.array([[1.0, 1], [1, 0]])))
+    {'l2': 3.0}
+    """
+    out = dict(params)
+    if "l2_rel" in out:
+        out["l2"] = float(f"{out.pop('l2_rel') * mean_support(matrix):.4g}")
+    if "alpha_rel" in out:
+        out["alpha"] = float(f"{out.pop('alpha_rel') / mean_cell(matrix):.4g}")
+    return out
+
+
+_INVERSE_SECONDS_PER_CUBE: list[float] = []
+
+
+def inverse_seconds(n: int) -> float:
+    """Measured cost model of the dense families: seconds of one ``n x n`` inverse here,
+    extrapolated as ``n³`` from one timed 700 x 700 inverse (measured once per process)."""
+    if not _INVERSE_SECONDS_PER_CUBE:
+        a = np.random.default_rng(0).random((700, 700))
+        g = a @ a.T + 700.0 * np.eye(700)
+        start = time.perf_counter()
+        np.linalg.inv(g)
+        _INVERSE_SECONDS_PER_CUBE.append((time.perf_counter() - start) / 700.0**3)
+    return _INVERSE_SECONDS_PER_CUBE[0] * float(n) ** 3
+
+
+def dense_head(n_items: int, seconds: float) -> int | None:
+    """Items the dense solve keeps so that one fit costs about ``seconds`` (None: all)."""
+    if inverse_seconds(n_items) <= seconds:
+        return None
+    return max(200, int((seconds / inverse_seconds(1)) ** (1.0 / 3.0)))
 
 
 @dataclass
 class SearchResult:
-    """The best family/params on validation and every trial (params, metrics, seconds)."""
+    """The best family/params on validation and every trial (params, metrics, seconds).
+
+    ``params`` are the searched ones (relative: resolve them with :func:`resolve_params` on the
+    matrix the model is fitted on); ``weights`` the interaction weighting they were chosen with.
+    """
 
     family: str
     params: dict[str, Any]
     metrics: dict[str, float]
     trials: list[dict[str, Any]] = field(default_factory=list)
+    weights: InteractionWeights | None = None
+    weighting: str = ""
+    baseline: dict[str, float] = field(default_factory=dict)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
 def grid_candidates(families: Sequence[str], n_items: int) -> list[tuple[str, dict[str, Any]]]:
+    """Every (family, params) of :data:`GRIDS` for ``families`` (dense ones skipped above
+    :data:`EASE_MAX_ITEMS` items)."""
     out: list[tuple[str, dict[str, Any]]] = []
     for fam in families:
         if fam not in FAMILIES:
             raise ValueError(f"unknown model family {fam!r}; choose from {sorted(FAMILIES)}")
-        if fam == "ease" and n_items > EASE_MAX_ITEMS:
+        if fam in DENSE_FAMILIES and n_items > EASE_MAX_ITEMS:
             continue
         grid = GRIDS.get(fam, {})
         keys = list(grid)
@@ -73,12 +157,15 @@ def grid_candidates(families: Sequence[str], n_items: int) -> list[tuple[str, di
 
 
 def _suggest(trial: Any, family: str) -> dict[str, Any]:
-    if family == "ease":
-        return {"l2": trial.suggest_float("l2", 10.0, 5000.0, log=True)}
+    if family in DENSE_FAMILIES:
+        out = {"l2_rel": trial.suggest_float("l2_rel", 0.3, 100.0, log=True)}
+        if family == "dlae":
+            out["dropout"] = trial.suggest_float("dropout", 0.1, 0.9)
+        return out
     if family == "als":
         return {
             "factors": trial.suggest_categorical("factors", [32, 64, 128]),
-            "alpha": trial.suggest_float("alpha", 0.5, 40.0, log=True),
+            "alpha_rel": trial.suggest_float("alpha_rel", 0.5, 40.0, log=True),
             "regularization": trial.suggest_float("regularization", 0.01, 10.0, log=True),
             "iterations": 15,
         }
@@ -96,17 +183,27 @@ def _suggest(trial: Any, family: str) -> dict[str, Any]:
     return {}
 
 
+def fit_family(family: str, params: dict[str, Any], matrix: sp.csr_matrix) -> Recommender:
+    """Fit ``family`` with searched ``params`` (relative ones resolved on ``matrix``)."""
+    model: Recommender = FAMILIES[family](**resolve_params(params, matrix))
+    return model.fit(matrix)
+
+
 def _trial(split: Split, family: str, params: dict[str, Any], k: int) -> dict[str, Any]:
     start = time.perf_counter()
-    model: Recommender = FAMILIES[family](**params)
-    model.fit(split.train)
+    model = fit_family(family, params, split.train)
     metrics = evaluate_model(model, split, k=k)
     return {
         "family": family,
         "params": params,
+        "fitted_params": resolve_params(params, split.train),
         "metrics": metrics,
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+def _best(trials: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    return max(trials, key=lambda t: (t["metrics"][metric], -t["seconds"]))
 
 
 def search(
@@ -120,7 +217,8 @@ def search(
     seed: int = 42,
     progress: bool = True,
 ) -> SearchResult:
-    """Fit every candidate on ``split.train``, score on ``split.test``, keep the best."""
+    """Fit every candidate on ``split.train``, score on ``split.test``, keep the best (one
+    fixed weighting: :func:`search_auto` also searches the weighting)."""
     trials: list[dict[str, Any]] = []
     if method == "grid":
         candidates = grid_candidates(families, split.train.shape[1])
@@ -130,7 +228,8 @@ def search(
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        fams = [f for f in families if not (f == "ease" and split.train.shape[1] > EASE_MAX_ITEMS)]
+        n_items = split.train.shape[1]
+        fams = [f for f in families if not (f in DENSE_FAMILIES and n_items > EASE_MAX_ITEMS)]
 
         def objective(trial: Any) -> float:
             fam = trial.suggest_categorical("family", fams)
@@ -146,19 +245,142 @@ def search(
         raise ValueError(f"search method must be 'grid' or 'optuna', not {method!r}")
     if not trials:
         raise ValueError("no candidate model to search")
-    best = max(trials, key=lambda t: (t["metrics"][metric], -t["seconds"]))
+    best = _best(trials, metric)
     return SearchResult(best["family"], best["params"], best["metrics"], trials)
 
 
-def validation_split(frame: Any, weights: Any, days: float = 30.0, seed: int = 42) -> Split:
-    """The validation slice of training events: the last ``days`` (items new to each customer)
-    when the events span at least three times that, otherwise a random 80/20 split per item."""
-    from training.evaluation import split_frame_masks, temporal_split
+def weighting_candidates(frame: Any) -> list[tuple[str, InteractionWeights]]:
+    """The interaction weightings the default search tries, from what the events hold.
 
-    ts = frame.timestamp
-    if len(ts) and (ts.max() - ts.min()) >= 3 * days * 86400.0:
-        cut = float(ts.max()) - days * 86400.0
-        return temporal_split(frame, cut, None, weights)
-    rng = np.random.default_rng(seed)
-    test = rng.random(len(ts)) < 0.2
-    return split_frame_masks(frame, ~test, test, weights)
+    Always counted (the service's weights) and binary; with ratings, binary above the median
+    and the upper-quartile rating; with several positive types, purchase-heavy type weights;
+    over at least 90 days, a half-life of a sixth of the span, binary and counted with cells
+    capped at three events' weight.
+
+    >>> from core.records import Event, EventFrame
+    >>> f = EventFrame.from_events([Event(str(i), "c", "rating", 0.0, item_id="i", value=v)
+    ...                             for i, v in enumerate([1.0, 3.0, 4.0, 5.0])])
+    >>> [name for name, _ in weighting_candidates(f)]
+    ['counted', 'binary', 'rating>=3.5', 'rating>=4.25']
+    """
+    out = [("counted", InteractionWeights()), ("binary", InteractionWeights(binary=True))]
+    types = frame.type.astype(str)
+    values = np.asarray(frame.value, dtype=np.float64)
+    ratings = values[(types == "rating") & ~np.isnan(values)]
+    if len(ratings):
+        for q in (0.5, 0.75):
+            t = float(np.quantile(ratings, q))
+            if t > float(ratings.min()) and all(f"rating>={t:g}" != n for n, _ in out):
+                out.append(
+                    (f"rating>={t:g}", InteractionWeights(binary=True, rating_offset=t - 1e-3))
+                )
+    kinds = set(types.tolist()) & {"view", "click", "add_to_cart", "purchase"}
+    if len(kinds) >= 2:
+        heavy = dict(DEFAULT_TYPE_WEIGHTS, view=0.5, click=0.5, add_to_cart=2.0, purchase=8.0)
+        out.append(("purchase-heavy", InteractionWeights(type_weights=heavy)))
+    ts = np.asarray(frame.timestamp, dtype=np.float64)
+    span_days = float(ts.max() - ts.min()) / 86400.0 if len(ts) else 0.0
+    if span_days >= 90.0:
+        half = float(f"{span_days / 6.0:.2g}")
+        cap = 3.0 * DEFAULT_TYPE_WEIGHTS["purchase"]
+        out.append(
+            (f"binary, half-life {half:g} d", InteractionWeights(binary=True, half_life_days=half))
+        )
+        out.append(
+            (
+                f"counted, capped, half-life {half:g} d",
+                InteractionWeights(max_weight=cap, half_life_days=half),
+            )
+        )
+    return out
+
+
+def _probe_order(families: Sequence[str]) -> list[str]:
+    cheap_first = ["popularity", "itemknn", "ease", "dlae", "als", "bpr"]
+    return sorted(families, key=lambda f: cheap_first.index(f) if f in cheap_first else 99)
+
+
+def search_auto(
+    validation: Validation,
+    families: Sequence[str] = AUTO_FAMILIES,
+    weightings: Sequence[tuple[str, InteractionWeights]] | None = None,
+    *,
+    metric: str = "ndcg@10",
+    k: int = 10,
+    budget_s: float = 90.0,
+    progress: bool = True,
+) -> SearchResult:
+    """The default search: family, parameters *and* interaction weighting, within a time budget.
+
+    Stage 1 fits each family's :data:`PROBES` point on every weighting and keeps each family's
+    best weighting; stage 2 runs the family's :data:`GRIDS` on that weighting. Dense families
+    are skipped above :data:`EASE_MAX_ITEMS` items and fitted on the head of the catalog that
+    makes one fit cost about a fifteenth of ``budget_s`` (:func:`dense_head`, measured here). A
+    candidate whose expected cost (its family's probe time) no longer fits the budget is skipped
+    and listed in ``skipped``. Popularity's metrics on the same slice are the ``baseline``.
+    """
+    start = time.perf_counter()
+    weightings = list(weightings or weighting_candidates(validation.frame))
+    for fam in families:
+        if fam not in FAMILIES:
+            raise ValueError(f"unknown model family {fam!r}; choose from {sorted(FAMILIES)}")
+    families = _probe_order(families)
+    trials: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    probe_s: dict[str, float] = {}
+    n_items = validation.split(weightings[0][1]).train.shape[1]
+    head = dense_head(n_items, budget_s / 15.0)
+    bar = tqdm(desc="model search", disable=not progress)
+
+    def run(stage: str, fam: str, params: dict[str, Any], wname: str) -> None:
+        expected = probe_s.get(fam, 0.0)
+        if time.perf_counter() - start + expected > budget_s and trials:
+            skipped.append({"family": fam, "params": params, "weighting": wname, "stage": stage})
+            return
+        w = dict(weightings)[wname]
+        fit_params = dict(params, head=head) if fam in DENSE_FAMILIES and head else params
+        result = _trial(validation.split(w), fam, fit_params, k)
+        result.update(weighting=wname, stage=stage)
+        trials.append(result)
+        probe_s[fam] = max(probe_s.get(fam, 0.0), result["seconds"])
+        bar.update(1)
+
+    for fam in families:
+        if fam in DENSE_FAMILIES and n_items > EASE_MAX_ITEMS:
+            skipped.append({"family": fam, "reason": f"{n_items} items > {EASE_MAX_ITEMS}"})
+            continue
+        names = [weightings[0][0]] if fam == "popularity" else [n for n, _ in weightings]
+        for wname in names:
+            run("probe", fam, dict(PROBES.get(fam, {})), wname)
+    for fam in families:
+        done = [t for t in trials if t["family"] == fam]
+        if fam == "popularity" or not done:
+            continue
+        wname = _best(done, metric)["weighting"]
+        for cand_fam, params in grid_candidates([fam], n_items):
+            if params != PROBES.get(cand_fam):
+                run("grid", cand_fam, params, wname)
+    bar.close()
+    if not trials:
+        raise ValueError("no candidate model to search")
+    best = _best(trials, metric)
+    baseline: dict[str, float] = next(
+        (t["metrics"] for t in trials if t["family"] == "popularity"), {}
+    )
+    return SearchResult(
+        best["family"],
+        best["params"],
+        best["metrics"],
+        trials,
+        weights=dict(weightings)[best["weighting"]],
+        weighting=best["weighting"],
+        baseline=baseline,
+        skipped=skipped,
+    )
+
+
+def validation_split(frame: Any, weights: Any, days: float = 30.0, seed: int = 42) -> Split:
+    """The validation split of ``frame`` under one weighting (:func:`plan_validation`'s slice)."""
+    from training.validation import plan_validation
+
+    return plan_validation(frame, days, seed=seed).split(weights)

@@ -2,15 +2,16 @@
 
 from recommender.models.base import NotFittedError, Recommender, topk_rows
 from recommender.models.factor import ALS, BPR, FactorModel
-from recommender.models.neighbours import EASE, ItemKNN, Popularity
+from recommender.models.neighbours import DLAE, EASE, ItemKNN, Popularity
 
 FAMILIES: dict[str, type[Recommender]] = {
-    cls.family: cls for cls in (ALS, BPR, ItemKNN, EASE, Popularity)
+    cls.family: cls for cls in (ALS, BPR, ItemKNN, EASE, DLAE, Popularity)
 }
 
 __all__ = [
     "ALS",
     "BPR",
+    "DLAE",
     "EASE",
     "FAMILIES",
     "FactorModel",

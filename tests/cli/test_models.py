@@ -99,3 +99,22 @@ def test_conversion_credits_the_latest_impression() -> None:
     ]
     rows = {r.version: r.conversions for r in feedback_report(events)}
     assert rows == {"new": 1, "old": 0}
+
+
+def test_publish_refuses_a_degenerate_validation_unless_forced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ATELIER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ATELIER_STORE", "embedded")
+    store = SQLiteStore(tmp_path / "atelier.sqlite3")
+    events = [
+        Event(f"e{k}", f"c{k % 3}", "purchase", 1e9 + k, item_id=f"i{k % 4}") for k in range(12)
+    ]
+    store.add_events("tiny", events, [4.0] * len(events))
+    argv = ["train", "--tenant", "tiny", "--publish", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "degenerate" in err and "--force" in err
+    assert store.active_model("tiny") is None
+    assert main([*argv, "--force"]) == 0
+    assert store.active_model("tiny") is not None

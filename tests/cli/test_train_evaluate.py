@@ -182,7 +182,7 @@ def test_optuna_search_explores_and_keeps_the_best() -> None:
     assert {t["family"] for t in result.trials} == {"popularity", "ease"}  # TPE tried both
     best = max(t["metrics"]["ndcg@10"] for t in result.trials)
     assert result.metrics["ndcg@10"] == best and result.family == "ease"
-    assert 10.0 <= result.params["l2"] <= 5000.0
+    assert 0.3 <= result.params["l2_rel"] <= 100.0  # relative to the mean item support
     with pytest.raises(ValueError, match="grid' or 'optuna"):
         search(split, ["ease"], method="random")
 

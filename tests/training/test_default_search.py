@@ -1,0 +1,145 @@
+"""The default ``atelier train`` (``--model auto``): validation that cannot silently fail, the
+weighting searched with the family, relative regularisation, DLAE, on small generated events
+whose right answer is obvious (two groups of customers, each using its own block of items)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from core.records import Event, EventFrame
+from recommender.interactions import InteractionWeights
+from recommender.models import DLAE, EASE
+from training.train import TrainConfig, read_meta, train_from_frame
+from training.tuning import resolve_params, search_auto, weighting_candidates
+from training.validation import plan_validation
+
+DAY = 86400.0
+
+
+def _blocks(kind: str, n_customers: int = 120, per: int = 10, days: float = 20.0) -> EventFrame:
+    """Customers of group g interact with items g*15 .. g*15+14 (ratings 1-5 or purchases)."""
+    rng = np.random.default_rng(3)
+    events = []
+    for c in range(n_customers):
+        g = c % 2
+        for k, item in enumerate(rng.choice(15, size=per, replace=False).tolist()):
+            value = float(rng.integers(1, 6)) if kind == "rating" else None
+            ts = 1.3e9 + float(rng.uniform(0, days)) * DAY
+            events.append(
+                Event(f"{c}-{k}", f"c{c}", kind, ts, item_id=f"i{g * 15 + item}", value=value)
+            )
+    events.sort(key=lambda e: e.timestamp)
+    return EventFrame.from_events(events)
+
+
+FAST = ("popularity", "itemknn", "ease", "dlae")
+
+
+def test_ratings_only_tenant_gets_a_real_validation_and_a_personal_model(tmp_path: Path) -> None:
+    frame = _blocks("rating")
+    config = TrainConfig(families=FAST, progress=False)
+    meta = read_meta(train_from_frame(frame, config, tmp_path, "t"))
+    val = meta["validation"]
+    # 20 days of events: no 30-day slice, so a per-customer holdout, and it says why
+    assert val["scheme"] == "holdout" and "holdout" in val["reason"]
+    assert val["customers"] >= 100 and not val["degenerate"] and meta["warnings"] == []
+    assert val["targets"] == "purchases and every rating"
+    chosen = meta["metrics"]["validation"]["ndcg@10"]
+    baseline = meta["metrics"]["validation_popularity"]["ndcg@10"]
+    assert meta["family"] != "popularity" and chosen > baseline + 0.1
+    # the weighting was searched too, and every trial names its weighting
+    names = {t["weighting"] for t in meta["search"]["trials"]}
+    assert {"counted", "binary"} <= names
+    assert meta["weights"] == dict(
+        next(
+            w for n, w in weighting_candidates(frame) if n == meta["search"]["weighting"]
+        ).to_dict()
+    )
+
+
+def test_active_version_is_scored_on_the_same_slice(tmp_path: Path) -> None:
+    frame = _blocks("purchase")
+    config = TrainConfig(families=("popularity", "itemknn"), progress=False)
+    first = train_from_frame(frame, config, tmp_path, "t")
+    meta = read_meta(train_from_frame(frame, config, tmp_path, "t", active=first))
+    active = meta["metrics"]["validation_active"]
+    assert active["version"] == first.name
+    assert active["users"] == meta["metrics"]["validation"]["users"]
+    assert 0.0 < active["ndcg@10"] <= 1.0
+
+
+def test_degenerate_validation_warns(tmp_path: Path) -> None:
+    events = [
+        Event(str(i), f"c{i % 4}", "purchase", float(i), item_id=f"i{i % 5}") for i in range(20)
+    ]
+    meta = read_meta(
+        train_from_frame(
+            EventFrame.from_events(events),
+            TrainConfig(families=("popularity", "itemknn"), progress=False),
+            tmp_path,
+            "t",
+        )
+    )
+    assert meta["validation"]["degenerate"] is True
+    assert any("degenerate" in w for w in meta["warnings"])
+
+
+def test_thin_temporal_slice_falls_back_and_a_wide_one_is_used() -> None:
+    # 200 days of events, every customer active in the last 30: the temporal slice is used
+    wide = plan_validation(_blocks("purchase", n_customers=600, days=200.0))
+    assert wide.scheme == "temporal" and wide.n_customers >= 200
+    # the same span with only 120 customers: under 200 in the slice, so the holdout
+    thin = plan_validation(_blocks("purchase", n_customers=120, days=200.0))
+    assert thin.scheme == "holdout" and "only" in thin.reason
+
+
+def test_regularisation_is_relative_to_the_weights_scale() -> None:
+    x = sp.random(50, 30, density=0.2, format="csr", random_state=0)
+    x.data[:] = 1.0
+    one = resolve_params({"l2_rel": 3.0, "alpha_rel": 2.0}, x)
+    four = resolve_params({"l2_rel": 3.0, "alpha_rel": 2.0}, x * 4.0)
+    assert four["l2"] == pytest.approx(16 * one["l2"], rel=1e-3)  # diag(XᵀX) scales by 16
+    assert four["alpha"] == pytest.approx(one["alpha"] / 4, rel=1e-3)  # same confidence
+    # hence the same model whatever the scale of the weights
+    b1 = EASE(l2=one["l2"]).fit(x).B_
+    b4 = EASE(l2=four["l2"]).fit(x * 4.0).B_
+    np.testing.assert_allclose(b1, b4, atol=1e-5)
+
+
+def test_dlae_closed_forms() -> None:
+    x = sp.random(80, 20, density=0.3, format="csr", random_state=1)
+    x.data[:] = 1.0
+    g = (x.T @ x).toarray()
+    lam = 5.0 + 1.0 * np.diag(g)  # dropout 0.5: p / (1 - p) = 1
+    np.testing.assert_allclose(
+        DLAE(l2=5.0, dropout=0.5).fit(x).B_, np.linalg.solve(g + np.diag(lam), g), atol=1e-5
+    )
+    # no dropout and a zero diagonal is EASE
+    np.testing.assert_allclose(
+        DLAE(l2=5.0, dropout=0.0, zero_diagonal=True).fit(x).B_, EASE(l2=5.0).fit(x).B_, atol=1e-6
+    )
+    # a head of 8 items: the others get no weights at all
+    head = DLAE(l2=5.0, head=8).fit(x).B_
+    assert (np.abs(head).sum(axis=0) > 0).sum() == 8
+
+
+def test_search_respects_its_budget() -> None:
+    plan = plan_validation(_blocks("purchase"))
+    result = search_auto(plan, ("popularity", "itemknn", "als"), budget_s=0.0, progress=False)
+    assert len(result.trials) == 1 and result.skipped  # the first candidate, then nothing fits
+
+
+def test_weights_given_are_not_searched(tmp_path: Path) -> None:
+    config = TrainConfig(
+        families=("popularity", "itemknn"),
+        weights=InteractionWeights(binary=True),
+        search_weights=False,
+        progress=False,
+    )
+    meta = read_meta(train_from_frame(_blocks("purchase"), config, tmp_path, "t"))
+    assert meta["weights"]["binary"] is True
+    assert {t["weighting"] for t in meta["search"]["trials"]} == {"given"}

@@ -1,0 +1,243 @@
+"""The validation slice ``atelier train`` chooses on, built from the tenant's own events only.
+
+Positive targets are purchases and ratings at or above ``positive_rating`` (by default every
+rating: rating an item is engaging with it); a tenant with neither is validated on any
+positively weighted interaction (views, carts, clicks). Two schemes, chosen from the data:
+
+- ``temporal``: train on events before the last ``days`` days, targets = items new to each
+  customer in those days. Used when the slice holds at least ``MIN_CUSTOMERS`` customers and
+  ``MIN_SHARE`` of the active customers (enough to tell models apart).
+- ``holdout``: otherwise, per customer with at least three distinct positive items, a random
+  fifth of them (at least one) is held out with all their events. The reason is recorded.
+
+A slice with fewer than ``DEGENERATE_CUSTOMERS`` customers is *degenerate*: training warns and
+``--publish`` refuses unless forced. :func:`plan_validation` returns the plan; :meth:`Validation.split`
+builds the matrices of one interaction weighting (the search tries several on the same events).
+
+Examples
+--------
+>>> from core.records import Event, EventFrame
+>>> events = [Event(str(i), f"c{i % 40}", "purchase", float(i), item_id=f"i{i % 9}")
+...           for i in range(400)]
+>>> plan = plan_validation(EventFrame.from_events(events))
+>>> plan.scheme, plan.degenerate
+('holdout', False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.records import EventFrame
+from recommender.interactions import InteractionWeights
+from training.evaluation import Split, split_frame_masks
+
+MIN_CUSTOMERS = 200
+MIN_SHARE = 0.10
+DEGENERATE_CUSTOMERS = 20
+#: Validation customers kept at most (a seeded sample): enough to rank models, bounded cost.
+MAX_CUSTOMERS = 3000
+_POSITIVE_TYPES = ("view", "click", "add_to_cart", "configure", "purchase")
+_DAY = 86400.0
+
+
+@dataclass
+class Validation:
+    """Which events the candidates learn from (``train``) and which are their targets."""
+
+    frame: EventFrame
+    train_mask: np.ndarray
+    target_mask: np.ndarray
+    scheme: str
+    reason: str
+    targets: str
+    n_customers: int
+    n_active: int
+    degenerate: bool
+    warnings: list[str] = field(default_factory=list)
+    _splits: dict[str, Split] = field(default_factory=dict, repr=False)
+
+    def split(self, weights: InteractionWeights) -> Split:
+        """Train matrix under ``weights`` and binary targets unseen in it (cached per weighting)."""
+        key = repr(sorted(weights.to_dict().items()))
+        if key not in self._splits:
+            self._splits[key] = split_frame_masks(
+                self.frame, self.train_mask, self.target_mask, weights
+            )
+        return self._splits[key]
+
+    def describe(self) -> dict[str, Any]:
+        """What goes into ``meta.json`` under ``validation``."""
+        return {
+            "scheme": self.scheme,
+            "reason": self.reason,
+            "targets": self.targets,
+            "customers": self.n_customers,
+            "active_customers": self.n_active,
+            "degenerate": self.degenerate,
+            "warnings": list(self.warnings),
+        }
+
+
+def positive_mask(
+    frame: EventFrame, positive_rating: float | None = None
+) -> tuple[np.ndarray, str]:
+    """Events that count as a positive target, and a description of the rule applied."""
+    types = frame.type.astype(str)
+    values = np.asarray(frame.value, dtype=np.float64)
+    has_item = frame.item_id != ""
+    is_rating = types == "rating"
+    if positive_rating is None:
+        good_rating = is_rating & ~np.isnan(values)
+        rule = "purchases and every rating"
+    else:
+        good_rating = is_rating & (values >= positive_rating)
+        rule = f"purchases and ratings >= {positive_rating:g}"
+    mask = has_item & ((types == "purchase") | good_rating)
+    if not mask.any():
+        mask = has_item & np.isin(types, _POSITIVE_TYPES)
+        rule = "any positive interaction (no purchases or ratings)"
+    return mask, rule
+
+
+def _customers_with_targets(frame: EventFrame, train: np.ndarray, target: np.ndarray) -> int:
+    """Customers with a target item they had no training event on."""
+    seen = set(zip(frame.customer_id[train].tolist(), frame.item_id[train].tolist(), strict=True))
+    known = set(frame.customer_id[train].tolist())
+    pairs = zip(frame.customer_id[target].tolist(), frame.item_id[target].tolist(), strict=True)
+    return len({c for c, i in pairs if c in known and (c, i) not in seen})
+
+
+def _holdout(
+    frame: EventFrame, positive: np.ndarray, rng: np.random.Generator, max_customers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer with >= 3 distinct positive items, hold out a random fifth of them."""
+    cust = frame.customer_id.astype(str)
+    item = frame.item_id.astype(str)
+    pairs = np.unique(np.stack([cust[positive], item[positive]], axis=1), axis=0)
+    by_customer: dict[str, list[str]] = {}
+    for c, i in pairs.tolist():
+        by_customer.setdefault(c, []).append(i)
+    eligible = sorted(c for c, items in by_customer.items() if len(items) >= 3)
+    if len(eligible) > max_customers:
+        eligible = sorted(rng.choice(eligible, size=max_customers, replace=False).tolist())
+    held: set[tuple[str, str]] = set()
+    for c in eligible:
+        items = by_customer[c]
+        k = max(1, round(0.2 * len(items)))
+        held.update((c, i) for i in rng.choice(items, size=k, replace=False).tolist())
+    out = np.fromiter(
+        ((c, i) in held for c, i in zip(cust.tolist(), item.tolist(), strict=True)),
+        dtype=bool,
+        count=len(cust),
+    )
+    return ~out, out & positive
+
+
+def plan_validation(
+    frame: EventFrame,
+    days: float = 30.0,
+    *,
+    positive_rating: float | None = None,
+    seed: int = 42,
+    max_customers: int = MAX_CUSTOMERS,
+) -> Validation:
+    """Choose the validation slice of ``frame`` (see the module docstring)."""
+    positive, rule = positive_mask(frame, positive_rating)
+    ts = np.asarray(frame.timestamp, dtype=np.float64)
+    n_active = len(np.unique(frame.customer_id)) if len(frame) else 0
+    reason = "no events"
+    if len(ts):
+        span = float(ts.max() - ts.min())
+        cut = float(ts.max()) - days * _DAY
+        train = ts < cut
+        target = ~train & positive
+        n_temporal = _customers_with_targets(frame, train, target) if span > days * _DAY else 0
+        need = max(MIN_CUSTOMERS, MIN_SHARE * n_active)
+        if n_temporal >= need:
+            plan = _finish(frame, train, target, "temporal", rule, n_active)
+            plan.reason = (
+                f"the last {days:g} days hold targets for {n_temporal} customers "
+                f"(needed {need:.0f}: at least {MIN_CUSTOMERS} and {MIN_SHARE:.0%} of "
+                f"{n_active} active)"
+            )
+            return plan
+        reason = (
+            f"the last {days:g} days hold targets for only {n_temporal} customers "
+            f"(needed {need:.0f}: at least {MIN_CUSTOMERS} and {MIN_SHARE:.0%} of "
+            f"{n_active} active): random per-customer holdout instead"
+        )
+    train, target = _holdout(frame, positive, np.random.default_rng(seed), max_customers)
+    plan = _finish(frame, train, target, "holdout", rule, n_active)
+    plan.reason = reason
+    return plan
+
+
+def _finish(
+    frame: EventFrame,
+    train: np.ndarray,
+    target: np.ndarray,
+    scheme: str,
+    rule: str,
+    n_active: int,
+) -> Validation:
+    n = _customers_with_targets(frame, train, target)
+    warnings = []
+    degenerate = n < DEGENERATE_CUSTOMERS
+    if degenerate:
+        warnings.append(
+            f"degenerate validation: only {n} customers have a target ({rule}); "
+            f"at least {DEGENERATE_CUSTOMERS} are needed to compare models"
+        )
+    return Validation(frame, train, target, scheme, "", rule, n, n_active, degenerate, warnings)
+
+
+def score_version(folder: Any, validation: Validation, k: int = 10) -> dict[str, float]:
+    """A saved version's metrics on the validation slice (its own item space and weighting;
+    items outside the slice's item space are lost slots). The version may have been trained on
+    events of the slice itself, so its figures can only flatter it."""
+    from pathlib import Path
+
+    from recommender.artifacts import read_meta
+    from recommender.interactions import build_matrix
+    from recommender.models import Recommender, topk_rows
+    from training.evaluation import ranking_metrics
+
+    folder = Path(folder)
+    meta = read_meta(folder)
+    model = Recommender.load(folder)
+    ids = np.load(folder / "item_ids.npy", allow_pickle=False).astype(str)
+    weights = InteractionWeights.from_dict(meta.get("weights", {}))
+    split = validation.split(weights)
+    rows, _, _ = build_matrix(
+        validation.frame.select(validation.train_mask),
+        weights,
+        item_ids=ids,
+        customer_ids=split.customer_ids,
+    )
+    users = np.flatnonzero(np.diff(split.test.indptr) > 0)
+    to_split = {item: j for j, item in enumerate(split.item_ids.astype(str).tolist())}
+    remap = np.array([to_split.get(i, -1) for i in ids.tolist()] + [-1], dtype=np.int64)
+    recs = np.full((split.train.shape[0], k), -1, dtype=np.int64)
+    for start in range(0, len(users), 2048):
+        u = users[start : start + 2048]
+        scores = np.array(model.score(rows[u]), dtype=np.float32)
+        r, c = rows[u].nonzero()
+        scores[r, c] = -np.inf
+        if split.excluded is not None:  # the slice's "already has" rule, in the version's space
+            back = {int(j): v for v, j in enumerate(remap[:-1].tolist()) if j >= 0}
+            hr, hc = split.excluded[u].nonzero()
+            pairs = [
+                (r_, back[c_])
+                for r_, c_ in zip(hr.tolist(), hc.tolist(), strict=True)
+                if c_ in back
+            ]
+            if pairs:
+                pr, pc = zip(*pairs, strict=True)
+                scores[list(pr), list(pc)] = -np.inf
+        top, best = topk_rows(scores, k)
+        recs[u, : top.shape[1]] = np.where(np.isfinite(best), remap[top], -1)
+    return ranking_metrics(recs, split.test, k=k, n_items=split.train.shape[1])
