@@ -204,3 +204,34 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]], columns: Sequence[s
 def save_json(path: str | Path, payload: dict[str, Any]) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(payload, indent=2, sort_keys=True))
+
+
+def recommenders_stratified_split(
+    groups: np.ndarray, ratio: float = 0.75, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (train, test) masks of ``recommenders``' ``python_stratified_split`` (random,
+    ``filter_by`` the ``groups`` given: users by default there).
+
+    Rows in the original order; ``np.random.seed(seed)`` then one ``rand`` per row; within each
+    group rows sorted by that draw, and a row whose rank / group size is at most ``ratio`` goes
+    to train (so a group of 2 sends 1 row to train, a group of 4 sends 3).
+
+    >>> train, test = recommenders_stratified_split(np.array(["a", "a", "b", "b", "b", "b"]))
+    >>> int(train[:2].sum()), int(train[2:].sum())
+    (1, 3)
+    """
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        draw = np.random.rand(len(groups))
+    finally:
+        np.random.set_state(state)
+    _, group = np.unique(np.asarray(groups), return_inverse=True)
+    order = np.lexsort((draw, group))
+    g_sorted = group[order]
+    counts = np.bincount(group)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(order)) - starts[g_sorted] + 1
+    train = np.zeros(len(groups), dtype=bool)
+    train[order] = rank / counts[g_sorted] <= ratio
+    return train, ~train

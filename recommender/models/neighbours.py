@@ -123,25 +123,21 @@ class EASE(Recommender):
     family: ClassVar[str] = "ease"
     array_names: ClassVar[tuple[str, ...]] = ("B_",)
 
-    def __init__(self, l2: float = 500.0, max_items: int = 30000) -> None:
+    def __init__(self, l2: float = 500.0, max_items: int = 30000, head: int | None = None) -> None:
         self.l2 = l2
         self.max_items = max_items
+        self.head = head
 
     def fit(self, user_items: sp.csr_matrix) -> EASE:
         x = sp.csr_matrix(user_items, dtype=np.float64)
         n = x.shape[1]
         if n > self.max_items:
             raise ValueError(f"EASE on {n} items exceeds max_items={self.max_items}")
-        if n > 20000:
+        if n > 20000 and self.head is None:
             warnings.warn(
                 f"EASE on {n} items needs {8 * n * n / 1e9:.1f} GB and minutes", stacklevel=2
             )
-        gram = (x.T @ x).toarray()
-        gram[np.diag_indices(n)] += self.l2
-        p = np.linalg.inv(gram)
-        b = -p / np.diag(p)[None, :]
-        b[np.diag_indices(n)] = 0.0
-        self.B_ = b.astype(np.float32)
+        self.B_ = _dense_weights(x, self.l2, 0.0, True, self.head)
         self.n_items_ = n
         return self
 
@@ -171,6 +167,30 @@ def head_items(user_items: sp.csr_matrix, head: int | None) -> np.ndarray:
     support = item_support(user_items)
     order = np.lexsort((np.arange(n), -support))
     return np.sort(order[:head])
+
+
+def _dense_weights(
+    x: sp.csr_matrix, l2: float, dropout: float, zero_diagonal: bool, head: int | None
+) -> np.ndarray:
+    """``B`` of EASE / DLAE / EDLAE on the ``head`` most supported items (zeros elsewhere)."""
+    n = x.shape[1]
+    keep = head_items(x, head)
+    xs = x[:, keep]
+    gram = (xs.T @ xs).toarray()
+    lam = l2 + dropout / (1.0 - dropout) * np.diag(gram)
+    gram[np.diag_indices(len(keep))] += lam
+    p = np.linalg.inv(gram)
+    if zero_diagonal:
+        sub = -p / np.diag(p)[None, :]
+        sub[np.diag_indices(len(keep))] = 0.0
+    else:
+        sub = -p * lam[None, :]
+        sub[np.diag_indices(len(keep))] += 1.0
+    if len(keep) == n:
+        return sub.astype(np.float32)
+    b = np.zeros((n, n), dtype=np.float32)
+    b[np.ix_(keep, keep)] = sub
+    return b
 
 
 class DLAE(EASE):
@@ -212,20 +232,7 @@ class DLAE(EASE):
         n = x.shape[1]
         if n > self.max_items:
             raise ValueError(f"DLAE on {n} items exceeds max_items={self.max_items}")
-        keep = head_items(x, self.head)
-        xs = x[:, keep]
-        gram = (xs.T @ xs).toarray()
-        lam = self.l2 + self.dropout / (1.0 - self.dropout) * np.diag(gram)
-        gram[np.diag_indices(len(keep))] += lam
-        p = np.linalg.inv(gram)
-        if self.zero_diagonal:
-            sub = -p / np.diag(p)[None, :]
-            sub[np.diag_indices(len(keep))] = 0.0
-        else:
-            sub = -p * lam[None, :]
-            sub[np.diag_indices(len(keep))] += 1.0
-        b = np.zeros((n, n), dtype=np.float32)
-        b[np.ix_(keep, keep)] = sub
+        b = _dense_weights(x, self.l2, self.dropout, self.zero_diagonal, self.head)
         self.B_ = b
         self.n_items_ = n
         return self

@@ -125,6 +125,17 @@ def test_dlae_closed_forms() -> None:
     # a head of 8 items: the others get no weights at all
     head = DLAE(l2=5.0, head=8).fit(x).B_
     assert (np.abs(head).sum(axis=0) > 0).sum() == 8
+    assert (np.abs(EASE(l2=5.0, head=8).fit(x).B_).sum(axis=0) > 0).sum() == 8
+
+
+def test_dense_families_fit_a_head_when_the_cost_model_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import training.tuning as tuning
+
+    monkeypatch.setattr(tuning, "dense_head", lambda n_items, seconds: 12)
+    result = search_auto(plan_validation(_blocks("purchase")), ("ease", "dlae"), progress=False)
+    assert {t["params"]["head"] for t in result.trials} == {12}
 
 
 def test_search_respects_its_budget() -> None:
