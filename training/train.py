@@ -149,8 +149,11 @@ def train_from_frame(
         "data_window": data_window(frame),
         "metrics": {
             "validation": validation.get("metrics", {}),
-            "validation_popularity": validation.get("popularity", {}),
-            "validation_active": validation.get("active", {}),
+            **{
+                f"validation_{name}": validation[name]
+                for name in ("popularity", "active")
+                if validation.get(name)
+            },
         },
         "validation": validation.get("plan", {}),
         "warnings": validation.get("plan", {}).get("warnings", []),
