@@ -18,7 +18,7 @@ serve: $(STAMP)
 	$(BIN)/atelier serve --demo
 
 # Every package folder: type-checked and its doctests run.
-PACKAGES := core settings access store events customers dialogue recommender insights configurator training api cli demo
+PACKAGES := core settings access store events customers dialogue recommender insights configurator training api cli demo console
 
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -17,6 +17,7 @@ from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.routers import (
     account_managers,
     configurator,
+    console,
     customers,
     dialogue,
     events,
@@ -26,6 +27,7 @@ from api.routers import (
     items,
     models,
     recommendations,
+    session,
 )
 from configurator.service import ConfiguratorService
 from customers import CustomerService
@@ -54,6 +56,8 @@ ROUTERS = (
     models,
     experiments,
     configurator,
+    session,
+    console,
 )
 
 

@@ -1,0 +1,80 @@
+// The portfolio in pictures: concentration, segments, retention, share of customer, service.
+import { maybe } from "./api.js";
+import { clear, fmt, h, pct, table } from "./dom.js";
+import { barChart, heatMap, lineChart } from "./charts.js";
+
+const card = (title, ...content) => h("section", { class: "card", "aria-label": title }, h("h2", {}, title), content);
+
+export async function portfolio(main) {
+  const [pareto, segments, needs, retention, share, service] = await Promise.all([
+    maybe("/v1/insights/pareto"), maybe("/v1/insights/segments"), maybe("/v1/insights/segments?by=needs"),
+    maybe("/v1/insights/retention?period=month"), maybe("/v1/insights/share-of-customer"), maybe("/v1/insights/service"),
+  ]);
+  clear(main, h("h1", {}, "Portfolio"),
+    pareto ? paretoView(pareto) : h("p", { class: "muted" }, "No insights yet: the insights job has not run for this tenant."),
+    segments ? segmentViews(segments) : null,
+    needs?.segments ? needsView(needs) : null,
+    retention ? retentionView(retention) : null,
+    share ? shareView(share) : null,
+    service ? serviceView(service) : null);
+}
+
+function paretoView(p) {
+  const points = p.curve.map((c) => [c.customer_share, c.revenue_share]);
+  return card("Revenue concentration",
+    h("p", {}, `The top ${pct(p.top_share)} of ${fmt(p.n_customers, 0)} customers bring ${pct(p.top_revenue_share)} of revenue; `,
+      `the top ${pct(p.customers_for_80_percent)} bring 80 %. Gini ${fmt(p.gini, 3)}.`),
+    lineChart("Pareto curve: share of revenue by share of customers", [
+      { name: "revenue share", color: "#1d4ed8", points },
+      { name: "equal shares", color: "#6b7280", points: [[0, 0], [1, 1]] },
+    ], { xMax: 1, yMax: 1, xFormat: pct, yFormat: pct }),
+    table("Pareto curve", [["Top customers", (r) => pct(r.customer_share), "num"], ["Share of revenue", (r) => pct(r.revenue_share), "num"]],
+      p.curve.filter((_, i) => i % 4 === 0)));
+}
+
+function segmentViews(s) {
+  const view = (title, groups) => {
+    const rows = Object.entries(groups || {}).map(([name, g]) => ({ name, ...g }));
+    return card(title,
+      barChart(`${title}: customers`, rows.map((r) => ({ label: r.name, value: r.customers })), { yFormat: (v) => fmt(v, 0) }),
+      table(title, [["Segment", (r) => r.name], ["Customers", (r) => fmt(r.customers, 0), "num"],
+        ["Revenue", (r) => fmt(r.revenue), "num"], ["CLV", (r) => fmt(r.clv), "num"]], rows));
+  };
+  return h("div", { class: "row" }, view("By tier", s.by_tier), view("By lifecycle stage", s.by_lifecycle));
+}
+
+function needsView(n) {
+  const rows = n.segments;
+  return card("Needs segments",
+    barChart("Needs segments: customers", rows.map((r) => ({ label: r.label || r.segment, value: r.customers })), { yFormat: (v) => fmt(v, 0) }),
+    table("Needs segments", [["Segment", (r) => r.label || r.segment], ["Customers", (r) => fmt(r.customers, 0), "num"],
+      ["Revenue", (r) => fmt(r.revenue), "num"], ["CLV", (r) => fmt(r.clv), "num"]], rows));
+}
+
+function retentionView(r) {
+  const cohorts = r.cohorts || [];
+  const width = Math.max(0, ...cohorts.map((c) => (c.retention || []).length));
+  const columns = Array.from({ length: width }, (_, j) => `+${j}`);
+  return card("Retention by cohort",
+    heatMap("Share of each cohort still buying, by period since first purchase", columns,
+      cohorts.map((c) => ({ label: c.cohort, cells: c.retention || [] }))),
+    table("Cohorts", [["Cohort", (c) => c.cohort], ["Customers", (c) => fmt(c.customers, 0), "num"],
+      ...columns.map((name, j) => [name, (c) => pct((c.retention || [])[j]), "num"])], cohorts));
+}
+
+function shareView(s) {
+  const rows = Object.entries(s.by_tier || {}).map(([tier, v]) => ({ tier, ...(typeof v === "object" ? v : { share: v }) }));
+  return card("Share of customer",
+    h("p", {}, `Share of wallet ${pct(s.share_of_wallet ?? s.share)}`, s.change !== undefined && s.change !== null ? ` (change since the previous run ${pct(s.change)})` : ""),
+    barChart("Share of wallet by tier", rows.map((r) => ({ label: r.tier, value: r.share_of_wallet ?? r.share ?? 0 })), { yFormat: pct }),
+    table("Share of wallet by tier", [["Tier", (r) => r.tier], ["Share of wallet", (r) => pct(r.share_of_wallet ?? r.share), "num"]], rows));
+}
+
+function serviceView(s) {
+  const days = s.per_day || s.cases_per_day || [];
+  return card("Service cases",
+    h("p", {}, `First-contact resolution ${pct(s.first_contact_resolution_rate)}`,
+      s.median_days_to_resolve !== undefined ? ` · median time to resolve ${fmt(s.median_days_to_resolve)} days` : ""),
+    barChart("Service cases per day", days.map((d) => ({ label: d.day || d.date, value: d.cases ?? d.count })), { yFormat: (v) => fmt(v, 0), color: "#b45309" }),
+    table("Cases per day", [["Day", (d) => d.day || d.date], ["Cases", (d) => fmt(d.cases ?? d.count, 0), "num"]], days));
+}

@@ -1,0 +1,85 @@
+// The account manager's worklist: their customers, what to do first at the top.
+import { enc, get, maybe, withQuery } from "./api.js";
+import { clear, field, fmt, h, pct, select, table, when } from "./dom.js";
+
+const TIERS = ["", "MVC", "MGC", "BZ", "standard"];
+const STAGES = ["", "exploration", "formation", "stable", "decline"];
+const ACTIONS = ["", "retain", "recover", "cross_sell", "upgrade", "reactivate", "nurture", "serve_efficiently"];
+const state = { manager: sessionStorage.getItem("atelier.manager") || "", tier: "", lifecycle_stage: "", action: "", needs_segment: "", cursor: null, pages: [] };
+
+function matches(row) {
+  const nba = row.next_best_action || {};
+  return (!state.tier || row.tier === state.tier)
+    && (!state.lifecycle_stage || row.lifecycle_stage === state.lifecycle_stage)
+    && (!state.action || nba.action === state.action)
+    && (!state.needs_segment || row.needs_segment === state.needs_segment);
+}
+
+const questions = (row) => (row.next_questions || row.questions || []).map((q) => h("div", {}, q.text || q.question_id));
+
+function columns(rows) {
+  const has = (k) => rows.some((r) => r[k] !== undefined && r[k] !== null);
+  return [
+    ["Customer", (r) => h("a", { href: `#/customer/${enc(r.customer_id)}` }, r.customer_id)],
+    ["Tier", (r) => r.tier ?? "—"],
+    ["Churn risk", (r) => pct(r.churn_risk), "num"],
+    ["CLV", (r) => fmt(r.clv), "num"],
+    ["Value at stake", (r) => fmt(r.priority), "num"],
+    has("share_of_wallet") && ["Share of wallet", (r) => pct(r.share_of_wallet), "num"],
+    ["Next best action", (r) => r.next_best_action ? [h("strong", {}, r.next_best_action.action), " ", h("span", { class: "muted" }, r.next_best_action.reason || "")] : "—"],
+    ["Channel", (r) => r.next_best_action?.channel ?? r.channel ?? "—"],
+    (has("next_contact_at") || has("next_contact_due")) && ["Next contact", (r) => when(r.next_contact_at || r.next_contact_due)],
+    (has("next_questions") || has("questions")) && ["Ask", questions],
+  ].filter(Boolean);
+}
+
+export async function worklist(main) {
+  const managers = await maybe("/v1/account-managers?limit=1000");
+  const list = managers?.managers || managers?.account_managers || null;
+  if (!state.manager && list?.length) state.manager = list[0].manager_id;
+  const heading = h("h1", {}, "Worklist");
+  const managerControl = list
+    ? select("manager", list.map((m) => [m.manager_id, `${m.manager_id} (${m.customers ?? m.portfolio_size ?? "?"} customers)`]), state.manager)
+    : h("input", { name: "manager", value: state.manager, placeholder: "account manager id", required: true });
+  const filters = [
+    ["tier", "Tier", TIERS], ["lifecycle_stage", "Lifecycle stage", STAGES], ["action", "Next best action", ACTIONS],
+  ].map(([key, text, values]) => field(text, select(key, values.map((v) => [v, v || "any"]), state[key])));
+  const needs = field("Needs segment", h("input", { name: "needs_segment", value: state.needs_segment, size: 12 }));
+  const body = h("div", {});
+  const form = h("form", {
+    class: "row", onsubmit: (e) => {
+      e.preventDefault();
+      const data = new FormData(form);
+      for (const k of ["manager", "tier", "lifecycle_stage", "action", "needs_segment"]) state[k] = String(data.get(k) || "");
+      sessionStorage.setItem("atelier.manager", state.manager);
+      state.cursor = null; state.pages = [];
+      load(body, list);
+    },
+  }, field("Account manager", managerControl), filters, needs, h("button", { type: "submit" }, "Show"));
+  clear(main, heading, form, body);
+  if (state.manager) await load(body, list);
+  else clear(body, h("p", {}, "Choose an account manager."));
+}
+
+async function load(body, list) {
+  const path = withQuery(`/v1/account-managers/${enc(state.manager)}/customers`, {
+    limit: 50, cursor: state.cursor, tier: state.tier, lifecycle_stage: state.lifecycle_stage,
+    action: state.action, needs_segment: state.needs_segment,
+  });
+  const page = await get(path);
+  const rows = (page.customers || []).filter(matches);
+  const portfolio = list?.find((m) => m.manager_id === state.manager);
+  const warning = page.warning || portfolio?.warning;
+  const pager = h("div", { class: "row" },
+    state.pages.length ? h("button", { class: "secondary", type: "button", onclick: () => { state.cursor = state.pages.pop(); load(body, list); } }, "Previous page") : null,
+    page.next_cursor ? h("button", { class: "secondary", type: "button", onclick: () => { state.pages.push(state.cursor); state.cursor = page.next_cursor; load(body, list); } }, "Next page") : null);
+  clear(body,
+    portfolio ? h("p", {}, `Portfolio: ${fmt(portfolio.customers ?? portfolio.portfolio_size)} customers`,
+      portfolio.cap ? ` of a cap of ${fmt(portfolio.cap)}` : "",
+      portfolio.value_at_stake !== undefined ? ` · value at stake ${fmt(portfolio.value_at_stake)}` : "",
+      portfolio.contacts_overdue !== undefined ? ` · ${fmt(portfolio.contacts_overdue)} contacts overdue` : "") : null,
+    warning ? h("p", { class: "warn", role: "status" }, warning) : null,
+    rows.length ? table(`${rows.length} customers on this page, what to do first at the top`, columns(rows), rows)
+      : h("p", {}, "No customer of this manager matches."),
+    pager);
+}
