@@ -1,9 +1,9 @@
-// Model versions (activate, roll back) and A/B experiments with their per-arm reports.
-import { ApiError, enc, get, maybe, post } from "./api.js";
-import { clear, fmt, h, pct, problem, table, when } from "./dom.js";
+// Model versions (activate, roll back), their live report, and A/B experiments with per-arm results.
+import { ApiError, enc, get, post } from "./api.js";
+import { clear, field, fmt, h, pct, problem, table, when } from "./dom.js";
 
 export async function models(main) {
-  const [list, experiments] = await Promise.all([get("/v1/models"), maybe("/v1/experiments")]);
+  const [list, report] = await Promise.all([get("/v1/models"), get("/v1/reports/recommendations?by=model_version")]);
   const status = h("div", { role: "status" });
   const rerender = () => models(main);
   const metric = (v, name) => {
@@ -25,21 +25,46 @@ export async function models(main) {
         },
       }, list.active && v.created_at < (list.versions.find((x) => x.active)?.created_at ?? 0) ? "Roll back to this" : "Activate"))],
     ], [...list.versions].sort((a, b) => (b.created_at > a.created_at ? 1 : -1))),
-    experiments ? experimentsView(experiments) : null);
+    h("h2", {}, "How each version does on live traffic"), reportView(report),
+    experimentForm());
 }
 
-function experimentsView(answer) {
-  const list = answer.experiments || (answer.experiment_id ? [answer] : []);
-  return [h("h2", {}, "Experiments"), list.length ? list.map((x) => h("section", { class: "card", "aria-label": `Experiment ${x.experiment_id}` },
-    h("h3", {}, `${x.experiment_id}${x.status ? ` (${x.status})` : ""}`),
-    table("Arms", [["Arm", (a) => a.arm], ["Version", (a) => a.version], ["Split", (a) => pct(a.split), "num"],
-      ["Impressions", (a) => fmt(a.impressions ?? a.results?.impressions, 0), "num"],
-      ["CTR", (a) => ci(a.ctr ?? a.results?.ctr), "num"]],
-    Object.entries(x.arms || {}).map(([arm, version]) => ({ arm, version, split: x.split?.[arm], ...(x.results?.[arm] || {}) }))))) : h("p", { class: "muted" }, "No experiment running.")];
+function reportView(report) {
+  const groups = report.groups || [];
+  if (!groups.length) return h("p", { class: "muted" }, "No impressions reported yet.");
+  return table(`Recommendation report by ${report.by} (95 % intervals: ${report.methods.rates})`, [
+    ["Version or arm", (g) => g.key], ["Impressions", (g) => fmt(g.impressions, 0), "num"],
+    ["Clicks", (g) => fmt(g.clicks, 0), "num"], ["CTR", (g) => ci(g.ctr), "num"],
+    ["Conversion", (g) => ci(g.conversion_rate), "num"],
+    ["Revenue / impression", (g) => `${fmt(g.revenue_per_impression.value)} [${fmt(g.revenue_per_impression.low)}, ${fmt(g.revenue_per_impression.high)}]`, "num"],
+  ], groups);
+}
+
+function experimentForm() {
+  const out = h("div", { role: "status" });
+  const form = h("form", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const id = String(new FormData(form).get("experiment_id") || "").trim();
+      try {
+        const x = await get(`/v1/experiments/${enc(id)}`);
+        clear(out, h("p", {}, `${x.experiment_id}: ${x.status}${x.promoted ? `, promoted ${x.promoted}` : ""}`),
+          table("Arms", [["Arm", (a) => a.arm], ["Version", (a) => a.version], ["Split", (a) => pct(a.split), "num"],
+            ["Serving", (a) => (a.status?.serving ? "yes" : `no: ${a.status?.problem ?? "unknown"} (served by ${a.status?.served_by})`)]],
+          Object.entries(x.arms).map(([arm, version]) => ({ arm, version, split: x.split[arm], status: x.arm_status[arm] }))),
+          reportView(x.results),
+          (x.results.comparisons || []).length ? table("Difference with the first arm", [
+            ["Arm", (c) => c.variant], ["CTR difference", (c) => ci(c.ctr_difference), "num"],
+            ["Conversion difference", (c) => ci(c.conversion_rate_difference), "num"],
+          ], x.results.comparisons) : null);
+      } catch (err) { clear(out, err instanceof ApiError ? problem(err) : String(err)); }
+    },
+  }, h("h2", {}, "Experiment"), field("Experiment id", h("input", { name: "experiment_id", required: true, size: 20 })),
+    h("button", { type: "submit" }, "Show"), out);
+  return h("section", { class: "card", "aria-label": "Experiment" }, form);
 }
 
 function ci(v) {
   if (v === undefined || v === null) return "—";
-  if (typeof v === "number") return pct(v);
-  return `${pct(v.value ?? v.estimate)} [${pct(v.low ?? v.ci?.[0])}, ${pct(v.high ?? v.ci?.[1])}]`;
+  return `${pct(v.value)} [${pct(v.low)}, ${pct(v.high)}]`;
 }

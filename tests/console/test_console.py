@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from console import assets
-from tests.test_durability import free_port
+from tests.faults.processes import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ATELIER = Path(sys.executable).with_name("atelier")
