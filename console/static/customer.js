@@ -20,8 +20,8 @@ async function titled(ids) {
 export async function customer(main, [id]) {
   if (!id) { location.hash = "#/worklist"; return; }
   const base = `/v1/customers/${enc(id)}`;
-  const [profile, insights, history, entitlements, recos, contacts, cases, questions, configs] = await Promise.all([
-    get(base), maybe(`${base}/insights`), maybe(`${base}/insights/history`), maybe(`${base}/entitlements`),
+  const [profile, insights, history, recos, contacts, cases, questions, configs] = await Promise.all([
+    get(base), maybe(`${base}/insights`), maybe(`${base}/insights/history`),
     session.can("recommend") ? maybe(`${base}/recommendations?n=6&explain=true`) : null,
     maybe(`${base}/contacts?limit=20`), maybe(`${base}/cases?limit=20`), maybe(`${base}/next-questions?n=2`),
     session.can("configure") ? maybe(`${base}/configurations`) : null,
@@ -39,7 +39,6 @@ export async function customer(main, [id]) {
       card("Value", valueView(insights)),
       card("Next best action", actionView(insights, offered))),
     history ? historyView(history) : null,
-    entitlements ? card("Entitlements", entitlementsView(entitlements)) : null,
     recos ? card("Recommendations", recoView(recos, recommended)) : null,
     h("div", { class: "row" },
       contacts ? card("Log a contact", contactForm(base, refresh)) : null,
@@ -85,7 +84,7 @@ function actionView(i, offered) {
 }
 
 function historyView(history) {
-  const runs = history.history || history.runs || [];
+  const runs = history.runs || [];
   if (runs.length < 1) return null;
   const xs = runs.map((r, j) => j);
   const line = (name, color, key) => ({ name, color, points: runs.map((r, j) => [xs[j], r[key] ?? 0]) });
@@ -95,14 +94,6 @@ function historyView(history) {
       { yMax: 1, xFormat: (x) => `run ${Math.round(x) + 1}`, yFormat: pct }),
     table("Runs", [["Run", (r) => when(r.computed_at)], ["Tier", (r) => r.tier], ["Stage", (r) => r.lifecycle_stage],
       ["CLV", (r) => fmt(r.clv), "num"], ["P(alive)", (r) => pct(r.p_alive), "num"]], runs));
-}
-
-function entitlementsView(e) {
-  const granted = e.granted || [];
-  const withheld = e.withheld || [];
-  return [h("p", {}, `Tier ${e.tier ?? "—"}`),
-    granted.length ? table("Perks granted", [["Perk", (p) => p.title], ["Kind", (p) => p.kind]], granted) : h("p", {}, "No perk granted."),
-    withheld.length ? table("Perks to earn", [["Perk", (p) => p.title], ["Tier", (p) => p.tier], ["How to earn it", (p) => p.requirement]], withheld) : null];
 }
 
 function recoView(recos, items) {

@@ -13,7 +13,7 @@ export async function portfolio(main) {
   clear(main, h("h1", {}, "Portfolio"),
     pareto ? paretoView(pareto) : h("p", { class: "muted" }, "No insights yet: the insights job has not run for this tenant."),
     segments ? segmentViews(segments) : null,
-    needs?.segments ? needsView(needs) : null,
+    needs && Object.keys(needs.segments || {}).length ? needsView(needs) : null,
     retention ? retentionView(retention) : null,
     share ? shareView(share) : null,
     service ? serviceView(service) : null);
@@ -44,11 +44,13 @@ function segmentViews(s) {
 }
 
 function needsView(n) {
-  const rows = n.segments;
-  return card("Needs segments",
+  const rows = Object.entries(n.segments).map(([segment, g]) => ({ segment, ...g }));
+  const tiers = ["MVC", "MGC", "standard", "BZ"];
+  return card("Needs segments (value × needs)",
     barChart("Needs segments: customers", rows.map((r) => ({ label: r.label || r.segment, value: r.customers })), { yFormat: (v) => fmt(v, 0) }),
     table("Needs segments", [["Segment", (r) => r.label || r.segment], ["Customers", (r) => fmt(r.customers, 0), "num"],
-      ["Revenue", (r) => fmt(r.revenue), "num"], ["CLV", (r) => fmt(r.clv), "num"]], rows));
+      ["Revenue", (r) => fmt(r.revenue), "num"], ["CLV", (r) => fmt(r.clv), "num"],
+      ...tiers.map((t) => [t, (r) => fmt(r.by_tier?.[t] ?? 0, 0), "num"])], rows));
 }
 
 function retentionView(r) {
@@ -63,11 +65,15 @@ function retentionView(r) {
 }
 
 function shareView(s) {
-  const rows = Object.entries(s.by_tier || {}).map(([tier, v]) => ({ tier, ...(typeof v === "object" ? v : { share: v }) }));
+  const rows = Object.entries(s.by_tier || {}).map(([tier, v]) => ({ tier, ...v }));
+  const change = s.change?.share_of_wallet;
   return card("Share of customer",
-    h("p", {}, `Share of wallet ${pct(s.share_of_wallet ?? s.share)}`, s.change !== undefined && s.change !== null ? ` (change since the previous run ${pct(s.change)})` : ""),
-    barChart("Share of wallet by tier", rows.map((r) => ({ label: r.tier, value: r.share_of_wallet ?? r.share ?? 0 })), { yFormat: pct }),
-    table("Share of wallet by tier", [["Tier", (r) => r.tier], ["Share of wallet", (r) => pct(r.share_of_wallet ?? r.share), "num"]], rows));
+    h("p", {}, `Share of wallet ${pct(s.share_of_wallet)} over ${fmt(s.customers, 0)} customers`,
+      change !== undefined && change !== null ? ` (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points since the previous run)` : "",
+      ` · ${fmt(s.products_per_customer)} products and ${fmt(s.categories_per_customer)} categories per customer`),
+    barChart("Share of wallet by tier", rows.map((r) => ({ label: r.tier, value: r.share_of_wallet ?? 0 })), { yFormat: pct }),
+    table("Share of wallet by tier", [["Tier", (r) => r.tier], ["Customers", (r) => fmt(r.customers, 0), "num"],
+      ["Spend", (r) => fmt(r.spend), "num"], ["Share of wallet", (r) => pct(r.share_of_wallet), "num"]], rows));
 }
 
 function serviceView(s) {

@@ -26,6 +26,7 @@ function columns(rows) {
     ["CLV", (r) => fmt(r.clv), "num"],
     ["Value at stake", (r) => fmt(r.priority), "num"],
     has("share_of_wallet") && ["Share of wallet", (r) => pct(r.share_of_wallet), "num"],
+    has("wallet_gap") && ["Wallet gap", (r) => fmt(r.wallet_gap), "num"],
     ["Next best action", (r) => r.next_best_action ? [h("strong", {}, r.next_best_action.action), " ", h("span", { class: "muted" }, r.next_best_action.reason || "")] : "—"],
     ["Channel", (r) => r.next_best_action?.channel ?? r.channel ?? "—"],
     (has("next_contact_at") || has("next_contact_due")) && ["Next contact", (r) => when(r.next_contact_at || r.next_contact_due)],

@@ -127,6 +127,7 @@ class Tab:
     errors: list[str]
     outside: list[str]
     requests: list[Any]
+    failed: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -146,6 +147,7 @@ def tab(browser: Any, live: LiveConsole) -> Iterator[Tab]:
     page.on("console", lambda m: m.type in ("error", "warning") and tab.errors.append(m.text))
     page.on("pageerror", lambda e: tab.errors.append(str(e)))
     page.on("request", lambda r: tab.requests.append(r))
+    page.on("response", lambda r: r.status >= 400 and tab.failed.append(f"{r.status} {r.url}"))
     yield tab
     context.close()
 
@@ -198,7 +200,7 @@ def test_every_view_loads_offline_without_errors_and_passes_axe(
         live.timings[view] = _open(tab, live, view)
         tab.page.screenshot(path=str(OUTPUT / f"{view.replace('/', '_')}.png"), full_page=True)
         assert _axe_violations(tab.page) == [], view
-    assert tab.errors == [] and tab.outside == []
+    assert tab.errors == [] and tab.outside == [], tab.failed
     api_requests = [r for r in tab.requests if "/v1/" in r.url]
     assert api_requests and all(r.headers.get("x-request-id") for r in api_requests)
     assert not any(live.admin_key in r.url for r in tab.requests)  # the key never goes in a URL
@@ -262,7 +264,7 @@ def test_a_configuration_is_completed_saved_and_reordered(tab: Tab, live: LiveCo
     ):
         assert time.monotonic() < deadline, "the reorder was not saved"
         time.sleep(0.1)
-    assert tab.errors == []
+    assert tab.errors == [], tab.failed
 
 
 def test_an_admin_activates_an_older_model_and_rolls_back(tab: Tab, live: LiveConsole) -> None:
@@ -286,4 +288,4 @@ def test_an_admin_activates_an_older_model_and_rolls_back(tab: Tab, live: LiveCo
     while live.api("GET", "/v1/models").json()["active"] != active:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert tab.errors == []
+    assert tab.errors == [], tab.failed
