@@ -88,10 +88,11 @@ function historyView(history) {
   if (runs.length < 1) return null;
   const xs = runs.map((r, j) => j);
   const line = (name, color, key) => ({ name, color, points: runs.map((r, j) => [xs[j], r[key] ?? 0]) });
-  return card("History across runs",
+  const charts = runs.length < 2 ? [] : [
     lineChart("CLV across insight runs", [line("CLV", "#1d4ed8", "clv")], { xFormat: (x) => `run ${Math.round(x) + 1}` }),
     lineChart("P(alive) and churn risk across runs", [line("P(alive)", "#166534", "p_alive"), line("churn risk", "#b91c1c", "churn_risk")],
-      { yMax: 1, xFormat: (x) => `run ${Math.round(x) + 1}`, yFormat: pct }),
+      { yMax: 1, xFormat: (x) => `run ${Math.round(x) + 1}`, yFormat: pct })];
+  return card("History across runs", charts,
     table("Runs", [["Run", (r) => when(r.computed_at)], ["Tier", (r) => r.tier], ["Stage", (r) => r.lifecycle_stage],
       ["CLV", (r) => fmt(r.clv), "num"], ["P(alive)", (r) => pct(r.p_alive), "num"]], runs));
 }

@@ -1,4 +1,4 @@
-// The portfolio in pictures: concentration, segments, retention, share of customer, service.
+// The portfolio in pictures: concentration, segments, retention, share of customer.
 import { maybe } from "./api.js";
 import { clear, fmt, h, pct, table } from "./dom.js";
 import { barChart, heatMap, lineChart } from "./charts.js";
@@ -6,17 +6,16 @@ import { barChart, heatMap, lineChart } from "./charts.js";
 const card = (title, ...content) => h("section", { class: "card", "aria-label": title }, h("h2", {}, title), content);
 
 export async function portfolio(main) {
-  const [pareto, segments, needs, retention, share, service] = await Promise.all([
+  const [pareto, segments, needs, retention, share] = await Promise.all([
     maybe("/v1/insights/pareto"), maybe("/v1/insights/segments"), maybe("/v1/insights/segments?by=needs"),
-    maybe("/v1/insights/retention?period=month"), maybe("/v1/insights/share-of-customer"), maybe("/v1/insights/service"),
+    maybe("/v1/insights/retention?period=month"), maybe("/v1/insights/share-of-customer"),
   ]);
   clear(main, h("h1", {}, "Portfolio"),
     pareto ? paretoView(pareto) : h("p", { class: "muted" }, "No insights yet: the insights job has not run for this tenant."),
     segments ? segmentViews(segments) : null,
     needs && Object.keys(needs.segments || {}).length ? needsView(needs) : null,
     retention ? retentionView(retention) : null,
-    share ? shareView(share) : null,
-    service ? serviceView(service) : null);
+    share ? shareView(share) : null);
 }
 
 function paretoView(p) {
@@ -74,13 +73,4 @@ function shareView(s) {
     barChart("Share of wallet by tier", rows.map((r) => ({ label: r.tier, value: r.share_of_wallet ?? 0 })), { yFormat: pct }),
     table("Share of wallet by tier", [["Tier", (r) => r.tier], ["Customers", (r) => fmt(r.customers, 0), "num"],
       ["Spend", (r) => fmt(r.spend), "num"], ["Share of wallet", (r) => pct(r.share_of_wallet), "num"]], rows));
-}
-
-function serviceView(s) {
-  const days = s.per_day || s.cases_per_day || [];
-  return card("Service cases",
-    h("p", {}, `First-contact resolution ${pct(s.first_contact_resolution_rate)}`,
-      s.median_days_to_resolve !== undefined ? ` · median time to resolve ${fmt(s.median_days_to_resolve)} days` : ""),
-    barChart("Service cases per day", days.map((d) => ({ label: d.day || d.date, value: d.cases ?? d.count })), { yFormat: (v) => fmt(v, 0), color: "#b45309" }),
-    table("Cases per day", [["Day", (d) => d.day || d.date], ["Cases", (d) => fmt(d.cases ?? d.count, 0), "num"]], days));
 }

@@ -1,5 +1,5 @@
 // The account manager's worklist: their customers, what to do first at the top.
-import { enc, get, maybe, withQuery } from "./api.js";
+import { enc, get, withQuery } from "./api.js";
 import { clear, field, fmt, h, pct, select, table, when } from "./dom.js";
 
 const TIERS = ["", "MVC", "MGC", "BZ", "standard"];
@@ -35,9 +35,7 @@ function columns(rows) {
 }
 
 export async function worklist(main) {
-  const managers = await maybe("/v1/account-managers?limit=1000");
-  const list = managers?.managers || managers?.account_managers || null;
-  if (!state.manager && list?.length) state.manager = list[0].manager_id;
+  const list = null;
   const heading = h("h1", {}, "Worklist");
   const managerControl = list
     ? select("manager", list.map((m) => [m.manager_id, `${m.manager_id} (${m.customers ?? m.portfolio_size ?? "?"} customers)`]), state.manager)

@@ -289,3 +289,21 @@ def test_an_admin_activates_an_older_model_and_rolls_back(tab: Tab, live: LiveCo
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert tab.errors == [], tab.failed
+
+
+def test_a_manager_logs_a_contact_and_sees_it_at_once(tab: Tab, live: LiveConsole) -> None:
+    _sign_in(tab, live, live.admin_key)
+    _wait_view(tab.page, "worklist")
+    _open(tab, live, "customer/cust-00003")
+    form = tab.page.get_by_role("region", name="Log a contact")
+    form.get_by_label("Channel").select_option("email")
+    form.get_by_label("Topic").fill("winter coats")
+    form.get_by_label("Note").fill("asked about the <b>lined</b> coat")
+    form.get_by_role("button", name="Log contact").click()
+    _wait_view(tab.page, "customer")
+    timeline = tab.page.get_by_role("region", name="Timeline")
+    timeline.get_by_text("winter coats").wait_for()
+    assert "asked about the <b>lined</b> coat" in timeline.inner_text()
+    contacts = live.api("GET", "/v1/customers/cust-00003/contacts").json()["contacts"]
+    assert contacts[0]["topic"] == "winter coats" and contacts[0]["channel"] == "email"
+    assert tab.errors == [], tab.failed
