@@ -20,6 +20,7 @@ from api.problems import Problem
 from configurator.service import ConfiguratorService
 from customers import CustomerService
 from dialogue import DialogueService
+from dialogue.managers import AccountManagers
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.experiments import ExperimentService
@@ -70,6 +71,10 @@ async def get_dialogue(request: Request) -> DialogueService:
     return request.app.state.dialogue
 
 
+async def get_account_managers(request: Request) -> AccountManagers:
+    return request.app.state.account_managers
+
+
 async def get_listeners(request: Request) -> Listeners:
     return request.app.state.listeners
 
@@ -90,6 +95,7 @@ ConfiguratorDep = Annotated[ConfiguratorService, Depends(get_configurator)]
 InsightsDep = Annotated[InsightsService, Depends(get_insights)]
 CustomersDep = Annotated[CustomerService, Depends(get_customers)]
 DialogueDep = Annotated[DialogueService, Depends(get_dialogue)]
+AccountManagersDep = Annotated[AccountManagers, Depends(get_account_managers)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
 ExperimentsDep = Annotated[ExperimentService, Depends(get_experiments)]
 ReportsDep = Annotated[ReportService, Depends(get_reports)]

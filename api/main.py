@@ -32,6 +32,7 @@ from api.routers import (
 from configurator.service import ConfiguratorService
 from customers import CustomerService
 from dialogue import DialogueService
+from dialogue.managers import AccountManagers
 from events.ingest import Listeners
 from insights.service import InsightsService
 from recommender.experiments import ExperimentService
@@ -166,7 +167,8 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     app.state.insights = insights
     app.state.customers = customers = CustomerService(store, listeners)
     customers.on_merge.append(_after_merge(store, recommender, insights))
-    app.state.dialogue = DialogueService(store)
+    app.state.dialogue = dialogue = DialogueService(store)
+    app.state.account_managers = AccountManagers(store, dialogue, insights.manager_worklist)
     app.state.configurator = ConfiguratorService(
         store, secret.encode(), on_events=listeners.events_stored
     )

@@ -29,6 +29,7 @@ from typing import Any
 from core.errors import InvalidInput, NotFound
 from dialogue.paging import Page, decode_cursor, page_of
 from dialogue.questions import Choice, Situation, check_answer, check_question, choose
+from dialogue.service_stats import service_report
 from store import Store
 
 #: Contact outcomes that mean the customer was reached.
@@ -242,3 +243,16 @@ class DialogueService:
         answered = {a["question_id"] for a in self.store.list_answers(tenant, cid)}
         bank = self.store.list_questions(tenant)
         return choose(bank, answered, self.situation(tenant, cid), n)
+
+    # -- the service report ---------------------------------------------------------------------
+    def service_report(
+        self, tenant: str, since: float | None = None, until: float | None = None
+    ) -> dict[str, Any]:
+        """Cases per day and category, first-contact resolution and time to resolve, by tier
+        (see :func:`dialogue.service_stats.service_report`)."""
+        cases = list(self.store.iter_cases(tenant))
+        tiers = {}
+        for cid in {c for c, _ in cases}:
+            row = self.store.get_insights_row(tenant, cid) or {}
+            tiers[cid] = row.get("tier") or "standard"
+        return service_report(cases, tiers, since, until)

@@ -1,28 +1,71 @@
-"""An account manager's customers, ordered by what to do first."""
+"""Account managers: the portfolios (``GET /v1/account-managers``), the settings (the tenant's
+cap on a portfolio) and one manager's worklist, ordered by what to do first, over
+:class:`dialogue.managers.AccountManagers`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from api.deps import CustomersKey, InsightsDep
+from fastapi import APIRouter, Query
+
+from api.deps import AccountManagersDep, AdminKey, CustomersKey
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
-from api.schemas.insights import ManagedCustomerInsights, ManagedCustomerInsightsList
+from api.schemas.dialogue import (
+    ManagerList,
+    ManagerPublic,
+    ManagerSettings,
+    WorklistEntry,
+    WorklistPage,
+)
+from api.schemas.insights import ManagedCustomerInsights
 
 router = APIRouter(prefix="/v1/account-managers", tags=["customers"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/{manager_id}/customers", response_model=ManagedCustomerInsightsList)
-def managed_customers(
-    manager_id: Identifier, key: CustomersKey, insights: InsightsDep
-) -> ManagedCustomerInsightsList:
-    """Each customer with tier, churn risk, CLV and next best action; what to do first, first.
+@router.get("", response_model=ManagerList)
+def list_managers(key: CustomersKey, managers: AccountManagersDep) -> ManagerList:
+    """Every manager with portfolio size, value at stake, contacts overdue and open
+    complaints; a warning when a portfolio exceeds the tenant's cap."""
+    cap = managers.settings(key.tenant)["portfolio_cap"]
+    return ManagerList(
+        portfolio_cap=cap,
+        managers=[ManagerPublic.of(p) for p in managers.portfolios(key.tenant)],
+    )
 
-    The order is :meth:`insights.service.InsightsService.manager_worklist`'s: the money at
-    stake of the next best action (``priority``), then churn risk, then CLV, then id. Customers
-    without insights yet (no purchase, or no job run) come last, in id order.
-    """
-    rows = insights.manager_worklist(key.tenant, manager_id)
-    return ManagedCustomerInsightsList(
+
+@router.get("/settings", response_model=ManagerSettings)
+def get_settings(key: CustomersKey, managers: AccountManagersDep) -> ManagerSettings:
+    """The tenant's account-manager settings."""
+    return ManagerSettings.model_validate(managers.settings(key.tenant))
+
+
+@router.put("/settings", response_model=ManagerSettings)
+def put_settings(
+    body: ManagerSettings, key: AdminKey, managers: AccountManagersDep
+) -> ManagerSettings:
+    """Set the tenant's cap on a manager's portfolio (admin)."""
+    return ManagerSettings.model_validate(managers.put_settings(key.tenant, body.model_dump()))
+
+
+@router.get("/{manager_id}/customers", response_model=WorklistPage)
+def managed_customers(
+    manager_id: Identifier,
+    key: CustomersKey,
+    managers: AccountManagersDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    questions: Annotated[int, Query(ge=0, le=2, description="questions per customer")] = 2,
+) -> WorklistPage:
+    """The manager's customers, what to do first first (the money at stake of the next best
+    action, then churn risk, then CLV; customers without insights last), each with tier, churn
+    risk, next best action, the next contact due and the one or two questions to ask."""
+    items, next_cursor = managers.worklist(
+        key.tenant, manager_id, limit=limit, cursor=cursor, questions=questions
+    )
+    return WorklistPage(
         manager_id=manager_id,
-        customers=[ManagedCustomerInsights.of_row(cid, row) for cid, row in rows],
+        customers=[
+            WorklistEntry.of(ManagedCustomerInsights.of_row(i.customer_id, i.row), i) for i in items
+        ],
+        next_cursor=next_cursor,
     )

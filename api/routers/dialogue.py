@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -25,6 +26,8 @@ from api.schemas.dialogue import (
     QuestionCreate,
     QuestionList,
     QuestionPublic,
+    ServiceReport,
+    posix,
 )
 
 router = APIRouter(tags=["dialogue"], responses=PROBLEM_RESPONSES)
@@ -185,3 +188,16 @@ def delete_question(question_id: Identifier, key: AdminKey, dialogue: DialogueDe
     """Remove a question; the answers already given stay facts."""
     dialogue.delete_question(key.tenant, question_id)
     return Response(status_code=204)
+
+
+@router.get("/v1/insights/service", response_model=ServiceReport)
+def service_report(
+    key: CustomersKey,
+    dialogue: DialogueDep,
+    since: Annotated[datetime | None, Query(description="cases opened from (RFC 3339)")] = None,
+    until: Annotated[datetime | None, Query(description="cases opened before (RFC 3339)")] = None,
+) -> ServiceReport:
+    """Service cases per day and category, first-contact resolution rate and time to resolve,
+    by customer tier."""
+    report = dialogue.service_report(key.tenant, posix(since), posix(until))
+    return ServiceReport.model_validate(report)

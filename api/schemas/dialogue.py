@@ -8,12 +8,15 @@ value with a 422 that names it.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from api.schemas.common import FiniteFloat, Identifier
+from api.schemas.insights import ManagedCustomerInsights
+from dialogue.managers import Portfolio, WorkItem
 
 ContactChannel = Literal["phone", "email", "visit", "chat", "sms", "post", "portal"]
 Direction = Literal["inbound", "outbound"]
@@ -244,3 +247,86 @@ class NextQuestion(BaseModel):
 class NextQuestions(BaseModel):
     customer_id: str
     questions: list[NextQuestion]
+
+
+# -- account managers ----------------------------------------------------------------------------
+class ManagerPublic(BaseModel):
+    manager_id: str
+    portfolio_size: int
+    value_at_stake: float = Field(description="money of the next best actions waiting")
+    contacts_overdue: int
+    open_complaints: int
+    warning: str | None = Field(description="set when the portfolio exceeds the tenant's cap")
+
+    @classmethod
+    def of(cls, portfolio: Portfolio) -> ManagerPublic:
+        return cls.model_validate(asdict(portfolio))
+
+
+class ManagerList(BaseModel):
+    portfolio_cap: int
+    managers: list[ManagerPublic]
+
+
+class ManagerSettings(Strict):
+    portfolio_cap: StrictInt = Field(1500, ge=1, le=1_000_000)
+
+
+class AskPublic(BaseModel):
+    question_id: str
+    text: str
+    kind: str
+    options: list[str] | None
+    why: str
+
+
+class WorklistEntry(ManagedCustomerInsights):
+    """A managed customer with what is due and what to ask."""
+
+    next_contact_due: datetime | None = None
+    overdue: bool = False
+    open_complaints: int = 0
+    questions: list[AskPublic] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, base: ManagedCustomerInsights, item: WorkItem) -> WorklistEntry:
+        return cls(
+            **base.model_dump(),
+            next_contact_due=rfc3339(item.next_contact_due),
+            overdue=item.overdue,
+            open_complaints=item.open_complaints,
+            questions=[AskPublic.model_validate(q) for q in item.questions],
+        )
+
+
+class WorklistPage(BaseModel):
+    manager_id: str
+    customers: list[WorklistEntry]
+    next_cursor: str | None
+
+
+# -- the service report --------------------------------------------------------------------------
+class ServiceFigures(BaseModel):
+    cases: int
+    open: int
+    resolved: int
+    complaints: int
+    first_contact_resolution_rate: float | None = Field(
+        description="resolved in one contact, of the resolved cases that say how many it took"
+    )
+    median_hours_to_resolve: float | None
+    mean_hours_to_resolve: float | None
+
+
+class ServiceDay(BaseModel):
+    date: str
+    category: str
+    opened: int
+    resolved: int
+
+
+class ServiceReport(BaseModel):
+    per_day: list[ServiceDay]
+    by_tier: dict[str, ServiceFigures]
+    by_category: dict[str, ServiceFigures]
+    overall: ServiceFigures

@@ -1,0 +1,182 @@
+"""The account manager's working day: each manager's portfolio, and the worklist of one.
+
+A portfolio is the customers whose profile names the manager. Its *value at stake* is the money
+of the next best actions waiting in it (each action's ``priority``, from the insights rows);
+a contact is *overdue* when the customer's latest contact set a ``next_contact_at`` that has
+passed (a later contact replaces it). The tenant's cap on a portfolio (``portfolio_cap`` in the
+tenant's settings, 1,500 unless set: the seeds warn that a manager cannot know more customers
+than that) earns a warning when exceeded.
+
+Examples
+--------
+>>> due_dates([("c1", {"timestamp": 1.0, "next_contact_at": 5.0}),
+...            ("c1", {"timestamp": 2.0, "next_contact_at": None}),
+...            ("c2", {"timestamp": 1.0, "next_contact_at": 9.0})])
+{'c2': 9.0}
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import InvalidInput
+from dialogue.facts import open_complaints
+from dialogue.paging import Page, decode_cursor, page_of
+from dialogue.service import DialogueService
+from store import Store
+
+#: A manager should know every customer of the portfolio; past this many nobody can.
+DEFAULT_PORTFOLIO_CAP = 1500
+#: The tenant-settings key holding the account managers' settings.
+SETTINGS_KEY = "account_managers"
+
+Worklist = Callable[[str, str], list[tuple[str, dict[str, Any]]]]
+
+
+def due_dates(contacts: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, float]:
+    """Customer -> the next contact date their latest contact set (none when it set none)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for cid, contact in contacts:
+        held = latest.get(cid)
+        key = (contact["timestamp"], contact.get("contact_id", ""))
+        if held is None or key > (held["timestamp"], held.get("contact_id", "")):
+            latest[cid] = contact
+    return {c: d["next_contact_at"] for c, d in latest.items() if d.get("next_contact_at")}
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """One manager's figures."""
+
+    manager_id: str
+    portfolio_size: int
+    value_at_stake: float
+    contacts_overdue: int
+    open_complaints: int
+    warning: str | None
+
+
+@dataclass(slots=True)
+class WorkItem:
+    """One customer of a worklist: the insights row, what is due, what to ask."""
+
+    customer_id: str
+    row: dict[str, Any]
+    next_contact_due: float | None
+    overdue: bool
+    open_complaints: int
+    questions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AccountManagers:
+    """The managers' portfolios and worklists; the order of a worklist is ``worklist``'s (the
+    insights service's: money at stake of the next best action first)."""
+
+    def __init__(self, store: Store, dialogue: DialogueService, worklist: Worklist) -> None:
+        self.store = store
+        self.dialogue = dialogue
+        self.worklist_of = worklist
+
+    def settings(self, tenant: str) -> dict[str, Any]:
+        """The tenant's account-manager settings (``portfolio_cap``)."""
+        held = self.store.get_tenant_config(tenant).get(SETTINGS_KEY) or {}
+        return {"portfolio_cap": int(held.get("portfolio_cap", DEFAULT_PORTFOLIO_CAP))}
+
+    def put_settings(self, tenant: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Replace the tenant's account-manager settings (the rest of its settings kept)."""
+        cap = settings.get("portfolio_cap")
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+            raise InvalidInput(
+                "bad portfolio cap",
+                [{"loc": ["body", "portfolio_cap"], "msg": "must be a positive integer"}],
+            )
+        config = self.store.get_tenant_config(tenant)
+        self.store.put_tenant_config(tenant, {**config, SETTINGS_KEY: {"portfolio_cap": cap}})
+        return self.settings(tenant)
+
+    def portfolios(self, tenant: str, now: float | None = None) -> list[Portfolio]:
+        """Every manager with a customer, in id order."""
+        now = time.time() if now is None else now
+        cap = self.settings(tenant)["portfolio_cap"]
+        members: dict[str, list[str]] = {}
+        for customer in self.store.iter_customers(tenant):
+            if customer.account_manager:
+                members.setdefault(customer.account_manager, []).append(customer.customer_id)
+        due = due_dates(self.store.iter_contacts(tenant))
+        complaints: dict[str, int] = {}
+        for cid, case in self.store.iter_cases(tenant):
+            complaints[cid] = complaints.get(cid, 0) + len(open_complaints([case]))
+        found = []
+        for manager, ids in sorted(members.items()):
+            stake = 0.0
+            for cid in ids:
+                nba = (self.store.get_insights_row(tenant, cid) or {}).get("next_best_action")
+                if isinstance(nba, dict) and nba.get("priority") is not None:
+                    stake += float(nba["priority"])
+            warning = (
+                f"{len(ids)} customers: more than the tenant's cap of {cap}, too many to know"
+                " each of them"
+                if len(ids) > cap
+                else None
+            )
+            found.append(
+                Portfolio(
+                    manager_id=manager,
+                    portfolio_size=len(ids),
+                    value_at_stake=round(stake, 2),
+                    contacts_overdue=sum(1 for c in ids if c in due and due[c] < now),
+                    open_complaints=sum(complaints.get(c, 0) for c in ids),
+                    warning=warning,
+                )
+            )
+        return found
+
+    def worklist(
+        self,
+        tenant: str,
+        manager_id: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        questions: int = 2,
+        now: float | None = None,
+    ) -> tuple[list[WorkItem], str | None]:
+        """One page of the manager's customers, what to do first first, each with the next
+        contact due (and whether it is overdue), open complaints and the questions to ask."""
+        now = time.time() if now is None else now
+        offset = decode_cursor(cursor)
+        ordered = self.worklist_of(tenant, manager_id)
+        page: Page = page_of(
+            [{"customer_id": c, "row": r} for c, r in ordered[offset : offset + limit + 1]],
+            offset,
+            limit,
+        )
+        items = []
+        for entry in page.rows:
+            cid = entry["customer_id"]
+            contacts = self.store.list_contacts(tenant, cid, limit=1)
+            due = contacts[0].get("next_contact_at") if contacts else None
+            asked = self.dialogue.next_questions(tenant, cid, questions) if questions else []
+            items.append(
+                WorkItem(
+                    customer_id=cid,
+                    row=entry["row"],
+                    next_contact_due=due,
+                    overdue=due is not None and due < now,
+                    open_complaints=len(open_complaints(self.store.list_cases(tenant, cid))),
+                    questions=[
+                        {
+                            "question_id": q.question_id,
+                            "text": q.question["text"],
+                            "kind": q.question["kind"],
+                            "options": q.question.get("options"),
+                            "why": q.why,
+                        }
+                        for q in asked
+                    ],
+                )
+            )
+        return items, page.next_cursor

@@ -1,0 +1,105 @@
+"""The account manager's day over HTTP on both backends: portfolios with value at stake, overdue
+contacts and the cap warning; the paged worklist with the next contact due and the questions."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from store.base import Store
+from tests.api.conftest import KeyMaker
+
+
+def test_portfolios_worklist_and_cap(client: TestClient, auth: KeyMaker, store: Store) -> None:
+    h = auth()
+    for i in range(5):
+        client.put(f"/v1/customers/c{i}", json={"account_manager": "am-1"}, headers=h)
+    client.put("/v1/customers/solo", json={"account_manager": "am-2"}, headers=h)
+    store.put_insights_rows(
+        "shop",
+        {
+            "c1": {"tier": "MVC", "next_best_action": {"action": "retain", "priority": 50.0}},
+            "c3": {"tier": "MGC", "next_best_action": {"action": "cross_sell", "priority": 80.0}},
+        },
+    )
+    past, future = "2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
+    contact = {"channel": "phone", "direction": "outbound", "outcome": "reached"}
+    client.post("/v1/customers/c1/contacts", json={**contact, "next_contact_at": past}, headers=h)
+    client.post("/v1/customers/c2/contacts", json={**contact, "next_contact_at": future}, headers=h)
+    complaint = {"kind": "complaint", "category": "delivery", "severity": 3}
+    client.post("/v1/customers/c3/cases", json=complaint, headers=h)
+    q = {"text": "Size?", "kind": "choice", "options": ["S", "M"], "attribute": "size"}
+    client.put("/v1/questions/size", json=q, headers=h)
+
+    body = client.get("/v1/account-managers", headers=h).json()
+    assert body["portfolio_cap"] == 1500
+    am1 = next(m for m in body["managers"] if m["manager_id"] == "am-1")
+    assert am1["portfolio_size"] == 5 and am1["value_at_stake"] == 130.0
+    assert am1["contacts_overdue"] == 1 and am1["open_complaints"] == 1
+    assert am1["warning"] is None
+
+    assert (
+        client.put(
+            "/v1/account-managers/settings", json={"portfolio_cap": 4}, headers=h
+        ).status_code
+        == 200
+    )
+    bad = client.put("/v1/account-managers/settings", json={"portfolio_cap": 0}, headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "portfolio_cap"]
+    managers = client.get("/v1/account-managers", headers=h).json()["managers"]
+    assert "cap of 4" in next(m for m in managers if m["manager_id"] == "am-1")["warning"]
+    assert next(m for m in managers if m["manager_id"] == "am-2")["warning"] is None
+
+    first = client.get("/v1/account-managers/am-1/customers?limit=2", headers=h).json()
+    assert [c["customer_id"] for c in first["customers"]] == ["c3", "c1"]  # money at stake first
+    c3, c1 = first["customers"]
+    assert c3["open_complaints"] == 1 and [q["question_id"] for q in c3["questions"]] == ["size"]
+    assert c1["overdue"] is True and c1["next_contact_due"] == "2020-01-01T00:00:00Z"
+    rest = client.get(
+        f"/v1/account-managers/am-1/customers?limit=2&cursor={first['next_cursor']}", headers=h
+    ).json()
+    last = client.get(
+        f"/v1/account-managers/am-1/customers?limit=2&cursor={rest['next_cursor']}", headers=h
+    ).json()
+    ids = [c["customer_id"] for c in first["customers"] + rest["customers"] + last["customers"]]
+    assert sorted(ids) == ["c0", "c1", "c2", "c3", "c4"] and last["next_cursor"] is None
+    c2 = next(c for c in rest["customers"] + last["customers"] if c["customer_id"] == "c2")
+    assert c2["overdue"] is False
+    assert (
+        client.get("/v1/account-managers/am-1/customers?questions=0", headers=h).json()[
+            "customers"
+        ][0]["questions"]
+        == []
+    )
+
+
+def test_service_report(client: TestClient, auth: KeyMaker, store: Store) -> None:
+    h = auth()
+    for cid in ("a", "b"):
+        client.put(f"/v1/customers/{cid}", json={}, headers=h)
+    store.put_insights_rows("shop", {"a": {"tier": "MVC"}})
+    case = {
+        "kind": "complaint",
+        "category": "fit",
+        "severity": 2,
+        "opened_at": "2026-03-01T10:00:00Z",
+    }
+    client.post("/v1/customers/a/cases", json={**case, "case_id": "s1"}, headers=h)
+    client.post("/v1/customers/b/cases", json={**case, "case_id": "s2"}, headers=h)
+    client.patch(
+        "/v1/customers/a/cases/s1",
+        json={
+            "status": "resolved",
+            "contacts_to_resolve": 1,
+            "resolved_at": "2026-03-01T12:00:00Z",
+        },
+        headers=h,
+    )
+    body = client.get("/v1/insights/service", headers=h).json()
+    assert body["overall"]["cases"] == 2 and body["overall"]["resolved"] == 1
+    assert body["by_tier"]["MVC"]["first_contact_resolution_rate"] == 1.0
+    assert body["by_tier"]["MVC"]["median_hours_to_resolve"] == 2.0
+    assert body["by_tier"]["standard"]["open"] == 1
+    assert body["per_day"] == [
+        {"date": "2026-03-01", "category": "fit", "opened": 2, "resolved": 1}
+    ]
+    assert client.get("/v1/insights/service?since=nope", headers=h).status_code == 422
