@@ -37,6 +37,7 @@ SCENARIOS: dict[str, list[str]] = {
     "ingest": ["IngestUser"],
     "recommend": ["HealthUser", "RecommendUser"],
     "insights": ["HealthUser", "ProfileUser", "InsightsUser"],
+    "insights-new": ["HealthUser", "InsightsNewUser"],
     "configure": ["HealthUser", "ConfigureUser"],
 }
 

@@ -110,6 +110,25 @@ class InsightsUser(FastHttpUser):
         )
 
 
+class InsightsNewUser(FastHttpUser):
+    """The customer-intelligence reads added with issue 13, one after another."""
+
+    wait_time = constant(0)
+
+    @task
+    def reads(self) -> None:
+        cid = random.choice(CUSTOMERS)
+        for path, name in (
+            (f"/v1/customers/{cid}/insights/history", "GET /v1/customers/{id}/insights/history"),
+            ("/v1/insights/share-of-customer", "GET /v1/insights/share-of-customer"),
+            ("/v1/insights/retention?period=month", "GET /v1/insights/retention"),
+            ("/v1/insights/segments?by=needs", "GET /v1/insights/segments?by=needs"),
+            ("/v1/insights/customers?tier=MVC&limit=50", "GET /v1/insights/customers"),
+            ("/v1/insights/config", "GET /v1/insights/config"),
+        ):
+            self.client.get(path, headers=HEADERS, name=name)
+
+
 class ConfigureUser(FastHttpUser):
     wait_time = constant(0)
     selections = ({}, {"fit": "slim"}, {"fabric": "stretch-11oz"}, {"delivery": "rush"})
