@@ -1,21 +1,22 @@
-// The portfolio in pictures: concentration, segments, retention, share of customer.
-import { maybe } from "./api.js";
+// The portfolio in pictures: concentration, segments, retention, share of customer, service.
+import { get, maybe } from "./api.js";
 import { clear, fmt, h, pct, table } from "./dom.js";
 import { barChart, heatMap, lineChart } from "./charts.js";
 
 const card = (title, ...content) => h("section", { class: "card", "aria-label": title }, h("h2", {}, title), content);
 
 export async function portfolio(main) {
-  const [pareto, segments, needs, retention, share] = await Promise.all([
+  const [pareto, segments, needs, retention, share, service] = await Promise.all([
     maybe("/v1/insights/pareto"), maybe("/v1/insights/segments"), maybe("/v1/insights/segments?by=needs"),
-    maybe("/v1/insights/retention?period=month"), maybe("/v1/insights/share-of-customer"),
+    maybe("/v1/insights/retention?period=month"), maybe("/v1/insights/share-of-customer"), get("/v1/insights/service"),
   ]);
   clear(main, h("h1", {}, "Portfolio"),
     pareto ? paretoView(pareto) : h("p", { class: "muted" }, "No insights yet: the insights job has not run for this tenant."),
     segments ? segmentViews(segments) : null,
     needs && Object.keys(needs.segments || {}).length ? needsView(needs) : null,
     retention ? retentionView(retention) : null,
-    share ? shareView(share) : null);
+    share ? shareView(share) : null,
+    serviceView(service));
 }
 
 function paretoView(p) {
@@ -73,4 +74,19 @@ function shareView(s) {
     barChart("Share of wallet by tier", rows.map((r) => ({ label: r.tier, value: r.share_of_wallet ?? 0 })), { yFormat: pct }),
     table("Share of wallet by tier", [["Tier", (r) => r.tier], ["Customers", (r) => fmt(r.customers, 0), "num"],
       ["Spend", (r) => fmt(r.spend), "num"], ["Share of wallet", (r) => pct(r.share_of_wallet), "num"]], rows));
+}
+
+function serviceView(s) {
+  const days = new Map();
+  for (const d of s.per_day) days.set(d.date, (days.get(d.date) || 0) + d.opened);
+  const perDay = [...days].map(([date, opened]) => ({ date, opened }));
+  const tiers = Object.entries(s.by_tier).map(([tier, f]) => ({ tier, ...f }));
+  const o = s.overall;
+  return card("Service cases",
+    h("p", {}, `${fmt(o.cases, 0)} cases (${fmt(o.open, 0)} open, ${fmt(o.complaints, 0)} complaints) · first-contact resolution ${pct(o.first_contact_resolution_rate)}`,
+      o.median_hours_to_resolve !== null ? ` · median ${fmt(o.median_hours_to_resolve, 1)} hours to resolve` : ""),
+    perDay.length ? barChart("Service cases opened per day", perDay.map((d) => ({ label: d.date, value: d.opened })), { yFormat: (v) => fmt(v, 0), color: "#b45309" }) : null,
+    table("By tier", [["Tier", (r) => r.tier], ["Cases", (r) => fmt(r.cases, 0), "num"], ["Open", (r) => fmt(r.open, 0), "num"],
+      ["First-contact resolution", (r) => pct(r.first_contact_resolution_rate), "num"],
+      ["Median hours to resolve", (r) => fmt(r.median_hours_to_resolve, 1), "num"]], tiers));
 }

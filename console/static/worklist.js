@@ -15,7 +15,7 @@ function matches(row) {
     && (!state.needs_segment || row.needs_segment === state.needs_segment);
 }
 
-const questions = (row) => (row.next_questions || row.questions || []).map((q) => h("div", {}, q.text || q.question_id));
+const questions = (row) => (row.questions || []).map((q) => h("div", {}, q.text));
 
 function columns(rows) {
   const has = (k) => rows.some((r) => r[k] !== undefined && r[k] !== null);
@@ -29,16 +29,18 @@ function columns(rows) {
     has("wallet_gap") && ["Wallet gap", (r) => fmt(r.wallet_gap), "num"],
     ["Next best action", (r) => r.next_best_action ? [h("strong", {}, r.next_best_action.action), " ", h("span", { class: "muted" }, r.next_best_action.reason || "")] : "—"],
     ["Channel", (r) => r.next_best_action?.channel ?? r.channel ?? "—"],
-    (has("next_contact_at") || has("next_contact_due")) && ["Next contact", (r) => when(r.next_contact_at || r.next_contact_due)],
-    (has("next_questions") || has("questions")) && ["Ask", questions],
+    ["Next contact", (r) => [when(r.next_contact_due), r.overdue ? h("strong", { class: "bad" }, " overdue") : null]],
+    ["Ask", questions],
   ].filter(Boolean);
 }
 
 export async function worklist(main) {
-  const list = null;
+  const managers = await get("/v1/account-managers");
+  const list = managers.managers;
+  if (!state.manager && list.length) state.manager = list[0].manager_id;
   const heading = h("h1", {}, "Worklist");
-  const managerControl = list
-    ? select("manager", list.map((m) => [m.manager_id, `${m.manager_id} (${m.customers ?? m.portfolio_size ?? "?"} customers)`]), state.manager)
+  const managerControl = list.length
+    ? select("manager", list.map((m) => [m.manager_id, `${m.manager_id} (${m.portfolio_size} customers)`]), state.manager)
     : h("input", { name: "manager", value: state.manager, placeholder: "account manager id", required: true });
   const filters = [
     ["tier", "Tier", TIERS], ["lifecycle_stage", "Lifecycle stage", STAGES], ["action", "Next best action", ACTIONS],
@@ -52,31 +54,30 @@ export async function worklist(main) {
       for (const k of ["manager", "tier", "lifecycle_stage", "action", "needs_segment"]) state[k] = String(data.get(k) || "");
       sessionStorage.setItem("atelier.manager", state.manager);
       state.cursor = null; state.pages = [];
-      load(body, list);
+      load(body, list, managers.portfolio_cap);
     },
   }, field("Account manager", managerControl), filters, needs, h("button", { type: "submit" }, "Show"));
   clear(main, heading, form, body);
-  if (state.manager) await load(body, list);
+  if (state.manager) await load(body, list, managers.portfolio_cap);
   else clear(body, h("p", {}, "Choose an account manager."));
 }
 
-async function load(body, list) {
+async function load(body, list, cap) {
   const path = withQuery(`/v1/account-managers/${enc(state.manager)}/customers`, {
     limit: 50, cursor: state.cursor, tier: state.tier, lifecycle_stage: state.lifecycle_stage,
     action: state.action, needs_segment: state.needs_segment,
   });
   const page = await get(path);
   const rows = (page.customers || []).filter(matches);
-  const portfolio = list?.find((m) => m.manager_id === state.manager);
-  const warning = page.warning || portfolio?.warning;
+  const portfolio = list.find((m) => m.manager_id === state.manager);
+  const warning = portfolio?.warning;
   const pager = h("div", { class: "row" },
-    state.pages.length ? h("button", { class: "secondary", type: "button", onclick: () => { state.cursor = state.pages.pop(); load(body, list); } }, "Previous page") : null,
-    page.next_cursor ? h("button", { class: "secondary", type: "button", onclick: () => { state.pages.push(state.cursor); state.cursor = page.next_cursor; load(body, list); } }, "Next page") : null);
+    state.pages.length ? h("button", { class: "secondary", type: "button", onclick: () => { state.cursor = state.pages.pop(); load(body, list, cap); } }, "Previous page") : null,
+    page.next_cursor ? h("button", { class: "secondary", type: "button", onclick: () => { state.pages.push(state.cursor); state.cursor = page.next_cursor; load(body, list, cap); } }, "Next page") : null);
   clear(body,
-    portfolio ? h("p", {}, `Portfolio: ${fmt(portfolio.customers ?? portfolio.portfolio_size)} customers`,
-      portfolio.cap ? ` of a cap of ${fmt(portfolio.cap)}` : "",
-      portfolio.value_at_stake !== undefined ? ` · value at stake ${fmt(portfolio.value_at_stake)}` : "",
-      portfolio.contacts_overdue !== undefined ? ` · ${fmt(portfolio.contacts_overdue)} contacts overdue` : "") : null,
+    portfolio ? h("p", {}, `Portfolio: ${fmt(portfolio.portfolio_size, 0)} customers of a cap of ${fmt(cap, 0)}`,
+      ` · value at stake ${fmt(portfolio.value_at_stake)} · ${fmt(portfolio.contacts_overdue, 0)} contacts overdue`,
+      ` · ${fmt(portfolio.open_complaints, 0)} open complaints`) : null,
     warning ? h("p", { class: "warn", role: "status" }, warning) : null,
     rows.length ? table(`${rows.length} customers on this page, what to do first at the top`, columns(rows), rows)
       : h("p", {}, "No customer of this manager matches."),
