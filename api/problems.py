@@ -21,8 +21,10 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Payload too large",
+    414: "URI too long",
     415: "Unsupported media type",
     422: "Validation error",
     429: "Too many requests",
@@ -49,6 +51,15 @@ class Problem(Exception):
         self.errors = errors
         self.headers = headers
         self.type = type_
+
+
+class MalformedBody(StarletteHTTPException):
+    """A body that is not JSON or nests too deep: 422, as every body that cannot be read. An
+    HTTPException so that FastAPI's body reading lets it through (``api.routing`` raises it)."""
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(422, detail)
+        self.errors = errors
 
 
 def problem_response(
@@ -118,7 +129,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         headers = dict(exc.headers) if exc.headers else None
-        return problem_response(exc.status_code, str(exc.detail), headers=headers)
+        errors = getattr(exc, "errors", None)  # MalformedBody's
+        return problem_response(exc.status_code, str(exc.detail), errors=errors, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:

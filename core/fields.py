@@ -8,8 +8,16 @@ Examples
 >>> from pydantic import TypeAdapter
 >>> TypeAdapter(Identifier).validate_python("sku-17")
 'sku-17'
->>> TypeAdapter(FiniteFloat).validate_python("2.5")
-2.5
+>>> TypeAdapter(FiniteFloat).validate_python(2)
+2.0
+>>> TypeAdapter(FiniteFloat).validate_python(False)
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for function-after[...]
+  Value error, must be a number, not bool [...]
+...
+>>> json_fault({"a": [1, {"b": float("nan")}]})
+'a.1.b: must be a finite number'
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import math
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 
 def _printable(value: str) -> str:
@@ -33,20 +41,95 @@ Identifier = Annotated[
 ]
 
 
+#: JSON integers must fit in 64 bits (signed or unsigned): what every store and client reads.
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+
+
 def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
 
 
-FiniteFloat = Annotated[float, AfterValidator(_finite)]
+def _number(value: Any) -> Any:
+    """Types are strict (API.md): a number field takes a JSON number, not ``false`` or ``"2"``
+    (the event-file reader parses numbers before it validates), nor an integer beyond 64 bits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {type(value).__name__}")
+    if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+        raise ValueError("must be an integer of at most 64 bits")
+    return value
+
+
+FiniteFloat = Annotated[float, BeforeValidator(_number), AfterValidator(_finite)]
+
+
+def _text_fault(text: str) -> str | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not hold a lone UTF-16 surrogate"
+    return None
+
+
+def _scalar_fault(value: Any) -> str | None:
+    """Why a JSON leaf is not finite plain JSON, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return _text_fault(value)
+    if isinstance(value, int):
+        return None if INT_MIN <= value <= INT_MAX else "must be an integer of at most 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "must be a finite number"
+    return f"is not a JSON value ({type(value).__name__})"
+
+
+def json_fault(value: Any) -> str | None:
+    """Why ``value`` is not finite, storable JSON (``path: reason``), or None when it is.
+
+    The body parser lets NaN, infinities, integers beyond 64 bits and lone surrogates through so
+    that validation can name the field that holds them; free-form fields refuse them here.
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        v, path = stack.pop()
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str) or _text_fault(k):
+                    return f"{path or 'key'}: keys must be text without lone surrogates"
+                stack.append((x, f"{path}.{k}" if path else k))
+        elif isinstance(v, list):
+            stack.extend((x, f"{path}.{i}" if path else str(i)) for i, x in enumerate(v))
+        elif (why := _scalar_fault(v)) is not None:
+            return f"{path}: {why}" if path else why
+    return None
+
+
+def _finite_json(value: Any) -> Any:
+    why = json_fault(value)
+    if why is not None:
+        raise ValueError(why)
+    return value
+
+
+#: A free-form JSON field that holds finite, storable JSON only (:func:`json_fault`).
+finite_json = AfterValidator(_finite_json)
 
 
 def json_size_limit(limit: int) -> AfterValidator:
-    """Reject free-form JSON objects whose serialised size exceeds ``limit`` bytes."""
+    """Reject free-form JSON objects that are not finite plain JSON (:func:`json_fault`) or
+    whose serialised size exceeds ``limit`` bytes."""
 
     def check(value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > limit:
+        if value is None:
+            return value
+        why = json_fault(value)
+        if why is not None:
+            raise ValueError(why)
+        if len(orjson.dumps(value)) > limit:
             raise ValueError(f"must serialise to at most {limit} bytes of JSON")
         return value
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AccountManagersDep, AdminKey, CustomersKey
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.dialogue import (
     ManagerList,
@@ -19,7 +20,12 @@ from api.schemas.dialogue import (
 )
 from api.schemas.insights import ManagedCustomerInsights
 
-router = APIRouter(prefix="/v1/account-managers", tags=["customers"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/account-managers",
+    tags=["customers"],
+    responses=PROBLEM_RESPONSES,
+    route_class=StrictJSONRoute,
+)
 
 
 @router.get("", response_model=ManagerList)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminKey, ConfiguratorDep, ConfigureKey
 from api.problems import Problem
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.configurator import (
     ConfigurationCreate,
@@ -33,10 +34,11 @@ from api.schemas.configurator import (
     VariantDecoded,
 )
 from configurator import FamilyError, InputError, MalformedCode
+from core.fields import finite_json
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["configurator"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["configurator"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
 
 CodePath = Annotated[str, Path(min_length=5, max_length=1024, description="a variant code")]
 
@@ -90,7 +92,9 @@ async def get_product(
 )
 def put_product(
     product_id: Identifier,
-    body: Annotated[dict[str, Any], Body(description="a family definition (as in YAML files)")],
+    body: Annotated[
+        dict[str, Any], finite_json, Body(description="a family definition (as in YAML files)")
+    ],
     key: AdminKey,
     service: ConfiguratorDep,
 ) -> Response:

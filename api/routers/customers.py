@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from api.deps import CustomersDep, CustomersKey, SettingsDep
 from api.problems import Problem, validation_errors
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
 from api.schemas.customers import (
     CustomerBatch,
@@ -23,7 +24,12 @@ from api.schemas.customers import (
 )
 from core.records import Customer
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/customers",
+    tags=["customers"],
+    responses=PROBLEM_RESPONSES,
+    route_class=StrictJSONRoute,
+)
 
 
 @router.post("/batch", response_model=CustomerBatchResult)

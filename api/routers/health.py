@@ -9,9 +9,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from api.deps import RecommenderDep, StoreDep
 from api.problems import problem_response
+from api.routing import StrictJSONRoute
 from recommender.metrics import flush as flush_model_metrics
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=StrictJSONRoute)
 
 
 @router.get("/healthz", summary="The process is up")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AdminKey, CustomersKey, InsightsDep
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.insights import (
     Action,
@@ -34,7 +35,7 @@ from api.schemas.insights import (
 from core.errors import InvalidInput, NotFound
 from insights.config import ValueConfig
 
-router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
 
 
 HorizonDays = Annotated[

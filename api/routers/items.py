@@ -7,11 +7,14 @@ from pydantic import ValidationError
 
 from api.deps import CatalogKey, SettingsDep, StoreDep, TenantDep
 from api.problems import Problem, validation_errors
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
 from api.schemas.items import ItemBatch, ItemBatchEntry, ItemBatchResult, ItemCreate, ItemPublic
 from core.records import Item
 
-router = APIRouter(prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute
+)
 
 
 @router.put(

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api.deps import AdminKey, ModelVersionsDep, StoreDep
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.recommendations import (
     ModelsPublic,
@@ -16,7 +17,7 @@ from api.schemas.recommendations import (
 )
 from recommender.versions import VersionList
 
-router = APIRouter(tags=["models"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["models"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
 
 
 def _public(listing: VersionList) -> ModelsPublic:

@@ -47,5 +47,5 @@ class IndexedErrors(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ProblemPublic, "content": {"application/problem+json": {}}}
-    for code in (401, 403, 404, 413, 422, 429)
+    for code in (400, 401, 403, 404, 413, 422, 429, 503)
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.schemas.common import Attributes, FiniteFloat, Identifier, IndexedErrors
 from core.records import Item
@@ -16,7 +18,7 @@ class ItemCreate(BaseModel):
     title: str | None = Field(None, max_length=512)
     category: str | None = Field(None, min_length=1, max_length=128)
     price: FiniteFloat | None = Field(None, ge=0, le=1e9)
-    available: bool = True
+    available: StrictBool = True
     attributes: Attributes = Field(default_factory=dict)
 
     def to_record(self, item_id: str) -> Item:
@@ -35,9 +37,10 @@ class ItemBatchEntry(ItemCreate):
 
 
 class ItemBatch(BaseModel):
-    """Body of ``POST /v1/items/batch``; entries are validated one by one."""
+    """Body of ``POST /v1/items/batch``; entries are validated one by one (a bad one is
+    rejected by its index, the others are stored)."""
 
-    items: list[dict[str, object]]
+    items: list[Any]
 
 
 class ItemBatchResult(BaseModel):

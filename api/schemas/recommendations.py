@@ -9,6 +9,8 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictInt,
     TypeAdapter,
     model_serializer,
 )
@@ -78,8 +80,8 @@ class CrossSellCreate(BaseModel):
 
     items: list[Identifier] = Field(min_length=1, max_length=500)
     customer_id: Identifier | None = None
-    n: int = Field(10, ge=1, le=100)
-    explain: bool = Field(False, description="add reasons such as 'bought together with X'")
+    n: StrictInt = Field(10, ge=1, le=100)
+    explain: StrictBool = Field(False, description="add reasons such as 'bought together with X'")
 
 
 class ModelVersionPublic(BaseModel):
@@ -150,7 +152,7 @@ class TenantPolicy(BaseModel):
         description="interaction types after which an item is never recommended to that "
         "customer again (the customer already has it)",
     )
-    allow_repurchase: bool = Field(
+    allow_repurchase: StrictBool = Field(
         False,
         description="recommend items the customer already purchased (consumables), even when "
         "exclude_interacted names purchase",
