@@ -27,7 +27,7 @@ class CostToServe(BaseModel):
     netted out of spend through the customer's return rate.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     per_customer_year: float = Field(default=2.0, ge=0, description="account upkeep: CRM, mailings")
     per_order: float = Field(default=1.0, ge=0, description="payment and handling per order")
@@ -48,7 +48,8 @@ class ValueConfig(BaseModel):
     not (up to the rounding of whole days).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: a number takes a JSON number, not "0.3" or true (API.md, Conventions)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     time_unit_days: float = Field(default=1.0, gt=0)
     model: Literal["bgnbd", "mbgnbd"] = "bgnbd"

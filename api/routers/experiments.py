@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AdminKey, ExperimentsDep, ReportsDep
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.experiments import ExperimentCreate, ExperimentPublic, ReportPublic
 
-router = APIRouter(tags=["experiments"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["experiments"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
 
 
 @router.put("/v1/experiments/{experiment_id}", response_model=ExperimentPublic)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import FiniteFloat
+
 
 class ExperimentCreate(BaseModel):
     """Body of ``PUT /v1/experiments/{experiment_id}``: arms are published model versions."""
@@ -13,7 +15,7 @@ class ExperimentCreate(BaseModel):
     arms: dict[str, str] = Field(
         min_length=2, max_length=8, description="arm name -> model version", examples=[{"A": "v1"}]
     )
-    split: dict[str, float] = Field(
+    split: dict[str, FiniteFloat] = Field(
         min_length=2, max_length=8, description="arm name -> share of customers; adds up to 1"
     )
 
