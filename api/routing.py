@@ -26,7 +26,6 @@ api.problems.MalformedBody: 422: JSON nested deeper than 64 levels
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -40,9 +39,10 @@ from api.problems import MalformedBody
 #: The deepest nesting of arrays and objects a body may have (orjson writes at most 254).
 MAX_DEPTH = 64
 
-# orjson reads an integer beyond 64 bits as a float: a run of 19 digits sends the body to the
-# exact reading (a false alarm, such a run inside a string or a fraction, only costs time).
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# orjson reads an integer beyond 64 bits as a float: a float as large sends the body to the
+# exact reading (a false alarm, a large float written as such, only costs time).
+_BIG = float(2**63)
+_CONTAINERS = (dict, list)
 
 
 def _too_deep() -> MalformedBody:
@@ -64,34 +64,40 @@ def _exact(raw: bytes) -> Any:
         raise _too_deep() from None
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest deeper than ``limit`` in ``value`` (iteratively)."""
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = v.values() if isinstance(v, dict) else v
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
+def _scan(value: Any) -> tuple[bool, bool]:
+    """``(nests deeper than MAX_DEPTH, holds a float beyond the 64-bit integers)``, level by
+    level (one pass over each level's values: this runs on every body)."""
+    level = [value]
+    depth = 1
+    large = False
+    while level:
+        if depth > MAX_DEPTH:
+            return True, large
+        values = [c for v in level for c in (v.values() if type(v) is dict else v)]
+        if not large:
+            large = any(type(c) is float and not -_BIG < c < _BIG for c in values)
+        level = [c for c in values if type(c) in _CONTAINERS]
+        depth += 1
+    return False, large
 
 
 def parse_body(raw: bytes) -> Any:
     """A request body as Python values; :class:`MalformedBody` when it is not JSON or nests
     deeper than :data:`MAX_DEPTH`."""
-    if _LONG_DIGITS.search(raw) is None:
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            value = _exact(raw)
-    else:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         value = _exact(raw)
-    # fewer brackets than the limit cannot nest deeper: most bodies skip the walk
-    if (
-        isinstance(value, dict | list)
-        and raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
-        and _deeper_than(value, MAX_DEPTH)
-    ):
+        large = False
+    else:
+        if type(value) not in _CONTAINERS:
+            return value
+        deep, large = _scan(value)
+        if deep:
+            raise _too_deep()
+    if large:
+        value = _exact(raw)  # an integer beyond 64 bits, read exactly for validation to refuse
+    if type(value) in _CONTAINERS and _scan(value)[0]:
         raise _too_deep()
     return value
 
