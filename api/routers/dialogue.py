@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminKey, CustomersKey, DialogueDep
+from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
 from api.schemas.dialogue import (
     AnswerCreate,
@@ -30,7 +31,7 @@ from api.schemas.dialogue import (
     posix,
 )
 
-router = APIRouter(tags=["dialogue"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["dialogue"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page")]
 Cursor = Annotated[str | None, Query(max_length=200, description="from the previous page")]
