@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 
 from api.problems import Problem
+from api.routing import StrictJSONRoute
 from console import CONTENT_SECURITY_POLICY, assets
 
-router = APIRouter(tags=["console"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False, route_class=StrictJSONRoute)
 
 _FILES = assets()
 _HEADERS = {
