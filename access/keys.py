@@ -6,6 +6,8 @@ leaked database does not leak usable keys.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import secrets
@@ -13,6 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.errors import InvalidInput, NotFound
 from core.records import SCOPES, ApiKey
 from store.base import Store
 
@@ -70,6 +73,12 @@ class KeyCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Principal | None]] = {}
 
+    def forget(self, key_id: str) -> None:
+        """Drop the cached verdicts of one key (after its revocation on this worker)."""
+        for key, (_, principal) in list(self._entries.items()):
+            if principal is not None and principal.key_id == key_id:
+                self._entries.pop(key, None)
+
     def lookup(self, store: Store, key: str) -> Principal | None:
         now = time.monotonic()
         hit = self._entries.get(key)
@@ -86,3 +95,65 @@ class KeyCache:
                 self._entries.clear()
             self._entries[key] = (now + self.ttl, principal)
         return principal
+
+
+def _encode_cursor(key_id: str) -> str:
+    return base64.urlsafe_b64encode(key_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput(
+            "cursor is not one this API gave",
+            [{"loc": ["query", "cursor"], "msg": "unknown cursor"}],
+        ) from None
+
+
+class KeyService:
+    """A tenant's own keys, as an admin key manages them over HTTP: never another tenant's.
+
+    Another tenant's key id answers :class:`~core.errors.NotFound`, as if it did not exist.
+    """
+
+    def __init__(self, store: Store, cache: KeyCache | None = None) -> None:
+        self.store = store
+        self.cache = cache
+
+    def create(self, tenant: str, scopes: Iterable[str], label: str | None) -> tuple[ApiKey, str]:
+        """A new key of ``tenant``; the secret is returned once and never stored."""
+        try:
+            parsed = parse_scopes(scopes)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), [{"loc": ["body", "scopes"], "msg": str(exc)}]) from None
+        return create_key(self.store, tenant, parsed, label)
+
+    def page(
+        self, tenant: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[ApiKey], str | None]:
+        """Up to ``limit`` of the tenant's keys after ``cursor``, oldest first, and the next
+        page's cursor (``None`` on the last page)."""
+        keys = self.store.list_api_keys(tenant)
+        start = 0
+        if cursor is not None:
+            after = _decode_cursor(cursor)
+            ids = [k.key_id for k in keys]
+            if after not in ids:
+                raise InvalidInput(
+                    "cursor is not one this API gave",
+                    [{"loc": ["query", "cursor"], "msg": "unknown cursor"}],
+                )
+            start = ids.index(after) + 1
+        chunk = keys[start : start + limit]
+        more = start + limit < len(keys)
+        return chunk, (_encode_cursor(chunk[-1].key_id) if more and chunk else None)
+
+    def revoke(self, tenant: str, key_id: str) -> None:
+        """Revoke one of the tenant's keys; this worker forgets it at once, others within the
+        key cache's TTL."""
+        if not any(k.key_id == key_id for k in self.store.list_api_keys(tenant)):
+            raise NotFound(f"key '{key_id}' not found")
+        self.store.revoke_api_key(key_id)
+        if self.cache is not None:
+            self.cache.forget(key_id)

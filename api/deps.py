@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from access.keys import Principal
+from access.keys import KeyService, Principal
 from api.problems import Problem
 from configurator.service import ConfiguratorService
 from customers import CustomerService
@@ -75,6 +75,10 @@ async def get_account_managers(request: Request) -> AccountManagers:
     return request.app.state.account_managers
 
 
+async def get_keys(request: Request) -> KeyService:
+    return request.app.state.keys
+
+
 async def get_listeners(request: Request) -> Listeners:
     return request.app.state.listeners
 
@@ -99,6 +103,7 @@ AccountManagersDep = Annotated[AccountManagers, Depends(get_account_managers)]
 ListenersDep = Annotated[Listeners, Depends(get_listeners)]
 ExperimentsDep = Annotated[ExperimentService, Depends(get_experiments)]
 ReportsDep = Annotated[ReportService, Depends(get_reports)]
+KeysDep = Annotated[KeyService, Depends(get_keys)]
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from access.keys import KeyCache
+from access.keys import KeyCache, KeyService
 from api import problems
 from api.hot_routes import HotRoutes, hot_routes_of
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -25,6 +25,7 @@ from api.routers import (
     health,
     insights,
     items,
+    keys,
     models,
     recommendations,
     session,
@@ -56,6 +57,7 @@ ROUTERS = (
     events,
     models,
     experiments,
+    keys,
     configurator,
     session,
     console,
@@ -107,6 +109,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.key_cache = KeyCache(settings.auth_cache_ttl_s)
+    app.state.keys = KeyService(store, app.state.key_cache)
     _services(app, settings, store)
 
     problems.install(app)

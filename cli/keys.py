@@ -39,11 +39,12 @@ def create_command(args: argparse.Namespace, store: Store) -> int:
 
 
 def list_command(args: argparse.Namespace, store: Store) -> int:
-    print(f"{'key_id':<14}{'tenant':<20}{'created':<22}{'state':<9}scopes")
+    print(f"{'key_id':<14}{'tenant':<20}{'created':<22}{'state':<9}{'scopes':<48}label")
     for k in store.list_api_keys(args.tenant):
         created = datetime.fromtimestamp(k.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
         state = "revoked" if k.revoked else "active"
-        print(f"{k.key_id:<14}{k.tenant:<20}{created:<22}{state:<9}{','.join(sorted(k.scopes))}")
+        scopes = ",".join(sorted(k.scopes))
+        print(f"{k.key_id:<14}{k.tenant:<20}{created:<22}{state:<9}{scopes:<48}{k.label or ''}")
     return 0
 
 

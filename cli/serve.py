@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 from settings import Settings
+
+if TYPE_CHECKING:
+    from store.base import Store
 
 DEMO_KEY_LABEL = "demo-serve"
 
@@ -19,7 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--demo",
         action="store_true",
-        help="load the demo tenant on first start and print a fresh demo key",
+        help="load the demo tenant on first start and print its demo key (kept in the data "
+        "folder, the same at every start)",
+    )
+    serve.add_argument(
+        "--rotate-demo-key",
+        action="store_true",
+        help="with --demo: revoke the kept demo key and make a new one",
     )
     serve.set_defaults(handler=serve_command)
 
@@ -40,7 +50,7 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if args.demo:
-        prepare_demo(settings)
+        prepare_demo(settings, rotate=args.rotate_demo_key)
     if settings.workers > 1:
         # Workers are separate processes: Prometheus samples are aggregated through files.
         prom = settings.data_dir / "prometheus"
@@ -65,10 +75,10 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def prepare_demo(settings: Settings) -> None:
-    """Load the demo tenant if it is empty and print a new all-scopes key for it."""
-    from access.keys import create_key
-    from core.records import SCOPES
+def prepare_demo(settings: Settings, *, rotate: bool = False) -> None:
+    """Load the demo tenant if it is empty and print its all-scopes key: the one kept in
+    ``$ATELIER_DATA_DIR/demo-key`` while the store still accepts it, else (or with ``rotate``)
+    a new one, the old demo keys revoked."""
     from demo.load import demo_insights, demo_model, load_demo
     from store import open_configured_store
 
@@ -83,16 +93,50 @@ def prepare_demo(settings: Settings) -> None:
         version = demo_model(store, tenant, settings.models_dir)
         if version is not None:
             print(f"trained and published the demo model {version}", flush=True)
-        for old in store.list_api_keys(tenant):
-            if old.label == DEMO_KEY_LABEL and not old.revoked:
-                store.revoke_api_key(old.key_id)
-        _, secret = create_key(store, tenant, frozenset(SCOPES), label=DEMO_KEY_LABEL)
+        secret = demo_key(store, settings, rotate=rotate)
     finally:
         store.close()
-    print(f"demo API key (tenant '{tenant}', all scopes; replaced at each start):", flush=True)
+    print(
+        f"demo API key (tenant '{tenant}', all scopes; kept in {settings.data_dir / DEMO_KEY_FILE},"
+        " new with --rotate-demo-key):",
+        flush=True,
+    )
     print(f"  {secret}", flush=True)
     print(
         f"try: curl -H 'Authorization: Bearer {secret}' "
         f"http://{settings.host}:{settings.port}/v1/customers/cust-00001",
         flush=True,
     )
+
+
+DEMO_KEY_FILE = "demo-key"
+
+
+def demo_key(store: Store, settings: Settings, *, rotate: bool = False) -> str:
+    """The demo tenant's all-scopes key: the kept one if the store still accepts it for that
+    tenant with every scope, else a new one (written to the data folder, readable by its owner
+    only); other demo keys are revoked so at most one is live."""
+    from access.keys import create_key, hash_key
+    from core.records import SCOPES
+
+    path = settings.data_dir / DEMO_KEY_FILE
+    tenant = settings.demo_tenant
+    kept = path.read_text().strip() if path.is_file() else ""
+    if kept and not rotate:
+        record = store.get_api_key(hash_key(kept))
+        if (
+            record is not None
+            and not record.revoked
+            and record.tenant == tenant
+            and record.scopes == frozenset(SCOPES)
+        ):
+            return kept
+    for old in store.list_api_keys(tenant):
+        if old.label == DEMO_KEY_LABEL and not old.revoked:
+            store.revoke_api_key(old.key_id)
+    _, secret = create_key(store, tenant, frozenset(SCOPES), label=DEMO_KEY_LABEL)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(secret + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return secret

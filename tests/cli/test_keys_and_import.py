@@ -208,3 +208,13 @@ def test_a_mapped_event_id_column_wins(data_dir: Path, capsys: pytest.CaptureFix
     store = SQLiteStore(data_dir / "atelier.sqlite3")
     stored = store.customer_events("shop", "c1") + store.customer_events("shop", "c2")
     assert sorted(e.event_id for e in stored) == ["L1", "L2"]
+
+
+def test_keys_list_shows_labels(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["keys", "create", "--tenant", "shop", "--scopes", "events", "--label", "pos-feed"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["keys", "list"]) == 0
+    assert "pos-feed" in capsys.readouterr().out
