@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from access.keys import KeyCache, KeyService
-from api import problems
+from api import docs, openapi, problems
 from api.hot_routes import HotRoutes, hot_routes_of
-from api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestLogMiddleware
 from api.routers import (
     account_managers,
     configurator,
@@ -31,6 +31,7 @@ from api.routers import (
     session,
 )
 from configurator.service import ConfiguratorService
+from core.logs import configure_logging
 from customers import CustomerService
 from dialogue import DialogueService
 from dialogue.managers import AccountManagers
@@ -81,6 +82,7 @@ def create_app(
     the tests compare both).
     """
     settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     store = store or open_configured_store(settings)
 
     @asynccontextmanager
@@ -105,7 +107,10 @@ def create_app(
             "errors are RFC 9457 `application/problem+json`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from the installed assets (no CDN)
+        redoc_url=None,
     )
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.store = store
     app.state.key_cache = KeyCache(settings.auth_cache_ttl_s)
@@ -113,15 +118,17 @@ def create_app(
     _services(app, settings, store)
 
     problems.install(app)
+    docs.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    # The last added middleware is the outermost: metrics see every request, hot routes
+    # The last added middleware is the outermost: the access log and metrics see every request, hot routes
     # (innermost) only what the body limit let through.
     if hot_routes:  # routers are included without a prefix: their paths are the app's
         routes = hot_routes_of([r for module in ROUTERS for r in module.router.routes])
         app.add_middleware(HotRoutes, routes=routes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestLogMiddleware)
     return app
 
 

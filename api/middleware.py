@@ -1,11 +1,15 @@
-"""ASGI middleware: Prometheus request metrics and the request body limit.
+"""ASGI middleware: the access log and request ids, Prometheus request metrics and the request
+body limit.
 
 Both are plain ASGI (no BaseHTTPMiddleware) to keep the per-request cost to a few function calls.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -132,3 +136,60 @@ class BodyLimitMiddleware:
 
 async def _no_receive() -> dict[str, Any]:
     return {"type": "http.disconnect"}
+
+
+ACCESS_LOG = logging.getLogger("atelier.access")
+#: A client's ``X-Request-ID`` is kept when it is 1-128 visible ASCII characters; else one is made.
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+class RequestLogMiddleware:
+    """One log line per request: method, route template (never the path: it holds customer
+    ids), status, duration, tenant and request id; the request id (the client's
+    ``X-Request-ID`` or a new one) is answered in ``X-Request-ID``. No header, query or body is
+    logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                text = value.decode("latin-1")
+                request_id = text if _REQUEST_ID.fullmatch(text) else None
+                break
+        if request_id is None:
+            request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        echoed = (b"x-request-id", request_id.encode())
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), echoed]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if ACCESS_LOG.isEnabledFor(logging.INFO):
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                ACCESS_LOG.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                        "tenant": state.get("tenant"),
+                        "request_id": request_id,
+                    },
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -12,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+
+logger = logging.getLogger("atelier.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -133,5 +136,11 @@ def install(app: FastAPI) -> None:
         return problem_response(exc.status_code, str(exc.detail), errors=errors, headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # The type and traceback for the operator; never the request's body or headers.
+        logger.error(
+            "unexpected error",
+            exc_info=exc,
+            extra={"request_id": request.scope.get("state", {}).get("request_id")},
+        )
         return problem_response(500, "unexpected error; the request was not applied")

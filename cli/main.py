@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
+import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from core.errors import DomainError
+
+log = logging.getLogger("atelier.jobs")
 
 #: Each command, the module whose ``register`` adds it, and its line in ``atelier --help``
 #: (the module's own ``help=``: a test keeps both the same).
@@ -79,13 +83,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Areas whose handlers take ``(args, store)`` get the configured store.
         args.handler = with_store(args.func)
+    _configure_logging()
+    start = time.monotonic()
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        code = 130
     except (ValueError, FileNotFoundError, DomainError) as exc:
         print(f"atelier: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
+    if args.command != "serve":  # the server logs its own requests; every other command is a job
+        action = next((getattr(args, a) for a in vars(args) if a.endswith("_command")), None)
+        log.info(
+            "job finished" if code == 0 else "job failed",
+            extra={
+                "job": " ".join(str(p) for p in (args.command, action) if p),
+                "exit_code": code,
+                "duration_s": round(time.monotonic() - start, 3),
+                "tenant": getattr(args, "tenant", None),
+            },
+        )
+    return code
+
+
+def _configure_logging() -> None:
+    """Operator logs of the command as the server writes them (``ATELIER_LOG_*``)."""
+    from core.logs import configure_logging
+    from settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 if __name__ == "__main__":

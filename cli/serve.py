@@ -69,8 +69,9 @@ def serve_command(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        access_log=False,
+        access_log=False,  # the app's own access log (api.middleware) names route templates
         log_level="warning",
+        log_config=None,  # uvicorn's records go to the handler of core.logs, as JSON or text
     )
     return 0
 

@@ -76,11 +76,18 @@ def environment(data_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
+#: Where the server's and the commands' standard error (the operator logs) go; None: discarded.
+LOG: Path | None = None
+
+
 def atelier(env: dict[str, str], *args: str) -> str:
     """Run one ``atelier`` command and return its standard output."""
     done = subprocess.run(
         [str(ATELIER), *args], env=env, capture_output=True, text=True, timeout=600
     )
+    if LOG is not None:
+        with LOG.open("a") as log:
+            log.write(done.stderr)
     if done.returncode != 0:
         raise RuntimeError(f"atelier {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -92,11 +99,12 @@ def new_key(env: dict[str, str], tenant: str, scopes: str) -> str:
 
 @contextmanager
 def server(env: dict[str, str], port: int) -> Iterator[str]:
+    log = LOG.open("a") if LOG is not None else None
     proc = subprocess.Popen(
         [str(ATELIER), "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -119,6 +127,8 @@ def server(env: dict[str, str], port: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if log is not None:
+            log.close()
 
 
 # ------------------------------------------------------------------------------- the data
@@ -476,6 +486,20 @@ def _looks_like_version(value: str) -> bool:
     return len(value) >= 19 and value[:8].isdigit() and value[8] == "T"
 
 
+def secrets_sent() -> list[str]:
+    """What the scenario sends that a log must never show: the configurator secret, and the
+    customers' ids and attribute values (the keys are made at run time: see ``record``)."""
+    # the text values (numbers such as a year would match digits of random request ids)
+    values = {
+        v for _, body in customers() for v in body["attributes"].values() if isinstance(v, str)
+    }
+    return [SECRET, *(cid for cid, _ in customers()), *sorted(values)]
+
+
+#: The keys of the last ``record`` run (what a log must never show either).
+KEYS: dict[str, str] = {}
+
+
 def record(out: Path) -> int:
     rng = random.Random(20251201)
     with tempfile.TemporaryDirectory(prefix="atelier-scenario-") as tmp:
@@ -488,6 +512,8 @@ def record(out: Path) -> int:
             "other": new_key(env, OTHER_TENANT, "events,catalog,customers,recommend,admin"),
             "bad": "atl_000000000000_not-a-real-key",
         }
+        KEYS.clear()
+        KEYS.update(keys)
         with server(env, port) as base, httpx.Client(base_url=base, timeout=60) as http:
             for name, method, path, body in setup_requests(rng):
                 answer = send(http, keys, name, method, path, body)

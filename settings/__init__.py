@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     #: key of the variant codes' integrity tag; changing it invalidates every issued code
     configurator_secret: SecretStr = SecretStr("")
 
+    #: operator logs on standard error: the lowest level written, and json or text lines
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+
     demo_tenant: str = "demo"
     demo_customers: int = Field(3000, ge=10)
     demo_seed: int = 7

@@ -23,6 +23,7 @@ import functools
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -30,6 +31,8 @@ from core.errors import Unavailable
 from store.base import Store
 
 C = TypeVar("C", bound=type)
+
+log = logging.getLogger("atelier.store")
 
 #: Why the storage cannot answer (a sentence for the problem document), or None: not an outage.
 Classifier = Callable[[BaseException], str | None]
@@ -41,6 +44,33 @@ STORAGE_METHODS: frozenset[str] = frozenset(
     for name, member in inspect.getmembers(Store, inspect.isfunction)
     if not name.startswith("_") and name not in {"ping", "close"}
 )
+
+
+class ErrorOutageLog:
+    """One log line per outage: an outage error after ``quiet_s`` seconds without one starts a
+    new outage and is logged; the ones within it are counted, and the next logged line says how
+    many there were."""
+
+    def __init__(self, quiet_s: float = 30.0) -> None:
+        self.quiet_s = quiet_s
+        self._last = -float("inf")
+        self._within = 0
+        self._lock = threading.Lock()
+
+    def report(self, reason: str) -> bool:
+        """Note one outage error; True when it was logged (the first of an outage)."""
+        now = time.monotonic()
+        with self._lock:
+            new = now - self._last > self.quiet_s
+            self._last = now
+            before, self._within = self._within, (0 if new else self._within + 1)
+        if new:
+            log.warning("store unavailable", extra={"reason": reason, "errors_before": before})
+        return new
+
+
+#: The process's outage log (every backend's errors go through it).
+OUTAGES = ErrorOutageLog()
 
 
 def shield(classify: Classifier, retry_after: float = 1.0) -> Callable[[C], C]:
@@ -61,6 +91,7 @@ def _outage(exc: Exception, classify: Classifier, retry_after: float) -> Unavail
     reason = None if isinstance(exc, Unavailable) else classify(exc)
     if reason is None:
         return None
+    OUTAGES.report(reason)
     return Unavailable(f"the store cannot answer now: {reason}", retry_after=retry_after)
 
 

@@ -17,6 +17,7 @@ import importlib.util
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,10 +57,20 @@ def test_floats_agree_to_a_relative_millionth_and_nothing_else_is_loose() -> Non
     assert not _same({"a": [1, 2]}, {"a": [1, 2, 3]}) and not _same({"a": 1}, {"b": 1})
 
 
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Path]:
+    """One run of the scenario: the module, its answers and its operator logs."""
+    scenario = _scenario()
+    tmp = tmp_path_factory.mktemp("scenario")
+    scenario.LOG = tmp / "logs.jsonl"  # type: ignore[attr-defined]
+    scenario.record(tmp / "answers.jsonl")  # type: ignore[attr-defined]
+    return scenario, tmp / "answers.jsonl", tmp / "logs.jsonl"
+
+
 @pytest.mark.slow
-def test_every_answer_is_the_recorded_one(tmp_path: Path) -> None:
-    out = tmp_path / "answers.jsonl"
-    count = _scenario().record(out)  # type: ignore[attr-defined]
+def test_every_answer_is_the_recorded_one(run: tuple[Any, Path, Path]) -> None:
+    _, out, _ = run
+    count = len(out.read_text().splitlines())
     assert count >= 300
     expected = RECORDED.read_text().splitlines()
     actual = out.read_text().splitlines()
@@ -72,3 +83,23 @@ def test_every_answer_is_the_recorded_one(tmp_path: Path) -> None:
     assert not differences, "first difference: {}\nrecorded: {}\nnow:      {}".format(
         *differences[0]
     )
+
+
+@pytest.mark.slow
+def test_the_logs_show_every_request_and_no_secret_or_personal_value(
+    run: tuple[Any, Path, Path],
+) -> None:
+    scenario, out, logs = run
+    text = logs.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    requests = [d for d in lines if d["logger"] == "atelier.access"]
+    assert len(requests) >= len(out.read_text().splitlines()), len(requests)
+    odd = [d for d in requests if not d["request_id"] or d["route"][0] not in "/u"]
+    assert not odd, odd[:3]  # every line has a request id and a template (or "unmatched")
+    assert {d["tenant"] for d in requests} >= {"scenario", "elsewhere"}
+    jobs = [d.get("job") for d in lines if d["logger"] == "atelier.jobs"]
+    assert "train" in jobs and "insights" in jobs, jobs
+    private = [*scenario.KEYS.values(), *scenario.secrets_sent()]
+    assert len(private) > 100
+    found = [p for p in private if p in text]
+    assert not found, f"the logs show {found[:5]}"

@@ -112,7 +112,7 @@ def _invalid(exc: ValidationError, *where: str) -> Problem:
 @router.get(
     "/v1/customers/{customer_id}/recommendations",
     response_model=RecommendationsPublic,
-    openapi_extra={"parameters": _RECO_PARAMETERS},
+    openapi_extra={"parameters": _RECO_PARAMETERS, "security": [{"bearerKey": ["recommend"]}]},
 )
 @hot_route
 async def recommend_for_customer(request: Request) -> Response:

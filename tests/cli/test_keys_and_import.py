@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -218,3 +219,16 @@ def test_keys_list_shows_labels(data_dir: Path, capsys: pytest.CaptureFixture[st
     capsys.readouterr()
     assert main(["keys", "list"]) == 0
     assert "pos-feed" in capsys.readouterr().out
+
+
+def test_every_job_logs_one_line_without_the_secret(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "create", "--tenant", "shop", "--scopes", "events"]) == 0
+    out, err = capsys.readouterr()
+    secret = out.strip().splitlines()[-1]
+    jobs = [json.loads(line) for line in err.splitlines() if '"atelier.jobs"' in line]
+    assert [(j["job"], j["exit_code"], j["tenant"]) for j in jobs] == [("keys create", 0, "shop")]
+    assert secret not in err
+    assert main(["keys", "revoke", "nope"]) == 1
+    assert '"job failed"' in capsys.readouterr().err
