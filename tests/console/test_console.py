@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from console import assets
-from tests.faults.processes import free_port
+from tests.faults.processes import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ATELIER = Path(sys.executable).with_name("atelier")
@@ -69,43 +69,16 @@ def _key(env: dict[str, str], scopes: str) -> str:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
-    data = tmp_path_factory.mktemp("console")
-    port = free_port()
-    env = {
-        **os.environ,
-        "ATELIER_DATA_DIR": str(data),
-        "ATELIER_PORT": str(port),
-        "ATELIER_STORE": "embedded",
-        "ATELIER_RATE_LIMIT_REQUESTS": "0",
-    }
-    _run(env, "demo", "load", "--customers", "300")
-    admin = _key(env, "admin,customers,recommend,configure,catalog,events")
-    customers = _key(env, "customers")
-    proc = subprocess.Popen(
-        [str(ATELIER), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("the server did not become ready")
-        time.sleep(0.2)
-    console = LiveConsole(base, admin, customers, env)
+    server = Server(tmp_path_factory.mktemp("console"))
+    _run(server.env, "demo", "load", "--customers", "300")
+    admin = _key(server.env, "admin,customers,recommend,configure,catalog,events")
+    customers = _key(server.env, "customers")
+    server.start(ready=True)
+    console = LiveConsole(server.url, admin, customers, server.env)
     try:
         yield console
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
         OUTPUT.mkdir(parents=True, exist_ok=True)
         (OUTPUT / "timings.json").write_text(json.dumps(console.timings, indent=1))
 
