@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -16,7 +14,7 @@ import httpx
 from access.keys import create_key, parse_scopes
 from core.records import Item
 from store.sqlite import SQLiteStore
-from tests.faults.processes import free_port
+from tests.faults.processes import Server
 from tests.training.test_retrain import fill, publish_active
 
 ATELIER = Path(sys.executable).with_name("atelier")
@@ -30,22 +28,8 @@ def test_retrain_under_traffic_on_two_workers_fails_no_request(tmp_path: Path) -
     old = publish_active(store, tmp_path / "models", frame, "popularity", {})
     _, secret = create_key(store, "shop", parse_scopes("recommend,admin"))
     store.close()
-    port = free_port()
-    env = {
-        **os.environ,
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "ATELIER_PORT": str(port),
-        "ATELIER_STORE": "embedded",
-        "ATELIER_RATE_LIMIT_REQUESTS": "0",
-        "ATELIER_MODEL_POLL_S": "0.2",
-    }
-    server = subprocess.Popen(
-        [str(ATELIER), "serve", "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = Server(tmp_path, {"ATELIER_MODEL_POLL_S": "0.2"}, workers=2)
+    env = server.env
     headers = {"Authorization": f"Bearer {secret}"}
     customers = sorted(set(frame.customer_id.tolist()))[:40]
     failures: list[str] = []
@@ -53,7 +37,7 @@ def test_retrain_under_traffic_on_two_workers_fails_no_request(tmp_path: Path) -
     stop = threading.Event()
 
     def traffic() -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as c:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as c:
             n = 0
             while not stop.is_set():
                 cid = customers[n % len(customers)]
@@ -69,16 +53,7 @@ def test_retrain_under_traffic_on_two_workers_fails_no_request(tmp_path: Path) -
                     versions.append(r.json()["model_version"])
 
     try:
-        deadline = time.time() + 60
-        while True:  # both workers up and serving the old version
-            assert time.time() < deadline, "the server did not start"
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                if r.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        server.start(ready=True)  # both workers up and serving the old version
         threads = [threading.Thread(target=traffic) for _ in range(2)]
         for t in threads:
             t.start()
@@ -118,5 +93,4 @@ def test_retrain_under_traffic_on_two_workers_fails_no_request(tmp_path: Path) -
         assert len(versions) > 500
     finally:
         stop.set()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+        server.stop()
