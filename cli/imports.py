@@ -1,9 +1,15 @@
-"""``atelier import events FILE``: bulk-load events, each validated as ``POST /v1/events`` would.
+"""``atelier import events FILE`` and ``atelier import customers FILE``: bulk loads, each row
+validated as the API would validate it.
 
-Rows are read by :func:`events.files.read_events` (the reader ``atelier train --events`` uses
+Events are read by :func:`events.files.read_events` (the reader ``atelier train --events`` uses
 too) and stored through :func:`events.ingest.ingest` with the API's listeners. Without a mapped
 ``event_id`` a row's id comes from its content, so importing a file again stores only its new
 rows, whatever the file is called.
+
+Customers are read by :func:`customers.files.read_customers` (each row validated as an entry of
+``POST /v1/customers/batch``) and stored through :meth:`CustomerService.put_many`, which
+creates or replaces each profile (a row under an alias replaces the merged customer's) as the
+batch endpoint does; refused rows are reported by number, the others stored.
 """
 
 from __future__ import annotations
@@ -28,6 +34,64 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", type=int, default=5000, help="events per store write")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(handler=with_store(import_events_command))
+    cu = isub.add_parser("customers", help="customer profiles from CSV, CSV.gz or Parquet")
+    cu.add_argument("file", type=Path)
+    cu.add_argument("--tenant", required=True)
+    cu.add_argument(
+        "--map",
+        required=True,
+        dest="mapping",
+        help="field=Column,... (customer_id, account_manager, consent.personalization, "
+        "consent.email, consent.phone, consent.sms, consent.post, attributes.NAME)",
+    )
+    cu.add_argument("--batch-size", type=int, default=5000, help="profiles per store write")
+    cu.add_argument("--quiet", action="store_true", help="no progress bar")
+    cu.set_defaults(handler=with_store(import_customers_command))
+
+
+def _check_tenant(tenant: str) -> None:
+    if not TENANT_PATTERN.match(tenant):
+        raise ValueError("tenant must be 1-64 characters of letters, digits, '_', '.', '-'")
+
+
+#: Refused rows listed one by one; the rest are counted.
+SHOWN_REJECTIONS = 20
+
+
+def import_customers_command(args: argparse.Namespace, store: Store) -> int:
+    from tqdm import tqdm
+
+    from customers.files import CustomerMapping, count_rows, read_customers
+    from customers.service import CustomerService
+    from events.ingest import Listeners
+
+    _check_tenant(args.tenant)
+    if args.batch_size < 1:
+        raise ValueError("--batch-size must be at least 1")
+    mapping = CustomerMapping.parse(args.mapping)
+    total = count_rows(args.file, mapping)
+    store.ensure_tenant(args.tenant)
+    customers = CustomerService(store, Listeners())
+    rows = stored = 0
+    rejected = []
+    started = time.perf_counter()
+    with tqdm(total=total, unit=" rows", disable=args.quiet, smoothing=0.1) as bar:
+        for batch in read_customers(args.file, mapping):
+            for start in range(0, len(batch.customers), args.batch_size):
+                chunk = batch.customers[start : start + args.batch_size]
+                customers.put_many(args.tenant, chunk)
+                stored += len(chunk)
+            rows += batch.rows
+            rejected.extend(batch.rejected)
+            bar.update(batch.rows)
+    elapsed = time.perf_counter() - started
+    print(f"rows: {rows}  stored: {stored}  rejected: {len(rejected)}")
+    print(f"time: {elapsed:.1f} s  ({rows / max(elapsed, 1e-9):,.0f} rows/s)")
+    for r in rejected[:SHOWN_REJECTIONS]:
+        print(f"  row {r.row}: " + "; ".join(f"{loc}: {msg}" for loc, msg in r.errors))
+    if len(rejected) > SHOWN_REJECTIONS:
+        print(f"  ... and {len(rejected) - SHOWN_REJECTIONS} more rejected row(s)")
+    return 0
 
 
 def import_events_command(args: argparse.Namespace, store: Store) -> int:
@@ -37,8 +101,7 @@ def import_events_command(args: argparse.Namespace, store: Store) -> int:
     from events.ingest import Listeners, ingest
     from insights.service import InsightsService
 
-    if not TENANT_PATTERN.match(args.tenant):
-        raise ValueError("tenant must be 1-64 characters of letters, digits, '_', '.', '-'")
+    _check_tenant(args.tenant)
     mapping = FileMapping.parse(args.mapping)
     options = read_options(args)
     store.ensure_tenant(args.tenant)

@@ -134,3 +134,7 @@ def json_size_limit(limit: int) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+#: A profile's free-form attributes: finite plain JSON of at most 16 KiB.
+Attributes = Annotated[dict[str, Any], json_size_limit(16_384)]

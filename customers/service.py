@@ -67,6 +67,39 @@ class CustomerRecords:
     aliases: list[str] = field(default_factory=list)
 
 
+def _merged(current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
+    """``current`` with the keys of ``patch`` set, a null removing its key (RFC 7396)."""
+    out = dict(current)
+    for key, value in (patch or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def apply_patch(c: Customer, patch: dict[str, Any]) -> Customer:
+    """The profile ``c`` with a JSON merge patch applied (see :meth:`CustomerService.patch`).
+
+    >>> c = Customer("c1", {"segment": "trade", "city": "Lyon"}, account_manager="am-1")
+    >>> p = apply_patch(c, {"attributes": {"city": None}, "consent": {"channels": {"sms": True}}})
+    >>> p.attributes, p.consent_channels, p.account_manager
+    ({'segment': 'trade'}, {'sms': True}, 'am-1')
+    """
+    attributes = {} if "attributes" in patch and patch["attributes"] is None else c.attributes
+    consent = patch.get("consent") or {}
+    personalization = consent.get("personalization")
+    return replace(
+        c,
+        attributes=_merged(attributes, patch.get("attributes")),
+        consent_personalization=c.consent_personalization
+        if personalization is None
+        else personalization,
+        consent_channels=_merged(c.consent_channels, consent.get("channels")),
+        account_manager=patch.get("account_manager", c.account_manager),
+    )
+
+
 class CustomerService:
     """Reads, writes, erasure and export of customer profiles; raises :class:`NotFound`."""
 
@@ -103,37 +136,19 @@ class CustomerService:
 
     def patch(self, tenant: str, customer_id: str, patch: dict[str, Any]) -> CustomerView:
         """Apply a JSON merge patch (RFC 7396) to the profile: only the fields sent change;
-        in ``attributes`` and ``consent.channels`` a null removes that key. A customer known
-        only by events gets a profile; an unknown one is NotFound."""
-        view = self.get(tenant, customer_id)
-        c = view.customer
-        attributes = dict(c.attributes)
-        for key, value in (patch.get("attributes") or {}).items():
-            if value is None:
-                attributes.pop(key, None)
-            else:
-                attributes[key] = value
-        if "attributes" in patch and patch["attributes"] is None:
-            attributes = {}
-        consent = patch.get("consent") or {}
-        channels = dict(c.consent_channels)
-        for channel, given in (consent.get("channels") or {}).items():
-            if given is None:
-                channels.pop(channel, None)
-            else:
-                channels[channel] = given
-        personalization = consent.get("personalization")
-        updated = replace(
-            c,
-            attributes=attributes,
-            consent_personalization=c.consent_personalization
-            if personalization is None
-            else personalization,
-            consent_channels=channels,
-            account_manager=patch.get("account_manager", c.account_manager),
-        )
-        self.store.put_customer(tenant, updated)
-        return self.get(tenant, c.customer_id)
+        in ``attributes`` and ``consent.channels`` a null removes that key. The read, the merge
+        and the write are one store transaction, so two concurrent patches of different fields
+        both survive. A customer known only by events gets a profile; an unknown one is
+        NotFound."""
+        cid = self.resolve(tenant, customer_id)
+        if not self.store.customer_known(tenant, cid):
+            raise _not_found(customer_id)
+
+        def change(stored: Customer | None) -> Customer:
+            return apply_patch(stored or Customer(cid), patch)
+
+        self.store.update_customer(tenant, cid, change)
+        return self.get(tenant, cid)
 
     def put_many(self, tenant: str, customers: Sequence[Customer]) -> list[bool]:
         """Create or replace several profiles in one transaction; one created flag each (an

@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -135,6 +135,15 @@ class CustomerStore(Protocol):
     def put_customers(self, tenant: str, customers: Sequence[Customer]) -> list[bool]:
         """Insert or replace several profiles in one transaction; one created flag each (a
         profile named twice is written twice, the later one winning)."""
+
+    @abstractmethod
+    def update_customer(
+        self, tenant: str, customer_id: str, change: Callable[[Customer | None], Customer]
+    ) -> tuple[bool, Customer]:
+        """Read, change and write one profile atomically: ``change`` gets the stored profile
+        (None when there is none) and returns the one to store; ``(created, stored)``. A
+        concurrent write in between is never lost (``change`` may then run again, so it must
+        have no side effects)."""
 
     @abstractmethod
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:

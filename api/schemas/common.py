@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-from core.fields import FiniteFloat, Identifier, json_size_limit
+from core.fields import Attributes, FiniteFloat, Identifier, json_size_limit
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -19,8 +19,6 @@ __all__ = [
     "ProblemPublic",
     "json_size_limit",
 ]
-
-Attributes = Annotated[dict[str, Any], json_size_limit(16_384)]
 
 
 class ErrorDetail(BaseModel):

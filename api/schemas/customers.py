@@ -8,48 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from api.schemas.common import Attributes, Identifier, IndexedErrors, json_size_limit
-from core.records import CONSENT_CHANNELS, Customer
+from api.schemas.common import Identifier, IndexedErrors, json_size_limit
+from core.records import CONSENT_CHANNELS
 from customers import CustomerRecords, CustomerView
 
+# The profile models are the customers package's (the file importer validates with them too).
+from customers.schema import ChannelConsent, Consent
+from customers.schema import CustomerBatchEntry as CustomerBatchEntry
+from customers.schema import CustomerCreate as CustomerCreate
+
 Channel = Literal["email", "phone", "sms", "post"]
-
-
-class ChannelConsent(BaseModel):
-    """Consent per contact channel; a channel without consent is never proposed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: StrictBool = False
-    phone: StrictBool = False
-    sms: StrictBool = False
-    post: StrictBool = False
-
-
-class Consent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    personalization: StrictBool = True
-    channels: ChannelConsent = Field(default_factory=ChannelConsent)
-
-
-class CustomerCreate(BaseModel):
-    """Body of ``PUT /v1/customers/{customer_id}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    attributes: Attributes = Field(default_factory=dict)
-    consent: Consent = Field(default_factory=Consent)
-    account_manager: Identifier | None = None
-
-    def to_record(self, customer_id: str) -> Customer:
-        return Customer(
-            customer_id=customer_id,
-            attributes=self.attributes,
-            consent_personalization=self.consent.personalization,
-            account_manager=self.account_manager,
-            consent_channels=self.consent.channels.model_dump(),
-        )
 
 
 class ConsentPatch(BaseModel):
@@ -72,10 +40,6 @@ class CustomerPatch(BaseModel):
     def to_patch(self) -> dict[str, Any]:
         """The merge patch as sent (fields not sent absent; nulls kept)."""
         return self.model_dump(exclude_unset=True)
-
-
-class CustomerBatchEntry(CustomerCreate):
-    customer_id: Identifier
 
 
 class CustomerBatch(BaseModel):

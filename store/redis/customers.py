@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+import redis
+
+from core.errors import Unavailable
 from core.records import Customer
 from store.codec import customer_doc, decode_customer
 from store.protocols import CustomerStore
@@ -24,6 +27,10 @@ if am ~= '' then redis.call('SADD', p .. 'am:' .. am, cid) end
 redis.call('SET', p .. 'cver:' .. cid, redis.call('INCR', p .. 'counter:customers'))
 if old then return 0 else return 1 end
 """
+
+
+#: Attempts of a read-change-write before giving up (each retry: a concurrent write won).
+MAX_UPDATE_ATTEMPTS = 50
 
 
 class RedisCustomers(RedisConnection, CustomerStore):
@@ -47,6 +54,30 @@ class RedisCustomers(RedisConnection, CustomerStore):
             doc = customer_doc(c, created_at.get(c.customer_id, now), now)
             self._run(PUT_CUSTOMER, [t, c.customer_id, doc, c.account_manager or ""], client=pipe)
         return [bool(flag) for flag in pipe.execute()]
+
+    def update_customer(
+        self, tenant: str, customer_id: str, change: Callable[[Customer | None], Customer]
+    ) -> tuple[bool, Customer]:
+        # Optimistic: WATCH the customer's serving version, which every write of the profile
+        # (put, merge, erasure) moves; if it moved before EXEC, read and change again.
+        t = self._t(tenant)
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            with self.r.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(t + "cver:" + customer_id)
+                    held: str | None = pipe.hget(t + "customers", customer_id)  # type: ignore[assignment]
+                    old = decode_customer(customer_id, held) if held else None
+                    new = change(old)
+                    now = time.time()
+                    pipe.multi()
+                    doc = customer_doc(new, old.created_at if old else now, now)
+                    am = new.account_manager or ""
+                    self._run(PUT_CUSTOMER, [t, customer_id, doc, am], client=pipe)
+                    pipe.execute()
+                except redis.WatchError:
+                    continue
+            return old is None, decode_customer(customer_id, doc)
+        raise Unavailable(f"customer '{customer_id}' kept changing during the update; retry it")
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
         doc = self.r.hget(self._t(tenant) + "customers", customer_id)

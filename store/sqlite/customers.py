@@ -3,14 +3,38 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from core.records import Customer
 from store.codec import customer_doc, decode_customer, loads
 from store.protocols import CustomerStore
 from store.sqlite.connection import SQLiteConnection
 from store.sqlite.events import touch_customers
+
+
+def _doc_row(db: sqlite3.Connection, tenant: str, customer_id: str) -> tuple[str] | None:
+    row: tuple[str] | None = db.execute(
+        "SELECT doc FROM customers WHERE tenant = ? AND customer_id = ?", (tenant, customer_id)
+    ).fetchone()
+    return row
+
+
+def _write_profile(
+    db: sqlite3.Connection, tenant: str, customer: Customer, created_at: float, now: float
+) -> None:
+    db.execute(
+        "INSERT INTO customers (tenant, customer_id, doc, account_manager)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET"
+        " doc = excluded.doc, account_manager = excluded.account_manager",
+        (
+            tenant,
+            customer.customer_id,
+            customer_doc(customer, created_at, now),
+            customer.account_manager,
+        ),
+    )
 
 
 class SQLiteCustomers(SQLiteConnection, CustomerStore):
@@ -22,22 +46,29 @@ class SQLiteCustomers(SQLiteConnection, CustomerStore):
         created: list[bool] = []
         with self._write() as db:
             for customer in customers:
-                cid = customer.customer_id
-                row = db.execute(
-                    "SELECT doc FROM customers WHERE tenant = ? AND customer_id = ?", (tenant, cid)
-                ).fetchone()
+                row = _doc_row(db, tenant, customer.customer_id)
                 created_at = loads(row[0])["created_at"] if row else now
-                doc = customer_doc(customer, created_at, now)
-                db.execute(
-                    "INSERT INTO customers (tenant, customer_id, doc, account_manager)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (tenant, customer_id) DO UPDATE SET"
-                    " doc = excluded.doc, account_manager = excluded.account_manager",
-                    (tenant, cid, doc, customer.account_manager),
-                )
+                _write_profile(db, tenant, customer, created_at, now)
                 created.append(row is None)
             if customers:
                 touch_customers(db, tenant, {c.customer_id for c in customers})
         return created
+
+    def update_customer(
+        self, tenant: str, customer_id: str, change: Callable[[Customer | None], Customer]
+    ) -> tuple[bool, Customer]:
+        # BEGIN IMMEDIATE takes the write lock before the read: no other writer (thread or
+        # worker process) can slip a write between the read and the write.
+        now = time.time()
+        with self._write() as db:
+            row = _doc_row(db, tenant, customer_id)
+            old = decode_customer(customer_id, row[0]) if row else None
+            new = change(old)
+            _write_profile(db, tenant, new, old.created_at if old else now, now)
+            touch_customers(db, tenant, {customer_id})
+        stored = self.get_customer(tenant, customer_id)
+        assert stored is not None
+        return row is None, stored
 
     def get_customer(self, tenant: str, customer_id: str) -> Customer | None:
         row = (

@@ -3,6 +3,9 @@ on both backends."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi.testclient import TestClient
 
 from store.base import Store
@@ -133,3 +136,27 @@ def test_merge_over_http(client: TestClient, auth: KeyMaker, store: Store) -> No
     for cid in ("web-1", "shop-1"):
         assert client.get(f"/v1/customers/{cid}", headers=h).status_code == 404
     assert store.resolve_customers("shop", ["web-1"]) == {}
+
+
+def test_concurrent_patches_of_different_fields_all_survive(
+    client: TestClient, auth: KeyMaker
+) -> None:
+    """Eight clients patch one profile at once, each its own attribute (and one the manager):
+    every change is there afterwards (read-merge-write is one transaction on both backends)."""
+    h = auth()
+    client.put("/v1/customers/c1", json={"attributes": {"segment": "trade"}}, headers=h)
+    barrier = threading.Barrier(8)
+
+    def patch(i: int) -> int:
+        barrier.wait()
+        body = {"account_manager": "am-9"} if i == 0 else {"attributes": {f"k{i}": i}}
+        for _ in range(5):
+            r = client.patch("/v1/customers/c1", json=body, headers=h)
+            assert r.status_code == 200
+        return i
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(patch, range(8))) == list(range(8))
+    got = client.get("/v1/customers/c1", headers=h).json()
+    assert got["attributes"] == {"segment": "trade", **{f"k{i}": i for i in range(1, 8)}}
+    assert got["account_manager"] == "am-9"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -340,3 +342,34 @@ def test_events_of_several_customers_and_rows_in_bulk(store: Store) -> None:
     store.put_insights_rows("t", {"y": {"tier": "standard"}})
     assert store.get_insights_row("t", "x") == {"tier": "MVC"}
     assert store.get_insights_row("t", "y") == {"tier": "standard"}
+
+
+def test_update_customer_never_loses_a_concurrent_write(store: Store) -> None:
+    """A write that lands between update_customer's read and its write is kept: on Redis the
+    update starts again from fresh reads, on SQLite the other writer waits for the commit."""
+    store.put_customer("t", Customer("c1", {"segment": "trade"}))
+
+    def set_attribute(key: str) -> Callable[[Customer | None], Customer]:
+        def change(c: Customer | None) -> Customer:
+            assert c is not None
+            return replace(c, attributes={**c.attributes, key: True})
+
+        return change
+
+    other = threading.Thread(target=store.update_customer, args=("t", "c1", set_attribute("b")))
+    runs: list[int] = []
+
+    def slow_a(c: Customer | None) -> Customer:
+        runs.append(1)
+        if len(runs) == 1:  # while this update holds what it read, another one writes
+            other.start()
+            time.sleep(0.3)
+        return set_attribute("a")(c)
+
+    created, stored = store.update_customer("t", "c1", slow_a)
+    other.join()
+    assert not created and stored.attributes["a"] is True
+    got = store.get_customer("t", "c1")
+    assert got is not None and got.attributes == {"segment": "trade", "a": True, "b": True}
+    created, fresh = store.update_customer("t", "c2", lambda c: Customer("c2", {"new": c is None}))
+    assert created and fresh.attributes == {"new": True} and fresh.created_at is not None
