@@ -1,6 +1,9 @@
 """The account manager's working day: each manager's portfolio, and the worklist of one.
 
-A portfolio is the customers whose profile names the manager. Its *value at stake* is the money
+A portfolio is the customers whose profile names the manager. A worklist orders them by what to
+do first: the insights order (money at stake of the next best action first), except that a
+customer the manager has just dealt with waits behind the others until their next contact is
+due (see :func:`handled_until`), so logging a contact moves the next customer up. Its *value at stake* is the money
 of the next best actions waiting in it (each action's ``priority``, from the insights rows);
 a contact is *overdue* when the customer's latest contact set a ``next_contact_at`` that has
 passed (a later contact replaces it). The tenant's cap on a portfolio (``portfolio_cap`` in the
@@ -9,6 +12,10 @@ than that) earns a warning when exceeded.
 
 Examples
 --------
+>>> handled_until({"timestamp": 100.0, "outcome": "reached", "next_contact_at": None}, 0)
+604900.0
+>>> handled_until({"timestamp": 100.0, "outcome": "no_answer"}, 0) is None
+True
 >>> due_dates([("c1", {"timestamp": 1.0, "next_contact_at": 5.0}),
 ...            ("c1", {"timestamp": 2.0, "next_contact_at": None}),
 ...            ("c2", {"timestamp": 1.0, "next_contact_at": 9.0})])
@@ -24,7 +31,7 @@ from typing import Any
 
 from core.errors import InvalidInput
 from dialogue.facts import open_complaints
-from dialogue.paging import Page, decode_cursor, page_of
+from dialogue.paging import decode_cursor, encode_cursor
 from dialogue.service import DialogueService
 from store import Store
 
@@ -33,7 +40,15 @@ DEFAULT_PORTFOLIO_CAP = 1500
 #: The tenant-settings key holding the account managers' settings.
 SETTINGS_KEY = "account_managers"
 
-Worklist = Callable[[str, str], list[tuple[str, dict[str, Any]]]]
+#: ``(tenant, manager_id, filters)`` -> the manager's customers with their insights rows, in
+#: worklist order; ``filters`` maps tier, lifecycle_stage, action, needs_segment to a value or None.
+#: How long a contact that reached the customer, and set no next contact, keeps them handled.
+HANDLED_SECONDS = 7 * 86400
+#: Outcomes after which the customer is dealt with for now (``follow_up`` and ``no_answer`` are
+#: not: somebody still has to act).
+SETTLED = frozenset({"reached", "sale", "declined", "resolved"})
+
+Worklist = Callable[[str, str, dict[str, str | None]], list[tuple[str, dict[str, Any]]]]
 
 
 def due_dates(contacts: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, float]:
@@ -47,6 +62,21 @@ def due_dates(contacts: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, float
     return {c: d["next_contact_at"] for c, d in latest.items() if d.get("next_contact_at")}
 
 
+def handled_until(latest: dict[str, Any] | None, open_complaints: int) -> float | None:
+    """Until when the customer's latest contact settles them (None: they need action now).
+
+    A contact that set a next contact date settles the customer until then; one that reached
+    them and set none, for :data:`HANDLED_SECONDS`. An open complaint is never settled."""
+    if latest is None or open_complaints:
+        return None
+    due = latest.get("next_contact_at")
+    if due:
+        return float(due)
+    if latest.get("outcome") in SETTLED:
+        return float(latest["timestamp"]) + HANDLED_SECONDS
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Portfolio:
     """One manager's figures."""
@@ -57,6 +87,16 @@ class Portfolio:
     contacts_overdue: int
     open_complaints: int
     warning: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A worklist customer before paging: the row and what the ordering read."""
+
+    customer_id: str
+    row: dict[str, Any]
+    latest: dict[str, Any] | None
+    complaints: int
 
 
 @dataclass(slots=True)
@@ -142,31 +182,39 @@ class AccountManagers:
         limit: int = 50,
         cursor: str | None = None,
         questions: int = 2,
+        filters: dict[str, str | None] | None = None,
         now: float | None = None,
     ) -> tuple[list[WorkItem], str | None]:
         """One page of the manager's customers, what to do first first, each with the next
-        contact due (and whether it is overdue), open complaints and the questions to ask."""
+        contact due (and whether it is overdue), open complaints and the questions to ask;
+        ``filters`` (tier, lifecycle_stage, action, needs_segment) narrow it, before paging.
+        Customers settled by their latest contact (:func:`handled_until`) follow the others."""
         now = time.time() if now is None else now
         offset = decode_cursor(cursor)
-        ordered = self.worklist_of(tenant, manager_id)
-        page: Page = page_of(
-            [{"customer_id": c, "row": r} for c, r in ordered[offset : offset + limit + 1]],
-            offset,
-            limit,
-        )
-        items = []
-        for entry in page.rows:
-            cid = entry["customer_id"]
+        waiting: list[_Entry] = []
+        settled: list[_Entry] = []
+        for cid, row in self.worklist_of(tenant, manager_id, filters or {}):
             contacts = self.store.list_contacts(tenant, cid, limit=1)
-            due = contacts[0].get("next_contact_at") if contacts else None
+            latest = contacts[0] if contacts else None
+            complaints = len(open_complaints(self.store.list_cases(tenant, cid)))
+            until = handled_until(latest, complaints)
+            entry = _Entry(cid, row, latest, complaints)
+            (settled if until is not None and until > now else waiting).append(entry)
+        ordered = waiting + settled
+        more = len(ordered) > offset + limit
+        items = []
+        for entry in ordered[offset : offset + limit]:
+            cid = entry.customer_id
+            latest = entry.latest
+            due = latest.get("next_contact_at") if latest else None
             asked = self.dialogue.next_questions(tenant, cid, questions) if questions else []
             items.append(
                 WorkItem(
                     customer_id=cid,
-                    row=entry["row"],
+                    row=entry.row,
                     next_contact_due=due,
                     overdue=due is not None and due < now,
-                    open_complaints=len(open_complaints(self.store.list_cases(tenant, cid))),
+                    open_complaints=entry.complaints,
                     questions=[
                         {
                             "question_id": q.question_id,
@@ -179,4 +227,4 @@ class AccountManagers:
                     ],
                 )
             )
-        return items, page.next_cursor
+        return items, encode_cursor(offset + limit) if more else None

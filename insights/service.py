@@ -297,16 +297,21 @@ class InsightsService:
             raise no_insights(tenant)
         return summary
 
-    def manager_worklist(self, tenant: str, manager_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def manager_worklist(
+        self, tenant: str, manager_id: str, filters: dict[str, str | None] | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
         """The manager's customers with their rows, what to do first first: the money at stake
         of the next best action, then churn risk, then CLV, then id; customers without insights
-        yet (no purchase, or no job run) come last, in id order, with an empty row."""
+        yet (no purchase, or no job run) come last, in id order, with an empty row. ``filters``
+        (tier, lifecycle_stage, action, needs_segment) keep the matching rows only."""
         scored: list[dict[str, Any]] = []
         unscored: list[str] = []
         rows: dict[str, dict[str, Any]] = {}
         for customer in self.store.customers_of_manager(tenant, manager_id):
             cid = customer.customer_id
             row = self.store.get_insights_row(tenant, cid) or {}
+            if filters and not _matches(row, filters):
+                continue
             rows[cid] = row
             nba = row.get("next_best_action")
             if isinstance(nba, dict) and nba.get("priority") is not None:

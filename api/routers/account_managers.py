@@ -18,7 +18,7 @@ from api.schemas.dialogue import (
     WorklistEntry,
     WorklistPage,
 )
-from api.schemas.insights import ManagedCustomerInsights
+from api.schemas.insights import Action, ManagedCustomerInsights, Stage, Tier
 
 router = APIRouter(
     prefix="/v1/account-managers",
@@ -61,12 +61,25 @@ def managed_customers(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     questions: Annotated[int, Query(ge=0, le=2, description="questions per customer")] = 2,
+    tier: Annotated[Tier | None, Query()] = None,
+    lifecycle_stage: Annotated[Stage | None, Query()] = None,
+    action: Annotated[Action | None, Query(description="the next best action")] = None,
+    needs_segment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> WorklistPage:
     """The manager's customers, what to do first first (the money at stake of the next best
     action, then churn risk, then CLV; customers without insights last), each with tier, churn
-    risk, next best action, the next contact due and the one or two questions to ask."""
+    risk, next best action, the next contact due and the one or two questions to ask. A customer
+    the latest contact settled (it reached them in the last 7 days, or set a next contact date
+    still ahead; never with an open complaint) waits behind the others. The filters keep the
+    customers whose insights row matches every one given."""
+    filters = {
+        "tier": tier,
+        "lifecycle_stage": lifecycle_stage,
+        "action": action,
+        "needs_segment": needs_segment,
+    }
     items, next_cursor = managers.worklist(
-        key.tenant, manager_id, limit=limit, cursor=cursor, questions=questions
+        key.tenant, manager_id, limit=limit, cursor=cursor, questions=questions, filters=filters
     )
     return WorklistPage(
         manager_id=manager_id,

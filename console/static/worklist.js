@@ -4,16 +4,11 @@ import { clear, field, fmt, h, pct, select, table, when } from "./dom.js";
 
 const TIERS = ["", "MVC", "MGC", "BZ", "standard"];
 const STAGES = ["", "exploration", "formation", "stable", "decline"];
-const ACTIONS = ["", "retain", "recover", "cross_sell", "upgrade", "reactivate", "nurture", "serve_efficiently"];
+// The values of the worklist's query parameters (tests/console checks them against /openapi.json).
+const ACTIONS = ["", "retain", "cross_sell", "upgrade", "self_service"];
 const state = { manager: sessionStorage.getItem("atelier.manager") || "", tier: "", lifecycle_stage: "", action: "", needs_segment: "", cursor: null, pages: [] };
 
-function matches(row) {
-  const nba = row.next_best_action || {};
-  return (!state.tier || row.tier === state.tier)
-    && (!state.lifecycle_stage || row.lifecycle_stage === state.lifecycle_stage)
-    && (!state.action || nba.action === state.action)
-    && (!state.needs_segment || row.needs_segment === state.needs_segment);
-}
+const filtered = () => ["tier", "lifecycle_stage", "action", "needs_segment"].some((k) => state[k]);
 
 const questions = (row) => (row.questions || []).map((q) => h("div", {}, q.text));
 
@@ -68,7 +63,7 @@ async function load(body, list, cap) {
     action: state.action, needs_segment: state.needs_segment,
   });
   const page = await get(path);
-  const rows = (page.customers || []).filter(matches);
+  const rows = page.customers || [];
   const portfolio = list.find((m) => m.manager_id === state.manager);
   const warning = portfolio?.warning;
   const pager = h("div", { class: "row" },
@@ -79,7 +74,7 @@ async function load(body, list, cap) {
       ` · value at stake ${fmt(portfolio.value_at_stake)} · ${fmt(portfolio.contacts_overdue, 0)} contacts overdue`,
       ` · ${fmt(portfolio.open_complaints, 0)} open complaints`) : null,
     warning ? h("p", { class: "warn", role: "status" }, warning) : null,
-    rows.length ? table(`${rows.length} customers on this page, what to do first at the top`, columns(rows), rows)
+    rows.length ? table(`${rows.length} customers on this page${filtered() ? " matching the filters" : ""}, what to do first at the top`, columns(rows), rows)
       : h("p", {}, "No customer of this manager matches."),
     pager);
 }

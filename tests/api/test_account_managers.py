@@ -72,6 +72,84 @@ def test_portfolios_worklist_and_cap(client: TestClient, auth: KeyMaker, store: 
     )
 
 
+def test_worklist_filters(client: TestClient, auth: KeyMaker, store: Store) -> None:
+    """Filters narrow the worklist on the server, before paging, and keep its order."""
+    h = auth()
+    for i in range(6):
+        client.put(f"/v1/customers/f{i}", json={"account_manager": "am-f"}, headers=h)
+    rows = {
+        "f0": ("MVC", "decline", "retain", "n1", 10.0),
+        "f1": ("MGC", "stable", "cross_sell", "n1", 30.0),
+        "f2": ("MVC", "formation", "cross_sell", "n2", 20.0),
+        "f3": ("MVC", "stable", "cross_sell", "n1", 40.0),
+        "f4": ("BZ", "exploration", "self_service", "n2", 5.0),
+    }
+    store.put_insights_rows(
+        "shop",
+        {
+            cid: {
+                "tier": tier,
+                "lifecycle_stage": stage,
+                "needs_segment": needs,
+                "next_best_action": {"action": action, "priority": money},
+            }
+            for cid, (tier, stage, action, needs, money) in rows.items()
+        },
+    )
+
+    def ids(query: str) -> list[str]:
+        answer = client.get(f"/v1/account-managers/am-f/customers?{query}", headers=h)
+        assert answer.status_code == 200, answer.text
+        return [c["customer_id"] for c in answer.json()["customers"]]
+
+    assert ids("questions=0") == ["f3", "f1", "f2", "f0", "f4", "f5"]
+    assert ids("tier=MVC") == ["f3", "f2", "f0"]
+    assert ids("tier=MVC&action=cross_sell") == ["f3", "f2"]
+    assert ids("lifecycle_stage=exploration") == ["f4"]
+    assert ids("needs_segment=n1&tier=MVC") == ["f3", "f0"]
+    first = client.get("/v1/account-managers/am-f/customers?tier=MVC&limit=2", headers=h).json()
+    assert [c["customer_id"] for c in first["customers"]] == ["f3", "f2"]
+    rest = client.get(
+        f"/v1/account-managers/am-f/customers?tier=MVC&limit=2&cursor={first['next_cursor']}",
+        headers=h,
+    ).json()
+    assert [c["customer_id"] for c in rest["customers"]] == ["f0"] and rest["next_cursor"] is None
+    bad = client.get("/v1/account-managers/am-f/customers?tier=gold", headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "tier"]
+
+
+def test_a_logged_contact_moves_the_customer_behind_those_still_waiting(
+    client: TestClient, auth: KeyMaker, store: Store
+) -> None:
+    h = auth()
+    for cid in ("w1", "w2", "w3"):
+        client.put(f"/v1/customers/{cid}", json={"account_manager": "am-w"}, headers=h)
+    store.put_insights_rows(
+        "shop",
+        {
+            cid: {"tier": "MVC", "next_best_action": {"action": "retain", "priority": money}}
+            for cid, money in (("w1", 300.0), ("w2", 200.0), ("w3", 100.0))
+        },
+    )
+
+    def order() -> list[str]:
+        page = client.get("/v1/account-managers/am-w/customers?questions=0", headers=h).json()
+        return [c["customer_id"] for c in page["customers"]]
+
+    assert order() == ["w1", "w2", "w3"]
+    call = {"channel": "phone", "direction": "outbound"}
+    client.post("/v1/customers/w1/contacts", json={**call, "outcome": "no_answer"}, headers=h)
+    assert order() == ["w1", "w2", "w3"]  # not reached: still to do
+    client.post("/v1/customers/w1/contacts", json={**call, "outcome": "reached"}, headers=h)
+    assert order() == ["w2", "w3", "w1"]
+    later = {**call, "outcome": "follow_up", "next_contact_at": "2099-01-01T00:00:00Z"}
+    client.post("/v1/customers/w2/contacts", json=later, headers=h)
+    assert order() == ["w3", "w1", "w2"]  # both settled, in the insights order
+    complaint = {"kind": "complaint", "category": "delivery", "severity": 4}
+    client.post("/v1/customers/w1/cases", json=complaint, headers=h)
+    assert order() == ["w1", "w3", "w2"]  # an open complaint is never settled
+
+
 def test_service_report(client: TestClient, auth: KeyMaker, store: Store) -> None:
     h = auth()
     for cid in ("a", "b"):
