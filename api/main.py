@@ -30,6 +30,7 @@ from api.routers import (
     recommendations,
     session,
 )
+from configurator.secret import CodeKey
 from configurator.service import ConfiguratorService
 from core.logs import configure_logging
 from customers import CustomerService
@@ -161,12 +162,6 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
         return [item.item_id for item in recommender.recommend(tenant, customer_id, 3).items]
 
     insights.offer = offer  # cross-sell and upgrade actions name what to offer
-    secret = settings.configurator_secret.get_secret_value()
-    if not secret:
-        logger.warning(
-            "ATELIER_CONFIGURATOR_SECRET is not set: variant codes of the reference families "
-            "can be forged by anyone who reads their definitions"
-        )
     listeners.on_events.append(insights.on_events)
     listeners.on_erasure.append(recommender.forget_customer)
     app.state.listeners = listeners
@@ -179,6 +174,7 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     customers.on_merge.append(_after_merge(store, recommender, insights))
     app.state.dialogue = dialogue = DialogueService(store)
     app.state.account_managers = AccountManagers(store, dialogue, insights.manager_worklist)
-    app.state.configurator = ConfiguratorService(
-        store, secret.encode(), on_events=listeners.events_stored
-    )
+    # The codes' key: the setting, else the store's own secret, asked for on first use (a
+    # service started while the store is down still starts).
+    code_key = CodeKey(store, settings.configurator_secret.get_secret_value().encode())
+    app.state.configurator = ConfiguratorService(store, code_key, on_events=listeners.events_stored)

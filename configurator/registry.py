@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from configurator.engine import Configurator, get_configurator
 from configurator.errors import MalformedCode, UnknownCode, UnknownProduct
 from configurator.family import ProductFamily, load_family, reference_families
 from configurator.results import Variant
+from configurator.secret import CodeKey
 from store.base import Store
 
 #: Compiled tenant family versions kept per worker (reference families are always kept).
@@ -68,16 +69,34 @@ class Served:
 class FamilyRegistry:
     """Per-worker compiled families; see the module docstring for the consistency choice."""
 
-    def __init__(self, store: Store, secret: bytes = b"") -> None:
+    def __init__(self, store: Store, secret: bytes | Callable[[], bytes] | None = None) -> None:
         self.store = store
-        self.secret = secret
+        # The key is asked for on first use (see configurator.secret): never at build time.
+        if secret is None:
+            secret = CodeKey(store)
+        self._key: Callable[[], bytes] = secret if callable(secret) else CodeKey(None, secret)
         self._lock = threading.Lock()  # guards the LRU (routes run on the loop and in threads)
         self._compile_lock = threading.Lock()  # one compile at a time: never the same one twice
         self._tenant: OrderedDict[tuple[str, str, int], Served] = OrderedDict()
-        self.reference: dict[str, Served] = {
-            fid: Served(get_configurator(fam, secret=secret), "reference")
-            for fid, fam in reference_families().items()
-        }
+        self._reference: dict[str, Served] | None = None
+
+    @property
+    def secret(self) -> bytes:
+        """The codes' key (resolved once; ``Unavailable`` while the store cannot say it)."""
+        return self._key()
+
+    @property
+    def reference(self) -> dict[str, Served]:
+        """The reference families, compiled with the key on first use."""
+        if self._reference is None:
+            secret = self.secret
+            with self._compile_lock:
+                if self._reference is None:
+                    self._reference = {
+                        fid: Served(get_configurator(fam, secret=secret), "reference")
+                        for fid, fam in reference_families().items()
+                    }
+        return self._reference
 
     def products(self, tenant: str) -> list[Served]:
         """Every family the tenant can configure, latest versions, by id."""
@@ -120,8 +139,9 @@ class FamilyRegistry:
 
     def compile(self, family: ProductFamily) -> Configurator:
         """The family compiled (once per content; one compile at a time per worker)."""
+        secret = self.secret
         with self._compile_lock:
-            return get_configurator(family, secret=self.secret)
+            return get_configurator(family, secret=secret)
 
     def remember(self, tenant: str, cfg: Configurator) -> Served:
         """Keep a compiled tenant family version (the least recently used go first)."""

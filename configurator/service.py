@@ -46,15 +46,19 @@ class ConfiguratorService:
     Parameters
     ----------
     store : Store
-    secret : bytes
-        Key of the variant-code integrity tags.
+    secret : bytes or callable, optional
+        Key of the variant-code integrity tags, or a callable asked for it on first use
+        (:class:`~configurator.secret.CodeKey`); default: the secret kept in ``store``.
     on_events : callable, optional
         Told of each configure event recorded for a saved configuration (the listeners that
         learn from events: recommendations, insights).
     """
 
     def __init__(
-        self, store: Store, secret: bytes = b"", on_events: EventsStored | None = None
+        self,
+        store: Store,
+        secret: bytes | Callable[[], bytes] | None = None,
+        on_events: EventsStored | None = None,
     ) -> None:
         self.store = store
         self.registry = FamilyRegistry(store, secret)

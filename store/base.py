@@ -31,6 +31,7 @@ from store.protocols import (
     ModelVersion,
     PolicyStore,
     QuestionStore,
+    SecretStore,
     ServingVersions,
     TenantStore,
 )
@@ -56,6 +57,7 @@ class Store(
     QuestionStore,
     AnswerStore,
     AliasStore,
+    SecretStore,
 ):
     """Every kind of stored data, plus the lifecycle of the connection to it."""
 

@@ -230,6 +230,16 @@ class ErasureStore(Protocol):
         """Erase every trace of a customer atomically; False when nothing was held."""
 
 
+class SecretStore(Protocol):
+    """Secrets the service makes for itself (not tenant data), shared by every worker and
+    replica: the first one stored under a name is the one everyone reads."""
+
+    @abstractmethod
+    def ensure_secret(self, name: str, candidate: str) -> str:
+        """The secret stored as ``name``; ``candidate`` is stored first when there is none.
+        Race-safe: of several callers at once, one candidate wins and all get it back."""
+
+
 class PolicyStore(Protocol):
     """The tenant's policy document (repurchase rules, defaults)."""
 

@@ -36,6 +36,7 @@ from store.redis.locks import RedisJobLocks
 from store.redis.models import RedisModels
 from store.redis.policy import RedisPolicy
 from store.redis.questions import RedisQuestions
+from store.redis.secrets import RedisSecrets
 from store.redis.tenants import RedisTenants
 
 __all__ = ["RedisStore"]
@@ -60,6 +61,7 @@ class RedisStore(
     RedisQuestions,
     RedisAnswers,
     RedisAliases,
+    RedisSecrets,
     Store,
 ):
     """The shared backend for several workers or replicas.

@@ -2,7 +2,7 @@
 
 :class:`SQLiteStore` is composed of one mixin per concern (``keys``, ``tenants``, ``catalog``,
 ``customers``, ``events``, ``erasure``, ``policy``, ``models``, ``insights``, ``configurator``,
-``locks``, ``contacts``, ``cases``, ``questions``, ``answers``, ``aliases``) over the shared
+``locks``, ``contacts``, ``cases``, ``questions``, ``answers``, ``aliases``, ``secrets``) over the shared
 connection handling of :mod:`store.sqlite.connection`; the schema is the list
 of numbered migrations in :mod:`store.sqlite.migrations`.
 """
@@ -30,6 +30,7 @@ from store.sqlite.locks import SQLiteJobLocks
 from store.sqlite.models import SQLiteModels
 from store.sqlite.policy import SQLitePolicy
 from store.sqlite.questions import SQLiteQuestions
+from store.sqlite.secrets import SQLiteSecrets
 from store.sqlite.tenants import SQLiteTenants
 
 __all__ = ["SQLiteStore"]
@@ -54,6 +55,7 @@ class SQLiteStore(
     SQLiteQuestions,
     SQLiteAnswers,
     SQLiteAliases,
+    SQLiteSecrets,
     Store,
 ):
     """The embedded default backend.

@@ -272,6 +272,14 @@ def insights_history(db: sqlite3.Connection) -> None:
     )
 
 
+def service_secrets(db: sqlite3.Connection) -> None:
+    """8: ``service_secrets``, secrets the service makes for itself (the configurator's key)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS service_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL,"
+        " created_at REAL NOT NULL)"
+    )
+
+
 #: The schema's history, oldest first; a file's ``user_version`` counts how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
     schema,
@@ -281,6 +289,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     experiments,
     insights_history,
     dialogue,
+    service_secrets,
 )
 
 

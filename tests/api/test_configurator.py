@@ -24,6 +24,8 @@ from api.schemas.configurator import (
 )
 from configurator import get_configurator, reference_families
 from configurator.codes import pack
+from configurator.secret import SECRET_NAME, CodeKey
+from core.errors import Unavailable
 from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
@@ -527,17 +529,59 @@ def test_the_deployment_secret_keys_the_codes(
         assert other.get(f"/v1/configurator/variants/{own}", headers=h).status_code == 200
 
 
+def test_without_a_deployment_secret_codes_are_keyed_by_the_stores_own(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings
+) -> None:
+    h = auth()
+    code = configure(client, h, selections=COMPLETE)["variant"]["code"]
+    made = store.ensure_secret(SECRET_NAME, "unused")
+    assert made != "unused" and len(made) >= 32  # the first code made it, once
+    # Not the empty key: a code computed from the family file alone is refused.
+    family = reference_families()["original-spin"]
+    cf = get_configurator(family).compiled
+    idx = [cf.opt_index[a][COMPLETE[name]] for a, name in enumerate(cf.names)]
+    unkeyed = f"{family.id}.{family.version}.{pack(cf.key, cf.sizes, idx, [None] * len(cf.texts))}"
+    assert unkeyed != code
+    assert client.get(f"/v1/configurator/variants/{unkeyed}", headers=h).status_code == 422
+    # Another worker on the same store reads the same secret: the code decodes there.
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as worker:
+        assert worker.get(f"/v1/configurator/variants/{code}", headers=h).status_code == 200
+
+
+def test_the_secret_is_read_on_first_use_not_when_the_app_is_built(
+    auth: KeyMaker, store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = auth()
+    down = True
+
+    def ensure_secret(name: str, candidate: str) -> str:
+        if down:
+            raise Unavailable("the store cannot answer now: test outage")
+        return type(store).ensure_secret(store, name, candidate)
+
+    monkeypatch.setattr(store, "ensure_secret", ensure_secret)
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as c:
+        assert c.get("/healthz").status_code == 200  # built and started with no secret yet
+        r = c.post(CONFIGURE, json={"selections": COMPLETE}, headers=h)
+        assert r.status_code == 503 and "Retry-After" in r.headers, r.text
+        down = False  # the store is back: the next request resolves the key
+        code = configure(c, h, selections=COMPLETE)["variant"]["code"]
+        assert c.get(f"/v1/configurator/variants/{code}", headers=h).status_code == 200
+
+
 # -- bad input answers 4xx naming the field, never 500 ------------------------------------------
-def _forged(selections: dict[str, str], texts: dict[str, str]) -> str:
-    """A logistics-bundle code with a valid tag (the test app has no deployment secret)."""
-    cf = get_configurator(reference_families()["logistics-bundle"]).compiled
+def _forged(store: Store, selections: dict[str, str], texts: dict[str, str]) -> str:
+    """A logistics-bundle code with a valid tag: keyed by the secret the test app made and
+    kept in its store (it has no deployment secret), as only an insider could."""
+    key = CodeKey(store)()
+    cf = get_configurator(reference_families()["logistics-bundle"], secret=key).compiled
     idx = [cf.opt_index[a][selections[name]] for a, name in enumerate(cf.names)]
     body = pack(cf.key, cf.sizes, idx, [texts.get(t.name) for t in cf.family.text_options])
     return f"{cf.family.id}.{cf.family.version}.{body}"
 
 
 def test_bad_codes_and_preferences_answer_4xx_naming_the_field(
-    client: TestClient, auth: KeyMaker
+    client: TestClient, auth: KeyMaker, store: Store
 ) -> None:
     h = auth(scopes="configure")
     bundle = "/v1/configurator/products/logistics-bundle/configure"
@@ -546,7 +590,7 @@ def test_bad_codes_and_preferences_answer_4xx_naming_the_field(
 
     freight = configure(client, h, url=bundle)["suggested"]["selections"]
     freight = {k: v for k, v in freight.items() if k != "reference"}
-    good = _forged(freight, {"reference": "PO-77"})
+    good = _forged(store, freight, {"reference": "PO-77"})
     assert client.get(f"/v1/configurator/variants/{good}", headers=h).status_code == 200
     head, body = good.rsplit(".", 1)
     spare = [  # the same payload and tag with an unused bit set: a second code, refused
@@ -558,9 +602,9 @@ def test_bad_codes_and_preferences_answer_4xx_naming_the_field(
     ]
     bad = [
         "logistics-bundle.%C2%B9.0000004B6YC68",  # a non-ASCII digit as the version
-        _forged({**freight, "cargo": "hazardous", "transport": "air"}, {}),
-        _forged(freight, {"reference": "po<77>"}),
-        _forged(freight, {"reference": "P" * 21}),
+        _forged(store, {**freight, "cargo": "hazardous", "transport": "air"}, {}),
+        _forged(store, freight, {"reference": "po<77>"}),
+        _forged(store, freight, {"reference": "P" * 21}),
         *spare[:1],
     ]
     assert len(bad) == 5
