@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     #: key of the variant codes' integrity tag; changing it invalidates every issued code
     configurator_secret: SecretStr = SecretStr("")
 
+    #: /metrics names every tenant in its labels (for a scrape on a private network); off: a
+    #: scrape without a key shows totals, one with an admin key its own tenant
+    metrics_tenant_labels: bool = False
+
     #: operator logs on standard error: the lowest level written, and json or text lines
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"

@@ -1,15 +1,19 @@
-"""Liveness, readiness and Prometheus metrics (no authentication)."""
+"""Liveness, readiness and Prometheus metrics (no key needed; see api.metrics for what a
+scrape without one shows)."""
 
 from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry
 
-from api.deps import RecommenderDep, StoreDep
+from api.deps import RecommenderDep, SettingsDep, StoreDep, authenticate
+from api.metrics import TenantView, exposition
+from api.openapi import SCHEME
 from api.problems import problem_response
 from api.routing import StrictJSONRoute
+from api.schemas.common import PROBLEM_RESPONSES
 from recommender.metrics import flush as flush_model_metrics
 
 router = APIRouter(tags=["operations"], route_class=StrictJSONRoute)
@@ -33,8 +37,26 @@ async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
     return Response(b'{"status":"ready"}', media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus text format", response_class=Response)
-async def metrics() -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus text format (tenant labels only for an admin key or by setting)",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+        **{code: PROBLEM_RESPONSES[code] for code in (401, 429, 503)},
+    },
+    # No key needed; an admin key shows its own tenant's labels.
+    openapi_extra={"security": [{}, {SCHEME: ["admin"]}]},
+)
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    """Without a key: totals, no tenant named. With an admin key: its own tenant's series, the
+    rest added up (api.metrics). ``ATELIER_METRICS_TENANT_LABELS=true``: every tenant. A key
+    that is sent must be valid (401 otherwise)."""
+    view = TenantView.ALL if settings.metrics_tenant_labels else TenantView.TOTALS
+    if not view.everyone and request.headers.get("authorization"):
+        principal = await authenticate(request)
+        if "admin" in principal.scopes:
+            view = TenantView.of(principal.tenant)
     flush_model_metrics()  # this worker's queued answer counts (the others flush as they poll)
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # Several workers: aggregate every worker's samples from the shared directory.
@@ -42,5 +64,5 @@ async def metrics() -> Response:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry, view), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(REGISTRY, view), media_type=CONTENT_TYPE_LATEST)

@@ -41,8 +41,55 @@ def test_metrics_count_requests_per_route_and_events(client: TestClient, auth: K
         'atelier_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/events"}'
         in text
     )
-    assert 'atelier_events_ingested_total{outcome="accepted",tenant="shop"}' in text
-    assert 'atelier_events_ingested_total{outcome="rejected",tenant="shop"}' in text
+    assert 'atelier_events_ingested_total{outcome="accepted"}' in text
+    assert 'atelier_events_ingested_total{outcome="rejected"}' in text
+
+
+def _ingested(text: str) -> dict[str, float]:
+    """``{labels: value}`` of the accepted-events counter in a scrape."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("atelier_events_ingested_total{") and 'outcome="accepted"' in line:
+            labels, value = line.rsplit(" ", 1)
+            out[labels.removeprefix("atelier_events_ingested_total")] = float(value)
+    return out
+
+
+def test_metrics_name_tenants_only_to_an_admin_key_of_that_tenant(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings
+) -> None:
+    for tenant, n in (("shop", 2), ("bank-x", 3)):
+        events = [
+            {"event_id": f"{tenant}-{k}", "customer_id": "c", "item_id": "i", "type": "view"}
+            for k in range(n)
+        ]
+        assert (
+            client.post("/v1/events", json={"events": events}, headers=auth(tenant)).status_code
+            == 202
+        )
+    public = client.get("/metrics").text
+    assert "tenant=" not in public and "bank-x" not in public
+    totals = _ingested(public)
+    assert list(totals) == ['{outcome="accepted"}']
+    # A key without the admin scope sees the public scrape; a wrong key is refused.
+    assert "tenant=" not in client.get("/metrics", headers=auth("shop", "events")).text
+    bad = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.headers["content-type"].startswith("application/problem")
+    # An admin key: its own tenant, the others added up under a name no tenant can have.
+    own = _ingested(client.get("/metrics", headers=auth("shop")).text)
+    assert set(own) == {
+        '{outcome="accepted",tenant="shop"}',
+        '{outcome="accepted",tenant="(others)"}',
+    }
+    assert own['{outcome="accepted",tenant="shop"}'] >= 2
+    assert sum(own.values()) == pytest.approx(sum(totals.values()))  # the same total, split
+    # The opt-in setting (a private scrape) names every tenant.
+    every = settings.model_copy(update={"metrics_tenant_labels": True})
+    with TestClient(create_app(every, store), raise_server_exceptions=False) as private:
+        shown = _ingested(private.get("/metrics").text)
+    assert '{outcome="accepted",tenant="bank-x"}' in shown
+    assert '{outcome="accepted",tenant="shop"}' in shown
+    assert sum(shown.values()) == pytest.approx(sum(totals.values()))
 
 
 def test_openapi_has_every_foundation_path_of_the_contract(client: TestClient) -> None:
