@@ -4,15 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint audit load-storefront load-portal load-retraining clean
+.PHONY: serve test lint audit constraints load-storefront load-portal load-retraining clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# constraints.txt pins every package to the version the suite passed with, so a fresh machine
+# installs what was tested; the extras: load (locust) and tune (optuna) are for load/ and
+# `atelier train --search optuna`, dev for the suite.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,load,tune]'
 	touch $(STAMP)
+
+# After a dependency change in pyproject.toml: install it, run `make test`, then pin what passed.
+constraints: $(STAMP)
+	{ echo "# The versions the suite passed with (make constraints: pip freeze of the tested venv,"; \
+	  echo "# without the project itself). Used by make and the Dockerfile: pip install -c constraints.txt"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^atelier'; } > constraints.txt
 
 serve: $(STAMP)
 	$(BIN)/atelier serve --demo

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from core.errors import DomainError
+from core.errors import DomainError, MissingExtra
 
 log = logging.getLogger("atelier.jobs")
 
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.handler(args) or 0)
     except KeyboardInterrupt:
         code = 130
-    except (ValueError, FileNotFoundError, DomainError) as exc:
+    except (ValueError, FileNotFoundError, DomainError, MissingExtra) as exc:
         print(f"atelier: error: {exc}", file=sys.stderr)
         code = 2
     if args.command != "serve":  # the server logs its own requests; every other command is a job

@@ -21,6 +21,11 @@ class NotFittedError(RuntimeError):
     """A fitted model (recommender family, value model) was used before ``fit`` or loading."""
 
 
+class MissingExtra(RuntimeError):
+    """An optional dependency a job needs is not installed; the message names the extra that
+    brings it (``pip install 'atelier[tune]'``)."""
+
+
 class DomainError(Exception):
     """Base of the errors a domain service raises for its caller to report."""
 

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from core.errors import MissingExtra
 from recommender.interactions import DEFAULT_TYPE_WEIGHTS, InteractionWeights
 from recommender.models import FAMILIES, Recommender
 from training.evaluation import Split, evaluate_model
@@ -225,7 +226,7 @@ def search(
         for fam, params in tqdm(candidates, desc="model search", disable=not progress):
             trials.append(_trial(split, fam, params, k))
     elif method == "optuna":
-        import optuna
+        optuna = _optuna()
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         n_items = split.train.shape[1]
@@ -247,6 +248,18 @@ def search(
         raise ValueError("no candidate model to search")
     best = _best(trials, metric)
     return SearchResult(best["family"], best["params"], best["metrics"], trials)
+
+
+def _optuna() -> Any:
+    """optuna, which only the TPE search uses: an optional extra, not a serving dependency."""
+    try:
+        import optuna
+    except ImportError as exc:
+        raise MissingExtra(
+            "the optuna search needs optuna, which is not installed: pip install 'atelier[tune]'"
+            " (make .venv/.installed installs it), or use --search grid"
+        ) from exc
+    return optuna
 
 
 def weighting_candidates(frame: Any) -> list[tuple[str, InteractionWeights]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,19 @@ def test_optuna_search_explores_and_keeps_the_best() -> None:
     assert 0.3 <= result.params["l2_rel"] <= 100.0  # relative to the mean item support
     with pytest.raises(ValueError, match="grid' or 'optuna"):
         search(split, ["ease"], method="random")
+
+
+def test_the_optuna_search_without_optuna_says_which_extra_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)  # what an install without [tune] sees
+    events = _write(tmp_path / "orders.csv", _rows())
+    argv = ["train", "--events", str(events), "--map", MAP, "--tenant", "acme"]
+    argv += ["--model", "auto", "--search", "optuna", "--trials", "2"]
+    assert main([*argv, "--artifacts", str(tmp_path / "models"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "atelier[tune]" in err and "Traceback" not in err, err
+    assert not (tmp_path / "models" / "acme").exists()
 
 
 def _tiny_shared_data(root: Path) -> Path:
