@@ -104,6 +104,7 @@ class ConfiguratorService:
         def decode(tenant: str, code: str, families: Mapping[str, int]) -> Variant:
             return self.registry.decode(tenant, code, families)[1]
 
+        customer_id = self._owner(tenant, customer_id)
         return personalization(self.store, decode, tenant, customer_id, cfg.compiled)
 
     def configure(
@@ -133,6 +134,11 @@ class ConfiguratorService:
         )
 
     # -- saved configurations --------------------------------------------------------------------
+    def _owner(self, tenant: str, customer_id: str) -> str:
+        """The id a customer's records are kept under: the merged customer of an alias (a
+        configuration saved under an old id after a merge belongs to the merged customer)."""
+        return self.store.resolve_customers(tenant, [customer_id]).get(customer_id, customer_id)
+
     def save_configuration(
         self,
         tenant: str,
@@ -157,6 +163,7 @@ class ConfiguratorService:
         :class:`InputError` (``loc`` in the body) for an unknown product, missing selections,
         bad measurements or a variant the current version does not allow.
         """
+        customer_id = self._owner(tenant, customer_id)
         if code is not None:
             cfg, selections, measurements, label, nest = self._reorder(
                 tenant, customer_id, code, measurements, label
@@ -256,7 +263,8 @@ class ConfiguratorService:
 
     def saved_configurations(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         """The customer's saved configurations, oldest first; :class:`~core.errors.NotFound`
-        for a customer the tenant never saw."""
+        for a customer the tenant never saw. An alias answers its merged customer's."""
+        customer_id = self._owner(tenant, customer_id)
         saved = self.store.list_configurations(tenant, customer_id)
         if not saved and not self.store.customer_known(tenant, customer_id):
             raise NotFound(f"customer '{customer_id}' not found")

@@ -183,7 +183,11 @@ class InsightsService:
         self, tenant: str, customer_id: str, horizon_days: float | None = None
     ) -> dict[str, Any]:
         """The customer's row from the last run (refreshed by every purchase since), scored on
-        demand when missing, with ``clv`` and ``predicted_purchases`` at ``horizon_days``."""
+        demand when missing, with ``clv`` and ``predicted_purchases`` at ``horizon_days``. An
+        alias answers its merged customer's row."""
+        customer_id = self.store.resolve_customers(tenant, [customer_id]).get(
+            customer_id, customer_id
+        )
         row = self.store.get_insights_row(tenant, customer_id)
         if row is None:
             row = self.row_on_demand(tenant, customer_id)
@@ -200,7 +204,11 @@ class InsightsService:
         return row
 
     def history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
-        """The customer's entry at each job run, oldest first (404 for an unknown customer)."""
+        """The customer's entry at each job run, oldest first (404 for an unknown customer); an
+        alias answers its merged customer's."""
+        customer_id = self.store.resolve_customers(tenant, [customer_id]).get(
+            customer_id, customer_id
+        )
         runs = self.store.get_insights_history(tenant, customer_id)
         if not runs and not self.store.customer_known(tenant, customer_id):
             raise NotFound(f"customer '{customer_id}' not found")

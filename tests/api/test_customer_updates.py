@@ -160,3 +160,33 @@ def test_concurrent_patches_of_different_fields_all_survive(
     got = client.get("/v1/customers/c1", headers=h).json()
     assert got["attributes"] == {"segment": "trade", **{f"k{i}": i for i in range(1, 8)}}
     assert got["account_manager"] == "am-9"
+
+
+def test_records_under_an_alias_land_on_the_merged_customer(
+    client: TestClient, auth: KeyMaker, store: Store
+) -> None:
+    """After a merge, a configuration saved (or a fact answered, a case opened) under the old id
+    is the merged customer's, and every lookup by the old id answers the merged customer."""
+    from tests.api.test_configurator import COMPLETE
+
+    h = auth()
+    for cid in ("web-1", "shop-1"):
+        client.put(f"/v1/customers/{cid}", json={}, headers=h)
+    spec = {"product_id": "original-spin", "selections": COMPLETE}
+    assert (
+        client.post("/v1/customers/web-1/configurations", json=spec, headers=h).status_code == 201
+    )
+    client.post("/v1/customers/shop-1/merge", json={"from": ["web-1"]}, headers=h)
+    r = client.post("/v1/customers/web-1/configurations", json=spec, headers=h)
+    assert r.status_code == 201
+    assert len(store.list_configurations("shop", "shop-1")) == 2
+    assert store.list_configurations("shop", "web-1") == []
+    by_alias = client.get("/v1/customers/web-1/configurations", headers=h).json()
+    assert len(by_alias["configurations"]) == 2
+    assert {e.customer_id for e in store.customer_events("shop", "shop-1")} == {"shop-1"}
+    history = client.get("/v1/customers/web-1/insights/history", headers=h)
+    assert history.status_code == 200 and history.json()["runs"] == []  # no run yet; known
+    assert client.get("/v1/customers/nobody/insights/history", headers=h).status_code == 404
+    case = {"kind": "complaint", "category": "fit", "severity": 3}
+    assert client.post("/v1/customers/web-1/cases", json=case, headers=h).status_code == 201
+    assert len(store.list_cases("shop", "shop-1")) == 1
