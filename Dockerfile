@@ -1,19 +1,30 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build the wheel and its dependencies with compilers, run on a slim base.
+# `docker compose up` (compose.yaml) runs it with Redis; README, "Deployment".
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY api api
+COPY pyproject.toml README.md constraints.txt ./
+# Every package of [tool.setuptools.packages.find] (tests/test_deployment.py checks the list).
+COPY core core
+COPY settings settings
+COPY access access
 COPY store store
+COPY events events
 COPY recommender recommender
+COPY insights insights
+COPY customers customers
+COPY dialogue dialogue
 COPY configurator configurator
 COPY training training
+COPY api api
 COPY cli cli
 COPY demo demo
+COPY console console
+# The versions the suite passed with (constraints.txt); runtime dependencies only, no extras.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
-    && /opt/venv/bin/pip install --no-cache-dir .
+    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt .
 
 FROM python:3.11-slim AS runtime
 # libgomp: OpenMP runtime used by implicit and scikit-learn.

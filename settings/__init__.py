@@ -10,12 +10,20 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Docker (compose) secrets: a file named like the variable, lower case
+#: (``/run/secrets/atelier_configurator_secret``), read when the folder exists; the environment
+#: variable wins over the file.
+SECRETS_DIR = Path("/run/secrets")
 
 
 class Settings(BaseSettings):
     """Service configuration; every field maps to ``ATELIER_<NAME>`` (see README)."""
 
-    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ATELIER_",
+        extra="ignore",
+        secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None,
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
