@@ -35,6 +35,7 @@ from configurator.service import ConfiguratorService
 from core.logs import configure_logging
 from customers import CustomerService
 from dialogue import DialogueService
+from dialogue.facts import open_complaints
 from dialogue.managers import AccountManagers
 from events.ingest import Listeners
 from insights.service import InsightsService
@@ -162,6 +163,8 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
         return [item.item_id for item in recommender.recommend(tenant, customer_id, 3).items]
 
     insights.offer = offer  # cross-sell and upgrade actions name what to offer
+    # An open complaint makes recover the next best action (the dialogue's records).
+    insights.complaints = lambda tenant, cid: open_complaints(store.list_cases(tenant, cid))
     listeners.on_events.append(insights.on_events)
     listeners.on_erasure.append(recommender.forget_customer)
     app.state.listeners = listeners

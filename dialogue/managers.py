@@ -40,15 +40,13 @@ DEFAULT_PORTFOLIO_CAP = 1500
 #: The tenant-settings key holding the account managers' settings.
 SETTINGS_KEY = "account_managers"
 
-#: ``(tenant, manager_id, filters)`` -> the manager's customers with their insights rows, in
-#: worklist order; ``filters`` maps tier, lifecycle_stage, action, needs_segment to a value or None.
 #: How long a contact that reached the customer, and set no next contact, keeps them handled.
 HANDLED_SECONDS = 7 * 86400
 #: Outcomes after which the customer is dealt with for now (``follow_up`` and ``no_answer`` are
 #: not: somebody still has to act).
 SETTLED = frozenset({"reached", "sale", "declined", "resolved"})
 
-Worklist = Callable[[str, str, dict[str, str | None]], list[tuple[str, dict[str, Any]]]]
+Worklist = Callable[[str, str, dict[str, str | None], str], list[tuple[str, dict[str, Any]]]]
 
 
 def due_dates(contacts: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, float]:
@@ -184,8 +182,10 @@ class AccountManagers:
         questions: int = 2,
         filters: dict[str, str | None] | None = None,
         now: float | None = None,
+        order: str = "action",
     ) -> tuple[list[WorkItem], str | None]:
-        """One page of the manager's customers, what to do first first, each with the next
+        """One page of the manager's customers, what to do first first (or by ``order``, e.g.
+        ``wallet_gap``: the insights service's orders), each with the next
         contact due (and whether it is overdue), open complaints and the questions to ask;
         ``filters`` (tier, lifecycle_stage, action, needs_segment) narrow it, before paging.
         Customers settled by their latest contact (:func:`handled_until`) follow the others."""
@@ -193,7 +193,7 @@ class AccountManagers:
         offset = decode_cursor(cursor)
         waiting: list[_Entry] = []
         settled: list[_Entry] = []
-        for cid, row in self.worklist_of(tenant, manager_id, filters or {}):
+        for cid, row in self.worklist_of(tenant, manager_id, filters or {}, order):
             contacts = self.store.list_contacts(tenant, cid, limit=1)
             latest = contacts[0] if contacts else None
             complaints = len(open_complaints(self.store.list_cases(tenant, cid)))

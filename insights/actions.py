@@ -3,6 +3,11 @@
 Rules (first match wins); ``priority`` is the money at stake over the horizon, so sorting by it
 descending answers "what to do first":
 
+0. **recover** — an open complaint (a service case of kind ``complaint`` not resolved), whatever
+   the tier: put it right first. Priority: the value at risk, the customer's CLV if still active
+   (CLV / P(alive)). Cases change between job runs, so :func:`recover_action` is applied when a
+   row is read and when the job or a refresh writes it.
+
 1. **retain** — declining and valuable: an MVC, or a customer whose CLV *if still active*
    (CLV / P(alive)) reaches the MVC threshold. Priority: that CLV x churn risk (value at risk).
 2. **self_service** — BZ (cost to serve above value), or declining without enough value to retain:
@@ -22,10 +27,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-ACTIONS: tuple[str, ...] = ("retain", "cross_sell", "upgrade", "self_service")
+ACTIONS: tuple[str, ...] = ("recover", "retain", "cross_sell", "upgrade", "self_service")
 
 Recommender = Callable[[str], Sequence[str]]
 
@@ -89,6 +94,44 @@ def next_best_action(
             else "stable relationship: offer a configured bundle or upgrade"
         ),
         "priority": float(clv * upgrade_uplift),
+    }
+
+
+def value_at_risk(row: Mapping[str, Any]) -> float:
+    """What losing the customer would cost over the horizon: their CLV if still active."""
+    clv = float(row.get("clv") or 0.0)
+    p_alive = row.get("p_alive")
+    return max(clv, 0.0) / max(float(p_alive if p_alive is not None else 1.0), 1e-6)
+
+
+def recover_action(
+    row: Mapping[str, Any], complaints: Sequence[Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """The ``recover`` action of a customer with open complaints (None without any); its
+    priority is the value at risk, at least that of the row's own action.
+
+    >>> row = {"clv": 90.0, "p_alive": 0.5, "next_best_action": {"priority": 20.0}}
+    >>> a = recover_action(row, [{"case_id": "k1", "category": "fit", "severity": 4}])
+    >>> a["action"], a["priority"], a["cases"]
+    ('recover', 180.0, ['k1'])
+    >>> recover_action(row, []) is None
+    True
+    """
+    if not complaints:
+        return None
+    worst = max(complaints, key=lambda c: int(c.get("severity") or 0))
+    at_risk = value_at_risk(row)
+    displaced = (row.get("next_best_action") or {}).get("priority")
+    more = f" and {len(complaints) - 1} more" if len(complaints) > 1 else ""
+    return {
+        "action": "recover",
+        "reason": (
+            f"open complaint about {worst.get('category') or 'the service'} "
+            f"(severity {worst.get('severity')}){more}: put it right first, "
+            f"{at_risk:.2f} of value at risk"
+        ),
+        "priority": max(float(at_risk), float(displaced or 0.0)),
+        "cases": [str(c["case_id"]) for c in complaints],
     }
 
 

@@ -229,6 +229,7 @@ class CustomerValueScorer:
         history: EventFrame,
         newest: Mapping[str, float],
         *,
+        contacts: Mapping[str, float] | None = None,
         recommend: Recommender | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Rows of the customers whose events just arrived, each as of :meth:`refresh_as_of`.
@@ -239,6 +240,8 @@ class CustomerValueScorer:
             All the events of the customers of ``newest`` (others' events are ignored).
         newest : mapping
             ``customer_id -> POSIX seconds`` of that customer's newest new event.
+        contacts : mapping, optional
+            Service contacts per customer (cost to serve, as the job counts them); missing = 0.
         recommend : callable, optional
             ``customer_id -> item ids``; gives cross-sell actions their items.
 
@@ -260,7 +263,7 @@ class CustomerValueScorer:
         for members in groups.values():
             as_of = max(self.refresh_as_of(newest[cid]) for cid in members)
             frame = history.select(np.isin(history.customer_id, np.array(members, dtype=object)))
-            out.update(self.score_many(frame, as_of, recommend=recommend))
+            out.update(self.score_many(frame, as_of, contacts=contacts, recommend=recommend))
         return out
 
     # -- answers built on rows -----------------------------------------------------------------

@@ -36,9 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import NotFound, Unavailable
-from core.records import Event
-from insights.actions import order_for_action
+from core.errors import InvalidInput, NotFound, Unavailable
+from core.records import Customer, Event
+from insights.actions import order_for_action, recover_action
 from insights.channels import channel_for, consented_channels
 from insights.config import ValueConfig
 from insights.differentiation import carry_population
@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 #: The actions whose ``items`` say what to offer.
 OFFER_ACTIONS = ("cross_sell", "upgrade")
+#: The orders of a manager's worklist (``?order=``).
+WORKLIST_ORDERS = ("action", "wallet_gap")
 
 
 def _matches(row: dict[str, Any], filters: dict[str, str | None]) -> bool:
@@ -90,6 +92,8 @@ class InsightsService:
         self._cache: dict[str, TenantRun] = {}
         #: ``(tenant, customer_id) -> item ids`` to offer (the app connects the recommender).
         self.offer: Callable[[str, str], list[str]] | None = None
+        #: ``(tenant, customer_id) -> open complaints`` (the app connects the dialogue records).
+        self.complaints: Callable[[str, str], list[dict[str, Any]]] | None = None
         self._lock = threading.Lock()
         self._outage = OutageLog(logger, "insights refresh")
 
@@ -121,10 +125,13 @@ class InsightsService:
         frame = self.store.customers_events_frame(tenant, list(newest), VALUE_EVENT_TYPES)
         if not len(frame):
             return {}
-        rows = run.scorer.refresh(frame, newest)
+        # Contacts count in the cost to serve, as in the job (one read per customer).
+        contacts = {c: float(len(self.store.list_contacts(tenant, c))) for c in newest}
+        rows = run.scorer.refresh(frame, newest, contacts=contacts)
         for cid, row in rows.items():
             # The needs segment and wallet are the run's (learned on the population): kept.
             rows[cid] = carry_population(row, self.store.get_insights_row(tenant, cid))
+            rows[cid] = self.with_recover(tenant, rows[cid])
             rows[cid]["model_computed_at"] = run.computed_at
         self.store.put_insights_rows(tenant, rows)  # one transaction for the whole batch
         return rows
@@ -214,20 +221,41 @@ class InsightsService:
             raise NotFound(f"customer '{customer_id}' not found")
         return runs
 
+    def with_recover(self, tenant: str, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with ``recover`` as its next best action while the customer has an open
+        complaint (read now: cases change between runs), else as it is."""
+        if self.complaints is None:
+            return row
+        action = recover_action(row, self.complaints(tenant, row["customer_id"]))
+        if action is None:
+            return row
+        return {**row, "next_best_action": action}
+
     def with_channel(
-        self, tenant: str, row: dict[str, Any], channel: str | None = None
+        self,
+        tenant: str,
+        row: dict[str, Any],
+        channel: str | None = None,
+        *,
+        customer: Customer | None = None,
+        items: bool = True,
     ) -> dict[str, Any]:
-        """``row`` with its next best action made actionable: its ``channel`` (``channel``, or
-        the tier's preferred one among those the customer consents to, read from the profile
-        now) and, for cross-sell and upgrade, ``items`` from the active recommender."""
+        """``row`` with its next best action made actionable: ``recover`` while a complaint is
+        open, its ``channel`` (``channel``, or the tier's preferred one among those the
+        customer consents to, read from the profile now unless ``customer`` is given) and, for
+        cross-sell and upgrade, ``items`` from the active recommender (unless ``items`` is
+        False: a worklist orders hundreds of rows and shows a page)."""
+        row = self.with_recover(tenant, row)
         nba = row.get("next_best_action")
         if not isinstance(nba, dict):
             return row
         if channel is None:
-            allowed = consented_channels(self.store.get_customer(tenant, row["customer_id"]))
-            channel = channel_for(str(row.get("tier")), allowed)
+            if customer is None:
+                customer = self.store.get_customer(tenant, row["customer_id"])
+            channel = channel_for(str(row.get("tier")), consented_channels(customer))
         nba = {**nba, "channel": channel}
-        if nba.get("action") in OFFER_ACTIONS and not nba.get("items") and self.offer is not None:
+        wanted = items and nba.get("action") in OFFER_ACTIONS and not nba.get("items")
+        if wanted and self.offer is not None:
             try:
                 nba["items"] = self.offer(tenant, row["customer_id"]) or None
             except Exception:  # an action without items beats no answer
@@ -306,32 +334,55 @@ class InsightsService:
         return summary
 
     def manager_worklist(
-        self, tenant: str, manager_id: str, filters: dict[str, str | None] | None = None
+        self,
+        tenant: str,
+        manager_id: str,
+        filters: dict[str, str | None] | None = None,
+        order: str = "action",
     ) -> list[tuple[str, dict[str, Any]]]:
-        """The manager's customers with their rows, what to do first first: the money at stake
-        of the next best action, then churn risk, then CLV, then id; customers without insights
-        yet (no purchase, or no job run) come last, in id order, with an empty row. ``filters``
-        (tier, lifecycle_stage, action, needs_segment) keep the matching rows only."""
+        """The manager's customers with their rows (``recover`` while a complaint is open, the
+        channel each action goes through), ordered by ``order``: ``action`` (default) is what
+        to do first first — the money at stake of the next best action, then churn risk, then
+        CLV, then id; ``wallet_gap`` is the money left in the customer's wallet (wallet minus
+        annual spend), largest first, then as ``action``. Customers without insights yet (no
+        purchase, or no job run) come last, in id order, with an empty row. ``filters`` (tier,
+        lifecycle_stage, action, needs_segment) keep the matching rows only."""
+        if order not in WORKLIST_ORDERS:
+            raise InvalidInput(
+                f"order must be one of {', '.join(WORKLIST_ORDERS)}",
+                [{"loc": ["query", "order"], "msg": f"not one of {', '.join(WORKLIST_ORDERS)}"}],
+            )
         scored: list[dict[str, Any]] = []
         unscored: list[str] = []
         rows: dict[str, dict[str, Any]] = {}
         for customer in self.store.customers_of_manager(tenant, manager_id):
             cid = customer.customer_id
             row = self.store.get_insights_row(tenant, cid) or {}
+            nba = row.get("next_best_action")
+            scored_row = isinstance(nba, dict) and nba.get("priority") is not None
+            if scored_row:  # the action as shown (recover, channel) is the one filtered on
+                row = self.with_channel(
+                    tenant, {**row, "customer_id": cid}, customer=customer, items=False
+                )
             if filters and not _matches(row, filters):
                 continue
-            rows[cid] = row
-            nba = row.get("next_best_action")
-            if isinstance(nba, dict) and nba.get("priority") is not None:
+            if scored_row:
                 scored.append(
                     {
                         "customer_id": cid,
-                        "next_best_action": {"priority": float(nba["priority"])},
+                        "next_best_action": {
+                            "priority": float(row["next_best_action"]["priority"])
+                        },
                         "churn_risk": float(row.get("churn_risk") or 0.0),
                         "clv": float(row.get("clv") or 0.0),
+                        "wallet_gap": float(row.get("wallet_gap") or 0.0),
                     }
                 )
             else:
                 unscored.append(cid)
-        order = [r["customer_id"] for r in order_for_action(scored)] + sorted(unscored)
-        return [(cid, rows[cid]) for cid in order]
+            rows[cid] = row
+        ordered = order_for_action(scored)
+        if order == "wallet_gap":  # a stable sort keeps the action order among equal gaps
+            ordered.sort(key=lambda r: -r["wallet_gap"])
+        order_ids = [r["customer_id"] for r in ordered] + sorted(unscored)
+        return [(cid, rows[cid]) for cid in order_ids]

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from core.records import EventFrame
-from insights.actions import Recommender, order_for_action
+from dialogue.facts import declared, open_complaints
+from insights.actions import Recommender, order_for_action, recover_action
 from insights.bgnbd import TRANSACTION_MODELS
 from insights.config import ValueConfig
 from insights.differentiation import differentiate
@@ -68,6 +69,9 @@ HISTORY_FIELDS = (
     "wallet_estimate",
     "as_of",
 )
+
+#: The profile fact an answer states a wallet in (money a year; the question bank's ``wallet``).
+WALLET_FACT = "wallet"
 
 #: Repeat buyers needed to fit Gamma-Gamma; below it spend is the population's mean order value.
 MIN_SPEND_CUSTOMERS = 10
@@ -405,7 +409,20 @@ def run_insights_job(
         for item in store.iter_items(tenant, include_deleted=True)
         if item.category
     }
-    result = compute_insights(frame, t_as_of, config, item_category=categories)
+    said = dialogue_inputs(store, tenant, t_as_of)
+    result = compute_insights(
+        frame,
+        t_as_of,
+        config,
+        item_category=categories,
+        contacts=said.contacts,
+        declared_wallets=said.wallets,
+    )
+    for cid, cases in said.complaints.items():  # recover first, as serving does
+        row = result.rows.get(cid)
+        action = recover_action(row, cases) if row is not None else None
+        if row is not None and action is not None:
+            row["next_best_action"] = action
     result.state["config_version"] = version
     result.model["config_version"] = version
     previous = store.get_insights_summary(tenant) or {}
@@ -414,6 +431,38 @@ def run_insights_job(
     )
     store.put_insights(tenant, result.to_dict(), result.rows, result.history())
     return result
+
+
+@dataclass(slots=True)
+class DialogueInputs:
+    """What the dialogue records give a job run: contacts before ``as_of`` per customer (cost
+    to serve), declared wallets (the latest answer to a question filling ``wallet``, money a
+    year) and open complaints (``recover``)."""
+
+    contacts: dict[str, float]
+    wallets: dict[str, float]
+    complaints: dict[str, list[dict[str, Any]]]
+
+
+def dialogue_inputs(store: Store, tenant: str, as_of: float) -> DialogueInputs:
+    """The tenant's contacts, declared wallets and open complaints, in one pass over each."""
+    contacts: dict[str, float] = {}
+    for cid, contact in store.iter_contacts(tenant):
+        if float(contact.get("timestamp") or 0.0) < as_of:
+            contacts[cid] = contacts.get(cid, 0.0) + 1.0
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for cid, answer in store.iter_answers(tenant):
+        answers.setdefault(cid, []).append(answer)
+    wallets = {}
+    for cid, theirs in answers.items():
+        amount = declared(theirs, WALLET_FACT)
+        if isinstance(amount, int | float) and not isinstance(amount, bool) and amount > 0:
+            wallets[cid] = float(amount)
+    cases: dict[str, list[dict[str, Any]]] = {}
+    for cid, case in store.iter_cases(tenant):
+        cases.setdefault(cid, []).append(case)
+    complaints = {cid: found for cid, c in cases.items() if (found := open_complaints(c))}
+    return DialogueInputs(contacts, wallets, complaints)
 
 
 def with_change(

@@ -4,7 +4,7 @@ cap on a portfolio) and one manager's worklist, ordered by what to do first, ove
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -65,6 +65,13 @@ def managed_customers(
     lifecycle_stage: Annotated[Stage | None, Query()] = None,
     action: Annotated[Action | None, Query(description="the next best action")] = None,
     needs_segment: Annotated[str | None, Query(max_length=64)] = None,
+    order: Annotated[
+        Literal["action", "wallet_gap"],
+        Query(
+            description="action (default): what to do first first; wallet_gap: the money left "
+            "in the customer's wallet (wallet minus annual spend), largest first"
+        ),
+    ] = "action",
 ) -> WorklistPage:
     """The manager's customers, what to do first first (the money at stake of the next best
     action, then churn risk, then CLV; customers without insights last), each with tier, churn
@@ -79,7 +86,13 @@ def managed_customers(
         "needs_segment": needs_segment,
     }
     items, next_cursor = managers.worklist(
-        key.tenant, manager_id, limit=limit, cursor=cursor, questions=questions, filters=filters
+        key.tenant,
+        manager_id,
+        limit=limit,
+        cursor=cursor,
+        questions=questions,
+        filters=filters,
+        order=order,
     )
     return WorklistPage(
         manager_id=manager_id,

@@ -11,8 +11,8 @@ from insights.config import ValueConfig
 
 Tier = Literal["MVC", "MGC", "BZ", "standard"]
 Stage = Literal["exploration", "formation", "stable", "decline"]
-Action = Literal["retain", "cross_sell", "upgrade", "self_service"]
-Channel = Literal["self_service", "email", "phone", "account_manager"]
+Action = Literal["recover", "retain", "cross_sell", "upgrade", "self_service"]
+Channel = Literal["self_service", "email", "phone", "sms", "post", "account_manager"]
 
 
 class RFMPublic(BaseModel):
@@ -35,6 +35,9 @@ class NextBestActionPublic(BaseModel):
         description="where to act: the tier's preferred channel among those the customer "
         "consents to (account manager for MVC, personal channels for MGC and standard, "
         "self-service for BZ and whoever consents to nothing else)",
+    )
+    cases: list[str] | None = Field(
+        None, description="recover: the open complaints (case ids) to put right"
     )
 
 
@@ -216,6 +219,8 @@ class ManagedCustomerInsights(ManagedCustomer):
     p_alive: float | None = None
     predicted_purchases: float | None = None
     next_tier: NextTierPublic | None = None
+    share_of_wallet: float | None = None
+    wallet_gap: float | None = Field(None, description="wallet minus annual spend, in money")
     computed_at: str | None = None
 
     @classmethod
@@ -233,6 +238,8 @@ class ManagedCustomerInsights(ManagedCustomer):
             p_alive=row.get("p_alive"),
             predicted_purchases=row.get("predicted_purchases"),
             next_tier=row.get("next_tier"),
+            share_of_wallet=row.get("share_of_wallet"),
+            wallet_gap=row.get("wallet_gap"),
             computed_at=row.get("computed_at"),
         )
 

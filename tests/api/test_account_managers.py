@@ -181,3 +181,57 @@ def test_service_report(client: TestClient, auth: KeyMaker, store: Store) -> Non
         {"date": "2026-03-01", "category": "fit", "opened": 2, "resolved": 1}
     ]
     assert client.get("/v1/insights/service?since=nope", headers=h).status_code == 422
+
+
+def test_worklist_recovers_complaints_orders_by_wallet_gap_and_asks_consent(
+    client: TestClient, auth: KeyMaker, store: Store
+) -> None:
+    """Obvious answers: an open complaint puts its customer first with ``recover`` (priority:
+    CLV if active, 100 / 0.5 = 200); ``order=wallet_gap`` is the money left in the wallets; each
+    action goes through a channel the customer consents to (an MVC without consent: self-service)."""
+    h = auth()
+    client.put("/v1/customers/c0", json={"account_manager": "am-1",
+               "consent": {"channels": {"email": True}}}, headers=h)  # fmt: skip
+    for cid in ("c1", "c2"):
+        client.put(f"/v1/customers/{cid}", json={"account_manager": "am-1"}, headers=h)
+    nba = {"action": "cross_sell", "reason": "grow", "priority": 10.0}
+    store.put_insights_rows(
+        "shop",
+        {
+            "c0": {"customer_id": "c0", "tier": "MGC", "clv": 100.0, "p_alive": 0.5,
+                   "wallet_gap": 500.0, "next_best_action": nba},
+            "c1": {"customer_id": "c1", "tier": "MVC", "clv": 1000.0, "p_alive": 1.0,
+                   "wallet_gap": 50.0,
+                   "next_best_action": {"action": "upgrade", "reason": "up", "priority": 100.0}},
+            "c2": {"customer_id": "c2", "tier": "standard", "clv": 10.0, "p_alive": 1.0,
+                   "wallet_gap": 900.0, "next_best_action": {**nba, "priority": 5.0}},
+        },
+    )  # fmt: skip
+
+    def order(query: str = "") -> list[str]:
+        r = client.get(f"/v1/account-managers/am-1/customers?questions=0{query}", headers=h)
+        assert r.status_code == 200, r.text
+        return [c["customer_id"] for c in r.json()["customers"]]
+
+    assert order() == ["c1", "c0", "c2"]
+    assert order("&order=wallet_gap") == ["c2", "c0", "c1"]
+    bad = client.get("/v1/account-managers/am-1/customers?order=gap", headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "order"]
+
+    complaint = {"case_id": "k1", "kind": "complaint", "category": "fit", "severity": 4}
+    assert client.post("/v1/customers/c0/cases", json=complaint, headers=h).status_code == 201
+    assert order() == ["c0", "c1", "c2"]
+    body = client.get("/v1/account-managers/am-1/customers?questions=0", headers=h).json()
+    first, mvc = body["customers"][0], body["customers"][1]
+    assert first["next_best_action"]["action"] == "recover"
+    assert first["next_best_action"]["priority"] == 200.0 and first["priority"] == 200.0
+    assert first["next_best_action"]["cases"] == ["k1"] and first["wallet_gap"] == 500.0
+    assert first["next_best_action"]["channel"] == "email"
+    assert mvc["next_best_action"]["channel"] == "self_service"  # a manager, but no consent
+    client.patch("/v1/customers/c1", json={"consent": {"channels": {"phone": True}}}, headers=h)
+    body = client.get("/v1/account-managers/am-1/customers?questions=0", headers=h).json()
+    assert body["customers"][1]["next_best_action"]["channel"] == "account_manager"
+
+    resolved = {"status": "resolved"}
+    assert client.patch("/v1/customers/c0/cases/k1", json=resolved, headers=h).status_code == 200
+    assert order() == ["c1", "c0", "c2"]

@@ -40,11 +40,15 @@ def test_pages_cover_everyone_once(client: TestClient, auth: KeyMaker, shop: Sto
 
 def test_only_consenting_customers(client: TestClient, auth: KeyMaker, shop: Store) -> None:  # noqa: F811
     h = auth("shop", "customers")
+    assert _all(client, h, "&channel=account_manager", 3) == []  # managed, but no consent
+    for cid in MANAGED:
+        client.patch(f"/v1/customers/{cid}", json={"consent": {"channels": {"phone": True}}},
+                     headers=h)  # fmt: skip
     managed = _all(client, h, "&channel=account_manager", 3)
     assert {c["customer_id"] for c in managed} == MANAGED  # newbie has no purchase, no row
     assert all(c["next_best_action"]["channel"] == "account_manager" for c in managed)
     assert _all(client, h, "&channel=email", 10) == []  # nobody consented to email
-    shop.put_customer("shop", Customer("c07", attributes={"consent": {"email": True}}))
+    shop.put_customer("shop", Customer("c07", consent_channels={"email": True}))
     assert [c["customer_id"] for c in _all(client, h, "&channel=email", 10)] == ["c07"]
     row = client.get("/v1/customers/c07/insights", headers=h).json()
     assert row["next_best_action"]["channel"] in ("email", "self_service")
