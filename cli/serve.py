@@ -69,6 +69,9 @@ def serve_command(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        # Header and body read timeouts and the connection limit (api.slow_clients).
+        http="api.slow_clients:SlowClientsHttpToolsProtocol",
+        timeout_keep_alive=settings.keep_alive_timeout_s,
         access_log=False,  # the app's own access log (api.middleware) names route templates
         log_level="warning",
         log_config=None,  # uvicorn's records go to the handler of core.logs, as JSON or text

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     #: key of the variant codes' integrity tag; changing it invalidates every issued code
     configurator_secret: SecretStr = SecretStr("")
 
+    #: slow clients (api.slow_clients, per worker): seconds for a request's line and headers to
+    #: arrive, seconds allowed between two reads of its body, seconds an idle keep-alive
+    #: connection stays open, and open connections past which a request answers 503 (0: none)
+    header_timeout_s: float = Field(10.0, ge=0)
+    body_timeout_s: float = Field(30.0, ge=0)
+    keep_alive_timeout_s: int = Field(5, ge=1)
+    max_connections: int = Field(1000, ge=0)
+
     #: /metrics names every tenant in its labels (for a scrape on a private network); off: a
     #: scrape without a key shows totals, one with an admin key its own tenant
     metrics_tenant_labels: bool = False
