@@ -42,6 +42,9 @@ class Situation:
     made_to_measure: bool = False
     reached: bool = False
     buyer: bool = False
+    #: The contact channels the customer consents to (``consent.channels``): a question that
+    #: decides the channel offers only these (a channel without consent is never proposed).
+    consented: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +104,32 @@ def _worth(decides: str | None, s: Situation) -> tuple[float, str]:
     return 0.0, "not yet known about this customer"
 
 
+def _offered(question: dict[str, Any], situation: Situation) -> dict[str, Any] | None:
+    """The question as it may be asked: a channel choice keeps only the options the customer
+    consents to (None when none is left), every other question as it is.
+
+    >>> q = {"decides": "channel", "kind": "choice", "options": ["email", "phone", "sms"]}
+    >>> _offered(q, Situation(consented=frozenset({"sms", "email"})))["options"]
+    ['email', 'sms']
+    >>> _offered(q, Situation()) is None
+    True
+    """
+    if question.get("decides") != "channel" or question.get("kind") != "choice":
+        return question
+    options = [o for o in question.get("options", []) if o in situation.consented]
+    return {**question, "options": options} if options else None
+
+
 def choose(
     bank: dict[str, dict[str, Any]], answered: set[str], situation: Situation, n: int
 ) -> list[Choice]:
     """At most ``n`` unanswered applicable questions, the most useful first (see the module)."""
     found: list[Choice] = []
-    for qid, question in bank.items():
-        if qid in answered or not applies(question, situation):
+    for qid, asked in bank.items():
+        if qid in answered or not applies(asked, situation):
+            continue
+        question = _offered(asked, situation)
+        if question is None:
             continue
         bonus, why = _worth(question.get("decides"), situation)
         found.append(Choice(qid, question, float(question.get("weight", 1.0)) + bonus, why))

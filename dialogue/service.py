@@ -220,7 +220,8 @@ class DialogueService:
 
     def situation(self, tenant: str, cid: str) -> Situation:
         """What the choice of questions looks at: tier and stage (insights), growth room,
-        made-to-measure buying, whether the customer was ever reached, purchases."""
+        made-to-measure buying, whether the customer was ever reached, purchases, and the
+        channels the customer consents to."""
         row = self.store.get_insights_row(tenant, cid) or {}
         tier = row.get("tier") or "standard"
         reached = any(c.get("outcome") in REACHED for c in self.store.list_contacts(tenant, cid))
@@ -228,6 +229,8 @@ class DialogueService:
         configured = bool(self.store.list_configurations(tenant, cid)) or any(
             e.type == "configure" for e in self.store.customer_events(tenant, cid)
         )
+        profile = self.store.get_customer(tenant, cid)
+        consent = profile.consent_channels if profile is not None else {}
         return Situation(
             tier=tier,
             lifecycle_stage=row.get("lifecycle_stage"),
@@ -235,6 +238,7 @@ class DialogueService:
             made_to_measure=configured,
             reached=reached,
             buyer=any(history.purchased),
+            consented=frozenset(ch for ch, given in consent.items() if given is True),
         )
 
     def next_questions(self, tenant: str, customer_id: str, n: int = 2) -> list[Choice]:

@@ -31,7 +31,8 @@ QUESTIONS = {
 def h(client: TestClient, auth: KeyMaker) -> dict[str, str]:
     headers = auth()
     client.put("/v1/customers/c1", json={"account_manager": "am-1"}, headers=headers)
-    client.put("/v1/customers/c2", json={}, headers=headers)
+    c2 = {"consent": {"channels": {"phone": True}}}  # c2 may be called: the channel is askable
+    client.put("/v1/customers/c2", json=c2, headers=headers)
     for qid, q in QUESTIONS.items():
         assert client.put(f"/v1/questions/{qid}", json=q, headers=headers).status_code == 201
     return headers
@@ -171,7 +172,7 @@ def test_questions_answers_and_facts(client: TestClient, h: dict[str, str], auth
     assert "size" not in [q["question_id"] for q in asked] and all(q["why"] for q in asked)
     # never reached (no contact): the channel question first
     first = client.get("/v1/customers/c2/next-questions?n=1", headers=h).json()["questions"]
-    assert [q["question_id"] for q in first] == ["reach"]
+    assert [(q["question_id"], q["options"]) for q in first] == [("reach", ["phone"])]
     assert client.get("/v1/customers/c2/next-questions?n=9", headers=h).status_code == 422
     assert client.delete("/v1/questions/size", headers=h).status_code == 204
     assert client.delete("/v1/questions/size", headers=h).status_code == 404

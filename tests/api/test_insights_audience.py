@@ -57,6 +57,36 @@ def test_only_consenting_customers(client: TestClient, auth: KeyMaker, shop: Sto
     )
 
 
+def test_a_channel_without_consent_is_never_proposed(
+    client: TestClient,
+    auth: KeyMaker,
+    shop: Store,  # noqa: F811
+) -> None:
+    """Withdrawn consent takes effect at once: the insights row, the audience and the
+    manager's worklist stop proposing the channel (a manager needs phone or email to call)."""
+    h = auth("shop", "customers")
+    cid = _all(client, h, "&tier=MVC", 5)[0]["customer_id"]
+    may_call = {"account_manager": "am-1", "consent": {"channels": {"phone": True}}}
+    assert client.patch(f"/v1/customers/{cid}", json=may_call, headers=h).status_code == 200
+    row = client.get(f"/v1/customers/{cid}/insights", headers=h).json()
+    assert row["next_best_action"]["channel"] == "account_manager"  # MVC with a manager
+    no = {"consent": {"channels": {"phone": False, "email": False}}}
+    assert client.patch(f"/v1/customers/{cid}", json=no, headers=h).status_code == 200
+    row = client.get(f"/v1/customers/{cid}/insights", headers=h).json()
+    assert row["next_best_action"]["channel"] == "self_service"
+    for channel in ("account_manager", "phone", "email"):
+        audience = _all(client, h, f"&channel={channel}", 10)
+        assert cid not in {c["customer_id"] for c in audience}, channel
+    worklist = client.get("/v1/account-managers/am-1/customers?limit=100", headers=h).json()
+    (entry,) = [c for c in worklist["customers"] if c["customer_id"] == cid]
+    assert entry["next_best_action"]["channel"] == "self_service"
+    email = {"consent": {"channels": {"email": True}}}
+    client.patch(f"/v1/customers/{cid}", json=email, headers=h)
+    worklist = client.get("/v1/account-managers/am-1/customers?limit=100", headers=h).json()
+    (entry,) = [c for c in worklist["customers"] if c["customer_id"] == cid]
+    assert entry["next_best_action"]["channel"] == "account_manager"  # the manager may write
+
+
 def test_offers_name_items_from_the_recommender(
     client: TestClient,
     auth: KeyMaker,

@@ -41,8 +41,9 @@ def dialogue(store: Store) -> DialogueService:
     service = DialogueService(store)
     for qid, q in BANK.items():
         service.put_question("t", qid, q)
-    for cid in ("growable", "tailor", "stranger", "reached-tailor"):
+    for cid in ("growable", "tailor", "reached-tailor"):
         store.put_customer("t", Customer(cid))
+    store.put_customer("t", Customer("stranger", consent_channels={"email": True}))
     store.put_insights_rows("t", {"growable": {"tier": "MGC", "lifecycle_stage": "formation"}})
     for cid in ("tailor", "reached-tailor"):
         store.add_events("t", [Event(f"{cid}-c", cid, "configure", 1.0, item_id="shirt")], [1.0])
@@ -68,6 +69,19 @@ def test_next_questions_prefer_the_answer_that_changes_a_decision(
     dialogue.answer("t", "tailor", {"question_id": "size", "value": "M"})
     assert "size" not in _ids(dialogue, "tailor", 10)
     assert _ids(dialogue, "tailor", 0) == []
+
+
+def test_a_channel_question_offers_only_consented_channels(
+    dialogue: DialogueService, store: Store
+) -> None:
+    (asked,) = dialogue.next_questions("t", "stranger", 1)
+    assert asked.question_id == "channel" and asked.question["options"] == ["email"]
+    store.put_customer("t", Customer("stranger", consent_channels={"email": False, "sms": True}))
+    # no consented channel among the options: the question is not asked at all
+    assert "channel" not in _ids(dialogue, "stranger", 10)
+    store.put_customer("t", Customer("stranger", consent_channels={"phone": True, "email": True}))
+    assert dialogue.next_questions("t", "stranger", 1)[0].question["options"] == ["email", "phone"]
+    assert BANK["channel"]["options"] == ["email", "phone"]  # the bank itself is unchanged
 
 
 def test_answers_are_dated_facts_of_the_right_kind(dialogue: DialogueService) -> None:
