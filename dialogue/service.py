@@ -226,8 +226,9 @@ class DialogueService:
         tier = row.get("tier") or "standard"
         reached = any(c.get("outcome") in REACHED for c in self.store.list_contacts(tenant, cid))
         history = self.store.customer_items(tenant, cid)
-        configured = bool(self.store.list_configurations(tenant, cid)) or any(
-            e.type == "configure" for e in self.store.customer_events(tenant, cid)
+        # Only configure events are read (the store filters by type), not the whole history.
+        configured = bool(self.store.list_configurations(tenant, cid)) or bool(
+            len(self.store.customers_events_frame(tenant, [cid], types=["configure"]))
         )
         profile = self.store.get_customer(tenant, cid)
         consent = profile.consent_channels if profile is not None else {}

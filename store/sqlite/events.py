@@ -134,8 +134,11 @@ class SQLiteEvents(SQLiteConnection, EventStore):
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = db.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant = ?"
-                f" AND customer_id IN ({','.join('?' * len(chunk))})" + _type_filter(types),
+                # Named: with an IN list and no statistics, SQLite's planner takes the primary
+                # key's (tenant) prefix and reads every event of the tenant.
+                f"SELECT {_EVENT_COLUMNS} FROM events INDEXED BY events_by_customer"
+                f" WHERE tenant = ? AND customer_id IN ({','.join('?' * len(chunk))})"
+                + _type_filter(types),
                 [tenant, *chunk, *(types or ())],
             ).fetchall()
             events.extend(map(event_from_row, rows))
