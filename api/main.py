@@ -29,9 +29,10 @@ from api.routers import (
     models,
     recommendations,
     session,
+    tiers,
 )
 from configurator.secret import CodeKey
-from configurator.service import ConfiguratorService
+from configurator.service import ConfiguratorService, CustomerTerms
 from core.logs import configure_logging
 from customers import CustomerService
 from dialogue import DialogueService
@@ -57,6 +58,7 @@ ROUTERS = (
     account_managers,
     dialogue,
     insights,
+    tiers,
     events,
     models,
     experiments,
@@ -181,3 +183,9 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     # service started while the store is down still starts).
     code_key = CodeKey(store, settings.configurator_secret.get_secret_value().encode())
     app.state.configurator = ConfiguratorService(store, code_key, on_events=listeners.events_stored)
+
+    def terms(tenant: str, customer_id: str) -> CustomerTerms:
+        e = insights.perk_effects(tenant, customer_id)
+        return CustomerTerms(e["discount"], e["lead_time_days_saved"], tuple(e["applied"]))
+
+    app.state.configurator.terms = terms  # tier perks: a discount and priority lead time

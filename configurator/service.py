@@ -23,6 +23,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from configurator.engine import Configurator
@@ -38,6 +40,42 @@ from store.base import Store
 
 #: Called with (tenant, events) once a saved configuration's configure event is stored.
 EventsStored = Callable[[str, list[Event]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTerms:
+    """What a customer's perks change in a configure answer: ``discount`` (a fraction) off
+    the price and ``lead_time_days_saved`` off the lead time (a priority slot; never below one
+    day), given by the perks in ``applied`` (the app connects the tier policy)."""
+
+    discount: float = 0.0
+    lead_time_days_saved: int = 0
+    applied: tuple[dict[str, Any], ...] = ()
+
+    def variant(self, variant: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``variant`` (a configure answer's) at the customer's terms, with the list figures."""
+        if variant is None or not self.applied:
+            return variant
+        price = float(round(Decimal(str(variant["price"])) * (1 - Decimal(str(self.discount))), 2))
+        days = max(int(variant["lead_time_days"]) - self.lead_time_days_saved, 1)
+        if self.lead_time_days_saved == 0:
+            days = int(variant["lead_time_days"])
+        return {
+            **variant,
+            "price": price,
+            "lead_time_days": days,
+            "list_price": variant["price"],
+            "list_lead_time_days": variant["lead_time_days"],
+        }
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A configure answer at these terms: variant and suggestion, and the perks applied."""
+        return {
+            **body,
+            "variant": self.variant(body.get("variant")),
+            "suggested": self.variant(body.get("suggested")),
+            "perks": list(self.applied),
+        }
 
 
 class ConfiguratorService:
@@ -63,6 +101,8 @@ class ConfiguratorService:
         self.store = store
         self.registry = FamilyRegistry(store, secret)
         self.on_events = on_events
+        #: ``(tenant, customer_id) -> CustomerTerms`` (the app connects the tier perks).
+        self.terms: Callable[[str, str], CustomerTerms] | None = None
 
     # -- families ------------------------------------------------------------------------------
     def products(self, tenant: str) -> list[Served]:
@@ -106,6 +146,10 @@ class ConfiguratorService:
 
         customer_id = self._owner(tenant, customer_id)
         return personalization(self.store, decode, tenant, customer_id, cfg.compiled)
+
+    def customer_terms(self, tenant: str, customer_id: str) -> CustomerTerms:
+        """The customer's terms (their perks' discount and priority); none when unconnected."""
+        return CustomerTerms() if self.terms is None else self.terms(tenant, customer_id)
 
     def configure(
         self,

@@ -29,7 +29,7 @@ from insights.gamma_gamma import GammaGammaModel
 from insights.lifecycle import lifecycle_stage, purchase_trend
 from insights.rfm import RFMScorer
 from insights.summary import CustomerSummary, summarize
-from insights.tiers import ValueTiers
+from insights.tiers import ValueFn, ValueTiers
 from insights.validation import ActivityModel, activity_features, discount_annuity
 
 
@@ -192,38 +192,33 @@ def population_metrics(
     }
 
 
-def score_rows(
+def value_after(
     s: CustomerSummary,
     models: ValueModels,
-    tiers: ValueTiers,
-    rfm: RFMScorer,
     contacts: np.ndarray,
-    recommend: Recommender | None,
-    computed_at: float,
-    metrics: dict[str, np.ndarray] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Rows for every customer of ``s`` (fitted tiers and RFM edges given)."""
+    gross_spend: np.ndarray,
+    window_days: float,
+) -> tuple[ValueFn, ValueFn]:
+    """What each customer of ``s`` would be worth ``window_days`` from now: after ``k`` more
+    purchases of their usual size (``gross_spend``), or after one more purchase worth ``amount``,
+    the last one made at the window's end (the least favourable moment). Both give
+    ``(clv, net value)`` arrays, as :meth:`insights.tiers.ValueTiers.next_tier` wants them."""
     cfg = models.cfg
-    x, tx, T, m = s.frequency, s.recency, s.T, s.monetary
-    rr = s.return_rate
-    mt = metrics if metrics is not None else population_metrics(s, models, contacts)
-    clv, net, predicted, spend = mt["clv"], mt["net"], mt["predicted"], mt["spend"]
-    gross_spend, p_alive, churn = mt["gross_spend"], mt["p_alive"], mt["churn"]
-    tier = tiers.predict(clv, net, gross_spend, p_alive, mt["growth"])
-    headroom = tiers.peer_potential(gross_spend) - clv
-
-    trend = purchase_trend(x, T, s.recent_repeat, s.trend_window, cfg.trend_min_expected)
-    age_days = T * cfg.time_unit_days
-    stage = lifecycle_stage(x, age_days, p_alive, churn, trend, cfg)
-    scores = rfm.transform(s.days_since_last, x + 1, s.order_value)
-
-    W = cfg.units(cfg.next_tier_window_days)
-    T_after = T + W
-
-    # The run rate at the window's end: what of today's run-rate window is still in it then,
+    x, tx, T, m, rr = s.frequency, s.recency, s.T, s.monetary, s.return_rate
+    T_after = T + cfg.units(window_days)
+    # The run rate at the window's end: what of today's run-rate window is still in it then
+    # (summarised for the next-tier window; nothing of it once the window covers it all),
     # plus the new purchases.
     per_day = (1.0 - rr) / cfg.runrate_days
-    tail_rate = s.runrate_tail * per_day
+    if window_days >= cfg.runrate_days:
+        tail_rate = np.zeros_like(x)
+    elif window_days == cfg.next_tier_window_days:
+        tail_rate = s.runrate_tail * per_day
+    else:
+        raise ValueError(
+            f"value_after: the run rate's tail is known for {cfg.next_tier_window_days} days "
+            f"and for windows of at least {cfg.runrate_days}, not {window_days}"
+        )
 
     def after_purchases(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xk = x + k
@@ -243,6 +238,36 @@ def score_rows(
         )
         return c, nv
 
+    return after_purchases, after_spend
+
+
+def score_rows(
+    s: CustomerSummary,
+    models: ValueModels,
+    tiers: ValueTiers,
+    rfm: RFMScorer,
+    contacts: np.ndarray,
+    recommend: Recommender | None,
+    computed_at: float,
+    metrics: dict[str, np.ndarray] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Rows for every customer of ``s`` (fitted tiers and RFM edges given)."""
+    cfg = models.cfg
+    x, T = s.frequency, s.T
+    mt = metrics if metrics is not None else population_metrics(s, models, contacts)
+    clv, net, predicted, spend = mt["clv"], mt["net"], mt["predicted"], mt["spend"]
+    gross_spend, p_alive, churn = mt["gross_spend"], mt["p_alive"], mt["churn"]
+    tier = tiers.predict(clv, net, gross_spend, p_alive, mt["growth"])
+    headroom = tiers.peer_potential(gross_spend) - clv
+
+    trend = purchase_trend(x, T, s.recent_repeat, s.trend_window, cfg.trend_min_expected)
+    age_days = T * cfg.time_unit_days
+    stage = lifecycle_stage(x, age_days, p_alive, churn, trend, cfg)
+    scores = rfm.transform(s.days_since_last, x + 1, s.order_value)
+
+    after_purchases, after_spend = value_after(
+        s, models, contacts, gross_spend, cfg.next_tier_window_days
+    )
     nxt = tiers.next_tier(
         tier,
         after_purchases,

@@ -28,8 +28,10 @@ from insights.rows import (
     contacts_array,
     iso_utc,
     parse_iso,
+    population_metrics,
     score_rows,
     summarize_for,
+    value_after,
 )
 from insights.summary import DAY, as_timestamp, observation_end_day
 from insights.tiers import ValueTiers
@@ -264,6 +266,57 @@ class CustomerValueScorer:
             as_of = max(self.refresh_as_of(newest[cid]) for cid in members)
             frame = history.select(np.isin(history.customer_id, np.array(members, dtype=object)))
             out.update(self.score_many(frame, as_of, contacts=contacts, recommend=recommend))
+        return out
+
+    def windows(self) -> list[float]:
+        """The windows a requirement is stated in, shortest first: the next-tier window, then
+        the run-rate window and the horizon when longer (where the run rate is known)."""
+        cfg = self.config
+        w0 = cfg.next_tier_window_days
+        return [w0, *sorted({w for w in (cfg.runrate_days, cfg.horizon_days) if w > w0})]
+
+    def reach(
+        self,
+        customer_id: str,
+        history: EventFrame,
+        as_of: datetime | float,
+        target: str,
+        *,
+        contacts: float = 0.0,
+    ) -> list[dict[str, Any]] | None:
+        """What reaching ``target`` ("standard" or "MVC") takes ``customer_id``, in each of
+        :meth:`windows`: the fewest more purchases of their usual size (None: more than
+        ``next_tier_max_purchases``), the smallest one-purchase spend (None: none suffices), and
+        the customer's own pace in that window — purchases the model expects and spend at the
+        larger of that and their recent run rate. None when they have no purchase before ``as_of``.
+        """
+        mine = history.select(history.customer_id == customer_id)
+        s = summarize_for(mine, as_timestamp(as_of), self.config)
+        if len(s) == 0:
+            return None
+        cfg = self.config
+        contacts_arr = np.full(1, float(contacts))
+        mt = population_metrics(s, self._models, contacts_arr)
+        typical = float(mt["gross_spend"][0])
+        rate = float(mt["rate"][0])
+        out = []
+        for w in self.windows():
+            after_k, after_s = value_after(s, self._models, contacts_arr, mt["gross_spend"], w)
+            k, spend = self.tiers.routes(target, 1, after_k, after_s, cfg.next_tier_max_purchases)
+            expected = self.transaction_model.expected_purchases(
+                cfg.units(w), s.frequency, s.recency, s.T
+            )
+            pace_k = max(float(expected[0]), rate * w / typical if typical > 0 else 0.0)
+            out.append(
+                {
+                    "within_days": w,
+                    "purchases": int(k[0]) if k[0] <= cfg.next_tier_max_purchases else None,
+                    "spend": float(spend[0]) if np.isfinite(spend[0]) else None,
+                    "typical_spend": typical,
+                    "pace_purchases": pace_k,
+                    "pace_spend": max(pace_k * typical, rate * w),
+                }
+            )
         return out
 
     # -- answers built on rows -----------------------------------------------------------------

@@ -42,6 +42,17 @@ from insights.actions import order_for_action, recover_action
 from insights.channels import channel_for, consented_channels
 from insights.config import ValueConfig
 from insights.differentiation import carry_population
+from insights.entitlements import (
+    TierPolicy,
+    cheapest_route,
+    granted_perks,
+    grants,
+    load_tier_policy,
+    save_tier_policy,
+    service_effects,
+    target_tier,
+)
+from insights.rows import parse_iso
 from insights.scoring import VALUE_EVENT_TYPES, CustomerValueScorer
 from insights.settings import load_value_config, save_value_config
 from store.base import Store
@@ -312,6 +323,90 @@ class InsightsService:
             tier = str(row.get("tier"))
             group["by_tier"][tier] = group["by_tier"].get(tier, 0) + 1
         return out
+
+    # -- tier perks ----------------------------------------------------------------------------
+    def tier_policy(self, tenant: str) -> dict[str, Any]:
+        """The tenant's perks per tier and the policy's version (0: never set)."""
+        version, policy = load_tier_policy(self.store, tenant)
+        return {"version": version, **policy.model_dump(mode="json")}
+
+    def set_tier_policy(self, tenant: str, policy: TierPolicy) -> dict[str, Any]:
+        """Store a new version of the policy; entitlements use it from the next read."""
+        save_tier_policy(self.store, tenant, policy)
+        return self.tier_policy(tenant)
+
+    def _tier_of(self, tenant: str, customer_id: str) -> dict[str, Any]:
+        row = self.store.get_insights_row(tenant, customer_id)
+        return dict(row) if row is not None else self.row_on_demand(tenant, customer_id)
+
+    def entitlements(self, tenant: str, customer_id: str) -> dict[str, Any]:
+        """The perks the customer's tier grants and, for each withheld one, the cheapest
+        reachable route to the tier that grants it (:mod:`insights.entitlements`); what the
+        granted perks change in the service. 404 for an unknown customer or before any run."""
+        version, policy = load_tier_policy(self.store, tenant)
+        row = self._tier_of(tenant, customer_id)
+        tier = str(row["tier"])
+        granted: list[dict[str, Any]] = []
+        withheld: list[dict[str, Any]] = []
+        needs: dict[str, dict[str, Any]] = {}
+        for perk_tier, perk in policy.perks():
+            doc = {**perk.model_dump(mode="json"), "tier": perk_tier}
+            if grants(perk_tier, tier):
+                granted.append(doc)
+                continue
+            target = target_tier(perk_tier)
+            if target not in needs:
+                needs[target] = self._requirement(tenant, row, target)
+            withheld.append({**doc, "requirement": needs[target]})
+        return {
+            "customer_id": customer_id,
+            "tier": tier,
+            "policy_version": version,
+            "granted": granted,
+            "withheld": withheld,
+            "effects": service_effects(granted),
+            "as_of": row.get("as_of"),
+            "computed_at": row.get("computed_at"),
+        }
+
+    def _requirement(self, tenant: str, row: dict[str, Any], target: str) -> dict[str, Any]:
+        """What reaching ``target`` takes the customer of ``row`` (see :func:`cheapest_route`)."""
+        run = self.run(tenant, row.get("model_computed_at") or row.get("computed_at"))
+        if run is None:
+            raise no_insights(tenant)
+        cid = row["customer_id"]
+        windows = None
+        if row.get("status", "scored") == "scored" and row.get("as_of"):
+            frame = self.store.customers_events_frame(tenant, [cid], VALUE_EVENT_TYPES)
+            contacts = float(len(self.store.list_contacts(tenant, cid)))
+            windows = run.scorer.reach(
+                cid, frame, parse_iso(row["as_of"]), target, contacts=contacts
+            )
+        if windows is None:  # no purchase yet: the first one is the step to take
+            first = run.scorer.no_purchases(cid)["next_tier"]
+            return {
+                "tier": target,
+                "reachable": True,
+                "route": "first_purchase",
+                "purchases": first.get("purchases"),
+                "spend": None,
+                "purchase_value": run.scorer.fallback_spend,
+                "within_days": first.get("within_days"),
+                "requirement": first["requirement"],
+            }
+        return cheapest_route(target, windows)
+
+    def perk_effects(self, tenant: str, customer_id: str) -> dict[str, Any]:
+        """What the customer's granted perks change in the service (no discount, no priority
+        for a customer the tenant does not know or before any run: a configure still answers)."""
+        _, policy = load_tier_policy(self.store, tenant)
+        if not policy.tiers:
+            return service_effects([])
+        try:
+            tier = str(self._tier_of(tenant, customer_id)["tier"])
+        except NotFound:
+            return service_effects([])
+        return service_effects([p.model_dump(mode="json") for p in granted_perks(policy, tier)])
 
     # -- settings ------------------------------------------------------------------------------
     def value_config(self, tenant: str) -> dict[str, Any]:

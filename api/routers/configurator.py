@@ -119,14 +119,18 @@ async def configure(
 ) -> Response:
     """One interactive step: which options stay valid (and why others do not), conflicts to
     drop, the remaining variant count, fit from measurements and a suggested completion
-    (personalised with ``customer_id``: see ``personalization`` in the answer)."""
+    (personalised with ``customer_id``: see ``personalization`` in the answer). With
+    ``customer_id``, the perks of the customer's tier apply: a discount in ``price`` and a
+    priority lead time in ``lead_time_days`` (``list_price`` and ``list_lead_time_days`` keep
+    the list figures; ``perks`` names the perks applied)."""
     served = service.product(key.tenant, product_id)
-    personal = None
+    personal = terms = None
     if body.customer_id is not None:
         # Several store reads (a round trip each on Redis): off the event loop.
         personal = await run_in_threadpool(
             service.personalization, key.tenant, body.customer_id, served.cfg
         )
+        terms = await run_in_threadpool(service.customer_terms, key.tenant, body.customer_id)
     try:
         result = service.configure(
             served,
@@ -137,7 +141,8 @@ async def configure(
         )
     except InputError as exc:
         raise _invalid(exc) from exc
-    return _json({**result.to_dict(), "personalization": personal and personal.to_dict()})
+    answer = {**result.to_dict(), "personalization": personal and personal.to_dict()}
+    return _json(answer if terms is None else terms.answer(answer))
 
 
 # -- variant codes --------------------------------------------------------------------------

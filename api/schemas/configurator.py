@@ -133,6 +133,12 @@ class VariantPublic(BaseModel):
     lead_time_days: int
     complete: bool = Field(description="false while a required text (embroidery) is missing")
     missing: list[str]
+    list_price: float | None = Field(
+        None, description="the price before the customer's perks (only when a perk applied)"
+    )
+    list_lead_time_days: int | None = Field(
+        None, description="the lead time before the customer's perks (only when a perk applied)"
+    )
 
 
 class OptionStatePublic(BaseModel):
@@ -192,6 +198,11 @@ class ConfigurePublic(BaseModel):
     missing: list[str]
     personalization: PersonalizationPublic | None = Field(
         None, description="present when customer_id was given"
+    )
+    perks: list[dict[str, Any]] | None = Field(
+        None,
+        description="with customer_id: the perks of the customer's tier applied to price "
+        "(discount) and lead time (priority_lead_time); empty when none applies",
     )
 
 
