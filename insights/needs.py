@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
 
 from core.errors import NotFittedError
 
@@ -105,6 +104,10 @@ class NeedsSegmenter:
         self.scale_ = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
         z = (x - self.mean_) / self.scale_
         k = max(1, min(self.n_segments, x.shape[0]))
+        # Imported here: scikit-learn (and the scipy.stats it loads) is a third of a worker's
+        # start-up imports, and serving only assigns customers to the fitted centres.
+        from sklearn.cluster import MiniBatchKMeans
+
         km = MiniBatchKMeans(
             n_clusters=k, random_state=self.random_state, n_init=3, batch_size=4096
         ).fit(z)

@@ -34,7 +34,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from core.errors import NotFittedError
 
@@ -126,6 +125,8 @@ class ActivityModel:
 
     def fit(self, features: np.ndarray, bought: np.ndarray) -> ActivityModel:
         """Fit on the validation window's outcomes; keeps the calibration by decile."""
+        from sklearn.linear_model import LogisticRegression  # a job's import, not a worker's
+
         reg = LogisticRegression(C=self.C, max_iter=1000).fit(features, bought.astype(int))
         self.coef_ = [float(c) for c in reg.coef_[0]]
         self.intercept_ = float(reg.intercept_[0])

@@ -56,13 +56,13 @@ def test_activations_under_load_on_two_workers_fail_no_request(tmp_path: Path) -
     try:
         for t in clients:
             t.start()
-        time.sleep(1.0)
+        time.sleep(0.5)
         for k in range(SWAPS):
             family, params = [("itemknn", {}), ("ease", {"l2": 5.0}), ("als", {"factors": 4})][k]
             versions.append(publish(store, data, "shop", family, params))
             r = httpx.post(f"{server.url}/v1/models/{versions[-1]}/activate", headers=headers)
             assert r.status_code == 200, r.text
-            time.sleep(1.5)
+            time.sleep(1.0)  # two polls (ATELIER_MODEL_POLL_S): both workers swap under load
         # Both workers follow: the last answers all name the last version.
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
