@@ -58,9 +58,10 @@ class InteractionWeights:
     type_weights
         Weight per event type (view < add_to_cart < purchase; ``return`` and ``dislike`` negative).
         Types not listed weigh 0.
-    rating_scale, rating_offset
-        A ``rating`` event weighs ``rating_scale * (value - rating_offset)``: with an offset of 3 a
-        one-star rating counts against the item.
+    rating_scale, rating_offset, rating_power
+        A ``rating`` event weighs ``rating_scale * d ** rating_power`` with ``d = value -
+        rating_offset`` (the sign of ``d`` kept): with an offset of 3 a one-star rating counts
+        against the item; a power below 1 shrinks the gap between stars (``rating^0.5``).
     quantity
         ``"none"`` ignores quantities; ``"log"`` multiplies by ``1 + log(quantity)``.
     half_life_days
@@ -74,6 +75,7 @@ class InteractionWeights:
     type_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TYPE_WEIGHTS))
     rating_scale: float = 1.0
     rating_offset: float = 0.0
+    rating_power: float = 1.0
     quantity: str = "none"
     half_life_days: float | None = None
     max_weight: float | None = None
@@ -84,6 +86,8 @@ class InteractionWeights:
             raise ValueError(f"quantity must be 'none' or 'log', not {self.quantity!r}")
         if self.half_life_days is not None and self.half_life_days <= 0:
             raise ValueError("half_life_days must be positive")
+        if not self.rating_power > 0:
+            raise ValueError("rating_power must be positive")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -111,10 +115,10 @@ def event_weights(
             w[types == name] = tw
     is_rating = types == "rating"
     if is_rating.any():
-        v = np.asarray(values, dtype=np.float64)[is_rating]
-        w[is_rating] = np.where(
-            np.isnan(v), 0.0, weights.rating_scale * (v - weights.rating_offset)
-        )
+        d = np.asarray(values, dtype=np.float64)[is_rating] - weights.rating_offset
+        if weights.rating_power != 1.0:
+            d = np.sign(d) * np.abs(d) ** weights.rating_power
+        w[is_rating] = np.where(np.isnan(d), 0.0, weights.rating_scale * d)
     if weights.quantity == "log":
         q = np.asarray(quantities, dtype=np.float64)
         q = np.where(np.isnan(q) | (q < 1.0), 1.0, q)

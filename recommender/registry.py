@@ -120,6 +120,7 @@ def _rebuilds_rows(weights: InteractionWeights) -> bool:
         dict(weights.type_weights) == dict(INGEST_WEIGHTS.type_weights)
         and weights.rating_scale == INGEST_WEIGHTS.rating_scale
         and weights.rating_offset == INGEST_WEIGHTS.rating_offset
+        and weights.rating_power == INGEST_WEIGHTS.rating_power
         and weights.quantity == INGEST_WEIGHTS.quantity
     )
     return not same_rows or weights.half_life_days is not None

@@ -45,6 +45,16 @@ from recommender.serving import Recommendation
 from store.base import Store
 
 
+def _rows_by_customer(frame: EventFrame, customers: set[str]) -> dict[str, np.ndarray]:
+    """Row indices of each of ``customers``' events in ``frame`` (in time order)."""
+    ids = frame.customer_id.tolist()
+    out: dict[str, list[int]] = {}
+    for i, cid in enumerate(ids):
+        if cid in customers:
+            out.setdefault(cid, []).append(i)
+    return {c: np.asarray(v, dtype=np.int64) for c, v in out.items()}
+
+
 @dataclass
 class _StorePopularity:
     """Popularity from the store's purchases, for tenants without any published model."""
@@ -110,9 +120,11 @@ class RecommendationService:
                 served.foldin.forget(customer_id)
 
     def _warm(self, tenant: str, served: ServedModel) -> int:
-        """Precompute the answers of the most recently active customers; returns how many."""
-        if served.exact_history:
-            return 0
+        """Precompute the answers of the most recently active customers; returns how many.
+
+        A version whose weighting the store's rows do not hold (``exact_history``: type
+        weights, rating transforms or a half-life of its own) gets its rows from the events
+        read here once, so its hot path is the cached one too."""
         frame = self.store.events_frame(tenant)
         if not len(frame):
             return 0
@@ -121,11 +133,17 @@ class RecommendationService:
             last[cid] = ts  # frames are in time order: the last write is the latest event
         recent = sorted(last, key=last.__getitem__, reverse=True)[: self.cache_customers]
         policy = self._policy(tenant, served.catalog_version)
+        rows = _rows_by_customer(frame, set(recent)) if served.exact_history else {}
+        now = time.time()
         for cid in recent:
             if self.registry.stopping:
                 break
             version = self.store.serving_versions(tenant, cid).customer
-            self._precompute(served, tenant, cid, version, policy)
+            hist = None
+            if served.exact_history:
+                events = frame.select(rows[cid])
+                hist = history_row(events, served.model.item_index, served.weights, now, policy)
+            self._precompute(served, tenant, cid, version, policy, hist)
         return len(recent)
 
     # ------------------------------------------------------------------ answers
@@ -166,7 +184,7 @@ class RecommendationService:
         if served is None:
             had = set(self._owned_ids(tenant, customer_id, policy))
             return self._store_popular(tenant, n, category, set(exclude) | had)
-        if not served.exact_history and not explain:
+        if not explain:
             pre = served.answers.get(
                 customer_id, versions.customer, served.catalog_version, policy.mask
             )
@@ -283,15 +301,15 @@ class RecommendationService:
         customer_id: str,
         version: int,
         policy: RecommendationPolicy,
+        hist: CustomerHistory | None = None,
     ) -> Precomputed:
         """Score the customer's general top-``CACHE_DEPTH`` and remember it under ``version``
         (read before the profile and the row: a change in between leaves the entry stale,
-        never wrong)."""
+        never wrong). With a half-life the list holds until the customer's next write: decay
+        scales all of one customer's weights alike, so item-based rankings do not change."""
         customer = self.store.get_customer(tenant, customer_id)
-        row = self.store.customer_items(tenant, customer_id)
-        raw = dict(zip(row.item_ids, row.weights, strict=True))
-        kinds = dict(zip(row.item_ids, row.kinds, strict=True))
-        hist = finalize_history(raw, served.model.item_index, served.weights, kinds, policy)
+        if hist is None:
+            hist = self._history(tenant, customer_id, served, policy)
         if customer is not None and not customer.consent_personalization:
             rec = served.model.popular(CACHE_DEPTH, purchased_idx=hist.excluded)
             fallback: str | None = NO_CONSENT

@@ -35,7 +35,7 @@ from core.errors import MissingExtra
 from recommender.interactions import DEFAULT_TYPE_WEIGHTS, InteractionWeights
 from recommender.models import FAMILIES, Recommender
 from training.evaluation import Split, evaluate_model
-from training.validation import Validation
+from training.validation import Validation, mean_metrics
 
 #: The grid searched per family (bounded: the machine is shared). Regularisation is relative
 #: to the data (:func:`resolve_params`): ``l2_rel`` times the mean item support (the mean of
@@ -68,6 +68,9 @@ DENSE_FAMILIES: frozenset[str] = frozenset({"ease", "dlae"})
 #: Above this many items the dense families are not searched (their item x item weights alone
 #: take ``4 * items**2`` bytes, and serving scores a dense row per request).
 EASE_MAX_ITEMS = 10000
+#: Catalogs this small are always solved whole: one inverse takes seconds at most, and a timing
+#: taken on a busy machine must not cut a catalog the size of ML-100K's.
+DENSE_WHOLE_ITEMS = 4000
 
 
 def mean_support(matrix: sp.csr_matrix) -> float:
@@ -106,21 +109,26 @@ _INVERSE_SECONDS_PER_CUBE: list[float] = []
 
 def inverse_seconds(n: int) -> float:
     """Measured cost model of the dense families: seconds of one ``n x n`` inverse here,
-    extrapolated as ``n³`` from one timed 700 x 700 inverse (measured once per process)."""
+    extrapolated as ``n³`` from the fastest of three timed 1000 x 1000 inverses (measured once
+    per process; the fastest, because the machine's other load only ever adds time)."""
     if not _INVERSE_SECONDS_PER_CUBE:
-        a = np.random.default_rng(0).random((700, 700))
-        g = a @ a.T + 700.0 * np.eye(700)
-        start = time.perf_counter()
-        np.linalg.inv(g)
-        _INVERSE_SECONDS_PER_CUBE.append((time.perf_counter() - start) / 700.0**3)
+        a = np.random.default_rng(0).random((1000, 1000))
+        g = a @ a.T + 1000.0 * np.eye(1000)
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            np.linalg.inv(g)
+            best = min(best, time.perf_counter() - start)
+        _INVERSE_SECONDS_PER_CUBE.append(best / 1000.0**3)
     return _INVERSE_SECONDS_PER_CUBE[0] * float(n) ** 3
 
 
 def dense_head(n_items: int, seconds: float) -> int | None:
-    """Items the dense solve keeps so that one fit costs about ``seconds`` (None: all)."""
-    if inverse_seconds(n_items) <= seconds:
+    """Items the dense solve keeps so that one fit costs about ``seconds`` (None: all; always
+    all up to :data:`DENSE_WHOLE_ITEMS`)."""
+    if n_items <= DENSE_WHOLE_ITEMS or inverse_seconds(n_items) <= seconds:
         return None
-    return max(200, int((seconds / inverse_seconds(1)) ** (1.0 / 3.0)))
+    return max(DENSE_WHOLE_ITEMS, int((seconds / inverse_seconds(1)) ** (1.0 / 3.0)))
 
 
 @dataclass
@@ -190,15 +198,18 @@ def fit_family(family: str, params: dict[str, Any], matrix: sp.csr_matrix) -> Re
     return model.fit(matrix)
 
 
-def _trial(split: Split, family: str, params: dict[str, Any], k: int) -> dict[str, Any]:
+def _trial(
+    splits: Split | Sequence[Split], family: str, params: dict[str, Any], k: int
+) -> dict[str, Any]:
+    """Fit and score one candidate on each fold; metrics are the folds' mean."""
+    folds = [splits] if isinstance(splits, Split) else list(splits)
     start = time.perf_counter()
-    model = fit_family(family, params, split.train)
-    metrics = evaluate_model(model, split, k=k)
+    per_fold = [evaluate_model(fit_family(family, params, s.train), s, k=k) for s in folds]
     return {
         "family": family,
         "params": params,
-        "fitted_params": resolve_params(params, split.train),
-        "metrics": metrics,
+        "fitted_params": resolve_params(params, folds[0].train),
+        "metrics": mean_metrics(per_fold),
         "seconds": round(time.perf_counter() - start, 3),
     }
 
@@ -265,8 +276,9 @@ def _optuna() -> Any:
 def weighting_candidates(frame: Any) -> list[tuple[str, InteractionWeights]]:
     """The interaction weightings the default search tries, from what the events hold.
 
-    Always counted (the service's weights) and binary; with ratings, binary above the median
-    and the upper-quartile rating; with several positive types, purchase-heavy type weights;
+    Always counted (the service's weights) and binary; with ratings, ``rating^0.5`` (stars
+    counted with their gaps shrunk), binary above the median and the upper-quartile rating;
+    with several positive types, purchase-heavy type weights;
     over at least 90 days, a half-life of a sixth of the span, binary and counted with cells
     capped at three events' weight.
 
@@ -274,13 +286,14 @@ def weighting_candidates(frame: Any) -> list[tuple[str, InteractionWeights]]:
     >>> f = EventFrame.from_events([Event(str(i), "c", "rating", 0.0, item_id="i", value=v)
     ...                             for i, v in enumerate([1.0, 3.0, 4.0, 5.0])])
     >>> [name for name, _ in weighting_candidates(f)]
-    ['counted', 'binary', 'rating>=3.5', 'rating>=4.25']
+    ['counted', 'binary', 'rating^0.5', 'rating>=3.5', 'rating>=4.25']
     """
     out = [("counted", InteractionWeights()), ("binary", InteractionWeights(binary=True))]
     types = frame.type.astype(str)
     values = np.asarray(frame.value, dtype=np.float64)
     ratings = values[(types == "rating") & ~np.isnan(values)]
     if len(ratings):
+        out.append(("rating^0.5", InteractionWeights(rating_power=0.5)))
         for q in (0.5, 0.75):
             t = float(np.quantile(ratings, q))
             if t > float(ratings.min()) and all(f"rating>={t:g}" != n for n, _ in out):
@@ -313,6 +326,73 @@ def _probe_order(families: Sequence[str]) -> list[str]:
     return sorted(families, key=lambda f: cheap_first.index(f) if f in cheap_first else 99)
 
 
+#: A family whose probe on the service's weighting scores below this share of the best one's
+#: is not searched further: the budget goes to the families that can win.
+KEEP_SHARE = 0.9
+
+
+class _Budgeted:
+    """Runs trials on a validation plan until the time budget is spent (the bookkeeping of
+    :func:`search_auto`): a trial whose family's slowest fit so far no longer fits is skipped
+    and listed."""
+
+    def __init__(
+        self,
+        validation: Validation,
+        weightings: Sequence[tuple[str, InteractionWeights]],
+        k: int,
+        budget_s: float,
+        head: int | None,
+        progress: bool,
+    ) -> None:
+        self.validation, self.weightings, self.k = validation, dict(weightings), k
+        self.budget_s, self.head = budget_s, head
+        self.start = time.perf_counter()
+        self.trials: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.fit_s: dict[str, float] = {}
+        self.bar = tqdm(desc="model search", disable=not progress)
+
+    def run(self, stage: str, fam: str, params: dict[str, Any], wname: str) -> None:
+        expected = self.fit_s.get(fam, 0.0)
+        if time.perf_counter() - self.start + expected > self.budget_s and self.trials:
+            self.skipped.append(
+                {"family": fam, "params": params, "weighting": wname, "stage": stage}
+            )
+            return
+        head = self.head if fam in DENSE_FAMILIES else None
+        fit_params = dict(params, head=head) if head else params
+        result = _trial(self.validation.splits(self.weightings[wname]), fam, fit_params, self.k)
+        result.update(weighting=wname, stage=stage)
+        self.trials.append(result)
+        self.fit_s[fam] = max(self.fit_s.get(fam, 0.0), result["seconds"])
+        self.bar.update(1)
+
+    def confirm(self, metric: str, top: int = 3) -> dict[str, Any]:
+        """The best trial after scoring the ``top`` ones on every fold of the plan (the search
+        folds and the confirmation folds): the search's maximum over many close candidates
+        flatters its winner, fresh folds do not. Within the budget, else the search's best."""
+        ranked = sorted(self.trials, key=lambda t: -t["metrics"][metric])[:top]
+        n = self.validation.n_folds
+        if n <= self.validation.search_folds or len(ranked) < 2:
+            return ranked[0]
+        for trial in ranked:
+            spent = time.perf_counter() - self.start
+            if spent + self.fit_s.get(trial["family"], 0.0) * 2 > self.budget_s * 1.25:
+                return ranked[0]
+        for trial in ranked:
+            splits = self.validation.splits(self.weightings[trial["weighting"]], n)
+            head = self.head if trial["family"] in DENSE_FAMILIES else None
+            params = dict(trial["params"], head=head) if head else trial["params"]
+            confirmed = _trial(splits, trial["family"], params, self.k)
+            trial["confirmed"] = confirmed["metrics"]
+        return max(ranked, key=lambda t: t["confirmed"][metric])
+
+    def best_of(self, fam: str, metric: str) -> dict[str, Any] | None:
+        done = [t for t in self.trials if t["family"] == fam]
+        return _best(done, metric) if done else None
+
+
 def search_auto(
     validation: Validation,
     families: Sequence[str] = AUTO_FAMILIES,
@@ -325,71 +405,89 @@ def search_auto(
 ) -> SearchResult:
     """The default search: family, parameters *and* interaction weighting, within a time budget.
 
-    Stage 1 fits each family's :data:`PROBES` point on every weighting and keeps each family's
-    best weighting; stage 2 runs the family's :data:`GRIDS` on that weighting. Dense families
-    are skipped above :data:`EASE_MAX_ITEMS` items and fitted on the head of the catalog that
-    makes one fit cost about a fifteenth of ``budget_s`` (:func:`dense_head`, measured here). A
-    candidate whose expected cost (its family's probe time) no longer fits the budget is skipped
-    and listed in ``skipped``. Popularity's metrics on the same slice are the ``baseline``.
+    Stage 0 fits each family's :data:`PROBES` point on the first weighting (the service's own);
+    families below :data:`KEEP_SHARE` of the best are dropped. Stage 1 probes every other
+    weighting for the best family, and the two it ranks best for the other kept families; each
+    family keeps its best weighting; stage 2
+    runs the :data:`GRIDS` of the kept families on it, best family first. Every trial is
+    averaged over the plan's folds. Dense families are skipped above :data:`EASE_MAX_ITEMS`
+    items and fitted on the head of the catalog that makes one fit cost about a fifteenth of
+    ``budget_s`` (:func:`dense_head`, measured here). A candidate whose expected cost (its
+    family's slowest fit) no longer fits the budget is skipped and listed in ``skipped``.
+    Popularity's metrics on the same slice are the ``baseline``. The three best candidates are
+    scored again on the confirmation folds (:meth:`_Budgeted.confirm`) before one is chosen.
     """
-    start = time.perf_counter()
     weightings = list(weightings or weighting_candidates(validation.frame))
     for fam in families:
         if fam not in FAMILIES:
             raise ValueError(f"unknown model family {fam!r}; choose from {sorted(FAMILIES)}")
-    families = _probe_order(families)
-    trials: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    probe_s: dict[str, float] = {}
     n_items = validation.split(weightings[0][1]).train.shape[1]
-    head = dense_head(n_items, budget_s / 15.0)
-    bar = tqdm(desc="model search", disable=not progress)
-
-    def run(stage: str, fam: str, params: dict[str, Any], wname: str) -> None:
-        expected = probe_s.get(fam, 0.0)
-        if time.perf_counter() - start + expected > budget_s and trials:
-            skipped.append({"family": fam, "params": params, "weighting": wname, "stage": stage})
-            return
-        w = dict(weightings)[wname]
-        fit_params = dict(params, head=head) if fam in DENSE_FAMILIES and head else params
-        result = _trial(validation.split(w), fam, fit_params, k)
-        result.update(weighting=wname, stage=stage)
-        trials.append(result)
-        probe_s[fam] = max(probe_s.get(fam, 0.0), result["seconds"])
-        bar.update(1)
-
-    for fam in families:
+    runner = _Budgeted(
+        validation, weightings, k, budget_s, dense_head(n_items, budget_s / 15.0), progress
+    )
+    searched = []
+    for fam in _probe_order(families):
         if fam in DENSE_FAMILIES and n_items > EASE_MAX_ITEMS:
-            skipped.append({"family": fam, "reason": f"{n_items} items > {EASE_MAX_ITEMS}"})
+            runner.skipped.append({"family": fam, "reason": f"{n_items} items > {EASE_MAX_ITEMS}"})
             continue
-        names = [weightings[0][0]] if fam == "popularity" else [n for n, _ in weightings]
-        for wname in names:
-            run("probe", fam, dict(PROBES.get(fam, {})), wname)
-    for fam in families:
-        done = [t for t in trials if t["family"] == fam]
-        if fam == "popularity" or not done:
-            continue
-        wname = _best(done, metric)["weighting"]
+        runner.run("probe", fam, dict(PROBES.get(fam, {})), weightings[0][0])
+        searched.append(fam)
+    kept = _kept_families(runner, searched, metric)
+    names = [name for name, _ in weightings]
+    for i, fam in enumerate(kept):
+        if i == 1:  # the leader ranked the weightings: the others try its best two
+            lead = [t for t in runner.trials if t["family"] == kept[0]]
+            lead.sort(key=lambda t: -t["metrics"][metric])
+            names = [names[0], *[t["weighting"] for t in lead if t["weighting"] != names[0]][:2]]
+        for wname in names[1:]:
+            runner.run("probe", fam, dict(PROBES.get(fam, {})), wname)
+    for fam in sorted(kept, key=lambda f: -_score(runner.best_of(f, metric), metric)):
+        best = runner.best_of(fam, metric)
         for cand_fam, params in grid_candidates([fam], n_items):
-            if params != PROBES.get(cand_fam):
-                run("grid", cand_fam, params, wname)
-    bar.close()
-    if not trials:
+            if best is not None and params != PROBES.get(cand_fam):
+                runner.run("grid", cand_fam, params, best["weighting"])
+    runner.bar.close()
+    if not runner.trials:
         raise ValueError("no candidate model to search")
-    best = _best(trials, metric)
+    best = runner.confirm(metric)
     baseline: dict[str, float] = next(
-        (t["metrics"] for t in trials if t["family"] == "popularity"), {}
+        (t["metrics"] for t in runner.trials if t["family"] == "popularity"), {}
     )
     return SearchResult(
         best["family"],
         best["params"],
         best["metrics"],
-        trials,
-        weights=dict(weightings)[best["weighting"]],
+        runner.trials,
+        weights=runner.weightings[best["weighting"]],
         weighting=best["weighting"],
         baseline=baseline,
-        skipped=skipped,
+        skipped=runner.skipped,
     )
+
+
+def _score(trial: dict[str, Any] | None, metric: str) -> float:
+    return float(trial["metrics"][metric]) if trial is not None else 0.0
+
+
+def _kept_families(runner: _Budgeted, searched: Sequence[str], metric: str) -> list[str]:
+    """The searched families (not popularity) worth more trials, best probe first; the others
+    are listed in ``runner.skipped`` with the reason."""
+    scores = {f: _score(runner.best_of(f, metric), metric) for f in searched}
+    top = max(scores.values(), default=0.0)
+    kept = []
+    for fam in sorted(scores, key=lambda f: -scores[f]):
+        if fam == "popularity":
+            continue
+        if scores[fam] >= KEEP_SHARE * top:
+            kept.append(fam)
+        else:
+            runner.skipped.append(
+                {
+                    "family": fam,
+                    "reason": f"probe {metric} {scores[fam]:.4f} < {KEEP_SHARE:g} x best {top:.4f}",
+                }
+            )
+    return kept
 
 
 def validation_split(frame: Any, weights: Any, days: float = 30.0, seed: int = 42) -> Split:

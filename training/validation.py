@@ -8,7 +8,9 @@ positively weighted interaction (views, carts, clicks). Two schemes, chosen from
   customer in those days. Used when the slice holds at least ``MIN_CUSTOMERS`` customers and
   ``MIN_SHARE`` of the active customers (enough to tell models apart).
 - ``holdout``: otherwise, per customer with at least three distinct positive items, a random
-  fifth of them (at least one) is held out with all their events. The reason is recorded.
+  fifth of them (at least one) is held out with all their events, in ``HOLDOUT_FOLDS``
+  independent draws whose metrics the search averages (one draw cannot tell apart candidates
+  a few thousandths of nDCG apart: ML-100K's weightings are). The reason is recorded.
 
 A slice with fewer than ``DEGENERATE_CUSTOMERS`` customers is *degenerate*: training warns and
 ``--publish`` refuses unless forced. :func:`plan_validation` returns the plan; :meth:`Validation.split`
@@ -40,6 +42,10 @@ MIN_SHARE = 0.10
 DEGENERATE_CUSTOMERS = 20
 #: Validation customers kept at most (a seeded sample): enough to rank models, bounded cost.
 MAX_CUSTOMERS = 3000
+#: Independent holdout draws averaged by the search (the temporal slice is one fold), and
+#: the further draws that confirm the search's few best candidates (less winner's curse).
+HOLDOUT_FOLDS = 3
+CONFIRM_FOLDS = 3
 _POSITIVE_TYPES = ("view", "click", "add_to_cart", "configure", "purchase")
 _DAY = 86400.0
 
@@ -58,16 +64,32 @@ class Validation:
     n_active: int
     degenerate: bool
     warnings: list[str] = field(default_factory=list)
-    _splits: dict[str, Split] = field(default_factory=dict, repr=False)
+    #: Further (train, target) masks of the same scheme (the holdout's other draws).
+    more_folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    _splits: dict[tuple[str, int], Split] = field(default_factory=dict, repr=False)
 
-    def split(self, weights: InteractionWeights) -> Split:
-        """Train matrix under ``weights`` and binary targets unseen in it (cached per weighting)."""
-        key = repr(sorted(weights.to_dict().items()))
+    def split(self, weights: InteractionWeights, fold: int = 0) -> Split:
+        """Train matrix under ``weights`` and binary targets unseen in it (cached per weighting
+        and fold; fold 0 is ``train_mask``/``target_mask``)."""
+        key = (repr(sorted(weights.to_dict().items())), fold)
         if key not in self._splits:
-            self._splits[key] = split_frame_masks(
-                self.frame, self.train_mask, self.target_mask, weights
-            )
+            train, target = ((self.train_mask, self.target_mask), *self.more_folds)[fold]
+            self._splits[key] = split_frame_masks(self.frame, train, target, weights)
         return self._splits[key]
+
+    def splits(self, weights: InteractionWeights, folds: int | None = None) -> list[Split]:
+        """The first ``folds`` folds' splits under ``weights`` (None: the search's
+        :attr:`search_folds`); the search averages over them."""
+        n = self.search_folds if folds is None else folds
+        return [self.split(weights, f) for f in range(min(n, self.n_folds))]
+
+    @property
+    def n_folds(self) -> int:
+        return 1 + len(self.more_folds)
+
+    @property
+    def search_folds(self) -> int:
+        return min(HOLDOUT_FOLDS, self.n_folds)
 
     def describe(self) -> dict[str, Any]:
         """What goes into ``meta.json`` under ``validation``."""
@@ -78,6 +100,8 @@ class Validation:
             "customers": self.n_customers,
             "active_customers": self.n_active,
             "degenerate": self.degenerate,
+            "folds": self.search_folds,
+            "confirm_folds": self.n_folds,
             "warnings": list(self.warnings),
         }
 
@@ -144,6 +168,7 @@ def plan_validation(
     positive_rating: float | None = None,
     seed: int = 42,
     max_customers: int = MAX_CUSTOMERS,
+    folds: int = HOLDOUT_FOLDS + CONFIRM_FOLDS,
 ) -> Validation:
     """Choose the validation slice of ``frame`` (see the module docstring)."""
     positive, rule = positive_mask(frame, positive_rating)
@@ -170,8 +195,12 @@ def plan_validation(
             f"(needed {need:.0f}: at least {MIN_CUSTOMERS} and {MIN_SHARE:.0%} of "
             f"{n_active} active): random per-customer holdout instead"
         )
-    train, target = _holdout(frame, positive, np.random.default_rng(seed), max_customers)
-    plan = _finish(frame, train, target, "holdout", rule, n_active)
+    draws = [
+        _holdout(frame, positive, np.random.default_rng(seed + f), max_customers)
+        for f in range(max(1, folds))
+    ]
+    plan = _finish(frame, *draws[0], "holdout", rule, n_active)
+    plan.more_folds = draws[1:]
     plan.reason = reason
     return plan
 
@@ -202,18 +231,55 @@ def score_version(folder: Any, validation: Validation, k: int = 10) -> dict[str,
     from pathlib import Path
 
     from recommender.artifacts import read_meta
-    from recommender.interactions import build_matrix
-    from recommender.models import Recommender, topk_rows
-    from training.evaluation import ranking_metrics
+    from recommender.models import Recommender
 
     folder = Path(folder)
     meta = read_meta(folder)
     model = Recommender.load(folder)
     ids = np.load(folder / "item_ids.npy", allow_pickle=False).astype(str)
     weights = InteractionWeights.from_dict(meta.get("weights", {}))
-    split = validation.split(weights)
+    folds = [(validation.train_mask, validation.target_mask), *validation.more_folds]
+    folds = folds[: validation.search_folds]
+    return mean_metrics(
+        [
+            _score_fold(model, ids, weights, validation, f, train, k)
+            for f, (train, _) in enumerate(folds)
+        ]
+    )
+
+
+def mean_metrics(per_fold: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of each metric over folds (``users`` summed).
+
+    >>> mean_metrics([{"ndcg@10": 0.25, "users": 3}, {"ndcg@10": 0.75, "users": 2}])
+    {'ndcg@10': 0.5, 'users': 5}
+    """
+    if len(per_fold) == 1:
+        return per_fold[0]
+    out: dict[str, float] = {}
+    for key in per_fold[0]:
+        values = [m[key] for m in per_fold]
+        out[key] = sum(values) if key == "users" else float(np.mean(values))
+    return out
+
+
+def _score_fold(
+    model: Any,
+    ids: np.ndarray,
+    weights: InteractionWeights,
+    validation: Validation,
+    fold: int,
+    train_mask: np.ndarray,
+    k: int,
+) -> dict[str, float]:
+    """One fold of :func:`score_version`."""
+    from recommender.interactions import build_matrix
+    from recommender.models import topk_rows
+    from training.evaluation import ranking_metrics
+
+    split = validation.split(weights, fold)
     rows, _, _ = build_matrix(
-        validation.frame.select(validation.train_mask),
+        validation.frame.select(train_mask),
         weights,
         item_ids=ids,
         customer_ids=split.customer_ids,

@@ -112,3 +112,71 @@ def test_page_sizes_kept_per_customer_are_bounded(
     )
     assert entry is not None and sorted(entry.by_n) == [1, 2, 3, 4]
     assert all(entry.by_n[n] is answers[n] for n in (1, 2, 3, 4))
+
+
+def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> None:
+    """A version trained on ``rating^0.5`` with a half-life rebuilds rows from events: once per
+    write (at warm-up, then after an event), never per request, and its answers are the ones
+    the exact row gives."""
+    import time
+
+    from core.records import EventFrame
+    from recommender.interactions import InteractionWeights, history_row
+
+    class EventCountingStore(CountingStore):
+        def customer_events(self, tenant: str, customer_id: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.reads.append("events")
+            return super().customer_events(tenant, customer_id, *args, **kwargs)
+
+    start = time.time() - 10 * 86400.0  # recent: a half-life decays from now when serving
+    store = EventCountingStore(tmp_path / "s.sqlite3")
+    store.reads = []
+    store.ensure_tenant("t")
+    store.upsert_items("t", [Item(i, category=i[0]) for i in ITEMS])
+    events = [
+        Event(
+            f"e{c}-{k}",
+            f"c{c}",
+            "rating",
+            start + k * 86400.0,
+            item_id=f"{'ab'[c % 2]}{k}",
+            value=float(1 + (c * k) % 9),
+        )
+        for c in range(30)
+        for k in range(8)
+        if (c + k) % 4
+    ]
+    store.add_events("t", events, weigh_events(events).tolist())
+    weights = InteractionWeights(rating_power=0.5, half_life_days=30.0)
+    folder = train_from_frame(
+        store.events_frame("t"),
+        TrainConfig(model="ease", params={"l2": 1.0}, weights=weights, progress=False),
+        tmp_path / "models",
+        "t",
+    )
+    store.publish_model("t", folder.name, {})
+    svc = RecommendationService(store, tmp_path / "models", poll_s=60.0)
+    svc.registry.preload()
+    served = svc.registry.served("t")
+    assert served is not None and served.exact_history and len(served.answers) == 30
+    store.reads.clear()
+    first = svc.recommend("t", "c0", 3)
+    assert store.reads == ["versions"]  # a hit: no events read
+    own = EventFrame.from_events(store.customer_events("t", "c0"))
+    hist = history_row(own, served.model.item_index, weights, time.time(), DEFAULT_POLICY)
+    exact = served.model.recommend_for_history(
+        hist.idx, hist.weights, 3, purchased_idx=hist.excluded
+    )
+    # the same scores (ties among the other group's items may come in any order)
+    assert [i.score for i in first.items] == pytest.approx(exact.scores.tolist(), rel=1e-4)
+    assert first.items[0].item_id == served.item_id_list[exact.item_idx[0]]
+    rated = [
+        Event("new", "c0", "rating", start + 9 * 86400.0, item_id=first.items[0].item_id, value=9.0)
+    ]
+    store.add_events("t", rated, weigh_events(rated).tolist())
+    store.reads.clear()
+    after = svc.recommend("t", "c0", 3)
+    assert first.items[0].item_id not in {i.item_id for i in after.items}
+    assert store.reads.count("events") == 1  # rebuilt once from the events, then cached
+    store.reads.clear()
+    assert svc.recommend("t", "c0", 3) is after and store.reads == ["versions"]

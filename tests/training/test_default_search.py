@@ -154,3 +154,55 @@ def test_weights_given_are_not_searched(tmp_path: Path) -> None:
     meta = read_meta(train_from_frame(_blocks("purchase"), config, tmp_path, "t"))
     assert meta["weights"]["binary"] is True
     assert {t["weighting"] for t in meta["search"]["trials"]} == {"given"}
+
+
+def test_rating_power_shrinks_the_gaps_between_stars() -> None:
+    from recommender.interactions import event_weights
+
+    types = np.array(["rating"] * 3 + ["purchase"], dtype=object)
+    values = np.array([1.0, 4.0, 9.0, np.nan])
+    zeros = np.zeros(4)
+    w = event_weights(types, values, zeros, zeros, InteractionWeights(rating_power=0.5))
+    assert w.tolist() == [1.0, 2.0, 3.0, 4.0]  # purchases keep their type weight
+    below = InteractionWeights(rating_power=0.5, rating_offset=5.0)
+    assert event_weights(types, values, zeros, zeros, below)[:3].tolist() == [-2.0, -1.0, 2.0]
+    with pytest.raises(ValueError, match="rating_power"):
+        InteractionWeights(rating_power=0.0)
+
+
+def test_the_holdout_has_search_and_confirmation_folds() -> None:
+    plan = plan_validation(_blocks("rating"))
+    assert plan.scheme == "holdout" and plan.n_folds == 6 and plan.search_folds == 3
+    splits = plan.splits(InteractionWeights())
+    assert len(splits) == 3 and len(plan.splits(InteractionWeights(), 6)) == 6
+    # independent draws: the folds hold out different items
+    assert (splits[0].test != splits[1].test).nnz > 0
+    wide = plan_validation(_blocks("purchase", n_customers=600, days=200.0))
+    assert wide.scheme == "temporal" and wide.n_folds == 1
+
+
+def test_families_far_behind_after_the_probe_are_not_searched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import training.tuning as tuning
+
+    monkeypatch.setattr(tuning, "KEEP_SHARE", 1.0)  # only the best family goes on
+    plan = plan_validation(_blocks("purchase"))
+    result = search_auto(plan, ("popularity", "itemknn", "ease"), progress=False)
+    dropped = {s["family"] for s in result.skipped if "probe" in s.get("reason", "")}
+    searched = {
+        t["family"] for t in result.trials if t["stage"] != "probe" or t["weighting"] != "counted"
+    }
+    assert len(dropped) == 1 and searched == {result.family} and dropped.isdisjoint(searched)
+
+
+def test_the_best_candidates_are_confirmed_on_fresh_folds() -> None:
+    result = search_auto(plan_validation(_blocks("rating")), FAST, progress=False)
+    confirmed = [t for t in result.trials if "confirmed" in t]
+    assert 2 <= len(confirmed) <= 3
+    best = max(confirmed, key=lambda t: t["confirmed"]["ndcg@10"])
+    assert (result.family, result.params, result.weighting) == (
+        best["family"],
+        best["params"],
+        best["weighting"],
+    )
