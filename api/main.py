@@ -178,7 +178,9 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     app.state.customers = customers = CustomerService(store, listeners)
     customers.on_merge.append(_after_merge(store, recommender, insights))
     app.state.dialogue = dialogue = DialogueService(store)
-    app.state.account_managers = AccountManagers(store, dialogue, insights.manager_worklist)
+    app.state.account_managers = AccountManagers(
+        store, dialogue, insights.manager_worklist, insights.with_items
+    )
     # The codes' key: the setting, else the store's own secret, asked for on first use (a
     # service started while the store is down still starts).
     code_key = CodeKey(store, settings.configurator_secret.get_secret_value().encode())

@@ -113,10 +113,19 @@ class AccountManagers:
     """The managers' portfolios and worklists; the order of a worklist is ``worklist``'s (the
     insights service's: money at stake of the next best action first)."""
 
-    def __init__(self, store: Store, dialogue: DialogueService, worklist: Worklist) -> None:
+    def __init__(
+        self,
+        store: Store,
+        dialogue: DialogueService,
+        worklist: Worklist,
+        finish: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self.store = store
         self.dialogue = dialogue
         self.worklist_of = worklist
+        #: ``(tenant, row) -> row`` for the rows of the page shown (the items to offer: too
+        #: costly for a whole portfolio, so only for the page).
+        self.finish = finish
 
     def settings(self, tenant: str) -> dict[str, Any]:
         """The tenant's account-manager settings (``portfolio_cap``)."""
@@ -211,7 +220,7 @@ class AccountManagers:
             items.append(
                 WorkItem(
                     customer_id=cid,
-                    row=entry.row,
+                    row=entry.row if self.finish is None else self.finish(tenant, entry.row),
                     next_contact_due=due,
                     overdue=due is not None and due < now,
                     open_complaints=entry.complaints,

@@ -264,14 +264,24 @@ class InsightsService:
             if customer is None:
                 customer = self.store.get_customer(tenant, row["customer_id"])
             channel = channel_for(str(row.get("tier")), consented_channels(customer))
-        nba = {**nba, "channel": channel}
-        wanted = items and nba.get("action") in OFFER_ACTIONS and not nba.get("items")
-        if wanted and self.offer is not None:
-            try:
-                nba["items"] = self.offer(tenant, row["customer_id"]) or None
-            except Exception:  # an action without items beats no answer
-                logger.exception("no items for the next best action of %r", row["customer_id"])
-        return {**row, "next_best_action": nba}
+        row = {**row, "next_best_action": {**nba, "channel": channel}}
+        return self.with_items(tenant, row) if items else row
+
+    def with_items(self, tenant: str, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with a cross-sell or upgrade action naming the items to offer (the active
+        recommender's for the customer); other rows as they are."""
+        nba = row.get("next_best_action")
+        if not isinstance(nba, dict) or nba.get("action") not in OFFER_ACTIONS:
+            return row
+        if nba.get("items") or self.offer is None:
+            return row
+        cid = row.get("customer_id")
+        try:
+            offered = self.offer(tenant, str(cid)) or None
+        except Exception:  # an action without items beats no answer
+            logger.exception("no items for the next best action of %r", cid)
+            return row
+        return {**row, "next_best_action": {**nba, "items": offered}}
 
     def audience(
         self, tenant: str, filters: dict[str, str | None], after: str | None, limit: int

@@ -79,3 +79,14 @@ def test_demo_load_makes_every_endpoint_answer(
         assert c.get("/v1/models", headers=h).json()["active"] == rec["model_version"]
         managers = c.get("/v1/account-managers/am-1/customers", headers=h).json()
         assert managers["customers"]
+        # Offers name what to offer: every cross-sell and upgrade of the demo has items (0 of
+        # 800 had any before the recommender was connected), in audiences and worklists.
+        everyone = c.get("/v1/insights/customers?limit=1000", headers=h).json()["customers"]
+        offers = [
+            m
+            for m in everyone + managers["customers"]
+            if (m["next_best_action"] or {}).get("action") in ("cross_sell", "upgrade")
+        ]
+        assert len(offers) > 10
+        assert all(m["next_best_action"]["items"] for m in offers)
+        assert all(m["next_best_action"]["channel"] for m in everyone)
