@@ -158,6 +158,12 @@ class ExperimentService:
             raise Conflict(f"experiment '{other}' is running on this tenant; end it first")
         return self.get(tenant, experiment_id)
 
+    def list(self, tenant: str) -> list[dict[str, Any]]:
+        """Every experiment of the tenant, the running one first, then the newest started;
+        their documents only (the results are one experiment's ``get``)."""
+        docs = [Experiment.from_doc(d).to_doc() for _, d in self.store.list_experiments(tenant)]
+        return sorted(docs, key=lambda d: (d["status"] != "running", -d["started_at"]))
+
     def get(self, tenant: str, experiment_id: str, window_days: float = 7.0) -> dict[str, Any]:
         """The experiment with its running results (the per-arm report since it started) and,
         per arm, whether this worker serves its version (or which arm stands in, and why)."""

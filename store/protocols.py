@@ -315,6 +315,11 @@ class ExperimentStore(Protocol):
         """Stop ``experiment_id`` if it is the running one, keeping ``doc`` as its final
         document; False when it is not running."""
 
+    @abstractmethod
+    def list_experiments(self, tenant: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every experiment of the tenant, running or ended, as ``(experiment_id, document)``
+        in id order."""
+
 
 class InsightsStore(Protocol):
     """Customer-value results: the tenant's summary and one row per customer."""

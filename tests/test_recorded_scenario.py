@@ -3,8 +3,9 @@
 Every router's answers to a fixed list of requests are kept in ``tests/scenario/recorded.jsonl``.
 A change that alters what a client sees shows up here first; when the change is intended
 (a documented contract change), record again with
-``.venv/bin/python load/scenario.py --out tests/scenario/recorded.jsonl`` and let the diff of that
-file show the change in review.
+``.venv/bin/python load/scenario.py --keep-agreeing --out tests/scenario/recorded.jsonl`` (lines
+whose answers still agree stay as they were) and let the diff of that file show the change in
+review.
 
 Answers are compared as JSON values: everything exactly, except that numbers computed by a fitted
 model (Gamma-Gamma's optimiser, for one) may differ in their last digits between builds of scipy
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -36,37 +36,7 @@ def _scenario() -> object:
     return module
 
 
-def _same(expected: object, actual: object) -> bool:
-    """Equal JSON values; floats equal to a relative 1e-6 (bools and ints exactly)."""
-    if isinstance(expected, float) or isinstance(actual, float):
-        if isinstance(expected, bool) or isinstance(actual, bool):
-            return False
-        if not isinstance(expected, int | float) or not isinstance(actual, int | float):
-            return False
-        return math.isclose(expected, actual, rel_tol=1e-6, abs_tol=1e-12)
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        if expected.keys() != actual.keys():
-            return False
-        fitted = "params" in expected and "log_likelihood" in expected
-        return all(
-            _same_fit(expected[k], actual[k])
-            if fitted and k == "params"
-            else _same(expected[k], actual[k])
-            for k in expected
-        )
-    if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(map(_same, expected, actual))
-    return type(expected) is type(actual) and expected == actual
-
-
-def _same_fit(expected: object, actual: object) -> bool:
-    """The same parameters of a fit (their values vouched for by the equal likelihood)."""
-    return (
-        isinstance(expected, dict)
-        and isinstance(actual, dict)
-        and expected.keys() == actual.keys()
-        and all(isinstance(v, int | float) and math.isfinite(v) for v in actual.values())
-    )
+_same = _scenario().same_answer  # type: ignore[attr-defined]
 
 
 def test_floats_agree_to_a_relative_millionth_and_nothing_else_is_loose() -> None:
@@ -127,3 +97,13 @@ def test_the_logs_show_every_request_and_no_secret_or_personal_value(
     assert len(private) > 100
     found = [p for p in private if p in text]
     assert not found, f"the logs show {found[:5]}"
+
+
+def test_a_re_recording_keeps_the_lines_that_still_agree() -> None:
+    keep = _scenario().keep_agreeing  # type: ignore[attr-defined]
+    before = ['{"a": 1.0000001}', '{"b": 1}']
+    assert keep(before, ['{"a": 1.0}', '{"b": 2}', '{"c": 3}']) == [
+        '{"a": 1.0000001}',
+        '{"b": 2}',
+        '{"c": 3}',
+    ]

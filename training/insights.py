@@ -427,7 +427,10 @@ def run_insights_job(
     result.model["config_version"] = version
     previous = store.get_insights_summary(tenant) or {}
     result.share_of_customer = with_change(
-        result.share_of_customer, previous.get("share_of_customer"), previous.get("computed_at")
+        result.share_of_customer,
+        previous.get("share_of_customer"),
+        previous.get("computed_at"),
+        iso_utc(result.computed_at),
     )
     store.put_insights(tenant, result.to_dict(), result.rows, result.history())
     return result
@@ -465,19 +468,50 @@ def dialogue_inputs(store: Store, tenant: str, as_of: float) -> DialogueInputs:
     return DialogueInputs(contacts, wallets, complaints)
 
 
+#: How many runs of the share-of-customer KPI the summary keeps (the console charts them).
+KPI_RUNS_KEPT = 24
+
+
 def with_change(
-    kpi: dict[str, Any], before: dict[str, Any] | None, before_at: str | None
+    kpi: dict[str, Any],
+    before: dict[str, Any] | None,
+    before_at: str | None,
+    now_at: str | None = None,
 ) -> dict[str, Any]:
-    """The KPI with its change since the previous run (None at the first run)."""
+    """The KPI with its change since the previous run (None at the first run) and ``runs``,
+    the headline figures of the last :data:`KPI_RUNS_KEPT` runs, oldest first, this one last.
+
+    >>> first = with_change({"share_of_wallet": 0.2, "gap": 80.0}, None, None, "t1")
+    >>> first["change"], [r["share_of_wallet"] for r in first["runs"]]
+    (None, [0.2])
+    >>> second = with_change({"share_of_wallet": 0.25, "gap": 75.0}, first, "t1", "t2")
+    >>> round(second["change"]["share_of_wallet"], 2), [r["computed_at"] for r in second["runs"]]
+    (0.05, ['t1', 't2'])
+    """
+    earlier = list((before or {}).get("runs") or [])
+    if before and not earlier:  # a summary written before runs were kept: its own figures
+        earlier = [_run_point(before, before_at)]
+    runs = [*earlier, _run_point(kpi, now_at)][-KPI_RUNS_KEPT:]
     if not before:
-        return {**kpi, "previous_computed_at": None, "change": None}
+        return {**kpi, "previous_computed_at": None, "change": None, "runs": runs}
     keys = ("share_of_wallet", "products_per_customer", "categories_per_customer", "gap")
 
     def delta(key: str) -> float | None:
         now, then = kpi.get(key), before.get(key)
         return None if now is None or then is None else float(now) - float(then)
 
-    return {**kpi, "previous_computed_at": before_at, "change": {k: delta(k) for k in keys}}
+    return {
+        **kpi,
+        "previous_computed_at": before_at,
+        "change": {k: delta(k) for k in keys},
+        "runs": runs,
+    }
+
+
+def _run_point(kpi: dict[str, Any], at: str | None) -> dict[str, Any]:
+    """One run's headline figures of the KPI."""
+    keys = ("share_of_wallet", "spend", "wallet", "gap", "customers")
+    return {"computed_at": at, **{k: kpi.get(k) for k in keys}}
 
 
 __all__ = [

@@ -10,9 +10,20 @@ from fastapi import APIRouter, Query
 from api.deps import AdminKey, ExperimentsDep, ReportsDep
 from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier
-from api.schemas.experiments import ExperimentCreate, ExperimentPublic, ReportPublic
+from api.schemas.experiments import (
+    ExperimentCreate,
+    ExperimentList,
+    ExperimentPublic,
+    ReportPublic,
+)
 
 router = APIRouter(tags=["experiments"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+
+
+@router.get("/v1/experiments", response_model=ExperimentList)
+def list_experiments(key: AdminKey, experiments: ExperimentsDep) -> Any:
+    """The tenant's experiments, the running one first, then the newest started."""
+    return {"experiments": experiments.list(key.tenant)}
 
 
 @router.put("/v1/experiments/{experiment_id}", response_model=ExperimentPublic)

@@ -75,6 +75,22 @@ class ArmStatus(BaseModel):
     served_by: str = Field(description="the arm whose version answers this arm's customers")
 
 
+class ExperimentSummary(BaseModel):
+    """An experiment in the tenant's list (its results are ``GET /v1/experiments/{id}``)."""
+
+    experiment_id: str
+    arms: dict[str, str]
+    split: dict[str, float]
+    status: str = Field(description="running or ended")
+    started_at: float
+    ended_at: float | None
+    promoted: str | None = Field(description="the version activated when it ended")
+
+
+class ExperimentList(BaseModel):
+    experiments: list[ExperimentSummary]
+
+
 class ExperimentPublic(BaseModel):
     experiment_id: str
     arms: dict[str, str]

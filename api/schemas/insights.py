@@ -333,6 +333,17 @@ class WalletKPIPublic(BaseModel):
     gap: float = Field(description="wallet minus spend, in money")
 
 
+class KPIRunPublic(BaseModel):
+    """The share-of-customer headline of one insights run."""
+
+    computed_at: str | None
+    share_of_wallet: float | None
+    spend: float | None
+    wallet: float | None
+    gap: float | None
+    customers: int | None
+
+
 class ShareOfCustomerPublic(WalletKPIPublic):
     """The tenant's share-of-customer KPI at the last job run."""
 
@@ -342,6 +353,10 @@ class ShareOfCustomerPublic(WalletKPIPublic):
     previous_computed_at: str | None = None
     change: dict[str, float | None] | None = Field(
         None, description="change since the previous run (null at the first run)"
+    )
+    runs: list[KPIRunPublic] = Field(
+        default_factory=list,
+        description="the headline figures of the last 24 runs, oldest first, this one last",
     )
     as_of: str
     computed_at: str

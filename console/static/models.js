@@ -1,9 +1,10 @@
 // Model versions (activate, roll back), their live report, and A/B experiments with per-arm results.
 import { ApiError, enc, get, post } from "./api.js";
-import { clear, field, fmt, h, pct, problem, table, when } from "./dom.js";
+import { clear, fmt, h, pct, problem, table, when } from "./dom.js";
 
 export async function models(main) {
-  const [list, report] = await Promise.all([get("/v1/models"), get("/v1/reports/recommendations?by=model_version")]);
+  const [list, report, experiments] = await Promise.all([
+    get("/v1/models"), get("/v1/reports/recommendations?by=model_version"), get("/v1/experiments")]);
   const status = h("div", { role: "status" });
   const rerender = () => models(main);
   const metric = (v, name) => {
@@ -26,7 +27,7 @@ export async function models(main) {
       }, list.active && v.created_at < (list.versions.find((x) => x.active)?.created_at ?? 0) ? "Roll back to this" : "Activate"))],
     ], [...list.versions].sort((a, b) => (b.created_at > a.created_at ? 1 : -1))),
     h("h2", {}, "How each version does on live traffic"), reportView(report),
-    experimentForm());
+    experimentsView(experiments.experiments || []));
 }
 
 function reportView(report) {
@@ -40,28 +41,32 @@ function reportView(report) {
   ], groups);
 }
 
-function experimentForm() {
+function experimentsView(list) {
   const out = h("div", { role: "status" });
-  const form = h("form", {
-    onsubmit: async (e) => {
-      e.preventDefault();
-      const id = String(new FormData(form).get("experiment_id") || "").trim();
-      try {
-        const x = await get(`/v1/experiments/${enc(id)}`);
-        clear(out, h("p", {}, `${x.experiment_id}: ${x.status}${x.promoted ? `, promoted ${x.promoted}` : ""}`),
-          table("Arms", [["Arm", (a) => a.arm], ["Version", (a) => a.version], ["Split", (a) => pct(a.split), "num"],
-            ["Serving", (a) => (a.status?.serving ? "yes" : `no: ${a.status?.problem ?? "unknown"} (served by ${a.status?.served_by})`)]],
-          Object.entries(x.arms).map(([arm, version]) => ({ arm, version, split: x.split[arm], status: x.arm_status[arm] }))),
-          reportView(x.results),
-          (x.results.comparisons || []).length ? table("Difference with the first arm", [
-            ["Arm", (c) => c.variant], ["CTR difference", (c) => ci(c.ctr_difference), "num"],
-            ["Conversion difference", (c) => ci(c.conversion_rate_difference), "num"],
-          ], x.results.comparisons) : null);
-      } catch (err) { clear(out, err instanceof ApiError ? problem(err) : String(err)); }
-    },
-  }, h("h2", {}, "Experiment"), field("Experiment id", h("input", { name: "experiment_id", required: true, size: 20 })),
-    h("button", { type: "submit" }, "Show"), out);
-  return h("section", { class: "card", "aria-label": "Experiment" }, form);
+  const show = async (id) => {
+    try {
+      const x = await get(`/v1/experiments/${enc(id)}`);
+      clear(out, h("h3", {}, `${x.experiment_id}: ${x.status}${x.promoted ? `, promoted ${x.promoted}` : ""}`),
+        table("Arms", [["Arm", (a) => a.arm], ["Version", (a) => a.version], ["Split", (a) => pct(a.split), "num"],
+          ["Serving", (a) => (a.status?.serving ? "yes" : `no: ${a.status?.problem ?? "unknown"} (served by ${a.status?.served_by})`)]],
+        Object.entries(x.arms).map(([arm, version]) => ({ arm, version, split: x.split[arm], status: x.arm_status[arm] }))),
+        reportView(x.results),
+        (x.results.comparisons || []).length ? table("Difference with the first arm", [
+          ["Arm", (c) => c.variant], ["CTR difference", (c) => ci(c.ctr_difference), "num"],
+          ["Conversion difference", (c) => ci(c.conversion_rate_difference), "num"],
+        ], x.results.comparisons) : null);
+    } catch (err) { clear(out, err instanceof ApiError ? problem(err) : String(err)); }
+  };
+  const rows = list.map((x) => ({ ...x }));
+  return h("section", { class: "card", "aria-label": "Experiments" }, h("h2", {}, "Experiments"),
+    rows.length ? table("Experiments, the running one first", [
+      ["Experiment", (x) => x.experiment_id], ["Status", (x) => x.status],
+      ["Arms", (x) => Object.entries(x.arms).map(([arm, v]) => `${arm}: ${v} (${pct(x.split[arm])})`).join(" · ")],
+      ["Started", (x) => when(x.started_at)], ["Ended", (x) => when(x.ended_at)],
+      ["Promoted", (x) => x.promoted ?? "—"],
+      ["", (x) => h("button", { type: "button", class: "secondary", "aria-label": `Show the results of ${x.experiment_id}`, onclick: () => show(x.experiment_id) }, "Results")],
+    ], rows) : h("p", { class: "muted" }, "No experiment yet: start one with PUT /v1/experiments/{id}."),
+    out);
 }
 
 function ci(v) {

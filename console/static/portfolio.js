@@ -1,6 +1,6 @@
 // The portfolio in pictures: concentration, segments, retention, share of customer, service.
 import { get, maybe } from "./api.js";
-import { clear, fmt, h, pct, table } from "./dom.js";
+import { clear, fmt, h, pct, table, when } from "./dom.js";
 import { barChart, heatMap, lineChart } from "./charts.js";
 
 const card = (title, ...content) => h("section", { class: "card", "aria-label": title }, h("h2", {}, title), content);
@@ -71,9 +71,21 @@ function shareView(s) {
     h("p", {}, `Share of wallet ${pct(s.share_of_wallet)} over ${fmt(s.customers, 0)} customers`,
       change !== undefined && change !== null ? ` (${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points since the previous run)` : "",
       ` · ${fmt(s.products_per_customer)} products and ${fmt(s.categories_per_customer)} categories per customer`),
+    runsView(s.runs || []),
     barChart("Share of wallet by tier", rows.map((r) => ({ label: r.tier, value: r.share_of_wallet ?? 0 })), { yFormat: pct }),
     table("Share of wallet by tier", [["Tier", (r) => r.tier], ["Customers", (r) => fmt(r.customers, 0), "num"],
       ["Spend", (r) => fmt(r.spend), "num"], ["Share of wallet", (r) => pct(r.share_of_wallet), "num"]], rows));
+}
+
+function runsView(runs) {
+  if (!runs.length) return null;
+  const chart = runs.length < 2 ? null : lineChart("Share of wallet across insight runs",
+    [{ name: "share of wallet", color: "#166534", points: runs.map((r, j) => [j, r.share_of_wallet ?? 0]) }],
+    { yMax: 1, xFormat: (x) => `run ${Math.round(x) + 1}`, yFormat: pct });
+  return [chart, table("Share of customer by run", [["Run", (r) => when(r.computed_at)],
+    ["Customers", (r) => fmt(r.customers, 0), "num"], ["Spend", (r) => fmt(r.spend), "num"],
+    ["Wallet", (r) => fmt(r.wallet), "num"], ["Share of wallet", (r) => pct(r.share_of_wallet), "num"],
+    ["Gap", (r) => fmt(r.gap), "num"]], runs)];
 }
 
 function serviceView(s) {

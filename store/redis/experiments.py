@@ -48,6 +48,10 @@ class RedisExperiments(RedisConnection, ExperimentStore):
         doc = self.r.hget(t + "exp", running)
         return (str(running), loads(doc)) if doc else None
 
+    def list_experiments(self, tenant: str) -> list[tuple[str, dict[str, Any]]]:
+        docs = self.r.hgetall(self._t(tenant) + "exp")
+        return sorted((str(k), loads(v)) for k, v in docs.items())
+
     def end_experiment(self, tenant: str, experiment_id: str, doc: dict[str, Any]) -> bool:
         args = [self._t(tenant), experiment_id, dumps(doc)]
         return bool(self._run(END_EXPERIMENT, args))

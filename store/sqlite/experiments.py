@@ -50,6 +50,13 @@ class SQLiteExperiments(SQLiteConnection, ExperimentStore):
         )
         return (row[0], loads(row[1])) if row else None
 
+    def list_experiments(self, tenant: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._db().execute(
+            "SELECT experiment_id, doc FROM experiments WHERE tenant = ? ORDER BY experiment_id",
+            (tenant,),
+        )
+        return [(r[0], loads(r[1])) for r in rows.fetchall()]
+
     def end_experiment(self, tenant: str, experiment_id: str, doc: dict[str, Any]) -> bool:
         with self._write() as db:
             cur = db.execute(

@@ -214,3 +214,29 @@ def test_report_bad_input_names_the_field(
         assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", loc], r.text
     ok = client.get("/v1/reports/recommendations", params={"from": q["to"]}, headers=h).json()
     assert ok["from"] == 1735689600.0 and ok["groups"] == [] and ok["methods"]["rates"]
+
+
+def test_the_list_shows_the_running_experiment_first_then_the_newest(
+    client: TestClient, shop: tuple[dict[str, str], str, str], auth: KeyMaker
+) -> None:
+    h, a, b = shop
+    assert client.get("/v1/experiments", headers=h).json() == {"experiments": []}
+    start(client, h, a, b)
+    assert client.delete("/v1/experiments/exp1", headers=h).status_code == 200
+    body = {"arms": {"A": b, "B": a}, "split": {"A": 0.5, "B": 0.5}}
+    assert client.put("/v1/experiments/exp0", json=body, headers=h).status_code == 200
+    listed = client.get("/v1/experiments", headers=h).json()["experiments"]
+    assert [(e["experiment_id"], e["status"]) for e in listed] == [
+        ("exp0", "running"),
+        ("exp1", "ended"),
+    ]
+    assert listed[0]["arms"] == {"A": b, "B": a} and "results" not in listed[0]
+    client.delete("/v1/experiments/exp0", headers=h)
+    time.sleep(0.01)
+    assert client.put("/v1/experiments/exp2", json=body, headers=h).status_code == 200
+    client.delete("/v1/experiments/exp2", headers=h)
+    ended = client.get("/v1/experiments", headers=h).json()["experiments"]
+    assert [e["experiment_id"] for e in ended] == ["exp2", "exp0", "exp1"]  # newest started first
+    other = auth("elsewhere")
+    assert client.get("/v1/experiments", headers=other).json() == {"experiments": []}
+    assert client.get("/v1/experiments", headers=auth("shop", "recommend")).status_code == 403

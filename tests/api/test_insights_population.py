@@ -3,12 +3,15 @@ HTTP, on both backends; bad input names its field."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from store.base import Store
 from tests.api.conftest import KeyMaker
-from tests.api.test_insights import N, shop  # noqa: F401  (the fixture)
+from tests.api.test_insights import AS_OF, DAY, N, run_insights, shop  # noqa: F401  (the fixture)
 
 
 def test_retention(client: TestClient, auth: KeyMaker, shop: Store) -> None:  # noqa: F811
@@ -43,6 +46,27 @@ def test_share_of_customer_and_rows(client: TestClient, auth: KeyMaker, shop: St
         row["wallet_estimate"] * (1 - row["share_of_wallet"]), rel=1e-9, abs=1e-9
     )
     assert row["needs_segment"] is not None and row["needs_label"]
+
+
+def test_share_of_customer_keeps_its_runs(
+    client: TestClient,
+    auth: KeyMaker,
+    shop: Store,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = auth("shop", "customers")
+    first = client.get("/v1/insights/share-of-customer", headers=h).json()
+    assert [r["share_of_wallet"] for r in first["runs"]] == [first["share_of_wallet"]]
+    later = time.strftime("%Y-%m-%d", time.gmtime(AS_OF + 30 * DAY))
+    run_insights(shop, tmp_path, monkeypatch, "--tenant", "shop", "--as-of", later)
+    second = client.get("/v1/insights/share-of-customer", headers=h).json()
+    assert len(second["runs"]) == 2 and second["runs"][0] == first["runs"][0]
+    assert second["runs"][1]["computed_at"] == second["computed_at"]
+    assert second["runs"][1]["share_of_wallet"] == second["share_of_wallet"]
+    assert second["change"]["share_of_wallet"] == pytest.approx(
+        second["share_of_wallet"] - first["share_of_wallet"]
+    )
 
 
 def test_segments_by(client: TestClient, auth: KeyMaker, shop: Store) -> None:  # noqa: F811

@@ -280,3 +280,81 @@ def test_a_manager_logs_a_contact_and_sees_it_at_once(tab: Tab, live: LiveConsol
     contacts = live.api("GET", "/v1/customers/cust-00003/contacts").json()["contacts"]
     assert contacts[0]["topic"] == "winter coats" and contacts[0]["channel"] == "email"
     assert tab.errors == [], tab.failed
+
+
+def _worklist_ids(tab: Tab) -> list[str]:
+    return [
+        text.strip()
+        for text in tab.page.locator("main table tbody tr td:first-child").all_inner_texts()
+    ]
+
+
+def _served_order(live: LiveConsole, manager: str) -> list[str]:
+    page = live.api("GET", f"/v1/account-managers/{manager}/customers?questions=0").json()
+    return [c["customer_id"] for c in page["customers"]]
+
+
+def _wait_ids(tab: Tab, first: list[str], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while _worklist_ids(tab)[: len(first)] != first:
+        assert time.monotonic() < deadline, (_worklist_ids(tab)[:5], first)
+        time.sleep(0.05)
+
+
+def test_a_manager_logs_a_contact_and_the_worklist_order_changes(
+    tab: Tab, live: LiveConsole
+) -> None:
+    _sign_in(tab, live, live.admin_key)
+    _wait_view(tab.page, "worklist")
+    tab.page.get_by_label("Account manager").select_option("am-2")
+    tab.page.get_by_role("button", name="Show").click()
+    served = _served_order(live, "am-2")
+    _wait_ids(tab, served[:3])
+    before = _worklist_ids(tab)
+    assert len(before) >= 3, before
+    first = before[0]
+    tab.page.get_by_role("link", name=first, exact=True).click()
+    _wait_view(tab.page, "customer")
+    form = tab.page.get_by_role("region", name="Log a contact")
+    form.get_by_label("Outcome").select_option("reached")
+    form.get_by_label("Topic").fill("annual review")
+    form.get_by_role("button", name="Log contact").click()
+    tab.page.get_by_role("region", name="Timeline").get_by_text("annual review").wait_for()
+    tab.page.get_by_role("link", name="Worklist").click()
+    _wait_view(tab.page, "worklist")
+    now = _served_order(live, "am-2")
+    assert now[0] == before[1] and now.index(first) > 0, (before[:3], now[:3])
+    _wait_ids(tab, now[:3])  # the console shows the new order
+    assert tab.errors == [], tab.failed
+
+
+def test_the_models_view_lists_experiments_with_their_results(tab: Tab, live: LiveConsole) -> None:
+    versions = [v["version"] for v in live.api("GET", "/v1/models").json()["versions"]]
+    if len(versions) < 2:
+        _run(
+            live.env,
+            "train",
+            "--tenant",
+            "demo",
+            "--model",
+            "popularity",
+            "--publish",
+            "--no-progress",
+        )
+        versions = [v["version"] for v in live.api("GET", "/v1/models").json()["versions"]]
+    body = {"arms": {"A": versions[0], "B": versions[1]}, "split": {"A": 0.5, "B": 0.5}}
+    assert live.api("PUT", "/v1/experiments/console-ab", body).status_code == 200
+    try:
+        _sign_in(tab, live, live.admin_key)
+        _wait_view(tab.page, "worklist")
+        _open(tab, live, "models")
+        region = tab.page.get_by_role("region", name="Experiments")
+        row = region.get_by_role("row").filter(has_text="console-ab")
+        assert "running" in row.inner_text()
+        row.get_by_role("button", name="Show the results of console-ab").click()
+        region.get_by_role("heading", name="console-ab: running").wait_for()
+        assert region.get_by_role("table", name="Arms").count() == 1
+        assert _axe_violations(tab.page) == []
+        assert tab.errors == [], tab.failed
+    finally:
+        live.api("DELETE", "/v1/experiments/console-ab")

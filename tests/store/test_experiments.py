@@ -33,3 +33,6 @@ def test_one_running_experiment_per_tenant(store: Store) -> None:
     assert not store.end_experiment("t", "e1", final)
     assert store.put_experiment("t", "e2", doc)  # the tenant is free again
     assert store.running_experiment("t") == ("e2", doc)
+    assert store.list_experiments("t") == [("e1", final), ("e2", doc)]
+    assert store.list_experiments("other") == [("e2", doc)]
+    assert store.list_experiments("nobody") == []
