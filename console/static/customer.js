@@ -20,11 +20,12 @@ async function titled(ids) {
 export async function customer(main, [id]) {
   if (!id) { location.hash = "#/worklist"; return; }
   const base = `/v1/customers/${enc(id)}`;
-  const [profile, insights, history, recos, contacts, cases, questions, configs] = await Promise.all([
+  const [profile, insights, history, recos, contacts, cases, questions, configs, perks] = await Promise.all([
     get(base), maybe(`${base}/insights`), maybe(`${base}/insights/history`),
     session.can("recommend") ? maybe(`${base}/recommendations?n=6&explain=true`) : null,
     maybe(`${base}/contacts?limit=20`), maybe(`${base}/cases?limit=20`), maybe(`${base}/next-questions?n=2`),
     session.can("configure") ? maybe(`${base}/configurations`) : null,
+    maybe(`${base}/entitlements`),
   ]);
   const refresh = () => customer(main, [id]);
   const offer = insights?.next_best_action?.items || [];
@@ -38,6 +39,7 @@ export async function customer(main, [id]) {
       card("Profile", profileView(profile)),
       card("Value", valueView(insights)),
       card("Next best action", actionView(insights, offered))),
+    perks ? card("Tier and perks", perksView(perks)) : null,
     history ? historyView(history) : null,
     recos ? card("Recommendations", recoView(recos, recommended)) : null,
     h("div", { class: "row" },
@@ -73,6 +75,20 @@ function valueView(i) {
     ["Next tier", i.next_tier ? `${i.next_tier.tier}: ${i.next_tier.requirement}` : "—"],
     ["Computed", when(i.computed_at)],
   ]);
+}
+
+function perksView(e) {
+  const granted = e.granted || [];
+  const withheld = e.withheld || [];
+  const value = (p) => (p.value === null || p.value === undefined ? "" : p.kind === "discount" ? ` (${pct(p.value)})` : ` (${fmt(p.value, 0)})`);
+  return [h("p", {}, `Tier ${e.tier}`, e.policy_version ? "" : " · this tenant has set no perks yet (PUT /v1/tiers/policy)"),
+    granted.length ? [h("h3", {}, "Granted"), h("ul", {}, granted.map((p) => h("li", {}, `${p.title}${value(p)}`)))] : null,
+    withheld.length ? table("What would earn the perks withheld", [
+      ["Perk", (p) => `${p.title}${value(p)}`], ["Tier", (p) => p.requirement.tier],
+      ["How to earn it", (p) => (p.requirement.reachable ? p.requirement.requirement : h("span", { class: "muted" }, p.requirement.requirement))],
+    ], withheld) : null,
+    e.effects && (e.effects.discount || e.effects.lead_time_days_saved)
+      ? h("p", { class: "muted" }, `Applied in the configurator: ${pct(e.effects.discount)} off, ${fmt(e.effects.lead_time_days_saved, 0)} days sooner`) : null];
 }
 
 function actionView(i, offered) {

@@ -5,8 +5,10 @@ import { clear, field, fmt, h, pct, select, table, when } from "./dom.js";
 const TIERS = ["", "MVC", "MGC", "BZ", "standard"];
 const STAGES = ["", "exploration", "formation", "stable", "decline"];
 // The values of the worklist's query parameters (tests/console checks them against /openapi.json).
-const ACTIONS = ["", "retain", "cross_sell", "upgrade", "self_service"];
-const state = { manager: sessionStorage.getItem("atelier.manager") || "", tier: "", lifecycle_stage: "", action: "", needs_segment: "", cursor: null, pages: [] };
+const ACTIONS = ["", "recover", "retain", "cross_sell", "upgrade", "self_service"];
+const ORDERS = ["action", "wallet_gap"];
+const ORDER_NAMES = { action: "what to do first", wallet_gap: "wallet gap (largest first)" };
+const state = { manager: sessionStorage.getItem("atelier.manager") || "", tier: "", lifecycle_stage: "", action: "", needs_segment: "", order: "action", cursor: null, pages: [] };
 
 const filtered = () => ["tier", "lifecycle_stage", "action", "needs_segment"].some((k) => state[k]);
 
@@ -41,17 +43,18 @@ export async function worklist(main) {
     ["tier", "Tier", TIERS], ["lifecycle_stage", "Lifecycle stage", STAGES], ["action", "Next best action", ACTIONS],
   ].map(([key, text, values]) => field(text, select(key, values.map((v) => [v, v || "any"]), state[key])));
   const needs = field("Needs segment", h("input", { name: "needs_segment", value: state.needs_segment, size: 12 }));
+  const order = field("Order by", select("order", ORDERS.map((o) => [o, ORDER_NAMES[o]]), state.order));
   const body = h("div", {});
   const form = h("form", {
     class: "row", onsubmit: (e) => {
       e.preventDefault();
       const data = new FormData(form);
-      for (const k of ["manager", "tier", "lifecycle_stage", "action", "needs_segment"]) state[k] = String(data.get(k) || "");
+      for (const k of ["manager", "tier", "lifecycle_stage", "action", "needs_segment", "order"]) state[k] = String(data.get(k) || "");
       sessionStorage.setItem("atelier.manager", state.manager);
       state.cursor = null; state.pages = [];
       load(body, list, managers.portfolio_cap);
     },
-  }, field("Account manager", managerControl), filters, needs, h("button", { type: "submit" }, "Show"));
+  }, field("Account manager", managerControl), filters, needs, order, h("button", { type: "submit" }, "Show"));
   clear(main, heading, form, body);
   if (state.manager) await load(body, list, managers.portfolio_cap);
   else clear(body, h("p", {}, "Choose an account manager."));
@@ -60,7 +63,7 @@ export async function worklist(main) {
 async function load(body, list, cap) {
   const path = withQuery(`/v1/account-managers/${enc(state.manager)}/customers`, {
     limit: 50, cursor: state.cursor, tier: state.tier, lifecycle_stage: state.lifecycle_stage,
-    action: state.action, needs_segment: state.needs_segment,
+    action: state.action, needs_segment: state.needs_segment, order: state.order === "action" ? "" : state.order,
   });
   const page = await get(path);
   const rows = page.customers || [];
@@ -74,7 +77,7 @@ async function load(body, list, cap) {
       ` · value at stake ${fmt(portfolio.value_at_stake)} · ${fmt(portfolio.contacts_overdue, 0)} contacts overdue`,
       ` · ${fmt(portfolio.open_complaints, 0)} open complaints`) : null,
     warning ? h("p", { class: "warn", role: "status" }, warning) : null,
-    rows.length ? table(`${rows.length} customers on this page${filtered() ? " matching the filters" : ""}, what to do first at the top`, columns(rows), rows)
+    rows.length ? table(`${rows.length} customers on this page${filtered() ? " matching the filters" : ""}, ${state.order === "wallet_gap" ? "the largest wallet gap" : "what to do first"} at the top`, columns(rows), rows)
       : h("p", {}, "No customer of this manager matches."),
     pager);
 }

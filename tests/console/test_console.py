@@ -358,3 +358,38 @@ def test_the_models_view_lists_experiments_with_their_results(tab: Tab, live: Li
         assert tab.errors == [], tab.failed
     finally:
         live.api("DELETE", "/v1/experiments/console-ab")
+
+
+def test_the_customer_view_shows_perks_granted_and_what_earns_the_others(
+    tab: Tab, live: LiveConsole
+) -> None:
+    policy = {
+        "tiers": {
+            "MVC": {
+                "perks": [
+                    {
+                        "perk_id": "vip-discount",
+                        "title": "VIP discount",
+                        "kind": "discount",
+                        "value": 0.1,
+                    },
+                ]
+            },
+            "standard": {
+                "perks": [{"perk_id": "newsletter", "title": "Style letter", "kind": "other"}]
+            },
+        }
+    }
+    assert live.api("PUT", "/v1/tiers/policy", policy).status_code == 200
+    page = live.api("GET", "/v1/account-managers/am-1/customers?tier=standard&questions=0")
+    cid = page.json()["customers"][0]["customer_id"]
+    expected = live.api("GET", f"/v1/customers/{cid}/entitlements").json()
+    assert [p["perk_id"] for p in expected["withheld"]] == ["vip-discount"]
+    _sign_in(tab, live, live.admin_key)
+    _wait_view(tab.page, "worklist")
+    _open(tab, live, f"customer/{cid}")
+    region = tab.page.get_by_role("region", name="Tier and perks")
+    text = region.inner_text()
+    assert "Style letter" in text and "VIP discount (10.0 %)" in text
+    assert expected["withheld"][0]["requirement"]["requirement"] in text
+    assert _axe_violations(tab.page) == [] and tab.errors == [], tab.failed
