@@ -106,6 +106,7 @@ class Configurator:
         measurements: Mapping[str, float] | None = None,
         preferences: Preferences | None = None,
         learned: Learned | None = None,
+        stated: tuple[Preferences, Mapping[str, float]] | None = None,
     ) -> ConfigureResult:
         """Answer one interactive configuration step.
 
@@ -117,6 +118,9 @@ class Configurator:
         preferences : explicit soft preferences ``{attribute: value or [values, best first]}``.
         learned : ``{attribute: {value: weight}}`` from the customer's history (see
             :func:`configurator.preferences.learn_preferences`); unknown names are ignored.
+        stated : ``(preferences, measurements)`` the customer stated (their answers, see
+            :func:`configurator.preferences.stated_onto`): the suggestion prefers them where the
+            request says nothing of that attribute or size, and they restrict nothing.
 
         Raises
         ------
@@ -126,7 +130,8 @@ class Configurator:
         cf = self.compiled
         chosen, texts = parse_selections(cf, selections)
         meas = check_measurements(cf, measurements)
-        prefs = check_preferences(cf, preferences)
+        told_prefs, told_meas = stated or ({}, {})
+        prefs = check_preferences(cf, {**told_prefs, **(preferences or {})})
         with cf.lock:
             fit_masks, fits = self.fitter.masks(meas)
             picks, conflicts = resolve(
@@ -142,7 +147,9 @@ class Configurator:
                 for p in picks
                 if p.source == "selections" and p.key in cf.index
             }
-            best = self.suggester.suggest(merged, prefs, learned, self.fitter.distances(meas))
+            best = self.suggester.suggest(
+                merged, prefs, learned, self.fitter.distances(meas, told_meas)
+            )
         suggested = None if best is None else self._variant(best, kept_texts)
         variant = None
         complete = False

@@ -63,12 +63,18 @@ class Fitter:
                 masks[a] = within
         return masks, fits
 
-    def distances(self, meas: Mapping[str, float]) -> dict[int, np.ndarray]:
+    def distances(
+        self, meas: Mapping[str, float], stated: Mapping[str, float] | None = None
+    ) -> dict[int, np.ndarray]:
         """Per size attribute with a measurement given: each module's distance (in
-        tolerances) to the measurements."""
+        tolerances) to the measurements. ``stated`` measurements (the customer's answers)
+        count for the size attributes the request gives no measurement of."""
         dist: dict[int, np.ndarray] = {}
         for a, names in self.measure_by_attr.items():
             given = [n for n in names if n in meas]
+            if not given and stated:
+                meas = {**meas, **{n: stated[n] for n in names if n in stated}}
+                given = [n for n in names if n in stated]
             if given:
                 dist[a] = np.sqrt(
                     sum(((meas[n] - self._centre[a][n]) / self._tol[a][n]) ** 2 for n in given)

@@ -1,5 +1,9 @@
 """Preferences learned from a customer's history: what they configured, saved and bought,
-weighted by kind and age, as ``{attribute: {value: weight}}`` for the suggestion.
+weighted by kind and age, as ``{attribute: {value: weight}}`` for the suggestion; and what the
+customer *stated* (answers, read as profile facts by :func:`core.facts.stated`): a fact named
+like one of the family's attributes with one of its options (``fit: slim``) becomes a
+preference, one named like a measurement with a plausible number (``waist: 33``) a measurement
+the suggestion fits, both below what the request itself says.
 
 Example
 -------
@@ -17,6 +21,7 @@ from typing import Any
 from configurator.compiled import CompiledFamily
 from configurator.errors import MalformedCode, UnknownCode
 from configurator.results import Variant
+from core.facts import stated
 from store.base import Store
 
 #: A saved configuration (or a configured variant recorded as a ``configure`` event) counts 1,
@@ -66,6 +71,10 @@ class Personalization:
 
     customer_id: str
     learned: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Facts the customer stated that name an attribute of the family (an option of it).
+    stated_preferences: dict[str, str] = field(default_factory=dict)
+    #: Facts the customer stated that name a measurement of the family (within its range).
+    stated_measurements: dict[str, float] = field(default_factory=dict)
     sources: dict[str, int] = field(
         default_factory=lambda: {"configurations": 0, "configure_events": 0, "purchases": 0}
     )
@@ -76,6 +85,7 @@ class Personalization:
         return {
             "customer_id": self.customer_id,
             "learned": self.learned,
+            "stated": {**self.stated_preferences, **self.stated_measurements},
             "sources": self.sources,
             "status": self.status,
         }
@@ -99,8 +109,8 @@ def personalization(
 
     Only pairs that name an attribute of ``cf`` and one of its options count (codes of other
     families contribute the attributes they share, e.g. ``wash`` or ``delivery``); codes that
-    no longer decode are skipped. Nothing is learned when the customer's profile withholds
-    consent for personalization.
+    no longer decode are skipped; the stated facts are mapped by :func:`stated_onto`. Nothing
+    is learned or used when the customer's profile withholds consent for personalization.
     """
     out = Personalization(customer_id)
     customer = store.get_customer(tenant, customer_id)
@@ -131,8 +141,37 @@ def personalization(
         if item is not None:
             add(item.attributes, WEIGHT_PURCHASE, ts, "purchases")
     out.learned = learn_preferences(history, weights) if history else {}
-    out.status = "applied" if out.learned else "no_history"
+    out.stated_preferences, out.stated_measurements = stated_onto(
+        cf, stated(store.list_answers(tenant, customer_id))
+    )
+    applied = out.learned or out.stated_preferences or out.stated_measurements
+    out.status = "applied" if applied else "no_history"
     return out
+
+
+def stated_onto(
+    cf: CompiledFamily, facts: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, float]]:
+    """The stated facts that mean something to ``cf``: ``(preferences, measurements)``.
+
+    >>> from configurator import reference_families
+    >>> cf = CompiledFamily(reference_families()["original-spin"])
+    >>> stated_onto(cf, {"fit": "slim", "waist": 33, "inseam": 99, "colour": "red"})
+    ({'fit': 'slim'}, {'waist': 33.0})
+    """
+    preferences = {
+        name: value
+        for name, value in facts.items()
+        if name in cf.index and isinstance(value, str) and value in cf.opt_index[cf.index[name]]
+    }
+    measurements = {
+        m.name: float(facts[m.name])
+        for m in cf.family.measurements
+        if isinstance(facts.get(m.name), int | float)
+        and not isinstance(facts.get(m.name), bool)
+        and m.min <= facts[m.name] <= m.max
+    }
+    return preferences, measurements
 
 
 def _history(

@@ -30,7 +30,7 @@ from typing import Any
 from configurator.engine import Configurator
 from configurator.errors import FamilyError, InputError
 from configurator.family import load_family
-from configurator.picks import Learned, Preferences, Selections
+from configurator.picks import Preferences, Selections
 from configurator.preferences import Personalization, personalization
 from configurator.registry import FamilyRegistry, Served
 from configurator.results import ConfigureResult, DecodedVariant, Variant
@@ -157,10 +157,14 @@ class ConfiguratorService:
         selections: Selections | None = None,
         measurements: Mapping[str, float] | None = None,
         preferences: Preferences | None = None,
-        learned: Learned | None = None,
+        personal: Personalization | None = None,
     ) -> ConfigureResult:
-        """One interactive step on a family (see :meth:`Configurator.configure`)."""
-        return served.cfg.configure(selections, measurements, preferences, learned)
+        """One interactive step on a family (see :meth:`Configurator.configure`), with what
+        was learned from and stated by the customer when ``personal`` is given."""
+        if personal is None:
+            return served.cfg.configure(selections, measurements, preferences)
+        stated = (personal.stated_preferences, personal.stated_measurements)
+        return served.cfg.configure(selections, measurements, preferences, personal.learned, stated)
 
     def variant(self, tenant: str, code: str) -> DecodedVariant:
         """A code decoded by the family version that issued it, with its price and lead-time

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
+from demo.dialogue import load_dialogue, with_consent
 from demo.generator import generate
 from events.ingest import ingest
 from recommender.artifacts import read_meta
@@ -15,19 +17,23 @@ from training.train import TrainConfig, train_from_frame
 
 
 def load_demo(store: Store, tenant: str, seed: int = 7, n_customers: int = 3000) -> bool:
-    """Fill ``tenant`` with the demo catalog, customers and a year of events, and its insights.
+    """Fill ``tenant`` with the demo catalog, customers (with consent per channel) and a year of
+    events, the dialogue (question bank, contacts, complaints, answers, two merged customers:
+    :mod:`demo.dialogue`), and its insights.
 
     Returns False (and changes nothing) when the tenant already has events.
     """
     store.ensure_tenant(tenant)
     if store.count_events(tenant) > 0:
         return False
-    shop = generate(seed=seed, n_customers=n_customers)
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    shop = generate(seed=seed, n_customers=n_customers, end=end)
+    customers = with_consent(shop.customers, seed)
     store.upsert_items(tenant, shop.items)
-    for customer in shop.customers:
-        store.put_customer(tenant, customer)
+    store.put_customers(tenant, customers)
     for start in range(0, len(shop.events), 10_000):
         ingest(store, tenant, shop.events[start : start + 10_000])
+    load_dialogue(store, tenant, customers, end)
     demo_insights(store, tenant)
     return True
 

@@ -1,6 +1,10 @@
 """The question bank: what a question is, which answers fit it, and which questions to ask now.
 
-A question fills one profile fact (``attribute``) and may name the decision its answer changes
+A question fills one profile fact (``attribute``): readers use the fact, never the question
+(:mod:`core.facts`): a fact named like a configurator attribute or measurement (``fit``,
+``waist``) steers the configurator's suggestion, ``preferred_category`` leads the
+recommendations, ``wallet`` is the declared wallet of the insights. It may name the decision
+its answer changes
 (``decides``): ``wallet`` (a declared wallet: how much more a growable customer could buy),
 ``size`` (a size or fit: what the configurator suggests to a made-to-measure buyer),
 ``channel`` (a preferred channel: how to reach someone never reached) or ``preference`` (a
@@ -160,13 +164,20 @@ def _q(text: str, kind: str, attribute: str, **kw: Any) -> dict[str, Any]:
     return {"text": text, "kind": kind, "attribute": attribute, **kw}
 
 
-#: The demo tenant's bank (an apparel shop with made-to-measure shirts and suits).
+#: The demo tenant's bank (an apparel shop around made-to-measure jeans; the categories are the
+#: demo catalog's, so a stated favourite leads that customer's recommendations).
 APPAREL_BANK: dict[str, dict[str, Any]] = {
     "shirt-size": _q(
         "Which collar size do you wear?",
         "choice",
         "collar_size",
         options=["38", "39", "40", "41", "42", "43", "44"],
+        decides="size",
+    ),
+    "waist": _q(
+        "What is your waist, in inches?",
+        "number",
+        "waist",  # the made-to-measure jeans' measurement: the suggestion fits it
         decides="size",
     ),
     "fit": _q(
@@ -194,7 +205,7 @@ APPAREL_BANK: dict[str, dict[str, Any]] = {
         "What do you shop for most often?",
         "choice",
         "preferred_category",
-        options=["shirts", "suits", "knitwear", "accessories", "shoes"],
+        options=["jeans", "shirts", "jackets", "shoes", "belts", "accessories"],
         decides="preference",
     ),
     "occasion": _q(

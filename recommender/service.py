@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.facts import PREFERRED_CATEGORY, stated
 from core.records import Customer, EventFrame
 from recommender.answers import NO_CONSENT, POPULAR, Answer, RecommendedItem, public_reason
 from recommender.cache import CACHE_DEPTH, Precomputed
@@ -53,6 +54,32 @@ def _rows_by_customer(frame: EventFrame, customers: set[str]) -> dict[str, np.nd
         if cid in customers:
             out.setdefault(cid, []).append(i)
     return {c: np.asarray(v, dtype=np.int64) for c, v in out.items()}
+
+
+def _stated_first(served: ServedModel, rec: Recommendation, category: str) -> Recommendation:
+    """``rec`` with the items of the stated ``category`` first (each part in its order).
+
+    A stated preference is a feature of the customer, not a filter: the other items follow,
+    so a customer whose category has few candidates still gets a full list."""
+    if not len(rec.item_idx):
+        return rec
+    keep = served.model.allowed(rec.item_idx, category)
+    order = np.concatenate([np.flatnonzero(keep), np.flatnonzero(~keep)])
+    reasons = [rec.reasons[i] for i in order.tolist()] if rec.reasons else rec.reasons
+    return Recommendation(rec.item_idx[order], rec.scores[order], reasons, rec.fallback)
+
+
+def _union(first: Recommendation, rest: Recommendation, n: int) -> Recommendation:
+    """The items of ``first``, then those of ``rest`` not in it, at most ``n``."""
+    seen = set(first.item_idx.tolist())
+    more = [i for i, item in enumerate(rest.item_idx.tolist()) if item not in seen]
+    more = more[: max(0, n - len(first.item_idx))]
+    return Recommendation(
+        np.concatenate([first.item_idx, rest.item_idx[more]])[:n],
+        np.concatenate([first.scores, rest.scores[more]])[:n],
+        ([*first.reasons, *(rest.reasons[i] for i in more)])[:n],
+        first.fallback if len(first.item_idx) else rest.fallback,
+    )
 
 
 @dataclass
@@ -182,8 +209,14 @@ class RecommendationService:
         versions = self.store.serving_versions(tenant, customer_id)
         policy, served, arm = self._route(tenant, customer_id, versions.catalog)
         if served is None:
-            had = set(self._owned_ids(tenant, customer_id, policy))
-            return self._store_popular(tenant, n, category, set(exclude) | had)
+            had = set(self._owned_ids(tenant, customer_id, policy)) | set(exclude)
+            preferred = None if category is not None else self._preferred(tenant, customer_id)
+            popular = self._store_popular(tenant, n, category or preferred, had)
+            if preferred is not None and len(popular.items) < clip_n(n):  # then the others
+                shown = had | {i.item_id for i in popular.items}
+                rest = self._store_popular(tenant, n - len(popular.items), None, shown)
+                popular = Answer(None, [*popular.items, *rest.items], POPULAR)
+            return popular
         if not explain:
             pre = served.answers.get(
                 customer_id, versions.customer, served.catalog_version, policy.mask
@@ -203,16 +236,24 @@ class RecommendationService:
             )
             return self._answer(served, rec, NO_CONSENT, arm)
         hist = self._history(tenant, customer_id, served, policy)
-        rec = self._personal(
-            served,
-            customer_id,
-            hist,
-            n,
-            segment=self._segment(customer),
-            exclude_idx=exclude_idx,
-            category=category,
-            explain=explain,
-        )
+        preferred = None if category is not None else self._preferred(tenant, customer_id)
+
+        def score(k: int, within: str | None) -> Recommendation:
+            return self._personal(
+                served,
+                customer_id,
+                hist,
+                k,
+                segment=self._segment(customer),
+                exclude_idx=exclude_idx,
+                category=within,
+                explain=explain,
+            )
+
+        rec = score(n, category)
+        if preferred is not None:  # the stated category's best first, then the others
+            first = score(n, preferred)
+            rec = _stated_first(served, _union(first, rec, n), preferred)
         return self._answer(served, rec, None, arm)
 
     def similar(
@@ -318,11 +359,21 @@ class RecommendationService:
                 served, customer_id, hist, CACHE_DEPTH, segment=self._segment(customer)
             )
             fallback = rec.fallback
+            preferred = self._preferred(tenant, customer_id)
+            if preferred is not None:
+                rec = _stated_first(served, rec, preferred)
         pre = Precomputed(
             version, served.catalog_version, policy.mask, rec.item_idx, rec.scores, fallback
         )
         served.answers.put(customer_id, pre)
         return pre
+
+    def _preferred(self, tenant: str, customer_id: str) -> str | None:
+        """The category the customer said they shop for most (the fact ``preferred_category``
+        of their answers), or None. Read when a list is computed, never on the cached path:
+        an answer moves the customer's serving version."""
+        value = stated(self.store.list_answers(tenant, customer_id)).get(PREFERRED_CATEGORY)
+        return value if isinstance(value, str) else None
 
     def _owned_ids(self, tenant: str, customer_id: str, policy: RecommendationPolicy) -> list[str]:
         """The items the customer already has by ``policy`` (one read of their history row)."""

@@ -476,7 +476,8 @@ class AnswerStore(Protocol):
     @abstractmethod
     def put_answer(self, tenant: str, customer_id: str, answer: dict[str, Any]) -> None:
         """Store the answer (with ``question_id`` and ``timestamp``), replacing an earlier one
-        to the same question."""
+        to the same question, and give the customer a new serving version (a stated preference
+        changes their recommendations, so answers cached for them are stale)."""
 
     @abstractmethod
     def list_answers(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:

@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from access.keys import create_key, parse_scopes
 from api.main import create_app
 from cli.main import main
+from demo.dialogue import SECOND_IDS
 from demo.generator import generate
+from dialogue.questions import APPAREL_BANK
 from settings import Settings
 from store.embedded import SQLiteStore
 
@@ -90,3 +92,54 @@ def test_demo_load_makes_every_endpoint_answer(
         assert len(offers) > 10
         assert all(m["next_best_action"]["items"] for m in offers)
         assert all(m["next_best_action"]["channel"] for m in everyone)
+        _check_dialogue(c, h, store)
+
+
+def _check_dialogue(c: TestClient, h: dict[str, str], store: SQLiteStore) -> None:
+    """The demo dialogue: the apparel bank, managers' contacts, complaints resolved in one
+    contact, in several and still open, answered and unanswered questions, two merged ids."""
+    bank = {q["question_id"] for q in c.get("/v1/questions", headers=h).json()["questions"]}
+    assert bank == set(APPAREL_BANK)
+    contacts = [d for _, d in store.iter_contacts("demo")]
+    assert len(contacts) > 20 and {d["direction"] for d in contacts} == {"inbound", "outbound"}
+    assert any(d["next_contact_at"] for d in contacts)  # follow-ups are due
+    complaints = [d for _, d in store.iter_cases("demo") if d["kind"] == "complaint"]
+    took = sorted(d["contacts_to_resolve"] or 0 for d in complaints)
+    assert took.count(0) >= 1 and took.count(1) >= 1 and max(took) > 1  # open, one, several
+    assert {d["status"] for d in complaints} == {"open", "resolved"}
+    answered = {cid for cid, _ in store.iter_answers("demo")}
+    assert len(answered) > 10
+    cid = sorted(answered)[0]
+    facts = c.get(f"/v1/customers/{cid}", headers=h).json()["facts"]
+    assert facts and all(f["question"] for f in facts)
+    asked = c.get(f"/v1/customers/{cid}/next-questions?n=2", headers=h).json()["questions"]
+    assert asked and not {q["question_id"] for q in asked} & {f["question_id"] for f in facts}
+    for alias, into in SECOND_IDS:
+        view = c.get(f"/v1/customers/{alias}", headers=h).json()
+        assert view["customer_id"] == into
+        export = c.get(f"/v1/customers/{into}", headers=h)
+        assert export.status_code == 200
+        assert alias in c.get(f"/v1/customers/{into}/export", headers=h).json()["aliases"]
+        assert any(e.event_id.startswith(alias) for e in store.customer_events("demo", into))
+
+
+def test_the_logistics_question_bank_loads_through_the_api(tmp_path: Path) -> None:
+    """demo/questions/bank.yaml, PUT question by question as README shows: every one is
+    accepted, and its facts name the logistics family's attributes and measurements."""
+    import yaml
+
+    from configurator import reference_families
+
+    path = Path(__file__).parents[1] / "demo" / "questions" / "bank.yaml"
+    bank = yaml.safe_load(path.read_text())["questions"]
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    _, secret = create_key(store, "logistics", parse_scopes("admin,customers"))
+    h = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(Settings(data_dir=tmp_path), store)) as c:
+        for qid, q in bank.items():
+            r = c.put(f"/v1/questions/{qid}", json=q, headers=h)
+            assert r.status_code == 201, (qid, r.text)
+        assert len(c.get("/v1/questions", headers=h).json()["questions"]) == len(bank) >= 5
+    family = reference_families()["logistics-bundle"]
+    names = {a.name for a in family.attributes} | {m.name for m in family.measurements}
+    assert {"weight_kg", "cargo", "insurance"} <= {q["attribute"] for q in bank.values()} & names

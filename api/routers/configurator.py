@@ -137,7 +137,7 @@ async def configure(
             body.selections,
             body.measurements,
             body.preferences,
-            personal.learned if personal else None,
+            personal,
         )
     except InputError as exc:
         raise _invalid(exc) from exc

@@ -182,6 +182,11 @@ class PersonalizationPublic(BaseModel):
     learned: dict[str, dict[str, float]] = Field(
         description="{attribute: {option: weight}}, weights summing to 1 per attribute"
     )
+    stated: dict[str, str | float] = Field(
+        default_factory=dict,
+        description="what the customer stated (answers) that the suggestion prefers: an option "
+        "per attribute, a number per measurement; below what the request says",
+    )
     sources: dict[str, int] = Field(
         description="how many configurations, configure events and purchased items contributed"
     )

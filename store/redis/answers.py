@@ -1,5 +1,6 @@
 """Answers in Redis: ``ans:<customer>`` (question id -> the latest answer) and ``anscust``
-(customers with answers), written together."""
+(customers with answers), written together with a new serving version of the customer (a stated
+preference changes their recommendations)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from store.codec import dumps, loads
 from store.protocols import AnswerStore
+from store.redis.aliases import TOUCH_CUSTOMERS
 from store.redis.connection import RedisConnection
 
 
@@ -17,6 +19,8 @@ class RedisAnswers(RedisConnection, AnswerStore):
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(t + "ans:" + customer_id, answer["question_id"], dumps(answer))
         pipe.sadd(t + "anscust", customer_id)
+        # a stated preference changes what is recommended: cached answers go stale
+        self._run(TOUCH_CUSTOMERS, [t, customer_id], client=pipe)
         pipe.execute()
 
     def list_answers(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:

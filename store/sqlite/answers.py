@@ -1,4 +1,5 @@
-"""Answers in the embedded store: the latest per (tenant, customer, question)."""
+"""Answers in the embedded store: the latest per (tenant, customer, question); each answer
+gives the customer a new serving version (a stated preference changes their recommendations)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from store.codec import dumps, loads
 from store.protocols import AnswerStore
 from store.sqlite.connection import SQLiteConnection
+from store.sqlite.events import touch_customers
 
 
 class SQLiteAnswers(SQLiteConnection, AnswerStore):
@@ -19,6 +21,8 @@ class SQLiteAnswers(SQLiteConnection, AnswerStore):
                 " DO UPDATE SET ts = excluded.ts, doc = excluded.doc",
                 (tenant, customer_id, answer["question_id"], answer["timestamp"], dumps(answer)),
             )
+            # a stated preference changes what is recommended: cached answers go stale
+            touch_customers(db, tenant, {customer_id})
 
     def list_answers(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         rows = self._db().execute(

@@ -180,3 +180,25 @@ def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> No
     assert store.reads.count("events") == 1  # rebuilt once from the events, then cached
     store.reads.clear()
     assert svc.recommend("t", "c0", 3) is after and store.reads == ["versions"]
+
+
+def test_a_stated_category_comes_first(
+    service: tuple[RecommendationService, CountingStore],
+) -> None:
+    """c0 buys a-items; once they say they shop for b-items most, b-items lead their list (the
+    cached one and the explained one), the a-items still follow, and another customer's list
+    is untouched."""
+    svc, store = service
+    assert svc.recommend("t", "c0", 2).items[0].item_id.startswith("a")
+    others = [i.item_id for i in svc.recommend("t", "c2", 4).items]
+    answer = {"question_id": "q", "attribute": "preferred_category", "value": "b", "timestamp": 1.0}
+    store.put_answer("t", "c0", answer)
+    for explain in (False, True):
+        items = [i.item_id for i in svc.recommend("t", "c0", 10, explain=explain).items]
+        assert len(items) == 10
+        firsts = [i[0] for i in items]
+        assert firsts == sorted(firsts, key=lambda c: c != "b") and firsts[0] == "b"
+        assert "a" in firsts  # a preference, not a filter
+    assert [i.item_id for i in svc.recommend("t", "c2", 4).items] == others
+    # a category asked for in the request wins over the stated one
+    assert {i.item_id[0] for i in svc.recommend("t", "c0", 2, category="a").items} == {"a"}

@@ -69,3 +69,12 @@ def test_answers_latest_per_question(store: Store) -> None:
         ("c1", "L"),
         ("c1", "slim"),
     ]
+
+
+def test_an_answer_moves_the_customers_serving_version(store: Store) -> None:
+    before = store.serving_versions("t", "c1").customer
+    store.put_answer(
+        "t", "c1", {"question_id": "cat", "attribute": "x", "value": 1, "timestamp": 1.0}
+    )
+    after = store.serving_versions("t", "c1").customer
+    assert after > before and store.serving_versions("t", "c2").customer != after
