@@ -17,8 +17,9 @@ adds what nginx calls ``client_header_timeout`` and ``client_body_timeout``:
 A timed-out request is answered 408 (a problem document) when no answer has started, and the
 connection is closed. The limits are per worker process; a deployment puts a reverse proxy with
 its own limits in front (README, "Slow clients"). uvicorn's ``h11`` protocol was the other way:
-it has the same missing header timeout and parses several times slower, so the faster parser
-keeps serving and gets the timeouts here.
+it lacks a header timeout too and parses a request an order of magnitude slower
+(``load/bench_http_parsers.py``, figures in ``load/HISTORY.md``), so the faster parser keeps
+serving and gets the timeouts here.
 
 ``atelier serve`` names the protocol class to uvicorn (``http="api.slow_clients:..."``: the
 command line never imports the app); the settings are read in each worker from the environment.
