@@ -32,7 +32,7 @@ import numpy as np
 from core.records import EventFrame
 from dialogue.facts import declared, open_complaints
 from insights.actions import Recommender, order_for_action, recover_action
-from insights.bgnbd import TRANSACTION_MODELS
+from insights.bgnbd import TRANSACTION_MODELS, _BuyTillYouDie
 from insights.config import ValueConfig
 from insights.differentiation import differentiate
 from insights.gamma_gamma import GammaGammaModel
@@ -175,7 +175,7 @@ def compute_insights(
             f"{len(s)} customers with purchases before {iso_utc(t_as_of)}; "
             f"at least {cfg.min_customers} are needed to fit the value models"
         )
-    tm = TRANSACTION_MODELS[cfg.model](penalizer=cfg.penalizer).fit(s.frequency, s.recency, s.T)
+    tm = fit_transaction_model(s, cfg)
     repeaters = int(np.sum((s.frequency > 0) & (s.monetary > 0)))
     gg: GammaGammaModel | None = None
     if repeaters >= MIN_SPEND_CUSTOMERS:
@@ -270,10 +270,20 @@ def compute_insights(
     )
 
 
+def fit_transaction_model(s: CustomerSummary, cfg: ValueConfig) -> _BuyTillYouDie:
+    """The purchase-count model of ``s``, fitted on each distinct (x, t_x, T) once with its
+    count as weight: the same likelihood, evaluated on far fewer rows (at a million customers
+    of two years, about a third as many), since customers of whole days share their triples."""
+    triples = np.stack([s.frequency, s.recency, s.T], axis=1)
+    unique, counts = np.unique(triples, axis=0, return_counts=True)
+    model = TRANSACTION_MODELS[cfg.model](penalizer=cfg.penalizer)
+    return model.fit(unique[:, 0], unique[:, 1], unique[:, 2], weights=counts)
+
+
 def _fit(s: CustomerSummary, cfg: ValueConfig) -> ValueModels:
     """The purchase-count and spend models of ``s`` (spend: the mean order value when there
     are too few repeat buyers)."""
-    tm = TRANSACTION_MODELS[cfg.model](penalizer=cfg.penalizer).fit(s.frequency, s.recency, s.T)
+    tm = fit_transaction_model(s, cfg)
     repeaters = int(np.sum((s.frequency > 0) & (s.monetary > 0)))
     gg = None
     if repeaters >= MIN_SPEND_CUSTOMERS:
