@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from pydantic import ValidationError
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter, ValidationError
 
 from api.deps import CatalogKey, SettingsDep, StoreDep, TenantDep
 from api.problems import Problem, validation_errors
 from api.routing import StrictJSONRoute
 from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
-from api.schemas.items import ItemBatch, ItemBatchEntry, ItemBatchResult, ItemCreate, ItemPublic
+from api.schemas.items import (
+    ItemBatch,
+    ItemBatchEntry,
+    ItemBatchResult,
+    ItemCreate,
+    ItemLookup,
+    ItemPublic,
+)
 from core.records import Item
 
 router = APIRouter(
@@ -62,6 +71,52 @@ def put_items(
     if valid:
         store.upsert_items(key.tenant, valid)
     return ItemBatchResult(upserted=len(valid), errors=errors)
+
+
+#: The most ids one lookup takes (a page of recommendations and offers is far fewer).
+MAX_LOOKUP = 100
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+@router.get("", response_model=ItemLookup)
+async def lookup_items(
+    key: TenantDep,
+    store: StoreDep,
+    ids: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_LOOKUP * 129,
+            description=f"comma-separated item ids, at most {MAX_LOOKUP}",
+        ),
+    ],
+) -> ItemLookup:
+    """Several items in one call (titles and prices of a page of recommendations): in the
+    order asked, each once; ids the catalog does not hold are listed in ``missing``."""
+    wanted = list(dict.fromkeys(ids.split(",")))
+    if len(wanted) > MAX_LOOKUP:
+        raise Problem(
+            422,
+            f"{len(wanted)} ids; at most {MAX_LOOKUP}",
+            errors=[{"loc": ["query", "ids"], "msg": f"at most {MAX_LOOKUP} ids"}],
+        )
+    for position, item_id in enumerate(wanted):
+        try:
+            _IDENTIFIER.validate_python(item_id)
+        except ValidationError:
+            raise Problem(
+                422,
+                f"'{item_id[:40]}' is not an item id",
+                errors=[{"loc": ["query", "ids", position], "msg": "not an identifier"}],
+            ) from None
+    found, missing = [], []
+    for item_id in wanted:
+        item = store.get_item(key.tenant, item_id)
+        if item is None:
+            missing.append(item_id)
+        else:
+            found.append(ItemPublic.of(item))
+    return ItemLookup(items=found, missing=missing)
 
 
 @router.get("/{item_id}", response_model=ItemPublic)

@@ -68,3 +68,10 @@ class ItemPublic(BaseModel):
             attributes=item.attributes,
             updated_at=item.updated_at,
         )
+
+
+class ItemLookup(BaseModel):
+    """Several items at once, in the order asked; ids the catalog does not hold in ``missing``."""
+
+    items: list[ItemPublic]
+    missing: list[str]

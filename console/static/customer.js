@@ -1,5 +1,5 @@
 // Customer 360: profile and facts, value and tier, what to offer, the dialogue, saved specs.
-import { ApiError, enc, get, maybe, patch, post, session } from "./api.js";
+import { ApiError, enc, get, maybe, patch, post, session, withQuery } from "./api.js";
 import { clear, field, fmt, h, kv, pct, problem, select, table, when } from "./dom.js";
 import { lineChart } from "./charts.js";
 
@@ -8,13 +8,15 @@ const OUTCOMES = ["reached", "no_answer", "sale", "declined", "resolved", "follo
 const KINDS = ["complaint", "question", "repair", "return", "other"];
 const titles = new Map();
 
+/** Titles and prices of the items shown, in one lookup for every id not seen before. */
 async function titled(ids) {
-  const missing = ids.filter((id) => !titles.has(id));
-  await Promise.all(missing.map(async (id) => {
-    const item = await maybe(`/v1/items/${enc(id)}`).catch(() => null);
-    titles.set(id, item ? { title: item.title, price: item.price } : { title: id });
-  }));
-  return ids.map((id) => ({ item_id: id, ...titles.get(id) }));
+  const missing = [...new Set(ids.filter((id) => !titles.has(id)))].slice(0, 100);
+  if (missing.length) {
+    const found = await get(withQuery("/v1/items", { ids: missing.join(",") }));
+    for (const item of found.items) titles.set(item.item_id, { title: item.title ?? item.item_id, price: item.price });
+    for (const id of found.missing) titles.set(id, { title: id });
+  }
+  return ids.map((id) => ({ item_id: id, ...(titles.get(id) || { title: id }) }));
 }
 
 export async function customer(main, [id]) {
@@ -28,11 +30,10 @@ export async function customer(main, [id]) {
     maybe(`${base}/entitlements`),
   ]);
   const refresh = () => customer(main, [id]);
-  const offer = insights?.next_best_action?.items || [];
-  const [offered, recommended] = await Promise.all([
-    titled(offer.map((i) => (typeof i === "string" ? i : i.item_id))),
-    titled((recos?.items || []).map((i) => i.item_id)),
-  ]);
+  const offerIds = (insights?.next_best_action?.items || []).map((i) => (typeof i === "string" ? i : i.item_id));
+  const recoIds = (recos?.items || []).map((i) => i.item_id);
+  await titled([...offerIds, ...recoIds]);
+  const [offered, recommended] = await Promise.all([titled(offerIds), titled(recoIds)]);
   clear(main,
     h("h1", {}, `Customer ${id}`),
     h("div", { class: "row" },

@@ -70,3 +70,24 @@ def test_delete(client: TestClient, auth: KeyMaker) -> None:
     assert client.delete("/v1/items/a", headers=h).status_code == 204
     assert client.get("/v1/items/a", headers=h).status_code == 404
     assert client.delete("/v1/items/a", headers=h).status_code == 404
+
+
+def test_several_items_in_one_lookup(client: TestClient, auth: KeyMaker) -> None:
+    h = auth()
+    for i, price in enumerate((10.0, 20.0, 30.0)):
+        client.put(f"/v1/items/s{i}", json={"title": f"S{i}", "price": price}, headers=h)
+    reader = auth("shop", "recommend")
+    r = client.get("/v1/items?ids=s2,gone,s0,s2", headers=reader)
+    assert r.status_code == 200
+    assert [(i["item_id"], i["price"]) for i in r.json()["items"]] == [("s2", 30.0), ("s0", 10.0)]
+    assert r.json()["missing"] == ["gone"]
+    assert client.get("/v1/items?ids=s1", headers=auth("elsewhere")).json() == {
+        "items": [],
+        "missing": ["s1"],
+    }
+    too_many = ",".join(f"x{i}" for i in range(101))
+    bad = client.get(f"/v1/items?ids={too_many}", headers=reader)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "ids"]
+    odd = client.get(f"/v1/items?ids=s1,{'y' * 300}", headers=reader)
+    assert odd.status_code == 422 and odd.json()["errors"][0]["loc"] == ["query", "ids", 1]
+    assert client.get("/v1/items", headers=reader).status_code == 422
