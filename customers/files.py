@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from core.records import CONSENT_CHANNELS, Customer
 from customers.schema import CustomerBatchEntry
-from events.files import file_format, iter_batches
+from events.files import file_format, iter_batches, parse_mapping
 
 #: Profile fields a column can be mapped to, besides ``attributes.NAME``.
 MAPPABLE = (
@@ -55,23 +55,7 @@ class CustomerMapping:
     @classmethod
     def parse(cls, text: str) -> CustomerMapping:
         """``field=Column,...`` (``attributes.NAME=Column`` too); ValueError names a bad entry."""
-        fields: dict[str, str] = {}
-        attributes: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            name, sep, column = (s.strip() for s in part.partition("="))
-            if not sep or not column:
-                raise ValueError(f"--map entry {part!r} is not field=Column")
-            if name.startswith("attributes.") and len(name) > len("attributes."):
-                attributes[name[len("attributes.") :]] = column
-            elif name in MAPPABLE:
-                fields[name] = column
-            else:
-                raise ValueError(
-                    f"--map field {name!r} unknown; use {', '.join(MAPPABLE)} or attributes.NAME"
-                )
-        if "customer_id" not in fields:
-            raise ValueError("--map must map customer_id")
-        return cls(fields, attributes)
+        return cls(*parse_mapping(text, MAPPABLE, "attributes"))
 
     @property
     def columns(self) -> list[str]:

@@ -178,3 +178,37 @@ def test_questions_answers_and_facts(client: TestClient, h: dict[str, str], auth
     assert client.delete("/v1/questions/size", headers=h).status_code == 404
     # the fact stays, its question gone
     assert client.get("/v1/customers/c1", headers=h).json()["facts"][0]["question"] is None
+
+
+def test_another_tenants_customer_is_unknown_everywhere(
+    client: TestClient, h: dict[str, str], auth: KeyMaker
+) -> None:
+    """Every dialogue route of another tenant's customer answers 404, and writes nothing."""
+    other = auth("other")
+    contact = {"channel": "phone", "direction": "inbound"}
+    case = {"kind": "complaint", "category": "fit", "severity": 2}
+    answer = {"question_id": "size", "value": "M"}
+    for method, path, body in [
+        ("post", "/v1/customers/c1/contacts", contact),
+        ("post", "/v1/customers/c1/cases", case),
+        ("post", "/v1/customers/c1/answers", answer),
+        ("get", "/v1/customers/c1/next-questions", None),
+        ("get", "/v1/customers/c1/cases", None),
+        ("post", "/v1/customers/c1/merge", {"from": ["c2"]}),
+    ]:
+        r = client.request(method, path, json=body, headers=other)
+        assert r.status_code == 404, (path, r.text)
+    assert client.get("/v1/customers/c1/contacts", headers=h).json()["contacts"] == []
+    assert client.get("/v1/customers/c1/cases", headers=h).json()["cases"] == []
+
+
+def test_a_refused_merge_writes_nothing(client: TestClient, h: dict[str, str]) -> None:
+    """One bad source among good ones: 4xx naming it, and every source is still its own."""
+    client.post(
+        "/v1/customers/c2/contacts", json={"channel": "sms", "direction": "inbound"}, headers=h
+    )
+    r = client.post("/v1/customers/c1/merge", json={"from": ["c2", "c1"]}, headers=h)
+    assert r.status_code == 422 and _loc(r) == [["body", "from", 1]]
+    assert client.get("/v1/customers/c2", headers=h).json()["customer_id"] == "c2"
+    assert len(client.get("/v1/customers/c2/contacts", headers=h).json()["contacts"]) == 1
+    assert client.get("/v1/customers/c1/export", headers=h).json()["aliases"] == []

@@ -3,10 +3,8 @@ rows reported by number, a progress bar with a total."""
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -14,6 +12,7 @@ from cli.main import main
 from core.records import Customer
 from customers.files import CustomerMapping, read_customers
 from store.embedded import SQLiteStore
+from tests.cli.files import write_as
 
 CSV = """Id,Manager,Segment,City,Mail,Phone,Personal
 c1,am-1,trade,Lyon,yes,no,true
@@ -36,15 +35,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _write(path: Path, fmt: str) -> Path:
-    if fmt == "csv":
-        path.write_text(CSV)
-    elif fmt == "gz":
-        path.write_bytes(gzip.compress(CSV.encode()))
-    else:
-        lines = [r.split(",") for r in CSV.strip().splitlines()]
-        cols = {h: [r[i] or None for r in lines[1:]] for i, h in enumerate(lines[0])}
-        pq.write_table(pa.table(cols), path)
-    return path
+    return write_as(path, fmt, CSV)
 
 
 @pytest.mark.parametrize(

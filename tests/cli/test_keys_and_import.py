@@ -6,13 +6,12 @@ import gzip
 import json
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from access.keys import hash_key
 from cli.main import main
 from store.embedded import SQLiteStore
+from tests.cli.files import write_as
 
 
 @pytest.fixture
@@ -51,15 +50,7 @@ MAP = "customer_id=CustomerID,item_id=StockCode,quantity=Quantity,unit_price=Uni
 
 
 def _write(path: Path, fmt: str) -> Path:
-    if fmt == "csv":
-        path.write_text(CSV)
-    elif fmt == "gz":
-        path.write_bytes(gzip.compress(CSV.encode()))
-    else:
-        lines = [r.split(",") for r in CSV.strip().splitlines()]
-        table = pa.table({h: [r[i] for r in lines[1:]] for i, h in enumerate(lines[0])})
-        pq.write_table(table, path)
-    return path
+    return write_as(path, fmt, CSV)
 
 
 @pytest.mark.parametrize(
