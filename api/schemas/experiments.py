@@ -91,13 +91,8 @@ class ExperimentList(BaseModel):
     experiments: list[ExperimentSummary]
 
 
-class ExperimentPublic(BaseModel):
-    experiment_id: str
-    arms: dict[str, str]
-    split: dict[str, float]
-    status: str = Field(description="running or ended")
-    started_at: float
-    ended_at: float | None
-    promoted: str | None = Field(description="the version activated when it ended")
+class ExperimentPublic(ExperimentSummary):
+    """One experiment with each arm's serving state and its running results."""
+
     arm_status: dict[str, ArmStatus]
     results: ReportPublic
