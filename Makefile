@@ -53,5 +53,22 @@ LOAD_FLAGS ?= --matrix --seconds 45
 load-storefront load-portal load-retraining: load-%: $(STAMP)
 	$(BIN)/python load/run_callers.py $* $(LOAD_FLAGS)
 
+# Benchmarks with their defaults (not part of `make test`; tens of minutes on a quiet machine):
+# recommendation quality through the product path (ingest, the default train, the service's
+# answers) on ML-100K (rating and purchase events), MovieLens latest-small and Online Retail,
+# then the cheaper ones in load/. Each prints its own table and verdicts; nice'd, the machine is
+# shared.
+BENCH := nice -n 5 $(BIN)/python
+bench: $(STAMP)
+	$(BENCH) load/bench_reco_quality_ml100k.py
+	$(BENCH) load/bench_reco_quality_ml100k.py --as purchase
+	$(BENCH) load/bench_reco_quality_ml100k.py --dataset ml-latest-small
+	$(BENCH) load/bench_reco_quality_online_retail.py
+	$(BENCH) load/bench_reco_train.py
+	$(BENCH) load/bench_event_files.py
+	$(BENCH) load/bench_value_cdnow.py
+	$(BENCH) load/bench_value_online_retail.py
+	$(BENCH) load/bench_configurator.py
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -54,6 +54,11 @@ def _weights(args: argparse.Namespace) -> InteractionWeights:
     return InteractionWeights.from_dict(base)
 
 
+def _weights_given(args: argparse.Namespace) -> bool:
+    """Whether the weighting was set by flags (then it is used as given, not searched)."""
+    return bool(args.weights or args.binary or args.half_life_days is not None)
+
+
 def _params(items: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
@@ -101,6 +106,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search", choices=("grid", "optuna"), default="grid")
     p.add_argument("--trials", type=int, default=20, help="optuna trials")
     p.add_argument("--validation-days", type=float, default=30.0)
+    p.add_argument("--budget", type=float, default=90.0, help="seconds of model search (auto)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -119,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         search=args.search,
         trials=args.trials,
         validation_days=args.validation_days,
-        search_weights=not (args.weights or args.binary or args.half_life_days is not None),
+        search_weights=not _weights_given(args),
         positive_rating=args.positive_rating,
         budget_s=args.budget,
         progress=not args.no_progress,
@@ -223,6 +229,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             search=args.search,
             trials=args.trials,
             validation_days=args.validation_days,
+            search_weights=not _weights_given(args),
+            budget_s=args.budget,
             progress=not args.no_progress,
         )
         options = RetrainOptions(
@@ -282,13 +290,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         frame,
         protocol,
         [m.strip() for m in args.models.split(",") if m.strip()],
-        _weights(args),
+        _weights(args) if _weights_given(args) else None,
         cut=parse_date(cut) if cut else None,
         end=parse_date(end) if end else None,
         k=args.k,
         validation_days=args.validation_days,
         search_method=args.search,
         trials=args.trials,
+        budget_s=args.budget,
         out=args.out,
         progress=not args.no_progress,
     )
@@ -316,7 +325,6 @@ def register(subparsers: Any) -> None:
         default=None,
         help="lowest rating that counts as a validation target (default: every rating)",
     )
-    p.add_argument("--budget", type=float, default=90.0, help="seconds of model search (auto)")
     _common(p)
     p.set_defaults(handler=cmd_train)
 

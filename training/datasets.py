@@ -134,6 +134,26 @@ def movielens_100k(path: Path | None = None) -> EventFrame:
     )
 
 
+def movielens_latest_small(path: Path | None = None) -> EventFrame:
+    """MovieLens latest-small ratings as ``rating`` events (``value``: 0.5-5 stars), file order."""
+    path = path or shared_data_dir() / "ml-latest-small" / "ratings.csv"
+    table = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            column_types={"userId": pa.string(), "movieId": pa.string(), "rating": pa.float64()}
+        ),
+    )
+    n = table.num_rows
+    return EventFrame(
+        customer_id=np.array(table["userId"].to_pylist(), dtype=object),
+        item_id=np.array(table["movieId"].to_pylist(), dtype=object),
+        type=np.full(n, "rating", dtype=object),
+        timestamp=table["timestamp"].to_numpy().astype(np.float64),
+        quantity=np.full(n, np.nan),
+        value=table["rating"].to_numpy().astype(np.float64),
+    )
+
+
 def cdnow(sample: bool = True, path: Path | None = None) -> EventFrame:
     """CDNOW purchases (``quantity`` = CDs, ``value`` = dollars); the 1/10 sample by default.
 

@@ -14,8 +14,8 @@ Protocols:
 
 - :func:`ms_stratified_split` - Microsoft Recommenders' ``python_stratified_split`` (random,
   stratified per item, seed 42), reproduced with numpy.
-- :func:`temporal_split` - train before a cut date, test in a window after it; only items new to
-  each customer are relevant (cross-sell).
+- temporal (``training.evaluate.protocol_masks``) - train before a cut date, test in a window
+  after it; only items new to each customer are relevant (cross-sell).
 
 "New to the customer" is the serving rule: what the tenant's
 :class:`~recommender.policy.RecommendationPolicy` says the customer already has (by default
@@ -152,23 +152,6 @@ def split_frame_masks(
     test = (test - test.multiply(excluded)).tocsr()
     test.eliminate_zeros()
     return Split(train, test, customers, items, excluded)
-
-
-def temporal_split(
-    frame: EventFrame, cut: float, end: float | None, weights: InteractionWeights
-) -> Split:
-    """Train on events before ``cut``; relevant = items first bought in ``[cut, end)``."""
-    ts = frame.timestamp
-    train_mask = ts < cut
-    test_mask = (ts >= cut) & (ts < end if end is not None else True)
-    test_mask &= np.isin(frame.type.astype(str), ["purchase"])
-    return split_frame_masks(frame, train_mask, test_mask, weights)
-
-
-def ms_protocol_split(frame: EventFrame, weights: InteractionWeights, seed: int = 42) -> Split:
-    """Microsoft Recommenders' ML-100K protocol on a rating frame in file order."""
-    train_mask, test_mask = ms_stratified_split(frame.customer_id, frame.item_id, 0.75, seed)
-    return split_frame_masks(frame, train_mask, test_mask, weights)
 
 
 def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> dict[str, float]:

@@ -45,13 +45,14 @@ import scipy.sparse as sp
 from core.errors import Conflict
 from core.records import EventFrame
 from recommender.artifacts import read_meta, version_folder
-from recommender.interactions import event_weights
+from recommender.interactions import InteractionWeights
 from recommender.models import FAMILIES, Recommender
 from recommender.versions import ModelVersions
 from store.base import Store
 from training.evaluation import Split, evaluate_model, ranking_metrics, split_frame_masks
-from training.train import TrainConfig, train_from_frame
-from training.tuning import fit_family, search, validation_split
+from training.train import TrainConfig, choose, train_from_frame
+from training.tuning import fit_family
+from training.validation import positive_mask
 
 log = logging.getLogger("atelier.training")
 
@@ -173,11 +174,13 @@ def fresh_cut(frame: EventFrame, days: float, active_last_event: float | None) -
 
 
 def comparison_split(frame: EventFrame, cut: float, config: TrainConfig) -> Split | None:
-    """Train on events before ``cut``; relevant: positively weighted later items new to each
-    customer. None when either side is empty (nothing to compare on)."""
+    """Train on events before ``cut`` (weighted by ``config.weights``); relevant: later items
+    new to each customer that the validation counts as targets (purchases and ratings, or any
+    positive interaction: :func:`training.validation.positive_mask`), whatever the weighting.
+    None when either side is empty (nothing to compare on)."""
     ts = frame.timestamp
-    w = event_weights(frame.type, frame.value, frame.quantity, ts, config.weights)
-    train, test = ts < cut, (ts >= cut) & (w > 0)
+    positive, _ = positive_mask(frame, config.positive_rating)
+    train, test = ts < cut, (ts >= cut) & positive
     if not train.any() or not test.any():
         return None
     split = split_frame_masks(frame, train, test, config.weights)
@@ -213,23 +216,17 @@ def evaluate_version(folder: Path, split: Split, k: int = 10) -> dict[str, float
     return ranking_metrics(recs, split.test, k=k, n_items=split.train.shape[1])
 
 
-def _recipe(frame: EventFrame, config: TrainConfig) -> tuple[str, dict[str, Any], list[Any]]:
-    """Family and parameters the config trains on ``frame`` (auto: the search's winner)."""
+def _recipe(
+    frame: EventFrame, config: TrainConfig
+) -> tuple[str, dict[str, Any], InteractionWeights, list[Any]]:
+    """Family, parameters and weighting the config trains on ``frame`` (auto: the winner of
+    ``atelier train``'s own search, :func:`training.train.choose`)."""
     if config.model != "auto":
         if config.model not in FAMILIES:
             raise ValueError(f"unknown model {config.model!r}; choose auto or {sorted(FAMILIES)}")
-        return config.model, dict(config.params), []
-    split = validation_split(frame, config.weights, config.validation_days)
-    result = search(
-        split,
-        config.families,
-        method=config.search,
-        n_trials=config.trials,
-        metric=config.metric,
-        k=config.k,
-        progress=config.progress,
-    )
-    return result.family, result.params, result.trials
+        return config.model, dict(config.params), config.weights, []
+    _, weights, family, params, trials = choose(frame, config)
+    return family, params, weights, trials
 
 
 def _clean_stale_temp(models_dir: Path, tenant: str) -> None:
@@ -296,7 +293,8 @@ def _compare(
     before = frame.select(frame.timestamp < cut)
     if not len(before):
         raise ValueError("no events before the validation slice to train the candidate on")
-    family, params, trials = _recipe(before, config)
+    family, params, weights, trials = _recipe(before, config)
+    config = replace(config, weights=weights)
     comparison: dict[str, Any] = {
         "metric": metric,
         "slice": {"from": _iso(cut), "to": _iso(float(frame.timestamp.max()))},
@@ -304,6 +302,7 @@ def _compare(
         "candidate": None,
         "active": None,
         "search_trials": len(trials),
+        "weights": weights.to_dict(),
     }
     split = comparison_split(frame, cut, config)
     candidate_metrics: dict[str, Any] = {}
@@ -358,6 +357,7 @@ def _run(
         raise ValueError(f"no events to train on for tenant {tenant!r}")
     active, active_folder = _active_state(store, models_dir, tenant)
     family, params, comparison, candidate_metrics = _compare(frame, config, active_folder)
+    chosen = InteractionWeights.from_dict(comparison["weights"])
     t_compare = time.perf_counter() - t0
     metric = config.metric
     cand = (comparison["candidate"] or {}).get(metric)
@@ -378,7 +378,9 @@ def _run(
             "reason": reason,
         }
     )
-    final = replace(config, model=family, params=params, validate=False)
+    final = replace(
+        config, model=family, params=params, weights=chosen, search_weights=False, validate=False
+    )
     window = {
         "since": None if options.since is None else _iso(options.since),
         "until": None if options.until is None else _iso(options.until),

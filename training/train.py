@@ -32,7 +32,7 @@ from training.evaluation import evaluate_model
 from training.tuning import AUTO_FAMILIES, fit_family, search, search_auto
 from training.validation import plan_validation, score_version
 
-__all__ = ["TrainConfig", "data_window", "read_meta", "train_from_frame"]
+__all__ = ["TrainConfig", "choose", "data_window", "read_meta", "train_from_frame"]
 
 
 @dataclass
@@ -123,7 +123,7 @@ def train_from_frame(
     validation: dict[str, Any] = {}
     trials: list[dict[str, Any]] = []
     if config.model == "auto":
-        validation, weights, family, params, trials = _choose(frame, config, active)
+        validation, weights, family, params, trials = choose(frame, config, active)
     else:
         if config.model not in FAMILIES:
             raise ValueError(f"unknown model {config.model!r}; choose auto or {sorted(FAMILIES)}")
@@ -179,10 +179,16 @@ def train_from_frame(
     return folder
 
 
-def _choose(
-    frame: EventFrame, config: TrainConfig, active: Path | None
+def choose(
+    frame: EventFrame, config: TrainConfig, active: Path | None = None
 ) -> tuple[dict[str, Any], InteractionWeights, str, dict[str, Any], list[dict[str, Any]]]:
-    """Plan the validation, search, score the active version on the same slice."""
+    """The one model search of ``train``, ``retrain`` and ``evaluate --model auto``: plan the
+    validation on ``frame``, search (family, parameters and, with ``search_weights``, the
+    weighting), score the ``active`` version on the same slice.
+
+    Returns (the validation document of ``meta.json``, the weighting, family, searched
+    parameters, trials).
+    """
     plan = plan_validation(frame, config.validation_days, positive_rating=config.positive_rating)
     weightings = None if config.search_weights else [("given", config.weights)]
     if config.search == "grid":

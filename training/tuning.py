@@ -488,10 +488,3 @@ def _kept_families(runner: _Budgeted, searched: Sequence[str], metric: str) -> l
                 }
             )
     return kept
-
-
-def validation_split(frame: Any, weights: Any, days: float = 30.0, seed: int = 42) -> Split:
-    """The validation split of ``frame`` under one weighting (:func:`plan_validation`'s slice)."""
-    from training.validation import plan_validation
-
-    return plan_validation(frame, days, seed=seed).split(weights)

@@ -268,3 +268,51 @@ def test_cli_experiment_exit_code(cli_env: SQLiteStore, capsys: pytest.CaptureFi
     assert main([*argv, "--experiment", "0.5"]) == EXIT_EXPERIMENT
     summary = _summary(capsys)
     assert summary["status"] == "experiment" and summary["experiment"]["split"]["candidate"] == 0.5
+
+
+def test_auto_retrain_uses_the_search_of_train_and_its_weighting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.retrain as job
+    from recommender.interactions import InteractionWeights
+
+    calls: list[TrainConfig] = []
+    real = job.choose
+
+    def spy(frame: EventFrame, config: TrainConfig, active: Path | None = None):  # type: ignore[no-untyped-def]
+        calls.append(config)
+        validation, _, family, params, trials = real(frame, config, active)
+        return validation, InteractionWeights(binary=True), family, params, trials
+
+    monkeypatch.setattr(job, "choose", spy)
+    store = SQLiteStore(tmp_path / "atelier.sqlite3")
+    fill(store)
+    config = TrainConfig(families=("popularity", "itemknn"), progress=False)
+    result = retrain(store, tmp_path, "shop", config, RetrainOptions())
+    assert len(calls) == 1 and calls[0].search_weights  # one search, the weighting searched
+    meta = read_meta(version_folder(tmp_path, "shop", result.version))
+    # the chosen weighting is the one compared and the one the version is refitted with
+    assert result.comparison["weights"]["binary"] is True and meta["weights"]["binary"] is True
+    store.close()
+
+
+def test_evaluate_auto_uses_the_search_of_train(monkeypatch: pytest.MonkeyPatch) -> None:
+    import training.evaluate as job
+
+    calls: list[tuple[str, ...]] = []
+    real = job.choose
+
+    def spy(frame: EventFrame, config: TrainConfig, active: Path | None = None):  # type: ignore[no-untyped-def]
+        calls.append(tuple(config.families))
+        return real(frame, config, active)
+
+    monkeypatch.setattr(job, "choose", spy)
+    frame = EventFrame.from_events(clustered_events())
+    cut = T0 + 100 * DAY
+    payload = job.evaluate_command(
+        frame, "temporal", ["itemknn", "auto"], None, cut=cut, progress=False
+    )
+    assert calls[0] == ("itemknn",) and len(calls[1]) > 1
+    auto = payload["results"]["auto"]
+    assert auto["weighting"] and auto["validation_plan"]["scheme"] in ("temporal", "holdout")
+    assert auto["test"]["ndcg@10"] > 0
