@@ -4,11 +4,6 @@ names the same arm, the one the stable hash gives, and its version."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,11 +13,9 @@ from core.records import Item
 from recommender.artifacts import read_meta
 from recommender.experiments import Experiment
 from store.sqlite import SQLiteStore
-from tests.faults.processes import free_port
+from tests.faults.processes import Server
 from tests.training.test_retrain import fill
 from training.train import TrainConfig, train_from_frame
-
-ATELIER = Path(sys.executable).with_name("atelier")
 
 
 def _children(pid: int) -> list[int]:
@@ -57,34 +50,12 @@ def test_each_customer_keeps_their_arm_across_two_workers(tmp_path: Path) -> Non
         versions.append(folder.name)
     _, secret = create_key(store, "shop", parse_scopes("recommend,admin"))
     store.close()
-    port = free_port()
-    env = {
-        **os.environ,
-        "ATELIER_DATA_DIR": str(tmp_path),
-        "ATELIER_PORT": str(port),
-        "ATELIER_STORE": "embedded",
-        "ATELIER_RATE_LIMIT_REQUESTS": "0",
-    }
-    server = subprocess.Popen(
-        [str(ATELIER), "serve", "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = Server(tmp_path, workers=2).start(ready=True)
+    base = server.url
     headers = {"Authorization": f"Bearer {secret}"}
     try:
-        deadline = time.time() + 60
-        while True:
-            assert time.time() < deadline, "the server did not start"
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        workers = _children(server.pid)
+        assert server.proc is not None
+        workers = _children(server.proc.pid)
         assert len(workers) >= 2  # two worker processes behind one socket
         body = {"arms": {"A": versions[0], "B": versions[1]}, "split": {"A": 0.5, "B": 0.5}}
         r = httpx.put(base + "/v1/experiments/ab", json=body, headers=headers, timeout=10)
@@ -115,5 +86,4 @@ def test_each_customer_keeps_their_arm_across_two_workers(tmp_path: Path) -> Non
         assert used[1] >= 3, used
         assert {a for got in arms.values() for a in got} == {"A", "B"}
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+        server.stop()
