@@ -12,23 +12,14 @@ import itertools
 import os
 import random
 import uuid
-from pathlib import Path
 
+from bench_ids import CUSTOMERS, ITEMS  # load/ is on the path: locust runs this file
 from locust import FastHttpUser, constant, constant_throughput, task
 
 KEY = os.environ.get("ATELIER_BENCH_KEY", "")
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 
 
-def _ids(env: str) -> list[str]:
-    path = os.environ.get(env)
-    if not path or not Path(path).exists():
-        return ["none"]
-    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
-
-
-CUSTOMERS = _ids("ATELIER_BENCH_CUSTOMERS")
-ITEMS = _ids("ATELIER_BENCH_ITEMS")
 PRODUCT = os.environ.get("ATELIER_BENCH_PRODUCT", "original-spin")
 _batch_counter = itertools.count()
 #: Requests per second per user for paced runs (``ATELIER_BENCH_RATE``); 0 = as fast as possible.

@@ -53,7 +53,7 @@ def prepare(env: dict[str, str], tenant: str, work: Path) -> None:
     """The demo shop, its insights and a model, loaded as an operator would; a key and the id
     lists for locust."""
     atelier(env, "demo", "load", "--tenant", tenant)
-    atelier(env, "train", "--tenant", tenant, "--model", "ease", "--param", "l2=50.0", "--publish")
+    atelier(env, "train", "--tenant", tenant, "--publish")  # the defaults an operator gets
     env["ATELIER_BENCH_KEY"] = atelier(
         env, "keys", "create", "--tenant", tenant, "--scopes", SCOPES
     ).splitlines()[-1]
