@@ -41,11 +41,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import Unavailable
 from recommender.artifacts import version_folder
 from recommender.cache import AnswerCache
-from recommender.foldin import IncrementalFoldIn
 from recommender.interactions import INGEST_WEIGHTS, InteractionWeights
 from recommender.metrics import count_load_failure, observe_load
 from recommender.metrics import flush as flush_metrics
@@ -53,6 +53,9 @@ from recommender.serving import LoadedModel
 from recommender.validation import InvalidVersion
 from store.base import Store
 from store.outage import OutageLog
+
+if TYPE_CHECKING:
+    from recommender.foldin import IncrementalFoldIn  # imported with the first factor model
 
 log = logging.getLogger("atelier.recommender")
 

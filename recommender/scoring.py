@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -39,9 +39,11 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import dgesv as _dgesv
 from scipy.linalg.lapack import dposv as _dposv
 
-from recommender.foldin import IncrementalFoldIn
 from recommender.models import EASE, FactorModel, ItemKNN, Popularity, Recommender
 from recommender.selection import ItemMask, clip_n, top_n
+
+if TYPE_CHECKING:
+    from recommender.foldin import IncrementalFoldIn
 
 Banned = Sequence[np.ndarray | None]
 
@@ -213,6 +215,10 @@ class FactorScorer(Scorer):
         return np.asarray((yh @ v) * c[:, None])
 
     def vector_cache(self, capacity: int = 100_000) -> IncrementalFoldIn:
+        # Imported with the first factor model a worker loads: numba and the compiled kernels
+        # are a quarter of a worker's start-up imports, and EASE or item-kNN never need them.
+        from recommender.foldin import IncrementalFoldIn
+
         return IncrementalFoldIn(self, capacity)
 
     def top(

@@ -6,7 +6,7 @@ server needed. ``redis`` (:mod:`store.redis`): shared by several workers or repl
 The layout, one concern per module:
 
 - :mod:`store.protocols`: one protocol per kind of data (keys, tenants, catalog, customers,
-  events, erasure, policy, models, experiments, insights, configurator);
+  events, erasure, policy, models, experiments, insights, configurator, service secrets);
   :class:`store.base.Store` inherits them all, and domain code may take the narrow one it uses.
 - :mod:`store.codec`: the one JSON library, each record's stored document, the tombstone rule,
   and :data:`store.codec.CUSTOMER_DATA`, the one list of what an erasure deletes.
