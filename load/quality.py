@@ -125,6 +125,10 @@ def report(
     print(f"\nchosen: {meta['family']} {meta['params']} weighting {meta['search']['weighting']}")
     print(f"validation: {meta['validation']}")
     print(f"validation metrics: {meta['metrics']}")
+    trials = sorted(meta["search"]["trials"], key=lambda t: -t["metrics"]["ndcg@10"])
+    print(f"{len(trials)} trials, {len(meta['search']['skipped'])} skipped; the best five:")
+    for t in trials[:5]:
+        print(f"  {t['metrics']['ndcg@10']:.4f} {t['family']} {t['params']} [{t['weighting']}]")
     print(f"train seconds (search + fit): {meta['train_seconds']}")
     ok = served["ndcg@10"] >= target
     print(f"target nDCG@10 >= {target}: {'PASS' if ok else 'FAIL'} ({served['ndcg@10']:.4f})")

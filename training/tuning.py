@@ -278,9 +278,8 @@ def weighting_candidates(frame: Any) -> list[tuple[str, InteractionWeights]]:
 
     Always counted (the service's weights) and binary; with ratings, ``rating^0.5`` (stars
     counted with their gaps shrunk), binary above the median and the upper-quartile rating;
-    with several positive types, purchase-heavy type weights;
-    over at least 90 days, a half-life of a sixth of the span, binary and counted with cells
-    capped at three events' weight.
+    with several positive types, purchase-heavy type weights; over at least 90 days, a
+    half-life of a sixth of the span with cells capped at one purchase's weight, and at three.
 
     >>> from core.records import Event, EventFrame
     >>> f = EventFrame.from_events([Event(str(i), "c", "rating", 0.0, item_id="i", value=v)
@@ -309,8 +308,14 @@ def weighting_candidates(frame: Any) -> list[tuple[str, InteractionWeights]]:
     if span_days >= 90.0:
         half = float(f"{span_days / 6.0:.2g}")
         cap = 3.0 * DEFAULT_TYPE_WEIGHTS["purchase"]
+        # "binary" would undo the decay (every positive cell becomes 1): cap at one purchase
+        # instead, so a recent purchase weighs one purchase and an old one less
+        one = DEFAULT_TYPE_WEIGHTS["purchase"]
         out.append(
-            (f"binary, half-life {half:g} d", InteractionWeights(binary=True, half_life_days=half))
+            (
+                f"capped at one purchase, half-life {half:g} d",
+                InteractionWeights(max_weight=one, half_life_days=half),
+            )
         )
         out.append(
             (

@@ -189,3 +189,34 @@ def test_gpu_when_present_else_cpu_with_a_warning(family: type[Recommender]) -> 
     with pytest.warns(RuntimeWarning, match="no CUDA"):
         model = family(factors=4, iterations=2, use_gpu=True).fit(x)  # type: ignore[call-arg]
     assert np.asarray(model.item_factors_).shape[0] == N_ITEMS  # type: ignore[attr-defined]
+
+
+def test_auto_takes_the_gpu_branch_when_implicit_has_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The branch ``use_gpu="auto"`` takes is decided by ``implicit.gpu.HAS_CUDA``: with it set
+    (a stand-in GPU class here: this machine has no CUDA) ALS trains on the GPU class and keeps
+    its item factors as CPU float32."""
+    import implicit.gpu
+    import implicit.gpu.als
+
+    used: list[dict] = []
+
+    class FakeGpuALS:
+        def __init__(self, **kwargs: object) -> None:
+            used.append(dict(kwargs))
+
+        def fit(self, x: object, show_progress: bool = False) -> None:
+            self.n_items = x.shape[1]  # type: ignore[attr-defined]
+
+        def to_cpu(self) -> object:
+            return type("Cpu", (), {"item_factors": np.ones((self.n_items, 4), np.float64)})()
+
+    monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)
+    monkeypatch.setattr(implicit.gpu.als, "AlternatingLeastSquares", FakeGpuALS)
+    model = ALS(factors=4, iterations=2, use_gpu="auto").fit(checkerboard())
+    assert used and used[0]["factors"] == 4
+    assert model.item_factors_.dtype == np.float32 and model.item_factors_.shape == (N_ITEMS, 4)
+    # and without CUDA the same call stays on the CPU
+    monkeypatch.setattr(implicit.gpu, "HAS_CUDA", False)
+    used.clear()
+    ALS(factors=4, iterations=2, use_gpu="auto").fit(checkerboard())
+    assert used == []
