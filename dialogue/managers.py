@@ -202,10 +202,15 @@ class AccountManagers:
         offset = decode_cursor(cursor)
         waiting: list[_Entry] = []
         settled: list[_Entry] = []
-        for cid, row in self.worklist_of(tenant, manager_id, filters or {}, order):
-            contacts = self.store.list_contacts(tenant, cid, limit=1)
+        listed = self.worklist_of(tenant, manager_id, filters or {}, order)
+        ids = [cid for cid, _ in listed]
+        # the whole portfolio's latest contacts and cases in a few reads, not two per customer
+        latest_of = self.store.contacts_of(tenant, ids, limit=1)
+        cases_of = self.store.cases_of(tenant, ids)
+        for cid, row in listed:
+            contacts = latest_of.get(cid)
             latest = contacts[0] if contacts else None
-            complaints = len(open_complaints(self.store.list_cases(tenant, cid)))
+            complaints = len(open_complaints(cases_of.get(cid, [])))
             until = handled_until(latest, complaints)
             entry = _Entry(cid, row, latest, complaints)
             (settled if until is not None and until > now else waiting).append(entry)

@@ -425,6 +425,14 @@ class ContactStore(Protocol):
         """The customer's contacts, newest first (``timestamp``, then ``contact_id``)."""
 
     @abstractmethod
+    def contacts_of(
+        self, tenant: str, customer_ids: Sequence[str], *, limit: int | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Several customers' contacts at once (at most ``limit`` each, newest first, as
+        :meth:`list_contacts`): a worklist reads a whole portfolio in a few round trips.
+        Customers without contacts are absent."""
+
+    @abstractmethod
     def iter_contacts(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every contact of the tenant as ``(customer_id, contact)``, in no order."""
 
@@ -448,6 +456,10 @@ class CaseStore(Protocol):
         self, tenant: str, customer_id: str, *, offset: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """The customer's cases, newest first (``opened_at``, then ``case_id``)."""
+
+    @abstractmethod
+    def cases_of(self, tenant: str, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Several customers' cases at once, newest first each (customers without absent)."""
 
     @abstractmethod
     def iter_cases(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from store.protocols import CaseStore
@@ -24,6 +24,9 @@ class RedisCases(RedisRecords, CaseStore):
         self, tenant: str, customer_id: str, *, offset: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
         return self._list_records("cs", tenant, customer_id, offset, limit)
+
+    def cases_of(self, tenant: str, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        return self._records_of("cs", tenant, customer_ids, None)
 
     def iter_cases(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
         return self._iter_records("cs", tenant)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from store.protocols import ContactStore
@@ -20,6 +20,11 @@ class RedisContacts(RedisRecords, ContactStore):
         self, tenant: str, customer_id: str, *, offset: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
         return self._list_records("ct", tenant, customer_id, offset, limit)
+
+    def contacts_of(
+        self, tenant: str, customer_ids: Sequence[str], *, limit: int | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        return self._records_of("ct", tenant, customer_ids, limit)
 
     def iter_contacts(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
         return self._iter_records("ct", tenant)

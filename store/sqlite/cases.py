@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from store.codec import dumps, loads
 from store.protocols import CaseStore
 from store.sqlite.connection import SQLiteConnection
-from store.sqlite.contacts import page_sql
+from store.sqlite.contacts import page_sql, records_of
 
 
 class SQLiteCases(SQLiteConnection, CaseStore):
@@ -45,6 +45,9 @@ class SQLiteCases(SQLiteConnection, CaseStore):
             (tenant, customer_id),
         )
         return [loads(doc) for (doc,) in rows]
+
+    def cases_of(self, tenant: str, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        return records_of(self, "cases", "case_id", tenant, customer_ids, None)
 
     def iter_cases(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
         rows = self._db().execute("SELECT customer_id, doc FROM cases WHERE tenant = ?", (tenant,))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from store.codec import dumps, loads
@@ -13,6 +13,38 @@ from store.sqlite.connection import SQLiteConnection
 def page_sql(limit: int | None, offset: int) -> str:
     """The ``LIMIT``/``OFFSET`` clause of a paged listing (all rows when ``limit`` is None)."""
     return f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
+
+
+#: Customer ids per query of the ``*_of`` reads (well under SQLite's parameter limit).
+CHUNK = 500
+
+
+def records_of(
+    conn: SQLiteConnection,
+    table: str,
+    id_column: str,
+    tenant: str,
+    customer_ids: Sequence[str],
+    limit: int | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Each customer's rows of ``table`` (contacts, cases), newest first, at most ``limit``
+    each: one query per :data:`CHUNK` customers (a window function numbers each one's rows)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    ids = list(dict.fromkeys(customer_ids))
+    cap = -1 if limit is None else int(limit)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows = conn._db().execute(
+            f"SELECT customer_id, doc FROM (SELECT customer_id, doc, ts, {id_column},"
+            f" row_number() OVER (PARTITION BY customer_id ORDER BY ts DESC, {id_column} DESC)"
+            f" AS n FROM {table} WHERE tenant = ? AND customer_id IN"
+            f" ({','.join('?' * len(chunk))})) WHERE ? < 0 OR n <= ?"
+            f" ORDER BY customer_id, ts DESC, {id_column} DESC",
+            (tenant, *chunk, cap, cap),
+        )
+        for cid, doc in rows:
+            out.setdefault(cid, []).append(loads(doc))
+    return out
 
 
 class SQLiteContacts(SQLiteConnection, ContactStore):
@@ -40,6 +72,11 @@ class SQLiteContacts(SQLiteConnection, ContactStore):
             (tenant, customer_id),
         )
         return [loads(doc) for (doc,) in rows]
+
+    def contacts_of(
+        self, tenant: str, customer_ids: Sequence[str], *, limit: int | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        return records_of(self, "contacts", "contact_id", tenant, customer_ids, limit)
 
     def iter_contacts(self, tenant: str) -> Iterator[tuple[str, dict[str, Any]]]:
         rows = self._db().execute(

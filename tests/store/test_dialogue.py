@@ -78,3 +78,27 @@ def test_an_answer_moves_the_customers_serving_version(store: Store) -> None:
     )
     after = store.serving_versions("t", "c1").customer
     assert after > before and store.serving_versions("t", "c2").customer != after
+
+
+def test_contacts_and_cases_of_several_customers_at_once(store: Store) -> None:
+    for cid, ts in [("c1", 10.0), ("c1", 30.0), ("c1", 20.0), ("c2", 5.0)]:
+        store.add_contact("t", cid, _contact(f"{cid}-{ts:g}", ts))
+    store.put_case("t", "c2", {"case_id": "s1", "opened_at": 1.0, "kind": "complaint"})
+    store.put_case("t", "c2", {"case_id": "s2", "opened_at": 2.0, "kind": "return"})
+    latest = store.contacts_of("t", ["c1", "c2", "c3", "c1"], limit=1)
+    assert {c: [d["contact_id"] for d in docs] for c, docs in latest.items()} == {
+        "c1": ["c1-30"],
+        "c2": ["c2-5"],
+    }
+    every = store.contacts_of("t", ["c1"])
+    assert [d["contact_id"] for d in every["c1"]] == [
+        d["contact_id"] for d in store.list_contacts("t", "c1")
+    ]
+    assert store.contacts_of("t", ["c1"], limit=0) == {}
+    assert store.contacts_of("other", ["c1"]) == {} and store.contacts_of("t", []) == {}
+    cases = store.cases_of("t", ["c1", "c2"])
+    assert list(cases) == ["c2"] and [d["case_id"] for d in cases["c2"]] == ["s2", "s1"]
+    many = [f"m{k}" for k in range(1200)]  # more than one chunk of customers
+    for k in (0, 700, 1199):
+        store.add_contact("t", many[k], _contact(f"m-{k}", float(k)))
+    assert sorted(store.contacts_of("t", many, limit=1)) == ["m0", "m1199", "m700"]
