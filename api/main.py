@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -94,6 +95,9 @@ def create_app(
         # Start-up work: load every active model and precompute answers before /readyz says
         # ready. Stopped and waited for before the store closes.
         app.state.recommender.start()
+        threading.Thread(
+            target=app.state.configurator.warm, name="configurator-warm", daemon=True
+        ).start()
         try:
             yield
         finally:

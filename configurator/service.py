@@ -20,6 +20,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ from configurator.picks import Preferences, Selections
 from configurator.preferences import Personalization, personalization
 from configurator.registry import FamilyRegistry, Served
 from configurator.results import ConfigureResult, DecodedVariant, Variant
-from core.errors import NotFound
+from core.errors import NotFound, Unavailable
 from core.records import Event
 from store.base import Store
 
@@ -105,6 +106,13 @@ class ConfiguratorService:
         self.terms: Callable[[str, str], CustomerTerms] | None = None
 
     # -- families ------------------------------------------------------------------------------
+    def warm(self) -> None:
+        """Compile the reference families now (at start-up, in the background) rather than in
+        the first configurator request; while the store cannot give the code key, first use
+        compiles them instead."""
+        with contextlib.suppress(Unavailable):
+            self.registry.reference  # noqa: B018 (the property compiles and keeps them)
+
     def products(self, tenant: str) -> list[Served]:
         """Every family the tenant can configure, latest versions, by id."""
         return self.registry.products(tenant)

@@ -7,6 +7,7 @@ cheapest completion is rigid 12 oz, rinse, standard delivery.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -614,3 +615,16 @@ def test_bad_codes_and_preferences_answer_4xx_naming_the_field(
         raw = code.replace("%C2%B9", "\u00b9")
         assert loc(client.post(url, json={"code": raw}, headers=h)) == ["body", "code"]
     assert client.get(url, headers=h).status_code == 404  # nothing was saved
+
+
+def test_the_reference_families_are_compiled_at_start_not_in_the_first_request(
+    store: Store, settings: Settings
+) -> None:
+    app = create_app(settings, store)
+    with TestClient(app):
+        registry = app.state.configurator.registry
+        deadline = time.monotonic() + 60
+        while registry._reference is None:
+            assert time.monotonic() < deadline, "the reference families were not compiled"
+            time.sleep(0.05)
+        assert "original-spin" in registry._reference
