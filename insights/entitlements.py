@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -163,9 +164,10 @@ def _routes(w: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
     return found
 
 
-def cheapest_route(target: str, windows: list[dict[str, Any]]) -> dict[str, Any]:
+def cheapest_route(target: str, windows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The requirement for ``target`` from :meth:`CustomerValueScorer.reach`'s windows: the
     cheapest reachable route in the shortest window that has one, else an honest refusal."""
+    last: dict[str, Any] | None = None
     for w in windows:
         found = _routes(w)
         if found:
@@ -176,7 +178,9 @@ def cheapest_route(target: str, windows: list[dict[str, Any]]) -> dict[str, Any]
                 "within_days": round(w["within_days"]),
                 **best,
             }
-    last = windows[-1]
+        last = w
+    if last is None:
+        raise ValueError("cheapest_route: no window to look in")
     days, k = round(last["within_days"]), last["purchases"]
     need = (
         f"{k} purchases of about {last['typical_spend']:.2f}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,7 @@ from insights.rows import (
     summarize_for,
     value_after,
 )
-from insights.summary import DAY, as_timestamp, observation_end_day
+from insights.summary import DAY, CustomerSummary, as_timestamp, observation_end_day
 from insights.tiers import ValueTiers
 from insights.validation import ActivityModel, discount_annuity
 
@@ -283,41 +283,51 @@ class CustomerValueScorer:
         target: str,
         *,
         contacts: float = 0.0,
-    ) -> list[dict[str, Any]] | None:
+    ) -> Iterator[dict[str, Any]] | None:
         """What reaching ``target`` ("standard" or "MVC") takes ``customer_id``, in each of
-        :meth:`windows`: the fewest more purchases of their usual size (None: more than
-        ``next_tier_max_purchases``), the smallest one-purchase spend (None: none suffices), and
-        the customer's own pace in that window — purchases the model expects and spend at the
-        larger of that and their recent run rate. None when they have no purchase before ``as_of``.
+        :meth:`windows`, lazily (the first window often settles it): the fewest more purchases
+        of their usual size (None: more than ``next_tier_max_purchases``), the smallest
+        one-purchase spend (None: none suffices), and the customer's own pace in that window —
+        purchases the model expects and spend at the larger of that and their recent run rate.
+        None when they have no purchase before ``as_of``.
         """
         mine = history.select(history.customer_id == customer_id)
         s = summarize_for(mine, as_timestamp(as_of), self.config)
         if len(s) == 0:
             return None
+        return self._windows_of(s, target, np.full(1, float(contacts)))
+
+    def _windows_of(
+        self, s: CustomerSummary, target: str, contacts: np.ndarray
+    ) -> Iterator[dict[str, Any]]:
         cfg = self.config
-        contacts_arr = np.full(1, float(contacts))
-        mt = population_metrics(s, self._models, contacts_arr)
+        mt = population_metrics(s, self._models, contacts)
         typical = float(mt["gross_spend"][0])
         rate = float(mt["rate"][0])
-        out = []
+        # Every purchase count at once: the customer repeated once per count, one vectorised
+        # evaluation instead of a bisection's sequential ones.
+        top = cfg.next_tier_max_purchases
+        many = s.take(np.zeros(top, dtype=np.int64))
+        counts = np.arange(1, top + 1, dtype=np.float64)
         for w in self.windows():
-            after_k, after_s = value_after(s, self._models, contacts_arr, mt["gross_spend"], w)
-            k, spend = self.tiers.routes(target, 1, after_k, after_s, cfg.next_tier_max_purchases)
+            after_k, _ = value_after(
+                many, self._models, np.repeat(contacts, top), np.full(top, typical), w
+            )
+            ok = self.tiers.reaches(target, *after_k(counts))
+            _, after_s = value_after(s, self._models, contacts, mt["gross_spend"], w)
+            spend = self.tiers.min_spend(target, 1, after_s)
             expected = self.transaction_model.expected_purchases(
                 cfg.units(w), s.frequency, s.recency, s.T
             )
             pace_k = max(float(expected[0]), rate * w / typical if typical > 0 else 0.0)
-            out.append(
-                {
-                    "within_days": w,
-                    "purchases": int(k[0]) if k[0] <= cfg.next_tier_max_purchases else None,
-                    "spend": float(spend[0]) if np.isfinite(spend[0]) else None,
-                    "typical_spend": typical,
-                    "pace_purchases": pace_k,
-                    "pace_spend": max(pace_k * typical, rate * w),
-                }
-            )
-        return out
+            yield {
+                "within_days": w,
+                "purchases": int(np.argmax(ok)) + 1 if ok.any() else None,
+                "spend": float(spend[0]) if np.isfinite(spend[0]) else None,
+                "typical_spend": typical,
+                "pace_purchases": pace_k,
+                "pace_spend": max(pace_k * typical, rate * w),
+            }
 
     # -- answers built on rows -----------------------------------------------------------------
     def at_horizon(self, row: Mapping[str, Any], horizon_days: float) -> dict[str, Any]:

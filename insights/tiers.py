@@ -202,21 +202,10 @@ class ValueTiers:
                 out[i] = _requirement(target, k[j], s[j], window_days, max_purchases)
         return out
 
-    def routes(
-        self,
-        target: str,
-        n: int,
-        value_after_purchases: ValueFn,
-        value_after_spend: ValueFn,
-        max_purchases: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """For each of the ``n`` customers of the value functions (see :meth:`next_tier`): the
-        fewest more purchases of their usual size reaching ``target`` (``max_purchases + 1``
-        when more are needed) and the smallest one-purchase spend reaching it (inf: none does)."""
-        idx = np.arange(n)
-        k = self._min_purchases(idx, n, target, value_after_purchases, max_purchases)
-        s = self._min_spend(idx, n, target, value_after_spend)
-        return k, s
+    def min_spend(self, target: str, n: int, value_after_spend: ValueFn) -> np.ndarray:
+        """For each of the ``n`` customers of ``value_after_spend`` (see :meth:`next_tier`): the
+        smallest one-purchase spend reaching ``target`` (inf when none does)."""
+        return self._min_spend(np.arange(n), n, target, value_after_spend)
 
     def _min_purchases(
         self, idx: np.ndarray, n: int, target: str, fn: ValueFn, max_k: int

@@ -38,6 +38,7 @@ SCENARIOS: dict[str, list[str]] = {
     "recommend": ["HealthUser", "RecommendUser"],
     "insights": ["HealthUser", "ProfileUser", "InsightsUser"],
     "insights-new": ["HealthUser", "InsightsNewUser"],
+    "value": ["HealthUser", "ValueActionsUser"],
     "configure": ["HealthUser", "ConfigureUser"],
 }
 

@@ -120,6 +120,50 @@ class InsightsNewUser(FastHttpUser):
             self.client.get(path, headers=HEADERS, name=name)
 
 
+#: The tier policy the value scenario puts before it reads entitlements.
+TIER_POLICY = {
+    "tiers": {
+        "MVC": {
+            "perks": [
+                {"perk_id": "ten-off", "title": "10% off", "kind": "discount", "value": 0.1},
+                {"perk_id": "fast", "title": "Priority", "kind": "priority_lead_time", "value": 2},
+            ]
+        },
+        "standard": {"perks": [{"perk_id": "news", "title": "Early access", "kind": "other"}]},
+    }
+}
+
+
+class ValueActionsUser(FastHttpUser):
+    """The reads that act on value (issue 13, items 1-4): entitlements with their reachable
+    requirements, the worklist by wallet gap, a customer-scoped configure with perks applied."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.client.put("/v1/tiers/policy", json=TIER_POLICY, headers=HEADERS)
+
+    @task
+    def reads(self) -> None:
+        cid = random.choice(CUSTOMERS)
+        self.client.get(
+            f"/v1/customers/{cid}/entitlements",
+            headers=HEADERS,
+            name="GET /v1/customers/{id}/entitlements",
+        )
+        self.client.get(
+            "/v1/account-managers/am-1/customers?order=wallet_gap&limit=20&questions=0",
+            headers=HEADERS,
+            name="GET /v1/account-managers/{id}/customers?order=wallet_gap",
+        )
+        self.client.post(
+            f"/v1/configurator/products/{PRODUCT}/configure",
+            json={"customer_id": cid},
+            headers=HEADERS,
+            name="POST configure (customer-scoped, perks)",
+        )
+
+
 class ConfigureUser(FastHttpUser):
     wait_time = constant(0)
     selections = ({}, {"fit": "slim"}, {"fabric": "stretch-11oz"}, {"delivery": "rush"})
