@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from core.fields import error_loc
 
 logger = logging.getLogger("atelier.errors")
 
@@ -108,8 +109,9 @@ def from_domain(exc: DomainError) -> Problem:
 
 
 def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
-    """Pydantic errors reduced to ``{"loc": [...], "msg": ...}`` (inputs are not echoed back)."""
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in raw]
+    """Pydantic errors reduced to ``{"loc": [...], "msg": ...}`` (inputs are not echoed back);
+    a model-level check's error names its field (:func:`core.fields.error_loc`)."""
+    return [{"loc": error_loc(e), "msg": str(e.get("msg", ""))} for e in raw]
 
 
 def install(app: FastAPI) -> None:

@@ -23,6 +23,7 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for function-af
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -138,3 +139,39 @@ def json_size_limit(limit: int) -> AfterValidator:
 
 #: A profile's free-form attributes: finite plain JSON of at most 16 KiB.
 Attributes = Annotated[dict[str, Any], json_size_limit(16_384)]
+
+
+class FieldError(ValueError):
+    """A check that needs several fields (a model validator) but is about one of them: its
+    error names that field (:func:`error_loc`), so "quantity must be positive" carries
+    ``["quantity"]``, not the model's empty ``loc``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_loc(error: Mapping[str, Any]) -> list[str | int]:
+    """The ``loc`` of one pydantic error, a :class:`FieldError`'s field appended.
+
+    >>> from pydantic import BaseModel, model_validator
+    >>> class Line(BaseModel):
+    ...     kind: str
+    ...     quantity: int
+    ...     @model_validator(mode="after")
+    ...     def _rules(self):
+    ...         if self.kind == "return" and self.quantity > 0:
+    ...             raise FieldError("quantity", "a return's quantity is negative")
+    ...         return self
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     Line(kind="return", quantity=2)
+    ... except ValidationError as exc:
+    ...     error_loc(exc.errors()[0])
+    ['quantity']
+    """
+    loc: list[str | int] = list(error.get("loc", ()))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc.append(cause.field)
+    return loc

@@ -24,7 +24,7 @@ Examples
 >>> m = FileMapping.parse("customer_id=c,item_id=i,quantity=q")
 >>> cols = validate_batch(batch, m, ReadOptions(), now=1.7e9)
 >>> cols.rows.tolist(), dict(cols.rejected)
-([0], {'customer_id: Field required': 1, 'event: Value error, quantity must be positive': 1})
+([0], {'customer_id: Field required': 1, 'quantity: Value error, quantity must be positive': 1})
 """
 
 from __future__ import annotations
@@ -199,14 +199,14 @@ def _model_rules(
 def _reasons(options: ReadOptions) -> list[str]:
     """The model validator's messages as :func:`events.files._reason` reports them."""
     return [
-        "event: Value error, item_id is required for '{type}' events",
-        "event: Value error, quantity must be positive",
-        f"event: Value error, quantity above {MAX_QUANTITY} is implausible",
-        "event: Value error, value (the rating) is required for 'rating' events",
-        "event: Value error, a rating value must lie between 0 and 10",
-        "event: Value error, value (money) must not be negative",
-        f"event: Value error, timestamp is more than {options.max_future_s} s in the future",
-        "event: Value error, timestamp is before 1990",
+        "item_id: Value error, item_id is required for '{type}' events",
+        "quantity: Value error, quantity must be positive",
+        f"quantity: Value error, quantity above {MAX_QUANTITY} is implausible",
+        "value: Value error, value (the rating) is required for 'rating' events",
+        "value: Value error, a rating value must lie between 0 and 10",
+        "value: Value error, value (money) must not be negative",
+        f"timestamp: Value error, timestamp is more than {options.max_future_s} s in the future",
+        "timestamp: Value error, timestamp is before 1990",
     ]
 
 

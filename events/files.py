@@ -49,6 +49,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from core.fields import error_loc
 from core.records import Event, EventFrame
 from events.columns import numbers, text, timestamps
 from events.schema import DEFAULT_MAX_FUTURE_S, EventCreate
@@ -323,7 +324,7 @@ def _line_value(quantity: Any, price: Any) -> Any:
 def _reason(exc: ValidationError) -> str:
     """``field: message`` of the first error, as the importer reports it."""
     err = exc.errors()[0]
-    return f"{'.'.join(map(str, err['loc'])) or 'event'}: {err['msg']}"
+    return f"{'.'.join(map(str, error_loc(err))) or 'event'}: {err['msg']}"
 
 
 def read_events(

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from core.fields import FiniteFloat, Identifier, json_size_limit
+from core.fields import FieldError, FiniteFloat, Identifier, json_size_limit
 from core.records import Event, EventType
 
 #: Types that must name the item they are about (``configure`` may name a product instead).
@@ -59,31 +59,31 @@ class EventCreate(BaseModel):
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> EventCreate:
         if self.type in ITEM_REQUIRED and self.item_id is None:
-            raise ValueError(f"item_id is required for '{self.type}' events")
+            raise FieldError("item_id", f"item_id is required for '{self.type}' events")
         q = self.quantity
         if q is not None:
             if self.type == "return" and q < 0:
                 q = self.quantity = -q
             if q <= 0:
-                raise ValueError("quantity must be positive")
+                raise FieldError("quantity", "quantity must be positive")
             if q > MAX_QUANTITY:
-                raise ValueError(f"quantity above {MAX_QUANTITY} is implausible")
+                raise FieldError("quantity", f"quantity above {MAX_QUANTITY} is implausible")
         if self.type == "rating":
             if self.value is None:
-                raise ValueError("value (the rating) is required for 'rating' events")
+                raise FieldError("value", "value (the rating) is required for 'rating' events")
             if not 0 <= self.value <= 10:
-                raise ValueError("a rating value must lie between 0 and 10")
+                raise FieldError("value", "a rating value must lie between 0 and 10")
         elif self.type in ("purchase", "return") and self.value is not None and self.value < 0:
-            raise ValueError("value (money) must not be negative")
+            raise FieldError("value", "value (money) must not be negative")
         if self.timestamp is not None:
             ts = self.timestamp
             if ts.tzinfo is None:
                 ts = self.timestamp = ts.replace(tzinfo=UTC)
             skew = (info.context or {}).get("max_future_s", DEFAULT_MAX_FUTURE_S)
             if ts.timestamp() > time.time() + skew:
-                raise ValueError(f"timestamp is more than {skew} s in the future")
+                raise FieldError("timestamp", f"timestamp is more than {skew} s in the future")
             if ts < EARLIEST:
-                raise ValueError("timestamp is before 1990")
+                raise FieldError("timestamp", "timestamp is before 1990")
         return self
 
     def to_record(self, now: float) -> Event:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.schemas.common import FiniteFloat, Identifier
+from core.fields import FieldError
 
 #: A selection value: an option of an attribute, or the text of a free-text option.
 SelectionValue = Annotated[str, StringConstraints(max_length=256)]
@@ -274,9 +275,12 @@ class ConfigurationCreate(BaseModel):
     def _one_form(self) -> ConfigurationCreate:
         if self.code is not None:
             if self.product_id is not None or self.selections is not None:
-                raise ValueError("give either code, or product_id with selections, not both")
+                raise FieldError(
+                    "code", "give either code, or product_id with selections, not both"
+                )
         elif self.product_id is None or self.selections is None:
-            raise ValueError("give product_id and selections, or the code of a variant")
+            missing = "product_id" if self.product_id is None else "selections"
+            raise FieldError(missing, "give product_id and selections, or the code of a variant")
         return self
 
 

@@ -280,7 +280,7 @@ def test_saving_requires_a_complete_valid_variant(client: TestClient, auth: KeyM
     bad_measure = {"product_id": "original-spin", "selections": COMPLETE, "measurements": {"x": 1}}
     assert loc(post(bad_measure)) == ["body", "measurements", "x"]
     assert loc(post({"product_id": "nope", "selections": COMPLETE})) == ["body", "product_id"]
-    assert loc(post({"selections": COMPLETE})) == ["body"]
+    assert loc(post({"selections": COMPLETE})) == ["body", "product_id"]  # the one missing
     assert loc(post({"code": "garbage"})) == ["body", "code"]
     assert client.get(url, headers=h).status_code == 404  # nothing was saved
 

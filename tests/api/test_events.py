@@ -81,6 +81,14 @@ def test_partial_acceptance_names_each_offending_field(
     assert rejected[10][0]["loc"] == ["price"]
     assert "positive" in rejected[2][0]["msg"]
     assert "future" in rejected[3][0]["msg"]
+    # Model-level checks name their field too, never an empty loc.
+    assert [rejected[k][0]["loc"] for k in (2, 3, 4, 6, 7)] == [
+        ["quantity"],
+        ["timestamp"],
+        ["item_id"],
+        ["value"],
+        ["quantity"],
+    ]
     assert [e.event_id for e in store.customer_events("shop", "c1")] == ["e1", "e10"]
     assert store.customer_events("shop", "c1")[1].quantity == 2.0
 

@@ -125,7 +125,7 @@ def test_import_and_train_read_the_same_events(
     assert stats.valid == len(frame) == 6 + negative_as_return
     assert sum(stats.rejected.values()) == 4 - negative_as_return
     assert stats.rejected["customer_id: Field required"] == 1
-    assert stats.rejected["event: Value error, quantity above 100000 is implausible"] == 1
+    assert stats.rejected["quantity: Value error, quantity above 100000 is implausible"] == 1
 
 
 def test_rows_without_customer_type_or_timestamp(tmp_path: Path) -> None:
