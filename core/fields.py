@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
+
+from core.errors import InvalidInput
 
 
 def _printable(value: str) -> str:
@@ -175,3 +178,25 @@ def error_loc(error: Mapping[str, Any]) -> list[str | int]:
     if isinstance(cause, FieldError):
         loc.append(cause.field)
     return loc
+
+
+#: A time the server sets (``updated_at``, ...): a body taken from a GET may carry it back to a
+#: PUT, where it is ignored. Either spelling a GET answers (RFC 3339 or epoch seconds).
+ReadOnlyTime = Annotated[
+    datetime | FiniteFloat | None,
+    Field(None, description="read-only: ignored when sent", json_schema_extra={"readOnly": True}),
+]
+#: A flag the server sets (``has_profile``): ignored when a GET's body is sent back.
+ReadOnlyFlag = Annotated[
+    StrictBool | None,
+    Field(None, description="read-only: ignored when sent", json_schema_extra={"readOnly": True}),
+]
+
+
+def same_id(sent: str | None, path_id: str, field: str) -> None:
+    """A body taken from a GET names its own id: accepted when it is the path's, else 422."""
+    if sent is not None and sent != path_id:
+        raise InvalidInput(
+            f"{field} '{sent}' in the body is not the path's '{path_id}'",
+            errors=[{"loc": ["body", field], "msg": "must match the id in the path"}],
+        )

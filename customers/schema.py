@@ -15,9 +15,11 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from core.fields import Attributes, Identifier
+from core.fields import Attributes, Identifier, ReadOnlyFlag, ReadOnlyTime, same_id
 from core.records import Customer
 
 
@@ -40,15 +42,25 @@ class Consent(BaseModel):
 
 
 class CustomerCreate(BaseModel):
-    """Body of ``PUT /v1/customers/{customer_id}``."""
+    """Body of ``PUT /v1/customers/{customer_id}``: what ``GET`` answered can be sent back as it
+    is (``customer_id`` must be the path's; times, ``has_profile`` and ``facts`` are ignored:
+    facts come from answers)."""
 
     model_config = ConfigDict(extra="forbid")
 
     attributes: Attributes = Field(default_factory=dict)
     consent: Consent = Field(default_factory=Consent)
     account_manager: Identifier | None = None
+    customer_id: Identifier | None = Field(None, description="optional; must match the path")
+    created_at: ReadOnlyTime = None
+    updated_at: ReadOnlyTime = None
+    has_profile: ReadOnlyFlag = None
+    facts: list[dict[str, Any]] | None = Field(
+        None, description="read-only: ignored when sent", json_schema_extra={"readOnly": True}
+    )
 
     def to_record(self, customer_id: str) -> Customer:
+        same_id(self.customer_id, customer_id, "customer_id")
         return Customer(
             customer_id=customer_id,
             attributes=self.attributes,

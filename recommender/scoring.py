@@ -40,7 +40,7 @@ from scipy.linalg.lapack import dgesv as _dgesv
 from scipy.linalg.lapack import dposv as _dposv
 
 from recommender.models import EASE, FactorModel, ItemKNN, Popularity, Recommender
-from recommender.selection import ItemMask, clip_n, top_n
+from recommender.selection import MAX_CACHED_FILTERS, ItemMask, clip_n, top_n
 
 if TYPE_CHECKING:
     from recommender.foldin import IncrementalFoldIn
@@ -285,6 +285,8 @@ class FactorScorer(Scorer):
         cached = self._penalty_by_norm.get(category)
         if cached is None or cached[0] != mask.version:
             cached = (mask.version, mask.penalty(category)[self._norm_order])
+            if len(self._penalty_by_norm) >= MAX_CACHED_FILTERS:
+                self._penalty_by_norm = {}
             self._penalty_by_norm[category] = cached
         return cached[1]
 

@@ -11,6 +11,8 @@ Examples
 >>> mask.set_available([1], False)
 >>> top_n(np.array([4.0, 3.0, 2.0, 1.0], np.float32), 3, mask.penalty("shoe"))[0].tolist()
 [0]
+>>> top_n(np.array([4.0, 3.0, 2.0, 1.0], np.float32), 3, mask.penalty("hat,shoe"))[0].tolist()
+[0, 2]
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import numpy as np
 
 #: Most items one answer holds (the API's bound on ``n``).
 MAX_N = 100
+#: Most category filters whose masks are kept (callers choose the filters: bounded memory).
+MAX_CACHED_FILTERS = 256
 
 
 class ItemMask:
@@ -48,11 +52,18 @@ class ItemMask:
         self._penalties = {}
         self.version += 1
 
+    def _codes(self, category: str) -> np.ndarray:
+        """The codes of a category filter's categories (unknown ones match nothing)."""
+        return np.array(
+            [self.codes[c] for c in split_categories(category) if c in self.codes], np.int32
+        )
+
     def allowed(self, idx: np.ndarray, category: str | None = None) -> np.ndarray:
-        """Boolean mask: which of ``idx`` are available now (and in ``category`` when given)."""
+        """Boolean mask: which of ``idx`` are available now (and in one of ``category``'s
+        categories when given)."""
         ok = self.available[idx]
         if category is not None:
-            ok = ok & (self.category_of[idx] == self.codes.get(category, -2))
+            ok = ok & np.isin(self.category_of[idx], self._codes(category))
         return ok
 
     def penalty(self, category: str | None = None) -> np.ndarray:
@@ -61,10 +72,25 @@ class ItemMask:
         if cached is None:
             ok = self.available.copy()
             if category is not None:
-                ok &= self.category_of == self.codes.get(category, -2)
+                ok &= np.isin(self.category_of, self._codes(category))
             cached = np.where(ok, 0.0, -np.inf).astype(np.float32)
+            if len(self._penalties) >= MAX_CACHED_FILTERS:
+                self._penalties = {}
             self._penalties[category] = cached
         return cached
+
+
+def split_categories(category: str) -> list[str]:
+    """The categories of a filter: ``"shoe,bag"`` is shoes or bags (API.md's comma-separated
+    lists); the API passes it canonical (sorted, unique, no blanks), so it also keys caches."""
+    return [c for c in (part.strip() for part in category.split(",")) if c]
+
+
+def in_categories(item_category: str | None, category: str | None) -> bool:
+    """Whether an item of ``item_category`` passes the filter ``category`` (None: any)."""
+    return category is None or (
+        item_category is not None and item_category in split_categories(category)
+    )
 
 
 def clip_n(n: int) -> int:

@@ -41,7 +41,7 @@ from recommender.interactions import CustomerHistory, finalize_history, history_
 from recommender.metrics import count_answer, count_cache, observe_foldin
 from recommender.policy import RecommendationPolicy
 from recommender.registry import ModelRegistry, Readiness, ServedModel
-from recommender.selection import MAX_N, clip_n
+from recommender.selection import MAX_N, clip_n, in_categories
 from recommender.serving import Recommendation
 from store.base import Store
 
@@ -532,7 +532,7 @@ class RecommendationService:
             item = self.store.get_item(tenant, item_id)
             if item is None or not item.available:
                 continue
-            if category is not None and item.category != category:
+            if not in_categories(item.category, category):
                 continue
             items.append(RecommendedItem(item_id, 0.0, [{"type": "popular"}]))
         return Answer(None, items, POPULAR)

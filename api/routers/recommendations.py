@@ -11,9 +11,9 @@ from starlette.datastructures import QueryParams
 
 from api.deps import RecommenderDep, RecommendKey, recommender_of, require_scope
 from api.hot_routes import hot_route
-from api.problems import Problem
+from api.problems import Problem, validation_errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import PROBLEM_RESPONSES, CategoryFilter, Identifier
 from api.schemas.recommendations import CrossSellCreate, RecommendationsPublic
 from recommender.answers import Answer
 
@@ -52,8 +52,8 @@ class RecommendationQuery(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     n: int = Field(10, ge=1, le=100, description="how many items (1-100)")
-    category: str | None = Field(
-        None, min_length=1, max_length=128, description="only items of this category"
+    category: CategoryFilter | None = Field(
+        None, description="only items of this category, or of these (comma-separated)"
     )
     exclude: str | None = Field(
         None, max_length=20_000, description="comma-separated item ids never to return"
@@ -104,7 +104,9 @@ def _query(raw: bytes) -> RecommendationQuery:
 
 
 def _invalid(exc: ValidationError, *where: str) -> Problem:
-    errors = [{"loc": [*where, *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+    errors = [
+        {"loc": [*where, *e["loc"]], "msg": e["msg"]} for e in validation_errors(exc.errors())
+    ]
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
     return Problem(422, f"invalid input: {fields}", errors=errors)
 
@@ -155,7 +157,10 @@ async def similar_items(
     key: RecommendKey,
     recommender: RecommenderDep,
     n: N = 10,
-    category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    category: Annotated[
+        CategoryFilter | None,
+        Query(description="only items of this category, or of these (comma-separated)"),
+    ] = None,
     explain: Annotated[bool, Query(description="add reasons such as 'similar to X'")] = False,
 ) -> RecommendationsPublic:
     """ "Goes well with" for a product page; new catalog items are served by attributes."""

@@ -3,21 +3,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, StringConstraints
 
 from core.fields import Attributes, FiniteFloat, Identifier, json_size_limit
 
 __all__ = [
     "PROBLEM_RESPONSES",
     "Attributes",
+    "CategoryFilter",
     "ErrorDetail",
     "FiniteFloat",
     "Identifier",
     "IndexedErrors",
     "ProblemPublic",
     "json_size_limit",
+]
+
+#: Most categories one ``category=`` filter names.
+MAX_FILTER_CATEGORIES = 100
+
+
+def _categories(value: str) -> str:
+    """``"bags, shoes,bags"`` -> ``"bags,shoes"``: one canonical spelling per set of categories
+    (the serving caches key masks by it); each 1-128 printable characters."""
+    parts = sorted({p.strip() for p in value.split(",")} - {""})
+    if not parts:
+        raise ValueError("name at least one category")
+    if len(parts) > MAX_FILTER_CATEGORIES:
+        raise ValueError(f"at most {MAX_FILTER_CATEGORIES} categories")
+    for part in parts:
+        if len(part) > 128 or not part.isprintable():
+            raise ValueError("each category is 1-128 printable characters")
+    return ",".join(parts)
+
+
+#: ``category=``: one category, or several comma-separated (an item of any of them passes).
+CategoryFilter = Annotated[
+    str, StringConstraints(min_length=1, max_length=13_000), AfterValidator(_categories)
 ]
 
 

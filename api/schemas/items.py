@@ -7,13 +7,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.schemas.common import Attributes, FiniteFloat, Identifier, IndexedErrors
+from core.fields import ReadOnlyTime, same_id
 from core.records import Item
 
 
 class ItemCreate(BaseModel):
-    """Body of ``PUT /v1/items/{item_id}``."""
+    """Body of ``PUT /v1/items/{item_id}``: what ``GET`` answered can be sent back as it is
+    (``item_id`` must be the path's, ``updated_at`` is ignored)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    item_id: Identifier | None = Field(None, description="optional; must match the path")
+    updated_at: ReadOnlyTime = None
 
     title: str | None = Field(None, max_length=512)
     category: str | None = Field(None, min_length=1, max_length=128)
@@ -22,6 +27,7 @@ class ItemCreate(BaseModel):
     attributes: Attributes = Field(default_factory=dict)
 
     def to_record(self, item_id: str) -> Item:
+        same_id(self.item_id, item_id, "item_id")
         return Item(
             item_id=item_id,
             title=self.title,

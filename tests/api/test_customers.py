@@ -115,3 +115,18 @@ def test_account_manager_list_is_ordered_by_priority(
     assert [c["customer_id"] for c in body["customers"]] == ["b", "a", "c", "d"]
     assert body["customers"][0]["tier"] == "MVC" and body["customers"][0]["churn_risk"] == 0.8
     assert body["customers"][3]["tier"] is None
+
+
+def test_a_get_answer_can_be_sent_back_to_put(client: TestClient, auth: KeyMaker) -> None:
+    h = auth()
+    body = {"attributes": {"segment": "trade"}, "consent": {"channels": {"email": True}}}
+    client.put("/v1/customers/c9", json=body, headers=h)
+    got = client.get("/v1/customers/c9", headers=h).json()
+    assert {"customer_id", "updated_at", "has_profile", "facts"} <= set(got)
+    r = client.put("/v1/customers/c9", json={**got, "account_manager": "am-2"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["attributes"] == {"segment": "trade"} and r.json()["account_manager"] == "am-2"
+    assert r.json()["consent"]["channels"]["email"] is True
+    r = client.put("/v1/customers/c9", json={**got, "customer_id": "c10"}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "customer_id"]
+    assert client.get("/v1/customers/c10", headers=h).status_code == 404

@@ -91,3 +91,17 @@ def test_several_items_in_one_lookup(client: TestClient, auth: KeyMaker) -> None
     odd = client.get(f"/v1/items?ids=s1,{'y' * 300}", headers=reader)
     assert odd.status_code == 422 and odd.json()["errors"][0]["loc"] == ["query", "ids", 1]
     assert client.get("/v1/items", headers=reader).status_code == 422
+
+
+def test_a_get_answer_can_be_sent_back_to_put(client: TestClient, auth: KeyMaker) -> None:
+    h = auth()
+    client.put("/v1/items/belt-2", json={"title": "Belt", "price": 45.0}, headers=h)
+    got = client.get("/v1/items/belt-2", headers=h).json()
+    r = client.put("/v1/items/belt-2", json={**got, "price": 50.0}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["price"] == 50.0 and r.json()["title"] == "Belt"
+    # Another item's id in the body is refused, naming the field; nothing is written.
+    r = client.put("/v1/items/belt-2", json={**got, "item_id": "belt-3"}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "item_id"]
+    assert client.get("/v1/items/belt-3", headers=h).status_code == 404
+    assert client.get("/v1/items/belt-2", headers=h).json()["price"] == 50.0

@@ -447,3 +447,32 @@ def test_every_family_with_nan_is_refused(
     r = client.post(f"/v1/models/{bad}/activate", headers=h)
     assert r.status_code == 409 and "NaN" in r.json()["detail"]
     assert rec(client, h, "c0")["model_version"] == v1
+
+
+def test_category_takes_several_comma_separated(client: TestClient, shop: dict) -> None:
+    h = {"Authorization": shop["Authorization"]}
+    both = {i["item_id"][0] for i in rec(client, h, "c0", n=100, category="beta,alpha")["items"]}
+    assert both == {"a", "b"}
+    beta = [i["item_id"] for i in rec(client, h, "c0", n=100, category="beta")["items"]]
+    # An unknown category matches nothing; spaces and order do not matter.
+    assert [
+        i["item_id"] for i in rec(client, h, "c0", n=100, category=" nosuch, beta")["items"]
+    ] == beta
+    r = client.get("/v1/items/a0/similar", params={"n": 10, "category": "alpha,beta"}, headers=h)
+    assert r.status_code == 200 and {i["item_id"][0] for i in r.json()["items"]} == {"a", "b"}
+    r = client.get("/v1/items/a0/similar", params={"category": "beta"}, headers=h)
+    assert r.json()["items"] and all(i["item_id"][0] == "b" for i in r.json()["items"])
+    for path in ("/v1/customers/c0/recommendations", "/v1/items/a0/similar"):
+        r = client.get(path, params={"category": " , "}, headers=h)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "category"]
+
+
+def test_popular_from_the_store_filters_several_categories(
+    client: TestClient, auth: KeyMaker
+) -> None:
+    h = auth()
+    seed(client, h)  # no model published: answers come from the store's popularity
+    body = rec(client, h, "nobody", n=20, category="alpha,beta")
+    assert body["fallback"] == "popular" and {i["item_id"][0] for i in body["items"]} == {"a", "b"}
+    only = rec(client, h, "nobody", n=20, category="beta")
+    assert only["items"] and all(i["item_id"][0] == "b" for i in only["items"])
