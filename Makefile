@@ -12,9 +12,10 @@ $(BIN)/python:
 
 # constraints.txt pins every package to the version the suite passed with, so a fresh machine
 # installs what was tested; the extras: load (locust) and tune (optuna) are for load/ and
-# `atelier train --search optuna`, dev for the suite.
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,load,tune]'
+# `atelier train --search optuna`, dev for the suite. The typed client (client/, its own
+# package) is installed beside the service: its tests run against a live server in `make test`.
+$(STAMP): pyproject.toml client/pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,load,tune]' -e ./client
 	touch $(STAMP)
 
 # After a dependency change in pyproject.toml: install it, run `make test`, then pin what passed.
@@ -27,7 +28,7 @@ serve: $(STAMP)
 	$(BIN)/atelier serve --demo
 
 # Every package folder: type-checked and its doctests run.
-PACKAGES := core settings access store events customers dialogue recommender insights configurator training api cli demo console
+PACKAGES := core settings access store events customers dialogue recommender insights configurator training api cli demo console client/atelier_client
 
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -1,0 +1,213 @@
+"""The configurator: product families, configuring a variant, decoded codes, saved specs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from atelier_client.models._base import Model, Timestamp
+
+
+class ProductSummary(Model):
+    product_id: str
+    name: str
+    description: str
+    kind: str
+    version: int
+    currency: str
+    base_price: float
+    variant_count: int
+    source: Literal["reference", "tenant"]
+
+
+class ProductList(Model):
+    products: list[ProductSummary]
+
+
+class OptionPublic(Model):
+    value: str
+    label: str
+    price_delta: float
+    lead_time_days: int
+    extra_days: int
+    available: bool
+    in_stock: bool
+    measure: dict[str, float] | None = None
+    tolerance: dict[str, float] | None = None
+
+
+class AttributePublic(Model):
+    name: str
+    label: str
+    group: Literal["product", "offer"]
+    options: list[OptionPublic]
+
+
+class MeasurementPublic(Model):
+    name: str
+    label: str | None
+    unit: str
+    min: float
+    max: float
+    attribute: str
+    required: bool
+
+
+class TextOptionPublic(Model):
+    name: str
+    label: str
+    max_length: int
+    allowed_chars: str
+    price: float
+    price_per_char: float
+    extra_days: int
+    required: bool
+    enabled_by: dict[str, Any]
+
+
+class RulePublic(Model):
+    id: str
+    message: str | None
+
+
+class ProductPublic(Model):
+    """A family as ``GET /v1/configurator/products/{product_id}`` answers it."""
+
+    product_id: str
+    name: str
+    description: str
+    kind: str
+    version: int
+    currency: str
+    base_price: float
+    assembly_days: int
+    variant_count: int
+    backend: Literal["bdd", "sat"]
+    attributes: list[AttributePublic]
+    measurements: list[MeasurementPublic]
+    text_options: list[TextOptionPublic]
+    rules: list[RulePublic]
+    source: Literal["reference", "tenant"]
+
+
+class VariantPublic(Model):
+    code: str
+    selections: dict[str, str]
+    price: float
+    lead_time_days: int
+    complete: bool
+    missing: list[str]
+
+
+class OptionStatePublic(Model):
+    value: str
+    valid: bool
+    reason: str | None = None
+    rules: list[str] | None = None
+    excluded_by: dict[str, Any] | None = None
+
+
+class ConflictPublic(Model):
+    source: Literal["selections", "measurements"]
+    attribute: str
+    value: Any
+    conflicts_with: dict[str, Any]
+    rules: list[str]
+    reason: str
+
+
+class FitMatchPublic(Model):
+    value: str
+    deltas: dict[str, float]
+    distance: float
+    within_tolerance: bool
+
+
+class FitPublic(Model):
+    attribute: str
+    matches: list[FitMatchPublic]
+    nearest: list[FitMatchPublic]
+    message: str
+
+
+class PersonalizationPublic(Model):
+    """What was learned from the customer's history and used for ``suggested``."""
+
+    customer_id: str
+    status: Literal["applied", "no_consent", "no_history"]
+    learned: dict[str, dict[str, float]]
+    sources: dict[str, int]
+
+
+class ConfigurePublic(Model):
+    complete: bool
+    variant: VariantPublic | None
+    options: dict[str, list[OptionStatePublic]]
+    remaining_variants: int
+    conflicts: list[ConflictPublic]
+    suggested: VariantPublic | None
+    fit: dict[str, FitPublic]
+    missing: list[str]
+    personalization: PersonalizationPublic | None = None
+
+
+class PriceLine(Model):
+    attribute: str
+    value: str
+    amount: float
+
+
+class TextPriceLine(Model):
+    name: str
+    amount: float
+
+
+class PriceBreakdown(Model):
+    currency: str
+    base: float
+    options: list[PriceLine]
+    texts: list[TextPriceLine]
+    total: float
+
+
+class LeadTimeBreakdown(Model):
+    assembly_days: int
+    slowest_module: dict[str, Any] | None
+    backorders: list[dict[str, Any]]
+    sequential: list[dict[str, Any]]
+    total_days: int
+
+
+class VariantDecoded(Model):
+    """``GET /v1/configurator/variants/{code}``."""
+
+    code: str
+    product_id: str
+    version: int
+    selections: dict[str, str]
+    complete: bool
+    missing: list[str]
+    price: float
+    currency: str
+    price_breakdown: PriceBreakdown
+    lead_time_days: int
+    lead_time: LeadTimeBreakdown
+
+
+class ConfigurationPublic(Model):
+    configuration_id: str
+    product_id: str | None = None
+    version: int | None = None
+    code: str | None = None
+    selections: dict[str, str] | None = None
+    measurements: dict[str, float] | None = None
+    price: float | None = None
+    currency: str | None = None
+    lead_time_days: int | None = None
+    label: str | None = None
+    reorder_of: str | None = None
+    created_at: Timestamp
+
+
+class ConfigurationList(Model):
+    customer_id: str
+    configurations: list[ConfigurationPublic]

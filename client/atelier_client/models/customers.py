@@ -1,0 +1,131 @@
+"""Customer profiles, merges, exports, and the account managers' portfolios and worklists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from atelier_client.models._base import Model, Timestamp
+from atelier_client.models.common import IndexedErrors
+from atelier_client.models.insights import NextTierPublic
+
+
+class ChannelConsent(Model):
+    """Consent per contact channel; a channel without consent is never proposed."""
+
+    email: bool = False
+    phone: bool = False
+    sms: bool = False
+    post: bool = False
+
+
+class Consent(Model):
+    """What the customer agreed to: personalised recommendations, and contact per channel."""
+
+    personalization: bool = True
+    channels: ChannelConsent = Field(default_factory=ChannelConsent)
+
+
+class Fact(Model):
+    """An answer to a question, as a dated fact on the profile."""
+
+    question_id: str
+    question: str | None
+    attribute: str
+    value: str | int | float
+    channel: str | None
+    timestamp: Timestamp
+
+
+class CustomerPublic(Model):
+    """A profile (``has_profile`` false: only events are known; its times are then null)."""
+
+    customer_id: str
+    attributes: dict[str, Any]
+    consent: Consent
+    account_manager: str | None
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    has_profile: bool
+    facts: list[Fact] = Field(default_factory=list)
+
+
+class CustomerExport(Model):
+    """Everything held about one customer."""
+
+    customer_id: str
+    profile: CustomerPublic | None
+    events: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    configurations: list[dict[str, Any]]
+    insights: dict[str, Any] | None
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
+    cases: list[dict[str, Any]] = Field(default_factory=list)
+    answers: list[dict[str, Any]] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    exported_at: Timestamp
+
+
+class CustomerBatchResult(Model):
+    upserted: int
+    errors: list[IndexedErrors]
+
+
+class MergeResult(Model):
+    customer_id: str
+    merged: list[str]
+    aliases: list[str]
+    moved: dict[str, int]
+
+
+class ManagerPublic(Model):
+    manager_id: str
+    portfolio_size: int
+    value_at_stake: float
+    contacts_overdue: int
+    open_complaints: int
+    warning: str | None
+
+
+class ManagerList(Model):
+    portfolio_cap: int
+    managers: list[ManagerPublic]
+
+
+class ManagerSettings(Model):
+    portfolio_cap: int | None = None
+
+
+class AskPublic(Model):
+    question_id: str
+    text: str
+    kind: str
+    options: list[str] | None
+    why: str
+
+
+class WorklistEntry(Model):
+    """A managed customer with what is due and what to ask."""
+
+    customer_id: str
+    tier: str | None
+    churn_risk: float | None
+    clv: float | None
+    lifecycle_stage: str | None
+    next_best_action: dict[str, Any] | None
+    priority: float | None
+    p_alive: float | None = None
+    predicted_purchases: float | None = None
+    next_tier: NextTierPublic | None = None
+    computed_at: Timestamp | None = None
+    next_contact_due: Timestamp | None = None
+    overdue: bool | None = None
+    open_complaints: int | None = None
+    questions: list[AskPublic] = Field(default_factory=list)
+
+
+class WorklistPage(Model):
+    manager_id: str
+    customers: list[WorklistEntry]
+    next_cursor: str | None

@@ -1,0 +1,163 @@
+"""Recommendations, the recommendation policy, model versions, experiments and their reports."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from atelier_client.models._base import Model, Timestamp
+
+#: Interaction kinds a policy may name (the event types but ``impression``).
+InteractionKind = Literal[
+    "view", "add_to_cart", "purchase", "return", "rating", "dislike", "click", "configure"
+]
+
+
+class Reason(Model):
+    """Why an item is recommended: the interaction it comes from (``because_you_bought``, ...)
+    or ``bought_together``, ``similar``, ``popular``, ...; ``item_ids`` names the items."""
+
+    type: str
+    item_ids: list[str] | None = None
+
+
+class RecommendedItemPublic(Model):
+    item_id: str
+    score: float
+    reasons: list[Reason] | None = Field(None, description="present with explain=true")
+
+
+class ExperimentArmPublic(Model):
+    experiment_id: str
+    arm: str
+
+
+class RecommendationsPublic(Model):
+    """A recommendation answer (for a customer, an item or a basket)."""
+
+    model_version: str | None
+    items: list[RecommendedItemPublic]
+    fallback: str | None = Field(description="null when personalised, else why not: popular, ...")
+    experiment: ExperimentArmPublic | None = None
+
+
+class TenantPolicy(Model):
+    """Per-tenant business rules of the recommendations."""
+
+    exclude_interacted: list[InteractionKind]
+    allow_repurchase: bool
+
+
+class ModelVersionPublic(Model):
+    version: str
+    active: bool
+    created_at: Timestamp
+    metrics: dict[str, Any]
+    family: str | None = None
+    params: dict[str, Any] | None = None
+
+
+class ModelsPublic(Model):
+    active: str | None
+    versions: list[ModelVersionPublic]
+
+
+class ModelDataPublic(Model):
+    """What a version learned from: the events' time window, the data fingerprint, sizes."""
+
+    first_event: Timestamp | None = None
+    last_event: Timestamp | None = None
+    requested_window: dict[str, str | None] | None = None
+    fingerprint: str | None = None
+    n_events: int | None = None
+    n_customers: int | None = None
+    n_items: int | None = None
+    n_interactions: int | None = None
+
+
+class ModelFilePublic(Model):
+    sha256: str
+    bytes: int
+
+
+class ModelVersionDetail(Model):
+    """One version in full (``GET /v1/models/{version}``)."""
+
+    version: str
+    active: bool
+    created_at: Timestamp
+    family: str | None = None
+    params: dict[str, Any] | None = None
+    weights: dict[str, Any] | None = None
+    data: ModelDataPublic | None = None
+    metrics: dict[str, Any]
+    comparison: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None
+    files: dict[str, ModelFilePublic] | None = None
+    seconds: dict[str, Any] | None = None
+
+
+class ArmStatus(Model):
+    version: str
+    serving: bool
+    problem: str | None
+    served_by: str
+
+
+class Estimate(Model):
+    value: float
+    low: float
+    high: float
+
+
+class ReportGroup(Model):
+    key: str
+    impressions: int
+    clicks: int
+    ctr: Estimate
+    conversions: int
+    conversion_rate: Estimate
+    revenue: float
+    revenue_per_impression: Estimate
+
+
+class ReportComparison(Model):
+    baseline: str
+    variant: str
+    ctr_difference: Estimate
+    conversion_rate_difference: Estimate
+    revenue_per_impression_difference: Estimate
+
+
+class ReportMethods(Model):
+    confidence: float
+    rates: str
+    rate_differences: str
+    revenue_per_impression: str
+    revenue_differences: str
+
+
+class ReportPublic(Model):
+    """Feedback per model version or arm, with 95% intervals, and each group minus the first."""
+
+    by: str
+    from_: Timestamp | None = Field(alias="from")
+    to: Timestamp | None
+    window_days: float
+    experiment_id: str | None
+    groups: list[ReportGroup]
+    comparisons: list[ReportComparison]
+    methods: ReportMethods
+
+
+class ExperimentPublic(Model):
+    experiment_id: str
+    arms: dict[str, str]
+    split: dict[str, float]
+    status: str
+    started_at: Timestamp
+    ended_at: Timestamp | None
+    promoted: str | None
+    arm_status: dict[str, ArmStatus]
+    results: ReportPublic
