@@ -44,9 +44,11 @@ from atelier_client.models import (
     CustomerExport,
     CustomerInsightsPublic,
     CustomerPublic,
+    EntitlementsPublic,
     Event,
     EventBatchResult,
     EventsSent,
+    ExperimentList,
     ExperimentPublic,
     FactPublic,
     IndexedErrors,
@@ -77,6 +79,7 @@ from atelier_client.models import (
     ServiceReport,
     ShareOfCustomerPublic,
     TenantPolicy,
+    TierPolicyPublic,
     ValueModelPublic,
     ValueSettingsPublic,
     VariantDecoded,
@@ -623,6 +626,21 @@ def iter_audience(
     )
 
 
+def tier_policy() -> Call[TierPolicyPublic]:
+    """``GET /v1/tiers/policy`` (admin): the perks per tier."""
+    return _get("/v1/tiers/policy", TierPolicyPublic)
+
+
+def put_tier_policy(tiers: Mapping[str, Any]) -> Call[TierPolicyPublic]:
+    """``PUT /v1/tiers/policy`` (admin): ``{"MVC": {"perks": [...]}, ...}``."""
+    return _send("PUT", "/v1/tiers/policy", TierPolicyPublic, {"tiers": _json(dict(tiers))})
+
+
+def entitlements(customer_id: str) -> Call[EntitlementsPublic]:
+    """``GET /v1/customers/{customer_id}/entitlements``: perks granted, and what earns the rest."""
+    return _get(f"/v1/customers/{segment(customer_id)}/entitlements", EntitlementsPublic)
+
+
 # -- configurator -------------------------------------------------------------------------------
 def products() -> Call[ProductList]:
     """``GET /v1/configurator/products``: the configurable product families."""
@@ -691,6 +709,11 @@ def model(version: str) -> Call[ModelVersionDetail]:
 def activate_model(version: str) -> Call[ModelsPublic]:
     """``POST /v1/models/{version}/activate`` (admin): switch or roll back, no restart."""
     return _send("POST", f"/v1/models/{segment(version)}/activate", ModelsPublic)
+
+
+def experiments() -> Call[ExperimentList]:
+    """``GET /v1/experiments`` (admin): running first, then the newest started."""
+    return _get("/v1/experiments", ExperimentList)
 
 
 def put_experiment(

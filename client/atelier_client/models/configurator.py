@@ -96,6 +96,8 @@ class VariantPublic(Model):
     lead_time_days: int
     complete: bool
     missing: list[str]
+    list_price: float | None = None
+    list_lead_time_days: int | None = None
 
 
 class OptionStatePublic(Model):
@@ -148,6 +150,7 @@ class ConfigurePublic(Model):
     fit: dict[str, FitPublic]
     missing: list[str]
     personalization: PersonalizationPublic | None = None
+    perks: list[dict[str, Any]] | None = None
 
 
 class PriceLine(Model):

@@ -123,6 +123,8 @@ class WorklistEntry(Model):
     overdue: bool | None = None
     open_complaints: int | None = None
     questions: list[AskPublic] = Field(default_factory=list)
+    share_of_wallet: float | None = None
+    wallet_gap: float | None = None
 
 
 class WorklistPage(Model):

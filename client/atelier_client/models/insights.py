@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from atelier_client.models._base import Model, Timestamp
 
 
@@ -13,6 +15,7 @@ class NextBestActionPublic(Model):
     priority: float
     items: list[str] | None = None
     channel: Literal["self_service", "email", "phone", "account_manager"] | None = None
+    cases: list[str] | None = None
 
 
 class AudienceMember(Model):
@@ -220,6 +223,17 @@ class WalletKPIPublic(Model):
     gap: float
 
 
+class KPIRunPublic(Model):
+    """The share-of-customer headline of one insights run."""
+
+    computed_at: Timestamp | None
+    share_of_wallet: float | None
+    spend: float | None
+    wallet: float | None
+    gap: float | None
+    customers: int | None
+
+
 class ShareOfCustomerPublic(WalletKPIPublic):
     """The tenant's share-of-customer KPI at the last job run."""
 
@@ -228,6 +242,7 @@ class ShareOfCustomerPublic(WalletKPIPublic):
     categories_per_customer: float
     previous_computed_at: Timestamp | None = None
     change: dict[str, float | None] | None = None
+    runs: list[KPIRunPublic] = Field(default_factory=list)
     as_of: Timestamp
     computed_at: Timestamp
 
@@ -321,3 +336,76 @@ class ValueSettingsPublic(Model):
     version: int
     config: ValueConfig
     run_config_version: int | None
+
+
+PerkKind = Literal["discount", "delivery", "priority_lead_time", "account_manager", "other"]
+Tier = Literal["MVC", "MGC", "BZ", "standard"]
+
+
+class Perk(Model):
+    """One perk: ``value`` is a fraction of the price for ``discount`` (0.1 = 10% off), days
+    for ``priority_lead_time``."""
+
+    perk_id: str
+    title: str
+    kind: PerkKind
+    value: float | None = None
+
+
+class TierPerks(Model):
+    perks: list[Perk] = Field(default_factory=list)
+
+
+class TierPolicyPublic(Model):
+    """The tenant's perks per tier (version 0: never set, no perks)."""
+
+    version: int
+    tiers: dict[str, TierPerks]
+
+
+class PerkEffectPublic(Perk):
+    """A granted perk as applied to the service."""
+
+
+class PerkPublic(Perk):
+    """A perk with the tier that grants it."""
+
+    tier: Tier
+
+
+class RequirementPublic(Model):
+    """What would earn a withheld perk, in terms the customer can act on."""
+
+    tier: Tier
+    reachable: bool
+    route: Literal["purchases", "spend", "first_purchase"] | None
+    purchases: int | None
+    spend: float | None
+    purchase_value: float | None
+    within_days: int | None
+    requirement: str
+
+
+class WithheldPerkPublic(PerkPublic):
+    requirement: RequirementPublic
+
+
+class EffectsPublic(Model):
+    """What the granted perks change in the service (the configurator applies them)."""
+
+    discount: float
+    lead_time_days_saved: int
+    applied: list[PerkEffectPublic]
+
+
+class EntitlementsPublic(Model):
+    """The perks the customer's tier grants, and what would earn each one withheld."""
+
+    customer_id: str
+    tier: Tier
+    policy_version: int
+    granted: list[PerkPublic]
+    withheld: list[WithheldPerkPublic]
+    effects: EffectsPublic
+    as_of: Timestamp | None
+    computed_at: Timestamp | None

@@ -151,7 +151,9 @@ class ReportPublic(Model):
     methods: ReportMethods
 
 
-class ExperimentPublic(Model):
+class ExperimentSummary(Model):
+    """An experiment in the tenant's list (its results are ``GET /v1/experiments/{id}``)."""
+
     experiment_id: str
     arms: dict[str, str]
     split: dict[str, float]
@@ -159,5 +161,14 @@ class ExperimentPublic(Model):
     started_at: Timestamp
     ended_at: Timestamp | None
     promoted: str | None
+
+
+class ExperimentList(Model):
+    experiments: list[ExperimentSummary]
+
+
+class ExperimentPublic(ExperimentSummary):
+    """An experiment with each arm's state and its running results."""
+
     arm_status: dict[str, ArmStatus]
     results: ReportPublic
