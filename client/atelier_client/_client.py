@@ -58,6 +58,7 @@ class _Api:
     me = one(ops.me)
     put_item = one(ops.put_item)
     get_item = one(ops.get_item)
+    get_items = one(ops.get_items)
     delete_item = one(ops.delete_item)
     put_items = batches(ops.put_items)
     put_customer = one(ops.put_customer)

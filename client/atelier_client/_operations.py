@@ -54,6 +54,7 @@ from atelier_client.models import (
     IndexedErrors,
     InsightsHistoryPublic,
     ItemBatchResult,
+    ItemLookup,
     ItemPublic,
     KeyCreated,
     KeyList,
@@ -174,6 +175,11 @@ def put_item(
 def get_item(item_id: str) -> Call[ItemPublic]:
     """``GET /v1/items/{item_id}``."""
     return _get(f"/v1/items/{segment(item_id)}", ItemPublic)
+
+
+def get_items(item_ids: Sequence[str]) -> Call[ItemLookup]:
+    """``GET /v1/items?ids=``: several items in one call (at most 100), in the order asked."""
+    return _get("/v1/items", ItemLookup, ids=",".join(item_ids))
 
 
 def delete_item(item_id: str) -> Call[None]:

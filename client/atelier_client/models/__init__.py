@@ -11,6 +11,7 @@ from atelier_client.models.access import (
 )
 from atelier_client.models.catalog import (
     ItemBatchResult,
+    ItemLookup,
     ItemPublic,
 )
 from atelier_client.models.common import (
@@ -189,6 +190,7 @@ __all__ = [
     "InsightsHistoryPublic",
     "InteractionKind",
     "ItemBatchResult",
+    "ItemLookup",
     "ItemPublic",
     "KPIRunPublic",
     "KeyCreated",

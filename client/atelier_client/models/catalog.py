@@ -21,3 +21,10 @@ class ItemPublic(Model):
 class ItemBatchResult(Model):
     upserted: int
     errors: list[IndexedErrors]
+
+
+class ItemLookup(Model):
+    """Several items at once, in the order asked; ids the catalog does not hold in ``missing``."""
+
+    items: list[ItemPublic]
+    missing: list[str]

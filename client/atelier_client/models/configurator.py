@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from atelier_client.models._base import Model, Timestamp
 
 
@@ -138,6 +140,7 @@ class PersonalizationPublic(Model):
     status: Literal["applied", "no_consent", "no_history"]
     learned: dict[str, dict[str, float]]
     sources: dict[str, int]
+    stated: dict[str, str | float] = Field(default_factory=dict)
 
 
 class ConfigurePublic(Model):
