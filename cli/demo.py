@@ -14,9 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="the demo tenant")
     dsub = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     load = dsub.add_parser("load", help="load the demo shop into the store (once)")
-    load.add_argument("--tenant", default=None)
-    load.add_argument("--customers", type=int, default=None)
-    load.add_argument("--seed", type=int, default=None)
+    load.add_argument("--tenant", default=None, help="tenant to load (default: the demo tenant)")
+    load.add_argument(
+        "--customers", type=int, default=None, help="how many customers (default: the demo size)"
+    )
+    load.add_argument("--seed", type=int, default=None, help="random seed of the generated shop")
     load.set_defaults(handler=with_store(load_command))
 
 

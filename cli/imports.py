@@ -28,15 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser("import", help="bulk import")
     isub = imp.add_subparsers(dest="import_what", required=True, metavar="WHAT")
     ev = isub.add_parser("events", help="events from CSV, CSV.gz or Parquet")
-    ev.add_argument("file", type=Path)
-    ev.add_argument("--tenant", required=True)
+    ev.add_argument("file", type=Path, help="the events file (.csv, .csv.gz or .parquet)")
+    ev.add_argument("--tenant", required=True, help="the tenant (1-64 letters, digits, _ . -)")
     event_file_arguments(ev, map_required=True)
     ev.add_argument("--batch-size", type=int, default=5000, help="events per store write")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(handler=with_store(import_events_command))
     cu = isub.add_parser("customers", help="customer profiles from CSV, CSV.gz or Parquet")
-    cu.add_argument("file", type=Path)
-    cu.add_argument("--tenant", required=True)
+    cu.add_argument("file", type=Path, help="the profiles file (.csv, .csv.gz or .parquet)")
+    cu.add_argument("--tenant", required=True, help="the tenant (1-64 letters, digits, _ . -)")
     cu.add_argument(
         "--map",
         required=True,
@@ -97,20 +97,23 @@ def import_customers_command(args: argparse.Namespace, store: Store) -> int:
 def import_events_command(args: argparse.Namespace, store: Store) -> int:
     from tqdm import tqdm
 
-    from events.files import FileMapping, ReadStats, read_events
+    from events.files import FileMapping, ReadStats, count_rows, read_events
     from events.ingest import Listeners, ingest
     from insights.service import InsightsService
 
     _check_tenant(args.tenant)
     mapping = FileMapping.parse(args.mapping)
     options = read_options(args)
+    # A first pass for the bar's total (Parquet: its metadata), so it shows a percentage and
+    # an ETA; skipped when no bar is shown.
+    total = None if args.quiet else count_rows(args.file, mapping.fields["customer_id"])
     store.ensure_tenant(args.tenant)
     # The API's listeners: imported purchases refresh insights rows exactly as posted ones do.
     listeners = Listeners(on_events=[InsightsService(store).on_events])
     stats = ReadStats()
     accepted = duplicates = 0
     started = time.perf_counter()
-    with tqdm(unit=" rows", disable=args.quiet, smoothing=0.1) as bar:
+    with tqdm(total=total, unit=" rows", disable=args.quiet, smoothing=0.1) as bar:
         for batch in read_events(args.file, mapping, options, tenant=args.tenant):
             stats.add(batch)
             for start in range(0, len(batch.events), args.batch_size):

@@ -49,7 +49,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="model time unit in days (1 = days, the default; 7 = weeks)",
     )
-    parser.add_argument("--model", choices=("bgnbd", "mbgnbd"), default=None)
+    parser.add_argument(
+        "--model",
+        choices=("bgnbd", "mbgnbd"),
+        default=None,
+        help="purchase model (default: the tenant's settings)",
+    )
     parser.set_defaults(func=insights_command)
     return parser
 

@@ -18,18 +18,22 @@ from store.base import Store
 
 def register(sub: argparse._SubParsersAction) -> None:
     pub = sub.add_parser("publish", help="register a trained version (and optionally activate it)")
-    pub.add_argument("--tenant", required=True)
-    pub.add_argument("--version", required=True)
+    pub.add_argument("--tenant", required=True, help="the tenant (1-64 letters, digits, _ . -)")
+    pub.add_argument(
+        "--version", required=True, help="the version folder's name under the models folder"
+    )
     pub.add_argument("--activate", action="store_true", help="make it the active version now")
     pub.set_defaults(handler=with_store(publish_command))
     rep = sub.add_parser(
         "report",
         help="CTR, conversions, revenue per version or arm, with confidence intervals",
     )
-    rep.add_argument("--tenant", required=True)
+    rep.add_argument("--tenant", required=True, help="the tenant (1-64 letters, digits, _ . -)")
     rep.add_argument("--from", dest="from_", help="first day or time (RFC 3339), inclusive")
     rep.add_argument("--to", help="last day or time (RFC 3339), exclusive")
-    rep.add_argument("--by", choices=GROUPINGS, default="model_version")
+    rep.add_argument(
+        "--by", choices=GROUPINGS, default="model_version", help="group by version or by arm"
+    )
     rep.add_argument("--experiment-id", help="with --by arm: only this experiment's arms")
     rep.add_argument(
         "--window-days",
@@ -37,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=7.0,
         help="a purchase within this many days of an impression converts it",
     )
-    rep.add_argument("--json", action="store_true")
+    rep.add_argument("--json", action="store_true", help="print the report as JSON")
     rep.set_defaults(handler=with_store(report_command))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 from typing import TYPE_CHECKING
 
 from settings import Settings
@@ -48,6 +49,7 @@ def serve_command(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[env] = str(value)
     settings = Settings()
+    check_port_free(settings.host, settings.port)  # before the demo work and the banner
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if args.demo:
         prepare_demo(settings, rotate=args.rotate_demo_key)
@@ -77,6 +79,25 @@ def serve_command(args: argparse.Namespace) -> int:
         log_config=None,  # uvicorn's records go to the handler of core.logs, as JSON or text
     )
     return 0
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail before anything is printed or loaded when the address cannot be listened on (a
+    port in use), with what to do instead of uvicorn's traceback after the banner."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ValueError(f"cannot listen on {host}:{port}: unknown host ({exc})") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT after a restart is not "in use".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server there? "
+                "choose another --port or ATELIER_PORT)"
+            ) from None
 
 
 def prepare_demo(settings: Settings, *, rotate: bool = False) -> None:

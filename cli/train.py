@@ -103,11 +103,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="InteractionWeights as JSON (or a JSON file)")
     p.add_argument("--binary", action="store_true", help="binary interaction matrix")
     p.add_argument("--half-life-days", type=float, default=None, help="time decay")
-    p.add_argument("--search", choices=("grid", "optuna"), default="grid")
+    p.add_argument(
+        "--search", choices=("grid", "optuna"), default="grid", help="how parameters are searched"
+    )
     p.add_argument("--trials", type=int, default=20, help="optuna trials")
-    p.add_argument("--validation-days", type=float, default=30.0)
+    p.add_argument(
+        "--validation-days", type=float, default=30.0, help="days held out to validate on"
+    )
     p.add_argument("--budget", type=float, default=90.0, help="seconds of model search (auto)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _warn(meta: dict[str, Any]) -> None:
@@ -307,7 +311,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``train`` and ``evaluate`` to the ``atelier`` command."""
     p = subparsers.add_parser("train", help="train a recommendation model version")
-    p.add_argument("--tenant", required=True)
+    p.add_argument("--tenant", required=True, help="the tenant (1-64 letters, digits, _ . -)")
     p.add_argument(
         "--publish",
         action="store_true",
@@ -334,7 +338,7 @@ def register(subparsers: Any) -> None:
         description=RETRAIN_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("--tenant", required=True)
+    r.add_argument("--tenant", required=True, help="the tenant (1-64 letters, digits, _ . -)")
     r.add_argument("--model", default="auto", help="auto, als, bpr, itemknn, ease, popularity")
     r.add_argument("--param", action="append", default=[], help="name=value (JSON value)")
     r.add_argument("--artifacts", help="artifact root (default: the service's models dir)")
@@ -387,8 +391,12 @@ def register(subparsers: Any) -> None:
     )
     e.add_argument("--cut", help="temporal: first test day (YYYY-MM-DD)")
     e.add_argument("--end", help="temporal: end of the test window (exclusive)")
-    e.add_argument("--models", default="popularity,itemknn,als,ease,auto")
-    e.add_argument("--k", type=int, default=10)
+    e.add_argument(
+        "--models",
+        default="popularity,itemknn,als,ease,auto",
+        help="comma-separated model families to compare",
+    )
+    e.add_argument("--k", type=int, default=10, help="cut-off of the ranking metrics (@k)")
     e.add_argument("--out", help="write the results as JSON")
     _common(e)
     e.set_defaults(handler=cmd_evaluate)

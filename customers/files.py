@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from core.records import CONSENT_CHANNELS, Customer
 from customers.schema import CustomerBatchEntry
-from events.files import file_format, iter_batches, parse_mapping
+from events.files import count_rows as count_file_rows
+from events.files import iter_batches, parse_mapping
 
 #: Profile fields a column can be mapped to, besides ``attributes.NAME``.
 MAPPABLE = (
@@ -129,14 +129,8 @@ class CustomerFileBatch:
 
 
 def count_rows(path: str | Path, mapping: CustomerMapping) -> int:
-    """How many data rows the file holds (Parquet: from its metadata; CSV: one pass over the
-    customer id column), for a progress bar with a total."""
-    path = Path(path)
-    if file_format(path) == "parquet":
-        if not path.exists():
-            raise FileNotFoundError(path)
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    return sum(b.num_rows for b in iter_batches(path, [mapping.fields["customer_id"]]))
+    """How many data rows the file holds, for a progress bar with a total."""
+    return count_file_rows(path, mapping.fields["customer_id"])
 
 
 def _errors(exc: ValidationError) -> list[tuple[str, str]]:

@@ -191,6 +191,17 @@ def iter_batches(
     yield from reader
 
 
+def count_rows(path: str | Path, column: str) -> int:
+    """How many data rows the file holds (Parquet: from its metadata; CSV: one pass over one
+    column), for a progress bar with a total, a percentage and an ETA."""
+    path = Path(path)
+    if file_format(path) == "parquet":
+        if not path.exists():
+            raise FileNotFoundError(path)
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return sum(b.num_rows for b in iter_batches(path, [column]))
+
+
 def _check_columns(path: Path, columns: list[str], present: list[str]) -> None:
     missing = [c for c in columns if c not in present]
     if missing:

@@ -223,3 +223,13 @@ def test_every_job_logs_one_line_without_the_secret(
     assert secret not in err
     assert main(["keys", "revoke", "nope"]) == 1
     assert '"job failed"' in capsys.readouterr().err
+
+
+def test_the_events_progress_bar_shows_total_percentage_and_eta(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(data_dir / "r.csv", "csv")
+    assert main(["import", "events", str(path), "--tenant", "shop", "--map", MAP]) == 0
+    bar = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    last = [line for line in bar if "rows" in line][-1]
+    assert "100%" in last and "6/6" in last and "<00:00" in last  # done, of a total, ETA

@@ -80,3 +80,48 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         main(["frobnicate"])
     assert done.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def _leaves(
+    parser: argparse.ArgumentParser, path: str
+) -> list[tuple[str, argparse.ArgumentParser]]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [(path, parser)]
+    return [
+        leaf for s in subs for name, p in s.choices.items() for leaf in _leaves(p, f"{path} {name}")
+    ]
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_option_has_help_text(command: str) -> None:
+    parser = build_parser([command])
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    silent = [
+        f"{path}: {action.option_strings or action.dest}"
+        for path, leaf in _leaves(sub.choices[command], command)
+        for action in leaf._actions
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert not silent, silent
+
+
+def test_a_port_in_use_is_refused_before_the_banner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    monkeypatch.setenv("ATELIER_DATA_DIR", str(tmp_path))
+    # Restored after the test: serve_command writes its flags to these.
+    monkeypatch.setenv("ATELIER_PORT", "8000")
+    monkeypatch.setenv("ATELIER_HOST", "127.0.0.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["serve", "--host", "127.0.0.1", "--port", str(port), "--demo"])
+    out, err = capsys.readouterr()
+    assert code != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert "Atelier on" not in out and "demo" not in out  # nothing loaded, no banner
+    assert not (tmp_path / "atelier.sqlite3").exists()
