@@ -13,6 +13,7 @@ recommendations on their hot dispatch (``api/hot_routes.py``) and through the ro
 trivial endpoint on the hot dispatch.
 
     python load/bench_reco_serving.py [--items 50000] [--customers 20000] [--seconds 30]
+    python load/bench_reco_serving.py --half-life-days 60   # a weighting the store does not keep
     python load/bench_reco_serving.py --data-dir DIR   # reuse a tenant built by an earlier run
     python load/bench_reco_serving.py --data-dir DIR --in-process   # only the in-process part
 """
@@ -204,6 +205,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument(
+        "--half-life-days",
+        type=float,
+        default=None,
+        help="train with a half-life: a weighting the store's rows do not hold, whose rows the "
+        "service rebuilds from events (once per write, then cached)",
+    )
+    parser.add_argument(
         "--data-dir",
         type=Path,
         default=None,
@@ -238,6 +246,11 @@ def main() -> None:
                 "als",
                 "--param",
                 f"factors={args.factors}",
+                *(
+                    ["--half-life-days", str(args.half_life_days)]
+                    if args.half_life_days is not None
+                    else []
+                ),
                 "--publish",
                 "--no-progress",
             ],
