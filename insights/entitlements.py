@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from insights.settings import TIER_POLICY
+from insights.settings import TIER_POLICY, load_setting, save_setting
 from store.protocols import InsightsStore
 
 PerkKind = Literal["discount", "delivery", "priority_lead_time", "account_manager", "other"]
@@ -111,16 +111,12 @@ class TierPolicy(BaseModel):
 
 def load_tier_policy(store: InsightsStore, tenant: str) -> tuple[int, TierPolicy]:
     """The tenant's perk policy and its version (0: never set, no perks)."""
-    found = store.get_insights_setting(tenant, TIER_POLICY)
-    if found is None:
-        return 0, TierPolicy()
-    version, doc = found
-    return version, TierPolicy.model_validate(doc)
+    return load_setting(store, tenant, TIER_POLICY, TierPolicy)
 
 
 def save_tier_policy(store: InsightsStore, tenant: str, policy: TierPolicy) -> int:
     """Store ``policy`` as the tenant's new version."""
-    return store.put_insights_setting(tenant, TIER_POLICY, policy.model_dump(mode="json"))
+    return save_setting(store, tenant, TIER_POLICY, policy)
 
 
 def grants(perk_tier: str, tier: str) -> bool:
