@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,18 @@ def with_store(
             store.close()
 
     return handler
+
+
+def json_argument(parser: argparse.ArgumentParser) -> None:
+    """``--json``: the command's result as one JSON document on stdout (for scripts)."""
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as one JSON document (for scripts)"
+    )
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout, keys in the order given."""
+    print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
 
 
 def event_file_arguments(parser: argparse.ArgumentParser, *, map_required: bool) -> None:

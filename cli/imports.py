@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from access.keys import TENANT_PATTERN
-from cli.common import event_file_arguments, read_options, with_store
+from cli.common import event_file_arguments, json_argument, print_json, read_options, with_store
 from store.base import Store
 
 
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     event_file_arguments(ev, map_required=True)
     ev.add_argument("--batch-size", type=int, default=5000, help="events per store write")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    json_argument(ev)
     ev.set_defaults(handler=with_store(import_events_command))
     cu = isub.add_parser("customers", help="customer profiles from CSV, CSV.gz or Parquet")
     cu.add_argument("file", type=Path, help="the profiles file (.csv, .csv.gz or .parquet)")
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     cu.add_argument("--batch-size", type=int, default=5000, help="profiles per store write")
     cu.add_argument("--quiet", action="store_true", help="no progress bar")
+    json_argument(cu)
     cu.set_defaults(handler=with_store(import_customers_command))
 
 
@@ -85,6 +87,20 @@ def import_customers_command(args: argparse.Namespace, store: Store) -> int:
             rejected.extend(batch.rejected)
             bar.update(batch.rows)
     elapsed = time.perf_counter() - started
+    if args.json:
+        print_json(
+            {
+                "rows": rows,
+                "stored": stored,
+                "rejected": len(rejected),
+                "seconds": round(elapsed, 3),
+                "rejections": [
+                    {"row": r.row, "errors": [{"loc": loc, "msg": msg} for loc, msg in r.errors]}
+                    for r in rejected[:SHOWN_REJECTIONS]
+                ],
+            }
+        )
+        return 0
     print(f"rows: {rows}  stored: {stored}  rejected: {len(rejected)}")
     print(f"time: {elapsed:.1f} s  ({rows / max(elapsed, 1e-9):,.0f} rows/s)")
     for r in rejected[:SHOWN_REJECTIONS]:
@@ -125,6 +141,19 @@ def import_events_command(args: argparse.Namespace, store: Store) -> int:
             bar.update(batch.rows)
     elapsed = time.perf_counter() - started
     rejected = sum(stats.rejected.values())
+    if args.json:
+        print_json(
+            {
+                "rows": stats.rows,
+                "accepted": accepted,
+                "duplicates": duplicates,
+                "rejected": rejected,
+                "excluded": stats.excluded,
+                "seconds": round(elapsed, 3),
+                "reasons": dict(stats.rejected.most_common()),
+            }
+        )
+        return 0
     print(
         f"rows: {stats.rows}  accepted: {accepted}  duplicates: {duplicates}  "
         f"rejected: {rejected}  excluded: {stats.excluded}"

@@ -89,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.handler(args) or 0)
     except KeyboardInterrupt:
         code = 130
-    except (ValueError, FileNotFoundError, DomainError, MissingExtra) as exc:
+    except FileNotFoundError as exc:
+        # Which file, and why: the readers raise FileNotFoundError(path) without a message.
+        print(f"atelier: error: {exc.filename or exc}: no such file", file=sys.stderr)
+        code = 2
+    except (ValueError, DomainError, MissingExtra) as exc:
         print(f"atelier: error: {exc}", file=sys.stderr)
         code = 2
     if args.command != "serve":  # the server logs its own requests; every other command is a job

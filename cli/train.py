@@ -45,8 +45,12 @@ def _weights(args: argparse.Namespace) -> InteractionWeights:
 
     base: dict[str, Any] = {}
     if args.weights:
+        where = args.weights if Path(args.weights).is_file() else "the --weights text"
         text = Path(args.weights).read_text() if Path(args.weights).is_file() else args.weights
-        base = json.loads(text)
+        try:
+            base = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--weights: {where} is not JSON ({exc})") from None
     if args.binary:
         base["binary"] = True
     if args.half_life_days is not None:

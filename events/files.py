@@ -169,6 +169,14 @@ def iter_batches(
     """Stream the named columns as record batches; CSV cells are read as text."""
     if not path.exists():
         raise FileNotFoundError(path)
+    try:
+        yield from _read(path, columns, block_rows)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, EOFError) as exc:
+        # pyarrow's messages name no file: say which one, and why it cannot be read.
+        raise ValueError(f"{path.name}: cannot be read as {file_format(path)}: {exc}") from None
+
+
+def _read(path: Path, columns: list[str], block_rows: int) -> Iterator[pa.RecordBatch]:
     if file_format(path) == "parquet":
         parquet = pq.ParquetFile(path)
         _check_columns(path, columns, parquet.schema_arrow.names)
@@ -198,7 +206,10 @@ def count_rows(path: str | Path, column: str) -> int:
     if file_format(path) == "parquet":
         if not path.exists():
             raise FileNotFoundError(path)
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"{path.name}: cannot be read as parquet: {exc}") from None
     return sum(b.num_rows for b in iter_batches(path, [column]))
 
 

@@ -233,3 +233,37 @@ def test_the_events_progress_bar_shows_total_percentage_and_eta(
     bar = capsys.readouterr().err.replace("\r", "\n").splitlines()
     last = [line for line in bar if "rows" in line][-1]
     assert "100%" in last and "6/6" in last and "<00:00" in last  # done, of a total, ETA
+
+
+def test_keys_and_imports_answer_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    capsys.readouterr()
+    assert main(["keys", "create", "--tenant", "shop", "--scopes", "events", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["tenant"] == "shop" and made["scopes"] == ["events"] and made["key"]
+    assert main(["keys", "list", "--tenant", "shop", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [k["key_id"] for k in listed] == [made["key_id"]] and "key" not in listed[0]
+    assert main(["keys", "revoke", made["key_id"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"key_id": made["key_id"], "revoked": True}
+    assert main(["keys", "revoke", "nope", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["revoked"] is False
+    path = _write(data_dir / "r.csv", "csv")
+    args = ["import", "events", str(path), "--tenant", "shop", "--map", MAP, "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 6 and report["accepted"] + report["rejected"] + report["excluded"] == 6
+    assert all(reason.split(":")[0] for reason in report["reasons"])
+
+
+def test_a_missing_or_unreadable_file_is_named_with_the_reason(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["import", "events", "--tenant", "shop", "--map", MAP]
+    assert main([*base[:2], str(data_dir / "nope.csv"), *base[2:]]) == 2
+    assert f"{data_dir / 'nope.csv'}: no such file" in capsys.readouterr().err
+    broken = data_dir / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    assert main([*base[:2], str(broken), *base[2:]]) == 2
+    assert "broken.parquet: cannot be read as parquet" in capsys.readouterr().err
