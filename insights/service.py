@@ -460,9 +460,11 @@ class InsightsService:
         scored: list[dict[str, Any]] = []
         unscored: list[str] = []
         rows: dict[str, dict[str, Any]] = {}
-        for customer in self.store.customers_of_manager(tenant, manager_id):
+        portfolio = self.store.customers_of_manager(tenant, manager_id)
+        held = self.store.get_insights_rows(tenant, [c.customer_id for c in portfolio])
+        for customer in portfolio:
             cid = customer.customer_id
-            row = self.store.get_insights_row(tenant, cid) or {}
+            row = held.get(cid) or {}
             nba = row.get("next_best_action")
             scored_row = isinstance(nba, dict) and nba.get("priority") is not None
             if scored_row:  # the action as shown (recover, channel) is the one filtered on

@@ -347,6 +347,13 @@ class InsightsStore(Protocol):
         """The customer's row, or None when it was never computed."""
 
     @abstractmethod
+    def get_insights_rows(
+        self, tenant: str, customer_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Several customers' rows in a few reads (a manager's portfolio); customers without a
+        row are absent."""
+
+    @abstractmethod
     def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
         """Insert or replace several customers' rows at once (one transaction)."""
 

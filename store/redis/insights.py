@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from store.codec import dumps, loads
@@ -63,6 +63,17 @@ class RedisInsights(RedisConnection, InsightsStore):
     def get_insights_row(self, tenant: str, customer_id: str) -> dict[str, Any] | None:
         doc = self.r.hget(self._t(tenant) + "irows", customer_id)
         return loads(doc) if doc else None
+
+    def get_insights_rows(
+        self, tenant: str, customer_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(customer_ids))
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            docs = self.r.hmget(self._t(tenant) + "irows", chunk)
+            out.update((c, loads(d)) for c, d in zip(chunk, docs, strict=True) if d)
+        return out
 
     def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
         if rows:

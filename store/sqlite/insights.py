@@ -3,7 +3,7 @@ customer's row at every run (history) and the versioned insights settings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from store.codec import dumps, loads
@@ -61,6 +61,21 @@ class SQLiteInsights(SQLiteConnection, InsightsStore):
             .fetchone()
         )
         return loads(row[0]) if row else None
+
+    def get_insights_rows(
+        self, tenant: str, customer_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(customer_ids))
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._db().execute(
+                "SELECT customer_id, doc FROM insights_rows WHERE tenant = ?"
+                f" AND customer_id IN ({','.join('?' * len(chunk))})",
+                (tenant, *chunk),
+            )
+            out.update((cid, loads(doc)) for cid, doc in rows)
+        return out
 
     def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
         row_docs = [(tenant, cid, dumps(row)) for cid, row in rows.items()]

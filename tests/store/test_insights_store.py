@@ -46,3 +46,16 @@ def test_settings_are_versioned(store: Store) -> None:
     assert store.get_insights_setting("t", "value_config") == (2, {"margin": 0.4})
     assert store.put_insights_setting("t", "tier_policy", {"tiers": {}}) == 1
     assert store.get_insights_setting("other", "value_config") is None
+
+
+def test_rows_of_several_customers_at_once(store: Store) -> None:
+    rows = {f"c{k:04d}": {"customer_id": f"c{k:04d}", "tier": "MVC", "k": k} for k in range(1100)}
+    store.put_insights_rows("t", rows)
+    wanted = ["c0003", "c1099", "nobody", "c0003", *[f"c{k:04d}" for k in range(1000, 1050)]]
+    got = store.get_insights_rows("t", wanted)
+    assert sorted(got) == sorted({"c0003", "c1099", *[f"c{k:04d}" for k in range(1000, 1050)]})
+    assert got["c1099"] == rows["c1099"] == store.get_insights_row("t", "c1099")
+    assert len(store.get_insights_rows("t", list(rows))) == 1100  # beyond one chunk
+    assert (
+        store.get_insights_rows("other", ["c0003"]) == {} and store.get_insights_rows("t", []) == {}
+    )
