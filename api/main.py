@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from access.keys import KeyCache, KeyService
-from api import docs, openapi, problems
+from api import docs, methods, openapi, problems
 from api.hot_routes import HotRoutes, hot_routes_of
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestLogMiddleware
 from api.routers import (
@@ -126,6 +126,7 @@ def create_app(
     _services(app, settings, store)
 
     problems.install(app)
+    methods.install(app)
     docs.install(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -19,7 +19,7 @@ logger = logging.getLogger("atelier.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-_TITLES = {
+TITLES = {
     400: "Bad request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -66,6 +66,26 @@ class MalformedBody(StarletteHTTPException):
         self.errors = errors
 
 
+def problem_body(
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    type_: str | None = None,
+) -> bytes:
+    """The JSON of a problem document (also written by :mod:`api.protocol_errors`, below the
+    app)."""
+    body: dict[str, Any] = {
+        "type": type_ or f"https://atelier.dev/problems/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return orjson.dumps(body)
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -74,16 +94,11 @@ def problem_response(
     headers: dict[str, str] | None = None,
     type_: str | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": type_ or f"https://atelier.dev/problems/{status}",
-        "title": _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
-    if errors is not None:
-        body["errors"] = errors
     return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        problem_body(status, detail, errors=errors, type_=type_),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
     )
 
 

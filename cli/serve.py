@@ -71,8 +71,9 @@ def serve_command(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        # Header and body read timeouts and the connection limit (api.slow_clients).
-        http="api.slow_clients:SlowClientsHttpToolsProtocol",
+        # Header and body read timeouts, the connection limit (api.slow_clients) and problem
+        # documents for what the parser refuses (api.protocol_errors: a URL over 65,535 bytes...).
+        http="api.protocol_errors:ServedHttpToolsProtocol",
         timeout_keep_alive=settings.keep_alive_timeout_s,
         access_log=False,  # the app's own access log (api.middleware) names route templates
         log_level="warning",

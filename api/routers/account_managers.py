@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import AccountManagersDep, AdminKey, CustomersKey
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import Identifier
 from api.schemas.dialogue import (
     ManagerList,
     ManagerPublic,
@@ -23,7 +23,6 @@ from api.schemas.insights import Action, ManagedCustomerInsights, Stage, Tier
 router = APIRouter(
     prefix="/v1/account-managers",
     tags=["customers"],
-    responses=PROBLEM_RESPONSES,
     route_class=StrictJSONRoute,
 )
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AdminKey, ConfiguratorDep, ConfigureKey
 from api.problems import Problem
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import Identifier
 from api.schemas.configurator import (
     ConfigurationCreate,
     ConfigurationList,
@@ -38,7 +38,7 @@ from core.fields import finite_json
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["configurator"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["configurator"], route_class=StrictJSONRoute)
 
 CodePath = Annotated[str, Path(min_length=5, max_length=1024, description="a variant code")]
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from api.deps import CustomersDep, CustomersKey, SettingsDep
 from api.problems import Problem, validation_errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
+from api.schemas.common import Identifier, IndexedErrors
 from api.schemas.customers import (
     CustomerBatch,
     CustomerBatchEntry,
@@ -27,7 +27,6 @@ from core.records import Customer
 router = APIRouter(
     prefix="/v1/customers",
     tags=["customers"],
-    responses=PROBLEM_RESPONSES,
     route_class=StrictJSONRoute,
 )
 

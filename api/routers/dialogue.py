@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminKey, CustomersKey, DialogueDep
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import Identifier
 from api.schemas.dialogue import (
     AnswerCreate,
     CaseCreate,
@@ -31,7 +31,7 @@ from api.schemas.dialogue import (
     posix,
 )
 
-router = APIRouter(tags=["dialogue"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["dialogue"], route_class=StrictJSONRoute)
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page")]
 Cursor = Annotated[str | None, Query(max_length=200, description="from the previous page")]

@@ -11,14 +11,12 @@ from api.deps import EventsKey, ListenersDep, SettingsDep, StoreDep
 from api.middleware import EVENTS_INGESTED
 from api.problems import Problem, validation_errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, IndexedErrors
+from api.schemas.common import IndexedErrors
 from api.schemas.events import EventBatch, EventBatchResult, EventCreate
 from core.records import Event
 from events.ingest import ingest
 
-router = APIRouter(
-    prefix="/v1/events", tags=["events"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute
-)
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=StrictJSONRoute)
 
 
 @router.post("", status_code=202, response_model=EventBatchResult)

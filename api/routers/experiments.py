@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AdminKey, ExperimentsDep, ReportsDep
+from api.openapi import errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import Identifier
 from api.schemas.experiments import (
     ExperimentCreate,
     ExperimentList,
@@ -17,7 +18,7 @@ from api.schemas.experiments import (
     ReportPublic,
 )
 
-router = APIRouter(tags=["experiments"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["experiments"], route_class=StrictJSONRoute)
 
 
 @router.get("/v1/experiments", response_model=ExperimentList)
@@ -26,7 +27,9 @@ def list_experiments(key: AdminKey, experiments: ExperimentsDep) -> Any:
     return {"experiments": experiments.list(key.tenant)}
 
 
-@router.put("/v1/experiments/{experiment_id}", response_model=ExperimentPublic)
+@router.put(
+    "/v1/experiments/{experiment_id}", response_model=ExperimentPublic, responses=errors(409)
+)
 def put_experiment(
     experiment_id: Identifier, body: ExperimentCreate, key: AdminKey, experiments: ExperimentsDep
 ) -> Any:

@@ -4,27 +4,44 @@ scrape without one shows)."""
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry
+from pydantic import BaseModel
 
 from api.deps import RecommenderDep, SettingsDep, StoreDep, authenticate
 from api.metrics import TenantView, exposition
-from api.openapi import SCHEME
+from api.openapi import SCHEME, errors, problem_response_doc
 from api.problems import problem_response
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES
 from recommender.metrics import flush as flush_model_metrics
 
 router = APIRouter(tags=["operations"], route_class=StrictJSONRoute)
 
+#: Seconds a probe or client waits before asking ``/readyz`` again.
+READY_RETRY_S = 1
 
-@router.get("/healthz", summary="The process is up")
+
+class HealthPublic(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyPublic(BaseModel):
+    status: Literal["ready"]
+
+
+@router.get("/healthz", summary="The process is up", response_model=HealthPublic)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store answers and models are loaded")
+@router.get(
+    "/readyz",
+    summary="The store answers and models are loaded",
+    response_model=ReadyPublic,
+    responses={503: problem_response_doc(503, "not ready: `detail` says what and why")},
+)
 async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
     """503 names what is not ready; for models, which version of which tenant failed to load
     and why (ready again once every tenant serves its active version, e.g. after a roll-back)."""
@@ -33,7 +50,11 @@ async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
     if not models.ready:
         failing.append(f"models ({'; '.join(models.problems)})" if models.problems else "models")
     if failing:
-        return problem_response(503, f"not ready: {', '.join(failing)}")
+        return problem_response(
+            503,
+            f"not ready: {', '.join(failing)}",
+            headers={"Retry-After": str(READY_RETRY_S)},
+        )
     return Response(b'{"status":"ready"}', media_type="application/json")
 
 
@@ -43,7 +64,7 @@ async def readyz(store: StoreDep, recommender: RecommenderDep) -> Response:
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
-        **{code: PROBLEM_RESPONSES[code] for code in (401, 429, 503)},
+        **errors(401, 429, 503),
     },
     # No key needed; an admin key shows its own tenant's labels.
     openapi_extra={"security": [{}, {SCHEME: ["admin"]}]},

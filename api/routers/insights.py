@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AdminKey, CustomersKey, InsightsDep
+from api.openapi import errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import Identifier
 from api.schemas.insights import (
     Action,
     AudiencePublic,
@@ -35,7 +36,7 @@ from api.schemas.insights import (
 from core.errors import InvalidInput, NotFound
 from insights.config import ValueConfig
 
-router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["insights"], route_class=StrictJSONRoute)
 
 
 HorizonDays = Annotated[
@@ -87,6 +88,7 @@ async def customer_insights_history(
 
 @router.get(
     "/v1/insights/pareto",
+    responses=errors(404),  # no insights run for the tenant yet
     response_model=ParetoPublic,
     summary="Revenue concentration curve and the top 20% customers' share",
 )
@@ -110,6 +112,7 @@ SegmentBy = Annotated[
 
 @router.get(
     "/v1/insights/segments",
+    responses=errors(404),  # no insights run for the tenant yet
     response_model=SegmentsPublic | SegmentsByPublic,
     summary="Customers, revenue and CLV per segment: tier, lifecycle, needs or an attribute",
 )
@@ -128,6 +131,7 @@ async def segments(
 
 @router.get(
     "/v1/insights/retention",
+    responses=errors(404),  # no insights run for the tenant yet
     response_model=RetentionPublic,
     summary="Cohorts, churn, reactivations and MVC value lost per month or quarter",
 )
@@ -149,6 +153,7 @@ async def retention(
 
 @router.get(
     "/v1/insights/share-of-customer",
+    responses=errors(404),  # no insights run for the tenant yet
     response_model=ShareOfCustomerPublic,
     summary="Share of wallet by tier, products and categories per customer, change since the last run",
 )
@@ -165,6 +170,7 @@ async def share_of_customer(key: CustomersKey, insights: InsightsDep) -> ShareOf
 
 @router.get(
     "/v1/insights/model",
+    responses=errors(404),  # no insights run for the tenant yet
     response_model=ValueModelPublic,
     summary="The fitted customer-value models",
 )
@@ -224,6 +230,7 @@ def _cursor(text: str | None) -> str | None:
 
 @router.get(
     "/v1/insights/customers",
+    responses=errors(404),  # no insights run for the tenant yet
     response_model=AudiencePublic,
     summary="An audience: customers by tier, stage, action, needs segment and channel (paged)",
 )

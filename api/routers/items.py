@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from api.deps import CatalogKey, SettingsDep, StoreDep, TenantDep
 from api.problems import Problem, validation_errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier, IndexedErrors
+from api.schemas.common import Identifier, IndexedErrors
 from api.schemas.items import (
     ItemBatch,
     ItemBatchEntry,
@@ -21,9 +21,7 @@ from api.schemas.items import (
 )
 from core.records import Item
 
-router = APIRouter(
-    prefix="/v1/items", tags=["catalog"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute
-)
+router = APIRouter(prefix="/v1/items", tags=["catalog"], route_class=StrictJSONRoute)
 
 
 @router.put(

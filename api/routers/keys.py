@@ -8,12 +8,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminKey, KeysDep
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.keys import KeyCreate, KeyCreated, KeyList, KeyPublic
 
-router = APIRouter(
-    prefix="/v1/keys", tags=["keys"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute
-)
+router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=StrictJSONRoute)
 
 
 @router.post("", status_code=201, response_model=KeyCreated)

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api.deps import AdminKey, ModelVersionsDep, StoreDep
+from api.openapi import errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.recommendations import (
     ModelsPublic,
     ModelVersionDetail,
@@ -17,7 +17,7 @@ from api.schemas.recommendations import (
 )
 from recommender.versions import VersionList
 
-router = APIRouter(tags=["models"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["models"], route_class=StrictJSONRoute)
 
 
 def _public(listing: VersionList) -> ModelsPublic:
@@ -50,7 +50,7 @@ def get_model(version: str, key: AdminKey, versions: ModelVersionsDep) -> ModelV
     return ModelVersionDetail.model_validate(asdict(versions.get(key.tenant, version)))
 
 
-@router.post("/v1/models/{version}/activate", response_model=ModelsPublic)
+@router.post("/v1/models/{version}/activate", response_model=ModelsPublic, responses=errors(409))
 def activate_model(version: str, key: AdminKey, versions: ModelVersionsDep) -> ModelsPublic:
     """Switch (or roll back) to a published version; every worker follows within
     ``ATELIER_MODEL_POLL_S`` seconds, serving the old version until the new one is loaded. A

@@ -13,13 +13,11 @@ from api.deps import RecommenderDep, RecommendKey, recommender_of, require_scope
 from api.hot_routes import hot_route
 from api.problems import Problem, validation_errors
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, CategoryFilter, Identifier
+from api.schemas.common import CategoryFilter, Identifier
 from api.schemas.recommendations import CrossSellCreate, RecommendationsPublic
 from recommender.answers import Answer
 
-router = APIRouter(
-    tags=["recommendations"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute
-)
+router = APIRouter(tags=["recommendations"], route_class=StrictJSONRoute)
 
 N = Annotated[int, Query(ge=1, le=100, description="how many items (1-100)")]
 

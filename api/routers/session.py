@@ -8,9 +8,8 @@ from pydantic import BaseModel
 
 from api.deps import TenantDep
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES
 
-router = APIRouter(tags=["keys"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["keys"], route_class=StrictJSONRoute)
 
 
 class CallerPublic(BaseModel):

@@ -7,11 +7,11 @@ from fastapi import APIRouter
 
 from api.deps import AdminKey, CustomersKey, InsightsDep
 from api.routing import StrictJSONRoute
-from api.schemas.common import PROBLEM_RESPONSES, Identifier
+from api.schemas.common import Identifier
 from api.schemas.tiers import EntitlementsPublic, TierPolicyPublic
 from insights.entitlements import TierPolicy
 
-router = APIRouter(tags=["insights"], responses=PROBLEM_RESPONSES, route_class=StrictJSONRoute)
+router = APIRouter(tags=["insights"], route_class=StrictJSONRoute)
 
 
 @router.get("/v1/tiers/policy", response_model=TierPolicyPublic, summary="The perks per tier")

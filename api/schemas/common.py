@@ -10,7 +10,6 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 from core.fields import Attributes, FiniteFloat, Identifier, json_size_limit
 
 __all__ = [
-    "PROBLEM_RESPONSES",
     "Attributes",
     "CategoryFilter",
     "ErrorDetail",
@@ -65,9 +64,3 @@ class IndexedErrors(BaseModel):
 
     index: int
     errors: list[ErrorDetail]
-
-
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemPublic, "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 413, 422, 429, 503)
-}

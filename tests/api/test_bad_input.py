@@ -10,10 +10,12 @@ from fastapi.testclient import TestClient
 
 from api.main import ROUTERS
 from api.routing import MAX_DEPTH, StrictJSONRoute
+from api.schemas.common import ProblemPublic
 from store.base import Store
 from tests.api.conftest import KeyMaker
 
 JSON = {"Content-Type": "application/json"}
+PROBLEM_REF = {"$ref": "#/components/schemas/ProblemPublic"}
 
 #: Values that are not finite, storable JSON, as raw JSON text.
 BAD_VALUES = {
@@ -164,8 +166,33 @@ def test_malformed_json_is_a_documented_422_problem(
 ) -> None:
     r = send(client, "PUT", "/v1/items/i1", raw, auth())
     assert_problem(r, 422, ["body"])
-    op = client.get("/openapi.json").json()["paths"]["/v1/items/{item_id}"]["put"]
-    assert "application/problem+json" in op["responses"]["422"]["content"]
+    doc = client.get("/openapi.json").json()
+    media = doc["paths"]["/v1/items/{item_id}"]["put"]["responses"]["422"]["content"]
+    assert media == {"application/problem+json": {"schema": PROBLEM_REF}}
+    ProblemPublic.model_validate_json(r.content)  # the document's problem schema
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v1/items/i1", "DELETE, GET, OPTIONS, PUT"),
+        ("/v1/customers/c1", "DELETE, GET, OPTIONS, PATCH, PUT"),
+        ("/v1/events", "OPTIONS, POST"),
+    ],
+)
+def test_options_and_405_name_every_method_of_the_path(
+    client: TestClient, path: str, methods: str
+) -> None:
+    r = client.options(path)
+    assert (r.status_code, r.headers["allow"]) == (204, methods)
+    r = client.request("TRACE", path)
+    assert (r.status_code, r.headers["allow"]) == (405, methods)
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == "TRACE is not a method of this path"
+
+
+def test_options_on_an_unknown_path_is_404(client: TestClient) -> None:
+    assert client.options("/v1/nothing-here").status_code == 404
 
 
 def test_every_route_reads_bodies_strictly() -> None:
