@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint audit constraints load-storefront load-portal load-retraining clean
+.PHONY: serve test fuzz lint audit constraints load-storefront load-portal load-retraining clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ PACKAGES := core settings access store events customers dialogue recommender ins
 
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The long fuzz run: tests/api/test_fuzz.py (schemathesis against a served instance, every
+# operation and phase) with more examples per operation than make test's 10: over 10,000 cases.
+FUZZ_EXAMPLES ?= 60
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider tests/api/test_fuzz.py
 
 # House style: formatting, lint (complexity included), types, import layers, doctests.
 lint: $(STAMP)

@@ -9,8 +9,9 @@ can give, each with the problem schema (``Retry-After`` on 429 and 503, ``WWW-Au
 An operation's scope is read from its dependencies (``api.deps.require_scope`` names them
 ``require_<scope>``); a hot route, which has none, declares its ``security`` itself through
 ``openapi_extra``. The error statuses follow from what the operation has (a key: 401, 429, 503;
-a scope: 403; parameters or a body: 422; a body: 413; a path parameter: 404); a route declares
-the others it can answer (409, a 404 without a path parameter) with :func:`errors`.
+a scope: 403; parameters or a body: 422; parameters: 414; a body: 413; a path parameter: 404);
+a route declares the others it can answer (409, a 404 without a path parameter) with
+:func:`errors`.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ _WHY = {
     404: "no such resource for this key's tenant",
     409: "the request conflicts with the resource's state",
     413: "the body, or a batch in it, is larger than the limit",
+    414: "the URL is longer than 65,535 bytes",
     422: "invalid input: `errors` names each field (`loc`) and why (`msg`)",
     429: "the key's rate limit is exceeded; retry after `Retry-After` seconds",
     503: "the store is unreachable or not ready; retry after `Retry-After` seconds",
@@ -146,6 +148,8 @@ def _error_statuses(operation: dict[str, Any], security: list[Any] | None) -> li
         declared.add(413)
     if any(p.get("in") == "path" for p in parameters):
         declared.add(404)
+    if parameters:
+        declared.add(414)  # values can make the URL longer than the server reads
     return sorted(declared)
 
 

@@ -28,7 +28,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from core.errors import InvalidInput
 
@@ -39,9 +46,24 @@ def _printable(value: str) -> str:
     return value
 
 
+#: The identifier rule as a JSON Schema pattern: no control characters. The check itself is
+#: Python's ``str.isprintable`` (no other separator than the space, no format, surrogate,
+#: private-use or unassigned character either), which no portable regex spells.
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
+IDENTIFIER_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 128,
+    "pattern": PRINTABLE_PATTERN,
+    "description": "1-128 printable characters",
+}
+
 #: ``item_id``, ``customer_id``, ``product_id``, ``event_id``: 1-128 printable characters.
 Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=128),
+    AfterValidator(_printable),
+    WithJsonSchema(IDENTIFIER_SCHEMA),
 ]
 
 

@@ -46,7 +46,21 @@ class CustomerCreate(BaseModel):
     is (``customer_id`` must be the path's; times, ``has_profile`` and ``facts`` are ignored:
     facts come from answers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "attributes": {"segment": "retail", "city": "Lyon"},
+                    "consent": {
+                        "personalization": True,
+                        "channels": {"email": True, "phone": False, "sms": False, "post": True},
+                    },
+                    "account_manager": "am-7",
+                }
+            ]
+        },
+    )
 
     attributes: Attributes = Field(default_factory=dict)
     consent: Consent = Field(default_factory=Consent)

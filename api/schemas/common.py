@@ -3,20 +3,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    TypeAdapter,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from core.fields import Attributes, FiniteFloat, Identifier, json_size_limit
 
 __all__ = [
     "Attributes",
     "CategoryFilter",
+    "DocumentedAs",
     "ErrorDetail",
     "FiniteFloat",
     "Identifier",
     "IndexedErrors",
     "ProblemPublic",
+    "Timestamp",
     "json_size_limit",
 ]
 
@@ -42,6 +54,32 @@ def _categories(value: str) -> str:
 CategoryFilter = Annotated[
     str, StringConstraints(min_length=1, max_length=13_000), AfterValidator(_categories)
 ]
+
+
+def _from_epoch(value: Any) -> Any:
+    """Epoch seconds (how the store keeps times) as an aware UTC datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return value
+
+
+#: A time in an answer: RFC 3339 in UTC (``2026-12-02T19:50:00.837000Z``), from the store's
+#: epoch seconds.
+Timestamp = Annotated[datetime, BeforeValidator(_from_epoch)]
+
+
+class DocumentedAs:
+    """``Annotated[list[Any], DocumentedAs(list[Entry])]``: the document shows ``Entry`` field by
+    field while validation takes any value, so that a batch is checked entry by entry by the
+    router (a bad entry rejected by its index, the others stored)."""
+
+    def __init__(self, documented: Any) -> None:
+        self.adapter: TypeAdapter[Any] = TypeAdapter(documented)
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(self.adapter.core_schema)
 
 
 class ErrorDetail(BaseModel):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from api.schemas.common import FiniteFloat, Identifier
+from api.schemas.common import FiniteFloat, Identifier, Timestamp
 from core.fields import FieldError
 
 #: A selection value: an option of an attribute, or the text of a free-text option.
@@ -114,7 +114,19 @@ class ProductPublic(BaseModel):
 class ConfigureCreate(BaseModel):
     """Body of ``POST /v1/configurator/products/{product_id}/configure``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "selections": {"transport": "road-groupage", "cargo": "general"},
+                    "measurements": {},
+                    "preferences": {"insurance": ["basic-50k", "none"]},
+                    "customer_id": "cust-42",
+                }
+            ]
+        },
+    )
 
     selections: Selections = Field(default_factory=dict, description="{attribute: option}")
     measurements: Measurements = Field(default_factory=dict, description="{name: number}")
@@ -296,7 +308,7 @@ class ConfigurationPublic(BaseModel):
     lead_time_days: int | None = None
     label: str | None = None
     reorder_of: str | None = Field(None, description="the code this configuration reorders")
-    created_at: float
+    created_at: Timestamp
 
 
 class ConfigurationList(BaseModel):

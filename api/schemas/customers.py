@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from api.schemas.common import Identifier, IndexedErrors, json_size_limit
+from api.schemas.common import DocumentedAs, Identifier, IndexedErrors, Timestamp, json_size_limit
 from core.records import CONSENT_CHANNELS
 from customers import CustomerRecords, CustomerView
 
@@ -47,7 +47,9 @@ class CustomerBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customers: list[dict[str, Any]] = Field(description="up to 10,000 profiles")
+    customers: Annotated[list[Any], DocumentedAs(list[CustomerBatchEntry])] = Field(
+        description="up to 10,000 profiles"
+    )
 
 
 class CustomerBatchResult(BaseModel):
@@ -86,8 +88,8 @@ class CustomerPublic(BaseModel):
     attributes: dict[str, Any]
     consent: Consent
     account_manager: str | None
-    created_at: float | None
-    updated_at: float | None
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
     has_profile: bool = Field(description="false when only events are known for this customer")
     facts: list[Fact] = Field(default_factory=list, description="answers, newest first")
 
@@ -112,6 +114,19 @@ class CustomerPublic(BaseModel):
                 for f in view.facts
             ],
         )
+
+
+def _rfc3339_times(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record with its epoch-second times (``timestamp``, ``*_at``) in RFC 3339, as in
+    every answer."""
+    return {
+        k: datetime.fromtimestamp(v, UTC).isoformat()
+        if (k == "timestamp" or k.endswith("_at"))
+        and isinstance(v, int | float)
+        and not isinstance(v, bool)
+        else v
+        for k, v in record.items()
+    }
 
 
 class CustomerExport(BaseModel):
@@ -143,26 +158,21 @@ class CustomerExport(BaseModel):
                 for e in records.events
             ],
             history=[
-                {"item_id": i, "weight": w, "purchased": p, "last_interaction": t}
+                {
+                    "item_id": i,
+                    "weight": w,
+                    "purchased": p,
+                    "last_interaction": datetime.fromtimestamp(float(t), UTC).isoformat(),
+                }
                 for i, w, p, t in zip(
                     hist.item_ids, hist.weights, hist.purchased, hist.last_ts, strict=True
                 )
             ],
-            configurations=records.configurations,
+            configurations=[_rfc3339_times(c) for c in records.configurations],
             insights=records.insights,
-            contacts=records.contacts,
-            cases=records.cases,
-            answers=records.answers,
+            contacts=[_rfc3339_times(c) for c in records.contacts],
+            cases=[_rfc3339_times(c) for c in records.cases],
+            answers=[_rfc3339_times(a) for a in records.answers],
             aliases=records.aliases,
             exported_at=datetime.now(UTC).isoformat(),
         )
-
-
-class ManagedCustomer(BaseModel):
-    customer_id: str
-    tier: str | None
-    churn_risk: float | None
-    clv: float | None
-    lifecycle_stage: str | None
-    next_best_action: dict[str, Any] | None
-    priority: float | None = Field(description="higher first: what to do first")

@@ -12,7 +12,17 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from api.schemas.common import FiniteFloat, Identifier
 from api.schemas.insights import ManagedCustomerInsights
@@ -123,11 +133,19 @@ class CaseCreate(Strict):
 class CaseUpdate(Strict):
     """Body of ``PATCH /v1/customers/{customer_id}/cases/{case_id}``: only the fields sent change."""
 
-    status: CaseStatus | None = None
+    # Null would delete the status, which a case always has: not in the document, and refused.
+    status: CaseStatus | SkipJsonSchema[None] = None
     resolution: Note | None = None
     compensation: FiniteFloat | None = Field(None, ge=0, le=1e9)
     contacts_to_resolve: StrictInt | None = Field(None, ge=1, le=1000)
     resolved_at: datetime | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_is_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("a case always has a status: 'open' or 'resolved', not null")
+        return value
 
     def to_update(self) -> dict[str, Any]:
         sent = self.model_dump(exclude_unset=True)

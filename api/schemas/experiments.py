@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import FiniteFloat
+from api.schemas.common import FiniteFloat, Timestamp
 
 
 class ExperimentCreate(BaseModel):
@@ -82,8 +82,8 @@ class ExperimentSummary(BaseModel):
     arms: dict[str, str]
     split: dict[str, float]
     status: str = Field(description="running or ended")
-    started_at: float
-    ended_at: float | None
+    started_at: Timestamp
+    ended_at: Timestamp | None
     promoted: str | None = Field(description="the version activated when it ended")
 
 

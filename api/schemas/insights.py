@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.customers import ManagedCustomer
 from insights.config import ValueConfig
 
 Tier = Literal["MVC", "MGC", "BZ", "standard"]
@@ -213,9 +212,16 @@ class ValueModelPublic(BaseModel):
     computed_at: str
 
 
-class ManagedCustomerInsights(ManagedCustomer):
+class ManagedCustomerInsights(BaseModel):
     """A managed customer with the figures an account manager acts on."""
 
+    customer_id: str
+    tier: Tier | None
+    churn_risk: float | None
+    clv: float | None
+    lifecycle_stage: Stage | None
+    next_best_action: NextBestActionPublic | None
+    priority: float | None = Field(description="higher first: what to do first")
     p_alive: float | None = None
     predicted_purchases: float | None = None
     next_tier: NextTierPublic | None = None

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from api.schemas.common import Attributes, FiniteFloat, Identifier, IndexedErrors
+from api.schemas.common import (
+    Attributes,
+    DocumentedAs,
+    FiniteFloat,
+    Identifier,
+    IndexedErrors,
+    Timestamp,
+)
 from core.fields import ReadOnlyTime, same_id
 from core.records import Item
 
@@ -15,7 +22,20 @@ class ItemCreate(BaseModel):
     """Body of ``PUT /v1/items/{item_id}``: what ``GET`` answered can be sent back as it is
     (``item_id`` must be the path's, ``updated_at`` is ignored)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Slim jeans",
+                    "category": "jeans",
+                    "price": 79.0,
+                    "available": True,
+                    "attributes": {"color": "indigo", "fit": "slim"},
+                }
+            ]
+        },
+    )
 
     item_id: Identifier | None = Field(None, description="optional; must match the path")
     updated_at: ReadOnlyTime = None
@@ -46,7 +66,9 @@ class ItemBatch(BaseModel):
     """Body of ``POST /v1/items/batch``; entries are validated one by one (a bad one is
     rejected by its index, the others are stored)."""
 
-    items: list[Any]
+    items: Annotated[list[Any], DocumentedAs(list[ItemBatchEntry])] = Field(
+        description="up to 10,000 items"
+    )
 
 
 class ItemBatchResult(BaseModel):
@@ -61,7 +83,7 @@ class ItemPublic(BaseModel):
     price: float | None
     available: bool
     attributes: dict[str, object]
-    updated_at: float
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, item: Item) -> ItemPublic:

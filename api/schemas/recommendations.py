@@ -8,14 +8,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     TypeAdapter,
-    model_serializer,
 )
 
-from api.schemas.common import Identifier
+from api.schemas.common import Identifier, Timestamp
 from recommender.policy import DEFAULT_EXCLUDED
 
 #: Interaction kinds a policy may name (event types other than ``impression``).
@@ -25,29 +23,44 @@ InteractionKind = Literal[
 _DEFAULT_EXCLUDED = TypeAdapter(list[InteractionKind]).validate_python(DEFAULT_EXCLUDED)
 
 
+#: Why an item is recommended: the interaction the history items it comes from were
+#: (``recommender.policy``), or what else the recommender used.
+ReasonType = Literal[
+    "because_you_bought",
+    "because_you_rated",
+    "because_you_added_to_cart",
+    "because_you_configured",
+    "because_you_viewed",
+    "because_you_interacted",
+    "bought_together",
+    "similar",
+    "similar_attributes",
+    "popular",
+    "profile",
+]
+#: ``null`` when a model personalised the answer.
+Fallback = Literal["popular", "no_consent"]
+
+
 class Reason(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: str = Field(
-        description="the interaction a history item comes from (because_you_bought, "
-        "because_you_rated, because_you_added_to_cart, because_you_configured, "
-        "because_you_viewed, because_you_interacted), or bought_together, similar, "
-        "similar_attributes, popular, profile"
+    type: ReasonType = Field(
+        description="the interaction the history items come from (because_you_...), or "
+        "bought_together (with the basket), similar (to the item), similar_attributes (a new "
+        "item, by its attributes), popular, profile"
     )
-    item_ids: list[str] | None = None
+    item_ids: list[str] | None = Field(
+        None, description="the customer's or basket's items the reason names"
+    )
 
 
 class RecommendedItemPublic(BaseModel):
     item_id: str
     score: float
-    reasons: list[Reason] | None = Field(None, description="present with explain=true")
-
-    @model_serializer(mode="wrap")
-    def _omit_absent_reasons(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("reasons") is None:
-            data.pop("reasons", None)
-        return data
+    reasons: list[Reason] | None = Field(
+        None, description="present with explain=true", exclude_if=lambda v: v is None
+    )
 
 
 class ExperimentArmPublic(BaseModel):
@@ -56,27 +69,47 @@ class ExperimentArmPublic(BaseModel):
 
 
 class RecommendationsPublic(BaseModel):
-    model_version: str | None
-    items: list[RecommendedItemPublic]
-    fallback: str | None = Field(
-        description="null when personalised; 'popular' (cold start or no model), 'no_consent'"
-    )
-    experiment: ExperimentArmPublic | None = Field(
-        None, description="present when an experiment arm answered"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "20261201T020000-ease",
+                    "items": [
+                        {
+                            "item_id": "sku-18",
+                            "score": 0.92,
+                            "reasons": [{"type": "because_you_bought", "item_ids": ["sku-17"]}],
+                        },
+                        {"item_id": "sku-33", "score": 0.71, "reasons": [{"type": "popular"}]},
+                    ],
+                    "fallback": None,
+                }
+            ]
+        }
     )
 
-    @model_serializer(mode="wrap")
-    def _omit_absent_experiment(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("experiment") is None:
-            data.pop("experiment", None)
-        return data
+    model_version: str | None
+    items: list[RecommendedItemPublic]
+    fallback: Fallback | None = Field(
+        description="null when personalised; 'popular' (cold start or no model), 'no_consent' "
+        "(the customer did not consent to personalization)"
+    )
+    experiment: ExperimentArmPublic | None = Field(
+        None,
+        description="present when an experiment arm answered",
+        exclude_if=lambda v: v is None,
+    )
 
 
 class CrossSellCreate(BaseModel):
     """Body of ``POST /v1/recommendations/cross-sell``: a basket or cart."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": ["sku-17", "sku-21"], "customer_id": "cust-42", "n": 5}]
+        },
+    )
 
     items: list[Identifier] = Field(min_length=1, max_length=500)
     customer_id: Identifier | None = None
@@ -87,7 +120,7 @@ class CrossSellCreate(BaseModel):
 class ModelVersionPublic(BaseModel):
     version: str
     active: bool
-    created_at: float
+    created_at: Timestamp
     metrics: dict[str, Any]
     family: str | None = None
     params: dict[str, Any] | None = None
@@ -118,7 +151,7 @@ class ModelVersionDetail(BaseModel):
 
     version: str
     active: bool
-    created_at: float
+    created_at: Timestamp
     family: str | None = None
     params: dict[str, Any] | None = None
     weights: dict[str, Any] | None = Field(None, description="how events became weights")

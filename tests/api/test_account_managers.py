@@ -17,8 +17,14 @@ def test_portfolios_worklist_and_cap(client: TestClient, auth: KeyMaker, store: 
     store.put_insights_rows(
         "shop",
         {
-            "c1": {"tier": "MVC", "next_best_action": {"action": "retain", "priority": 50.0}},
-            "c3": {"tier": "MGC", "next_best_action": {"action": "cross_sell", "priority": 80.0}},
+            "c1": {
+                "tier": "MVC",
+                "next_best_action": {"reason": "r", "action": "retain", "priority": 50.0},
+            },
+            "c3": {
+                "tier": "MGC",
+                "next_best_action": {"reason": "r", "action": "cross_sell", "priority": 80.0},
+            },
         },
     )
     past, future = "2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
@@ -91,7 +97,7 @@ def test_worklist_filters(client: TestClient, auth: KeyMaker, store: Store) -> N
                 "tier": tier,
                 "lifecycle_stage": stage,
                 "needs_segment": needs,
-                "next_best_action": {"action": action, "priority": money},
+                "next_best_action": {"reason": "r", "action": action, "priority": money},
             }
             for cid, (tier, stage, action, needs, money) in rows.items()
         },
@@ -127,7 +133,10 @@ def test_a_logged_contact_moves_the_customer_behind_those_still_waiting(
     store.put_insights_rows(
         "shop",
         {
-            cid: {"tier": "MVC", "next_best_action": {"action": "retain", "priority": money}}
+            cid: {
+                "tier": "MVC",
+                "next_best_action": {"reason": "r", "action": "retain", "priority": money},
+            }
             for cid, money in (("w1", 300.0), ("w2", 200.0), ("w3", 100.0))
         },
     )

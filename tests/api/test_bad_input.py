@@ -204,3 +204,17 @@ def test_a_family_body_with_a_bad_value_is_422(client: TestClient, auth: KeyMake
     body = b'{"id": "mug", "name": "Mug", "base_price": NaN, "attributes": []}'
     r = send(client, "PUT", "/v1/configurator/products/mug", body, auth())
     assert_problem(r, 422, ["body"])
+
+
+def test_a_null_case_status_is_422_and_the_case_keeps_its_status(
+    client: TestClient, auth: KeyMaker
+) -> None:
+    """Found by the fuzzer: ``"status": null`` was stored, and every later answer was a 500."""
+    h = auth()
+    assert client.put("/v1/customers/c1", json={}, headers=h).status_code == 201
+    case = {"case_id": "k1", "kind": "complaint", "category": "fit", "severity": 2}
+    assert client.post("/v1/customers/c1/cases", json=case, headers=h).status_code == 201
+    r = client.patch("/v1/customers/c1/cases/k1", json={"status": None}, headers=h)
+    assert_problem(r, 422, ["body", "status"])
+    (listed,) = client.get("/v1/customers/c1/cases", headers=h).json()["cases"]
+    assert listed["status"] == "open"

@@ -97,17 +97,17 @@ def test_account_manager_list_is_ordered_by_priority(
             "a": {
                 "tier": "standard",
                 "churn_risk": 0.1,
-                "next_best_action": {"action": "cross_sell", "priority": 0.2},
+                "next_best_action": {"action": "cross_sell", "reason": "r", "priority": 0.2},
             },
             "b": {
                 "tier": "MVC",
                 "churn_risk": 0.8,
-                "next_best_action": {"action": "retain", "priority": 0.9},
+                "next_best_action": {"action": "retain", "reason": "r", "priority": 0.9},
             },
             "c": {
                 "tier": "BZ",
                 "churn_risk": 0.5,
-                "next_best_action": {"action": "self_service", "priority": 0.05},
+                "next_best_action": {"action": "self_service", "reason": "r", "priority": 0.05},
             },
         },
     )

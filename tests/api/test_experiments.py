@@ -5,6 +5,7 @@ recommendation report's bad input."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -37,6 +38,12 @@ def shop(
     return h, a, b
 
 
+def experiment_of(answer: dict[str, Any]) -> Experiment:
+    """The experiment an answer shows (its times are RFC 3339 there, epoch seconds inside)."""
+    started = datetime.fromisoformat(answer["started_at"]).timestamp()
+    return Experiment.from_doc({**answer, "started_at": started, "ended_at": None})
+
+
 def start(client: TestClient, h: dict[str, str], a: str, b: str, share: float = 0.5) -> Any:
     body = {"arms": {"A": a, "B": b}, "split": {"A": share, "B": round(1 - share, 6)}}
     return client.put("/v1/experiments/exp1", json=body, headers=h)
@@ -51,7 +58,7 @@ def test_each_customer_stays_in_one_arm_named_in_the_answer(
     assert r.status_code == 200, r.text
     doc = r.json()
     assert doc["status"] == "running" and doc["arms"] == {"A": a, "B": b}
-    exp = Experiment.from_doc(doc)
+    exp = experiment_of(doc)
     seen: dict[str, str] = {}
     for c in range(30):
         cid = f"c{c}"
@@ -87,7 +94,7 @@ def test_feedback_with_the_arm_context_is_credited_to_the_arm(
     assert client.post("/v1/events", json={"events": events}, headers=h).status_code == 202
     got = client.get("/v1/experiments/exp1", headers=h).json()
     groups = {g["key"]: g for g in got["results"]["groups"]}
-    arms = {c: Experiment.from_doc(got).assign("shop", f"c{c}") for c in range(30)}
+    arms = {c: experiment_of(got).assign("shop", f"c{c}") for c in range(30)}
     for arm in ("A", "B"):
         customers = sum(1 for x in arms.values() if x == arm)
         assert groups[arm]["impressions"] == 2 * customers
@@ -113,7 +120,7 @@ def test_an_arm_that_fails_to_load_is_served_by_the_other(
     for f, data in originals.items():
         f.write_bytes(data[:-8] + b"\x00" * 8)  # same size, other bytes
     start(client, h, a, b)
-    exp = Experiment.from_doc(client.get("/v1/experiments/exp1", headers=h).json())
+    exp = experiment_of(client.get("/v1/experiments/exp1", headers=h).json())
     b_customer = next(f"c{c}" for c in range(30) if exp.assign("shop", f"c{c}") == "B")
     body = rec(client, h, b_customer, n=3)
     assert body["experiment"]["arm"] == "A" and body["model_version"] == a
