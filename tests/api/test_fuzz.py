@@ -71,6 +71,7 @@ def test_no_operation_answers_a_server_error_or_off_contract(tmp_path: Path) -> 
             capture_output=True,
             text=True,
             timeout=1800,
+            cwd=tmp_path,  # schemathesis keeps its state in the working directory
         )
     finally:
         server.stop()
