@@ -16,7 +16,9 @@ from atelier_client.models.catalog import (
 )
 from atelier_client.models.common import (
     ErrorDetail,
+    HealthPublic,
     IndexedErrors,
+    ReadyPublic,
 )
 from atelier_client.models.configurator import (
     AttributePublic,
@@ -184,6 +186,7 @@ __all__ = [
     "FitMatchPublic",
     "FitPublic",
     "FittedModelPublic",
+    "HealthPublic",
     "HistoryEntryPublic",
     "HistoryPublic",
     "IndexedErrors",
@@ -230,6 +233,7 @@ __all__ = [
     "QuestionList",
     "QuestionPublic",
     "RFMPublic",
+    "ReadyPublic",
     "Reason",
     "RecommendationsPublic",
     "RecommendedItemPublic",

@@ -15,3 +15,15 @@ class IndexedErrors(Model):
 
     index: int
     errors: list[ErrorDetail]
+
+
+class HealthPublic(Model):
+    """``GET /healthz``: the process is up."""
+
+    status: str
+
+
+class ReadyPublic(Model):
+    """``GET /readyz`` when ready (a 503 problem says what is not)."""
+
+    status: str
