@@ -30,11 +30,13 @@ def with_store(
     return handler
 
 
-def json_argument(parser: argparse.ArgumentParser) -> None:
-    """``--json``: the command's result as one JSON document on stdout (for scripts)."""
-    parser.add_argument(
-        "--json", action="store_true", help="print the result as one JSON document (for scripts)"
-    )
+def json_argument(parser: argparse.ArgumentParser, *, already: bool = False) -> None:
+    """``--json``: the command's result as one JSON document on stdout (for scripts);
+    ``already``: the command prints one anyway, the flag is accepted so every command takes it."""
+    text = "print the result as one JSON document (for scripts)"
+    if already:
+        text = "the result is printed as one JSON document in any case (accepted for scripts)"
+    parser.add_argument("--json", action="store_true", help=text)
 
 
 def print_json(document: Any) -> None:

@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from cli.common import json_argument
 from configurator import Configurator, ConfiguratorError, load_family
 
 
@@ -62,8 +63,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="validate, compile and load (or replace) a family")
     load.add_argument("file", help="family definition (YAML or JSON)")
     load.add_argument("--tenant", required=True, help="tenant that owns the family")
+    json_argument(load, already=True)
     load.set_defaults(func=load_command)
     check = sub.add_parser("check", help="validate and compile a family without loading it")
     check.add_argument("file", help="family definition (YAML or JSON)")
+    json_argument(check, already=True)
     check.set_defaults(handler=check_command)
     return parser

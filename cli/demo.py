@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.common import with_store
+from cli.common import json_argument, print_json, with_store
 from demo.load import demo_model, load_demo
 from settings import Settings
 from store.base import Store
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--customers", type=int, default=None, help="how many customers (default: the demo size)"
     )
     load.add_argument("--seed", type=int, default=None, help="random seed of the generated shop")
+    json_argument(load)
     load.set_defaults(handler=with_store(load_command))
 
 
@@ -31,8 +32,11 @@ def load_command(args: argparse.Namespace, store: Store) -> int:
         seed=args.seed if args.seed is not None else settings.demo_seed,
         n_customers=args.customers or settings.demo_customers,
     )
-    print(f"demo tenant '{tenant}': " + ("loaded" if loaded else "already has data, left as is"))
     version = demo_model(store, tenant, settings.models_dir)
+    if args.json:
+        print_json({"tenant": tenant, "loaded": loaded, "published_model": version})
+        return 0
+    print(f"demo tenant '{tenant}': " + ("loaded" if loaded else "already has data, left as is"))
     if version is not None:
         print(f"trained and published the demo model {version}")
     return 0

@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from cli.common import json_argument
 from training.insights import run_insights_job
 
 
@@ -55,6 +56,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="purchase model (default: the tenant's settings)",
     )
+    json_argument(parser, already=True)
     parser.set_defaults(func=insights_command)
     return parser
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 
-from cli.common import with_store
+from cli.common import json_argument, print_json, with_store
 from recommender.artifacts import read_meta, version_folder
 from recommender.feedback import GROUPINGS
 from recommender.reports import ReportService, format_report
@@ -23,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--version", required=True, help="the version folder's name under the models folder"
     )
     pub.add_argument("--activate", action="store_true", help="make it the active version now")
+    json_argument(pub)
     pub.set_defaults(handler=with_store(publish_command))
     rep = sub.add_parser(
         "report",
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=7.0,
         help="a purchase within this many days of an impression converts it",
     )
-    rep.add_argument("--json", action="store_true", help="print the report as JSON")
+    json_argument(rep)
     rep.set_defaults(handler=with_store(report_command))
 
 
@@ -55,10 +55,11 @@ def publish_command(args: argparse.Namespace, store: Store) -> int:
     store.publish_model(args.tenant, args.version, meta.get("metrics", {}))
     if args.activate:
         ModelVersions(store, models_dir).activate(args.tenant, args.version)
-    print(
-        f"published {args.version} for tenant {args.tenant}; active: "
-        f"{store.active_model(args.tenant)}"
-    )
+    active = store.active_model(args.tenant)
+    if args.json:
+        print_json({"tenant": args.tenant, "version": args.version, "active": active})
+        return 0
+    print(f"published {args.version} for tenant {args.tenant}; active: {active}")
     return 0
 
 
@@ -73,7 +74,7 @@ def report_command(args: argparse.Namespace, store: Store) -> int:
         experiment_id=args.experiment_id,
     )
     if args.json:
-        print(json.dumps(doc, indent=2))
+        print_json(doc)
         return 0
     print(format_report(doc))
     active = store.active_model(args.tenant)

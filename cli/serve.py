@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cli.common import json_argument
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --demo: revoke the kept demo key and make a new one",
     )
+    json_argument(serve)
     serve.set_defaults(handler=serve_command)
 
 
@@ -51,20 +55,14 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = Settings()
     check_port_free(settings.host, settings.port)  # before the demo work and the banner
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if args.demo:
-        prepare_demo(settings, rotate=args.rotate_demo_key)
+    demo = prepare_demo(settings, rotate=args.rotate_demo_key) if args.demo else None
     if settings.workers > 1:
         # Workers are separate processes: Prometheus samples are aggregated through files.
         prom = settings.data_dir / "prometheus"
         shutil.rmtree(prom, ignore_errors=True)
         prom.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
-    print(
-        f"Atelier on http://{settings.host}:{settings.port}  (docs: "
-        f"http://{settings.host}:{settings.port}/docs, store: {settings.store}, "
-        f"workers: {settings.workers})",
-        flush=True,
-    )
+    announce(settings, demo, as_json=args.json)
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -101,38 +99,73 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def prepare_demo(settings: Settings, *, rotate: bool = False) -> None:
-    """Load the demo tenant if it is empty and print its all-scopes key: the one kept in
+@dataclass(frozen=True)
+class DemoReady:
+    """What ``--demo`` did (``notes``) and the demo tenant's all-scopes key."""
+
+    tenant: str
+    notes: list[str]
+    key: str
+
+
+def announce(settings: Settings, demo: DemoReady | None, *, as_json: bool) -> None:
+    """The banner (and the demo key): lines for people, or one JSON document with ``--json``."""
+    url = f"http://{settings.host}:{settings.port}"
+    if as_json:
+        doc: dict[str, object] = {"url": url, "docs": f"{url}/docs", "store": settings.store}
+        doc["workers"] = settings.workers
+        if demo is not None:
+            doc["demo"] = {
+                "tenant": demo.tenant,
+                "key": demo.key,
+                "key_file": str(settings.data_dir / DEMO_KEY_FILE),
+                "notes": demo.notes,
+            }
+        print(json.dumps(doc), flush=True)
+        return
+    if demo is not None:
+        for note in demo.notes:
+            print(note, flush=True)
+        print(
+            f"demo API key (tenant '{demo.tenant}', all scopes; kept in "
+            f"{settings.data_dir / DEMO_KEY_FILE}, new with --rotate-demo-key):",
+            flush=True,
+        )
+        print(f"  {demo.key}", flush=True)
+        print(
+            f"try: curl -H 'Authorization: Bearer {demo.key}' {url}/v1/customers/cust-00001",
+            flush=True,
+        )
+    print(
+        f"Atelier on {url}  (docs: {url}/docs, store: {settings.store}, "
+        f"workers: {settings.workers})",
+        flush=True,
+    )
+
+
+def prepare_demo(settings: Settings, *, rotate: bool = False) -> DemoReady:
+    """Load the demo tenant if it is empty and give its all-scopes key: the one kept in
     ``$ATELIER_DATA_DIR/demo-key`` while the store still accepts it, else (or with ``rotate``)
     a new one, the old demo keys revoked."""
     from demo.load import demo_insights, demo_model, load_demo
     from store import open_configured_store
 
     store = open_configured_store(settings)
+    notes = []
     try:
         tenant = settings.demo_tenant
         if load_demo(store, tenant, seed=settings.demo_seed, n_customers=settings.demo_customers):
-            print(f"loaded the demo tenant '{tenant}'", flush=True)
+            notes.append(f"loaded the demo tenant '{tenant}'")
         elif demo_insights(store, tenant):
             # A demo tenant loaded before insights existed: compute them once.
-            print(f"computed customer insights of the demo tenant '{tenant}'", flush=True)
+            notes.append(f"computed customer insights of the demo tenant '{tenant}'")
         version = demo_model(store, tenant, settings.models_dir)
         if version is not None:
-            print(f"trained and published the demo model {version}", flush=True)
+            notes.append(f"trained and published the demo model {version}")
         secret = demo_key(store, settings, rotate=rotate)
     finally:
         store.close()
-    print(
-        f"demo API key (tenant '{tenant}', all scopes; kept in {settings.data_dir / DEMO_KEY_FILE},"
-        " new with --rotate-demo-key):",
-        flush=True,
-    )
-    print(f"  {secret}", flush=True)
-    print(
-        f"try: curl -H 'Authorization: Bearer {secret}' "
-        f"http://{settings.host}:{settings.port}/v1/customers/cust-00001",
-        flush=True,
-    )
+    return DemoReady(tenant, notes, secret)
 
 
 DEMO_KEY_FILE = "demo-key"

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.common import event_file_arguments, read_options
+from cli.common import event_file_arguments, json_argument, print_json, read_options
 
 if TYPE_CHECKING:
     from recommender.interactions import InteractionWeights
@@ -294,7 +294,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     end = args.end or (defaults.end if own else None)
     if protocol == "temporal" and cut is None:
         raise SystemExit("atelier evaluate: the temporal protocol needs --cut YYYY-MM-DD")
-    evaluate_command(
+    payload = evaluate_command(
         frame,
         protocol,
         [m.strip() for m in args.models.split(",") if m.strip()],
@@ -307,8 +307,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         trials=args.trials,
         budget_s=args.budget,
         out=args.out,
-        progress=not args.no_progress,
+        progress=not args.no_progress and not args.json,
+        table=not args.json,
     )
+    if args.json:
+        print_json(payload)
     return 0
 
 
@@ -334,6 +337,7 @@ def register(subparsers: Any) -> None:
         help="lowest rating that counts as a validation target (default: every rating)",
     )
     _common(p)
+    json_argument(p, already=True)
     p.set_defaults(handler=cmd_train)
 
     r = subparsers.add_parser(
@@ -374,6 +378,7 @@ def register(subparsers: Any) -> None:
         help="Redis: seconds after which a crashed run's lock expires",
     )
     _common(r)
+    json_argument(r, already=True)
     r.set_defaults(handler=cmd_retrain)
 
     e = subparsers.add_parser("evaluate", help="offline evaluation of model families")
@@ -403,4 +408,5 @@ def register(subparsers: Any) -> None:
     e.add_argument("--k", type=int, default=10, help="cut-off of the ranking metrics (@k)")
     e.add_argument("--out", help="write the results as JSON")
     _common(e)
+    json_argument(e)
     e.set_defaults(handler=cmd_evaluate)

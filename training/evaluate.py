@@ -62,8 +62,10 @@ def evaluate_command(
     budget_s: float = 90.0,
     out: str | Path | None = None,
     progress: bool = True,
+    table: bool = True,
 ) -> dict[str, Any]:
-    """Choose each family on the training part, test once, print a table.
+    """Choose each family on the training part, test once, print a table (unless ``table``
+    is false: ``atelier evaluate --json`` prints the returned document instead).
 
     The choice is :func:`training.train.choose`, the search of ``atelier train``: on the
     validation plan of the training part (its last ``validation_days``, or a per-customer
@@ -108,7 +110,8 @@ def evaluate_command(
         f"hit_rate@{k}",
         "coverage",
     ]
-    print(format_table([(name, r["test"]) for name, r in results.items()], columns))
+    if table:
+        print(format_table([(name, r["test"]) for name, r in results.items()], columns))
     payload = {"protocol": protocol, "k": k, "cut": cut, "end": end, "results": results}
     if out is not None:
         save_json(out, payload)

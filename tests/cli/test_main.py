@@ -125,3 +125,30 @@ def test_a_port_in_use_is_refused_before_the_banner(
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
     assert "Atelier on" not in out and "demo" not in out  # nothing loaded, no banner
     assert not (tmp_path / "atelier.sqlite3").exists()
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_takes_json(command: str) -> None:
+    parser = build_parser([command])
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    without = [
+        path
+        for path, leaf in _leaves(sub.choices[command], command)
+        if not any("--json" in a.option_strings for a in leaf._actions)
+    ]
+    assert not without, without
+
+
+def test_the_serve_banner_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cli.serve import DemoReady, announce
+    from settings import Settings
+
+    settings = Settings(data_dir=tmp_path, host="127.0.0.1", port=8123)
+    announce(settings, DemoReady("demo", ["loaded the demo tenant 'demo'"], "atk_x"), as_json=True)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["url"] == "http://127.0.0.1:8123" and doc["docs"].endswith("/docs")
+    assert doc["demo"]["key"] == "atk_x" and doc["demo"]["notes"]
+    announce(settings, None, as_json=False)
+    assert capsys.readouterr().out.startswith("Atelier on http://127.0.0.1:8123")
