@@ -10,6 +10,8 @@ from atelier_client.models._base import Model, Timestamp
 
 
 class ProductSummary(Model):
+    """A configurable product family as the list shows it."""
+
     product_id: str
     name: str
     description: str
@@ -71,24 +73,15 @@ class RulePublic(Model):
     message: str | None
 
 
-class ProductPublic(Model):
+class ProductPublic(ProductSummary):
     """A family as ``GET /v1/configurator/products/{product_id}`` answers it."""
 
-    product_id: str
-    name: str
-    description: str
-    kind: str
-    version: int
-    currency: str
-    base_price: float
     assembly_days: int
-    variant_count: int
     backend: Literal["bdd", "sat"]
     attributes: list[AttributePublic]
     measurements: list[MeasurementPublic]
     text_options: list[TextOptionPublic]
     rules: list[RulePublic]
-    source: Literal["reference", "tenant"]
 
 
 class VariantPublic(Model):
