@@ -172,6 +172,11 @@ def _services(app: FastAPI, settings: Settings, store: Store) -> None:
     insights.offer = offer  # cross-sell and upgrade actions name what to offer
     # An open complaint makes recover the next best action (the dialogue's records).
     insights.complaints = lambda tenant, cid: open_complaints(store.list_cases(tenant, cid))
+    insights.complaints_of = lambda tenant, ids: {
+        cid: found
+        for cid, cases in store.cases_of(tenant, ids).items()
+        if (found := open_complaints(cases))
+    }
     listeners.on_events.append(insights.on_events)
     listeners.on_erasure.append(recommender.forget_customer)
     app.state.listeners = listeners

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +105,11 @@ class InsightsService:
         self.offer: Callable[[str, str], list[str]] | None = None
         #: ``(tenant, customer_id) -> open complaints`` (the app connects the dialogue records).
         self.complaints: Callable[[str, str], list[dict[str, Any]]] | None = None
+        #: ``(tenant, customer_ids) -> {customer: open complaints}``, the same for a whole
+        #: portfolio in a few reads (the manager's worklist); customers without any absent.
+        self.complaints_of: (
+            Callable[[str, Sequence[str]], dict[str, list[dict[str, Any]]]] | None
+        ) = None
         self._lock = threading.Lock()
         self._outage = OutageLog(logger, "insights refresh")
 
@@ -232,12 +237,17 @@ class InsightsService:
             raise NotFound(f"customer '{customer_id}' not found")
         return runs
 
-    def with_recover(self, tenant: str, row: dict[str, Any]) -> dict[str, Any]:
+    def with_recover(
+        self, tenant: str, row: dict[str, Any], complaints: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         """``row`` with ``recover`` as its next best action while the customer has an open
-        complaint (read now: cases change between runs), else as it is."""
-        if self.complaints is None:
-            return row
-        action = recover_action(row, self.complaints(tenant, row["customer_id"]))
+        complaint (read now unless ``complaints`` are given: cases change between runs), else
+        as it is."""
+        if complaints is None:
+            if self.complaints is None:
+                return row
+            complaints = self.complaints(tenant, row["customer_id"])
+        action = recover_action(row, complaints)
         if action is None:
             return row
         return {**row, "next_best_action": action}
@@ -250,13 +260,15 @@ class InsightsService:
         *,
         customer: Customer | None = None,
         items: bool = True,
+        complaints: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """``row`` with its next best action made actionable: ``recover`` while a complaint is
-        open, its ``channel`` (``channel``, or the tier's preferred one among those the
-        customer consents to, read from the profile now unless ``customer`` is given) and, for
-        cross-sell and upgrade, ``items`` from the active recommender (unless ``items`` is
-        False: a worklist orders hundreds of rows and shows a page)."""
-        row = self.with_recover(tenant, row)
+        open (``complaints``, read now unless given), its ``channel`` (``channel``, or the
+        tier's preferred one among those the customer consents to, read from the profile now
+        unless ``customer`` is given) and, for cross-sell and upgrade, ``items`` from the
+        active recommender (unless ``items`` is False: a worklist orders hundreds of rows and
+        shows a page)."""
+        row = self.with_recover(tenant, row, complaints)
         nba = row.get("next_best_action")
         if not isinstance(nba, dict):
             return row
@@ -461,7 +473,10 @@ class InsightsService:
         unscored: list[str] = []
         rows: dict[str, dict[str, Any]] = {}
         portfolio = self.store.customers_of_manager(tenant, manager_id)
-        held = self.store.get_insights_rows(tenant, [c.customer_id for c in portfolio])
+        ids = [c.customer_id for c in portfolio]
+        held = self.store.get_insights_rows(tenant, ids)
+        # the portfolio's open complaints in a few reads, not one per customer
+        complaints = None if self.complaints_of is None else self.complaints_of(tenant, ids)
         for customer in portfolio:
             cid = customer.customer_id
             row = held.get(cid) or {}
@@ -469,7 +484,11 @@ class InsightsService:
             scored_row = isinstance(nba, dict) and nba.get("priority") is not None
             if scored_row:  # the action as shown (recover, channel) is the one filtered on
                 row = self.with_channel(
-                    tenant, {**row, "customer_id": cid}, customer=customer, items=False
+                    tenant,
+                    {**row, "customer_id": cid},
+                    customer=customer,
+                    items=False,
+                    complaints=None if complaints is None else complaints.get(cid, []),
                 )
             if filters and not _matches(row, filters):
                 continue
