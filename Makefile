@@ -34,8 +34,8 @@ test: lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The long fuzz run: tests/api/test_fuzz.py (schemathesis against a served instance, every
-# operation and phase) with more examples per operation than make test's 10: over 10,000 cases.
-FUZZ_EXAMPLES ?= 60
+# operation and phase) with 200 examples per operation (make test: 10): over 10,000 cases.
+FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider tests/api/test_fuzz.py
 

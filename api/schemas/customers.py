@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from api.schemas.common import DocumentedAs, Identifier, IndexedErrors, Timestamp, json_size_limit
-from core.records import CONSENT_CHANNELS
+from core.records import CONSENT_CHANNELS, EventType
 from customers import CustomerRecords, CustomerView
 
 # The profile models are the customers package's (the file importer validates with them too).
@@ -129,13 +129,35 @@ def _rfc3339_times(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class ExportedEvent(BaseModel):
+    """One stored event of the customer, as the export gives it."""
+
+    event_id: str
+    customer_id: str
+    type: EventType
+    timestamp: datetime
+    item_id: str | None
+    quantity: float | None
+    value: float | None
+    context: dict[str, Any] | None
+
+
+class ExportedInteraction(BaseModel):
+    """One item of the customer's interaction history (what the recommender learned from)."""
+
+    item_id: str
+    weight: float
+    purchased: bool
+    last_interaction: datetime
+
+
 class CustomerExport(BaseModel):
     """Everything held about one customer."""
 
     customer_id: str
     profile: CustomerPublic | None
-    events: list[dict[str, Any]]
-    history: list[dict[str, Any]]
+    events: list[ExportedEvent]
+    history: list[ExportedInteraction]
     configurations: list[dict[str, Any]]
     insights: dict[str, Any] | None
     contacts: list[dict[str, Any]] = Field(default_factory=list)
@@ -160,8 +182,8 @@ class CustomerExport(BaseModel):
             history=[
                 {
                     "item_id": i,
-                    "weight": w,
-                    "purchased": p,
+                    "weight": float(w),
+                    "purchased": bool(p),
                     "last_interaction": datetime.fromtimestamp(float(t), UTC).isoformat(),
                 }
                 for i, w, p, t in zip(

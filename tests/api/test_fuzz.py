@@ -7,7 +7,7 @@ random positive and negative inputs, and stateful sequences along the links it i
 PUT then read, a customer created then patched...). Each answer must not be a server error, must
 have a status the operation documents, a content type and headers it documents, and a body that
 conforms to its schema. The run is seeded and bounded (``FUZZ_EXAMPLES`` per operation, default
-10: about 3,000 cases); ``make fuzz`` runs it with more (over 10,000). A failure is a defect to
+10: about 3,700 cases); ``make fuzz`` runs it with 200 (over 10,000). A failure is a defect to
 fix, never one to exclude.
 """
 

@@ -51,13 +51,35 @@ class CustomerPublic(Model):
     facts: list[Fact] = Field(default_factory=list)
 
 
+class ExportedEvent(Model):
+    """One stored event of the customer, as the export gives it."""
+
+    event_id: str
+    customer_id: str
+    type: str
+    timestamp: Timestamp
+    item_id: str | None = None
+    quantity: float | None = None
+    value: float | None = None
+    context: dict[str, Any] | None = None
+
+
+class ExportedInteraction(Model):
+    """One item of the customer's interaction history."""
+
+    item_id: str
+    weight: float
+    purchased: bool
+    last_interaction: Timestamp
+
+
 class CustomerExport(Model):
     """Everything held about one customer."""
 
     customer_id: str
     profile: CustomerPublic | None
-    events: list[dict[str, Any]]
-    history: list[dict[str, Any]]
+    events: list[ExportedEvent]
+    history: list[ExportedInteraction]
     configurations: list[dict[str, Any]]
     insights: dict[str, Any] | None
     contacts: list[dict[str, Any]] = Field(default_factory=list)
