@@ -49,7 +49,7 @@ from tests.faults.processes import Server  # noqa: E402
 TENANT = "bench"
 MANAGER = "am-1"
 TIERS = ("MVC", "MGC", "standard", "BZ")
-ACTIONS = ("retain", "grow", "cross_sell", "serve_efficiently")
+ACTIONS = ("retain", "cross_sell", "upgrade", "self_service")
 
 
 def seed(store: Store, customers: int) -> None:
