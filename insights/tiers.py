@@ -274,6 +274,8 @@ def _requirement(
     routes = []
     purchases = int(k) if k <= max_k else None
     spend_v = float(spend) if np.isfinite(spend) else None
+    if spend_v is not None and spend_v < 0.005:  # any purchase does: never "0.00 more spend"
+        spend_v, purchases = None, 1
     if purchases is not None:
         routes.append(f"{purchases} more purchase{'s' if purchases != 1 else ''}")
     if spend_v is not None:
