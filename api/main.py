@@ -78,6 +78,12 @@ def _without_native_telemetry() -> dict[str, Any]:
     return {}
 
 
+def _warm_configurator(app: FastAPI) -> None:
+    """Compile the reference families once the models are loaded (readiness comes first)."""
+    if app.state.recommender.wait_started():
+        app.state.configurator.warm()
+
+
 def create_app(
     settings: Settings | None = None, store: Store | None = None, *, hot_routes: bool = True
 ) -> FastAPI:
@@ -95,9 +101,7 @@ def create_app(
         # Start-up work: load every active model and precompute answers before /readyz says
         # ready. Stopped and waited for before the store closes.
         app.state.recommender.start()
-        threading.Thread(
-            target=app.state.configurator.warm, name="configurator-warm", daemon=True
-        ).start()
+        threading.Thread(target=_warm_configurator, args=(app,), daemon=True).start()
         try:
             yield
         finally:

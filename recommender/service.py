@@ -131,6 +131,15 @@ class RecommendationService:
         """Stop background loading and warming and wait for it (before the store closes)."""
         self.registry.close(timeout)
 
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Wait until start-up loading has finished (or :meth:`close`); True when it has."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.registry.started and not self.registry.stopping:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return self.registry.started
+
     def ready(self) -> bool:
         """Ready once start-up loading finished and every active version serves."""
         return self.readiness().ready

@@ -21,7 +21,7 @@ API_MD = Path(__file__).resolve().parents[3] / "shared" / "product" / "API.md"
 
 def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    deadline = time.monotonic() + 20  # start-up loads models in the background
+    deadline = time.monotonic() + 60  # start-up loads models in the background
     while client.get("/readyz").status_code != 200:
         assert time.monotonic() < deadline
         time.sleep(0.05)
