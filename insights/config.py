@@ -16,6 +16,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+#: Upper bounds of the settings: far past any real use, and low enough that no figure computed
+#: from them overflows (a window of 1e16 days, a cost of 1e300).
+MAX_DAYS = 36_500.0
+MAX_MONEY = 1e9
+
 
 class CostToServe(BaseModel):
     """What serving one customer costs, beyond the goods (used for the BZ tier).
@@ -29,15 +34,19 @@ class CostToServe(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    per_customer_year: float = Field(default=2.0, ge=0, description="account upkeep: CRM, mailings")
-    per_order: float = Field(default=1.0, ge=0, description="payment and handling per order")
+    per_customer_year: float = Field(
+        default=2.0, ge=0, le=MAX_MONEY, description="account upkeep: CRM, mailings"
+    )
+    per_order: float = Field(
+        default=1.0, ge=0, le=MAX_MONEY, description="payment and handling per order"
+    )
     per_return: float = Field(
-        default=5.0, ge=0, description="reverse logistics and handling per return"
+        default=5.0, ge=0, le=MAX_MONEY, description="reverse logistics and handling per return"
     )
     per_contact: float = Field(
-        default=3.0, ge=0, description="one service contact (mail, chat, call)"
+        default=3.0, ge=0, le=MAX_MONEY, description="one service contact (mail, chat, call)"
     )
-    contact_floor_days: float = Field(default=90.0, gt=0)
+    contact_floor_days: float = Field(default=90.0, gt=0, le=MAX_DAYS)
 
 
 class ValueConfig(BaseModel):
@@ -51,23 +60,29 @@ class ValueConfig(BaseModel):
     # strict: a number takes a JSON number, not "0.3" or true (API.md, Conventions)
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    time_unit_days: float = Field(default=1.0, gt=0)
+    time_unit_days: float = Field(default=1.0, gt=0, le=365)
     model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
     penalizer: float = Field(
-        default=0.0, ge=0, description="L2 penalty of the purchase-count model"
+        default=0.0, ge=0, le=1e6, description="L2 penalty of the purchase-count model"
     )
-    spend_penalizer: float = Field(default=0.0, ge=0, description="L2 penalty of Gamma-Gamma")
+    spend_penalizer: float = Field(
+        default=0.0, ge=0, le=1e6, description="L2 penalty of Gamma-Gamma"
+    )
     min_customers: int = Field(
-        default=20, ge=2, description="fewer customers than this: refuse to fit"
+        default=20, ge=2, le=1_000_000_000, description="fewer customers than this: refuse to fit"
     )
 
     # Value
     horizon_days: float = Field(
-        default=365.0, gt=0, description="CLV and predicted purchases horizon"
+        default=365.0, gt=0, le=MAX_DAYS, description="CLV and predicted purchases horizon"
     )
-    discount_rate: float = Field(default=0.10, ge=0, description="annual discount rate of CLV")
+    discount_rate: float = Field(
+        default=0.10, ge=0, le=10, description="annual discount rate of CLV"
+    )
     margin: float = Field(default=0.30, gt=0, le=1, description="gross margin applied to spend")
-    clv_step_days: float = Field(default=30.0, gt=0, description="discounting step of CLV")
+    clv_step_days: float = Field(
+        default=30.0, gt=0, le=MAX_DAYS, description="discounting step of CLV"
+    )
 
     # Tiers
     mvc_share: float = Field(
@@ -80,54 +95,62 @@ class ValueConfig(BaseModel):
         default=0.8, gt=0, lt=1, description="peer potential = this CLV quantile among peers"
     )
     mgc_growth_min: float = Field(
-        default=1.5, gt=1, description="MGC when next-window spend >= this x last-window spend"
+        default=1.5,
+        gt=1,
+        le=1000,
+        description="MGC when next-window spend >= this x last-window spend",
     )
     mgc_min_p_alive: float = Field(default=0.5, ge=0, le=1)
     mgc_min_headroom_share: float = Field(
         default=0.25,
         ge=0,
+        le=1000,
         description="unrealised value must reach this share of the MVC threshold",
     )
     mgc_share: float = Field(
         default=0.20, gt=0, lt=1, description="at most this share of customers is MGC"
     )
     peer_bands: int = Field(
-        default=5, ge=1, description="peer groups: bands of expected order value"
+        default=5, ge=1, le=1000, description="peer groups: bands of expected order value"
     )
     growth_window_days: float = Field(
-        default=90.0, gt=0, description="window of the growth comparison"
+        default=90.0, gt=0, le=MAX_DAYS, description="window of the growth comparison"
     )
     cost_to_serve: CostToServe = Field(default_factory=CostToServe)
 
     # Next tier
-    next_tier_window_days: float = Field(default=90.0, gt=0)
-    next_tier_max_purchases: int = Field(default=50, ge=1)
+    next_tier_window_days: float = Field(default=90.0, gt=0, le=MAX_DAYS)
+    next_tier_max_purchases: int = Field(default=50, ge=1, le=1_000_000)
 
     # Lifecycle and churn
     churn_horizon_days: float = Field(
-        default=180.0, gt=0, description="churn risk = P(no purchase in it)"
+        default=180.0, gt=0, le=MAX_DAYS, description="churn risk = P(no purchase in it)"
     )
     decline_p_alive: float = Field(default=0.5, ge=0, le=1)
     decline_churn_risk: float = Field(default=0.8, gt=0, le=1)
     decline_trend: float = Field(
-        default=0.5, ge=0, description="recent / usual purchase rate below this"
+        default=0.5, ge=0, le=1000, description="recent / usual purchase rate below this"
     )
     trend_days: float = Field(
-        default=90.0, gt=0, description="recent window of the trend (<= age / 2)"
+        default=90.0, gt=0, le=MAX_DAYS, description="recent window of the trend (<= age / 2)"
     )
     trend_min_expected: float = Field(
-        default=2.0, gt=0, description="judge the trend only when this many purchases were expected"
+        default=2.0,
+        gt=0,
+        le=1_000_000,
+        description="judge the trend only when this many purchases were expected",
     )
-    exploration_days: float = Field(default=60.0, ge=0)
-    stable_days: float = Field(default=180.0, ge=0)
+    exploration_days: float = Field(default=60.0, ge=0, le=MAX_DAYS)
+    stable_days: float = Field(default=180.0, ge=0, le=MAX_DAYS)
     stable_min_purchases: int = Field(
-        default=4, ge=2, description="purchase days needed to be stable"
+        default=4, ge=2, le=1_000_000, description="purchase days needed to be stable"
     )
 
     # Actions
     upgrade_uplift: float = Field(
         default=0.10,
         ge=0,
+        le=1000,
         description="expected CLV uplift of an upgrade offer (priority of upgrade)",
     )
 
@@ -139,10 +162,16 @@ class ValueConfig(BaseModel):
         "model: the purchase-count model alone",
     )
     validation_days: float = Field(
-        default=90.0, gt=0, description="validation window before as_of (and activity window)"
+        default=90.0,
+        gt=0,
+        le=MAX_DAYS,
+        description="validation window before as_of (and activity window)",
     )
     runrate_days: float = Field(
-        default=180.0, gt=0, description="window of the recent spending rate (run-rate CLV)"
+        default=180.0,
+        gt=0,
+        le=MAX_DAYS,
+        description="window of the recent spending rate (run-rate CLV)",
     )
 
     # Needs and share of wallet (see insights.differentiation)
@@ -160,6 +189,7 @@ class ValueConfig(BaseModel):
     acquisition_cost: float = Field(
         default=25.0,
         ge=0,
+        le=MAX_MONEY,
         description="what winning one new customer costs (set against the value kept)",
     )
 

@@ -42,6 +42,11 @@ def test_defaults_then_versions(client: TestClient, auth: KeyMaker) -> None:
         ({"acquisition_cost": -5}, ["body", "acquisition_cost"]),
         ({"horizon_days": 20, "clv_step_days": 30}, ["body", "clv_step_days"]),
         ({"marginn": 0.3}, ["body", "marginn"]),
+        # found by make fuzz: stored, then every GET and PUT of the config answered 500
+        ({"decline_trend": 6e307}, ["body", "decline_trend"]),
+        ({"next_tier_window_days": 1.6e16}, ["body", "next_tier_window_days"]),
+        ({"cost_to_serve": {"per_order": 1e300}}, ["body", "cost_to_serve", "per_order"]),
+        ({"min_customers": 10**15}, ["body", "min_customers"]),
     ],
 )
 def test_bad_settings_name_the_field(
