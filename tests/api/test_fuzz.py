@@ -26,6 +26,10 @@ from tests.faults.processes import BIN, Server
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261202"))
+#: CPython 3.11's ast module can raise this inside schemathesis's own generation of coverage cases
+#: (python/cpython#106905, an interpreter bug fixed in later releases): no request is involved,
+#: so such a tool error alone does not fail the run; any failure or other error does.
+INTERPRETER_BUG = "SystemError: AST constructor recursion depth mismatch"
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -82,7 +86,9 @@ def test_no_operation_answers_a_server_error_or_off_contract(tmp_path: Path) -> 
     assert cases["generated"] >= 25 * summary["operations"]["total"]
     failures = done.stdout.partition("=== FAILURES ===")[2].partition("=== WARNINGS ===")[0]
     shown = "\n".join(line[:400] for line in failures.splitlines())  # URLs can be 64 KiB
-    assert done.returncode == 0 and not summary["failures"] and not summary["errors"], (
-        shown[:30_000] or done.stdout[-10_000:] + done.stderr[-5_000:]
+    assert not summary["failures"], shown[:30_000] or done.stdout[-10_000:]
+    errors = sum(e["count"] for e in summary["errors"])
+    assert done.returncode == 0 or errors <= done.stdout.count(INTERPRETER_BUG), (
+        done.stdout[-10_000:] + done.stderr[-5_000:]
     )
     assert "Traceback" not in server.log()
