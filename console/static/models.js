@@ -1,10 +1,11 @@
 // Model versions (activate, roll back), their live report, and A/B experiments with per-arm results.
 import { ApiError, enc, get, post } from "./api.js";
-import { clear, fmt, h, pct, problem, table, when } from "./dom.js";
+import { clear, fmt, h, kv, pct, problem, table, when } from "./dom.js";
 
-export async function models(main) {
-  const [list, report, experiments] = await Promise.all([
-    get("/v1/models"), get("/v1/reports/recommendations?by=model_version"), get("/v1/experiments")]);
+export async function models(main, [chosen] = []) {
+  const [list, report, experiments, detail] = await Promise.all([
+    get("/v1/models"), get("/v1/reports/recommendations?by=model_version"), get("/v1/experiments"),
+    chosen ? get(`/v1/models/${enc(chosen)}`) : null]);
   const status = h("div", { role: "status" });
   const rerender = () => models(main);
   const metric = (v, name) => {
@@ -14,6 +15,7 @@ export async function models(main) {
   };
   clear(main, h("h1", {}, "Models"),
     h("p", {}, `Active version: ${list.active ?? "none"}`), status,
+    detail ? detailView(detail) : null,
     table("Versions, newest first", [
       ["Version", (v) => h("a", { href: `#/models/${enc(v.version)}` }, v.version)],
       ["Family", (v) => v.family ?? "—"], ["Created", (v) => when(v.created_at)],
@@ -28,6 +30,23 @@ export async function models(main) {
     ], [...list.versions].sort((a, b) => (b.created_at > a.created_at ? 1 : -1))),
     h("h2", {}, "How each version does on live traffic"), reportView(report),
     experimentsView(experiments.experiments || []));
+}
+
+const text = (v) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
+
+/** One version in full: what it learned from, its validation figures and, for a retrain, how it
+ * compared with the version active when it was trained (same validation slice). */
+function detailView(d) {
+  const metrics = Object.entries(d.metrics || {}).filter(([, v]) => typeof v === "number");
+  const validation = d.metrics?.validation;
+  const comparison = d.comparison ? Object.entries(d.comparison) : [];
+  return h("section", { class: "card", "aria-label": `Version ${d.version}` }, h("h2", {}, `Version ${d.version}${d.active ? " (active)" : ""}`),
+    kv([["Family", d.family ?? "—"], ["Parameters", text(d.params)], ["Weighting", text(d.weights)], ["Created", when(d.created_at)],
+      d.data && ["Trained on", `${fmt(d.data.n_events, 0)} events, ${fmt(d.data.n_customers, 0)} customers, ${fmt(d.data.n_items, 0)} items`]]),
+    metrics.length ? table("Validation metrics", [["Metric", ([k]) => k], ["Value", ([, v]) => fmt(v, 4), "num"]], metrics) : null,
+    validation && typeof validation === "object" ? kv(Object.entries(validation).map(([k, v]) => [k, text(v)])) : null,
+    comparison.length ? [h("h3", {}, "Compared with the version active when it was trained"),
+      kv(comparison.map(([k, v]) => [k, text(v)]))] : h("p", { class: "muted" }, "No comparison recorded (not trained by a retrain)."));
 }
 
 function reportView(report) {

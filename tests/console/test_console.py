@@ -393,3 +393,17 @@ def test_the_customer_view_shows_perks_granted_and_what_earns_the_others(
     assert "Style letter" in text and "VIP discount (10.0 %)" in text
     assert expected["withheld"][0]["requirement"]["requirement"] in text
     assert _axe_violations(tab.page) == [] and tab.errors == [], tab.failed
+
+
+def test_a_version_shows_its_figures_and_how_it_compared(tab: Tab, live: LiveConsole) -> None:
+    models = live.api("GET", "/v1/models").json()
+    version = models["active"]
+    detail = live.api("GET", f"/v1/models/{version}").json()
+    _sign_in(tab, live, live.admin_key)
+    _wait_view(tab.page, "worklist")
+    _open(tab, live, "models")
+    tab.page.get_by_role("link", name=version, exact=True).click()
+    region = tab.page.get_by_role("region", name=f"Version {version}")
+    region.wait_for()
+    assert detail["family"] in region.inner_text()
+    assert _axe_violations(tab.page) == [] and tab.errors == [], tab.failed
