@@ -7,11 +7,12 @@ validate real answers against them, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.schemas.common import FiniteFloat, Identifier, Timestamp
+from api.schemas.tiers import PerkEffectPublic
 from core.fields import FieldError
 
 #: A selection value: an option of an attribute, or the text of a free-text option.
@@ -73,6 +74,21 @@ class MeasurementPublic(BaseModel):
     required: bool
 
 
+class NegationPublic(BaseModel):
+    """A condition met by every option of the attribute but these."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    not_: list[str] = Field(alias="not")
+
+
+#: ``{attribute: condition}``: one option, any of several, or none of several; all must hold.
+Condition = dict[str, str | list[str] | NegationPublic]
+
+#: A pick as answers name it: an option (selections) or a number (measurements).
+PickValue = str | float
+
+
 class TextOptionPublic(BaseModel):
     name: str
     label: str
@@ -82,7 +98,7 @@ class TextOptionPublic(BaseModel):
     price_per_char: float
     extra_days: int
     required: bool
-    enabled_by: dict[str, Any]
+    enabled_by: Condition = Field(description="the picks that enable it (empty: always)")
 
 
 class RulePublic(BaseModel):
@@ -159,7 +175,7 @@ class OptionStatePublic(BaseModel):
     valid: bool
     reason: str | None = Field(None, description="why it is excluded (invalid options only)")
     rules: list[str] = Field(default_factory=list, description="ids of the excluding rules")
-    excluded_by: dict[str, Any] = Field(
+    excluded_by: dict[str, PickValue] = Field(
         default_factory=dict, description="the customer's picks that exclude it"
     )
 
@@ -167,8 +183,8 @@ class OptionStatePublic(BaseModel):
 class ConflictPublic(BaseModel):
     source: Literal["selections", "measurements"]
     attribute: str = Field(description="the pick to drop")
-    value: Any
-    conflicts_with: dict[str, Any]
+    value: PickValue
+    conflicts_with: dict[str, PickValue] = Field(description="the picks it conflicts with")
     rules: list[str]
     reason: str
 
@@ -217,7 +233,7 @@ class ConfigurePublic(BaseModel):
     personalization: PersonalizationPublic | None = Field(
         None, description="present when customer_id was given"
     )
-    perks: list[dict[str, Any]] | None = Field(
+    perks: list[PerkEffectPublic] | None = Field(
         None,
         description="with customer_id: the perks of the customer's tier applied to price "
         "(discount) and lead time (priority_lead_time); empty when none applies",
@@ -244,11 +260,29 @@ class PriceBreakdown(BaseModel):
     total: float
 
 
+class ModuleDays(BaseModel):
+    """The days one chosen option's module takes (made in parallel, or backordered)."""
+
+    attribute: str
+    value: str
+    days: int
+
+
+class SequentialStep(BaseModel):
+    """Days one step adds after assembly: an option's (``attribute``, ``value``) or a text
+    option's (``name``)."""
+
+    attribute: str | None = None
+    value: str | None = None
+    name: str | None = None
+    days: int
+
+
 class LeadTimeBreakdown(BaseModel):
     assembly_days: int
-    slowest_module: dict[str, Any] | None
-    backorders: list[dict[str, Any]]
-    sequential: list[dict[str, Any]]
+    slowest_module: ModuleDays | None = Field(description="the module that sets the pace")
+    backorders: list[ModuleDays]
+    sequential: list[SequentialStep]
     total_days: int
 
 

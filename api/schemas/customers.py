@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 
 from api.schemas.common import DocumentedAs, Identifier, IndexedErrors, Timestamp, json_size_limit
+from api.schemas.configurator import ConfigurationPublic
+from api.schemas.dialogue import CasePublic, ContactPublic
+from api.schemas.insights import CustomerInsightsPublic
 from core.records import CONSENT_CHANNELS, EventType
 from customers import CustomerRecords, CustomerView
 
@@ -72,15 +84,20 @@ class MergeResult(BaseModel):
     moved: dict[str, int] = Field(description="what moved, by kind")
 
 
-class Fact(BaseModel):
-    """An answer to a question, as a dated fact on the profile."""
+class AnswerRecord(BaseModel):
+    """An answer as stored: the question it answers, the profile fact it fills, when and where."""
 
     question_id: str
-    question: str | None = Field(description="the question's text (null once it left the bank)")
     attribute: str
     value: StrictStr | StrictInt | StrictFloat
     channel: str | None
-    timestamp: datetime
+    timestamp: Timestamp
+
+
+class Fact(AnswerRecord):
+    """An answer to a question, as a dated fact on the profile."""
+
+    question: str | None = Field(description="the question's text (null once it left the bank)")
 
 
 class CustomerPublic(BaseModel):
@@ -116,19 +133,6 @@ class CustomerPublic(BaseModel):
         )
 
 
-def _rfc3339_times(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record with its epoch-second times (``timestamp``, ``*_at``) in RFC 3339, as in
-    every answer."""
-    return {
-        k: datetime.fromtimestamp(v, UTC).isoformat()
-        if (k == "timestamp" or k.endswith("_at"))
-        and isinstance(v, int | float)
-        and not isinstance(v, bool)
-        else v
-        for k, v in record.items()
-    }
-
-
 class ExportedEvent(BaseModel):
     """One stored event of the customer, as the export gives it."""
 
@@ -151,6 +155,35 @@ class ExportedInteraction(BaseModel):
     last_interaction: datetime
 
 
+def _stored_row_model() -> type[BaseModel]:
+    """The insights row as the store keeps it: the fields of the public row, each optional (a row
+    written by an earlier version may lack a newer one), and the job's working figures beside."""
+    fields: dict[str, Any] = {
+        name: (cast(Any, f.annotation) | None, Field(None, description=f.description))
+        for name, f in CustomerInsightsPublic.model_fields.items()
+    }
+    fields["run_rate"] = (
+        float | None,
+        Field(None, description="observed spend per day (CLV's run-rate part)"),
+    )
+    fields["annual_spend"] = (
+        float | None,
+        Field(None, description="net spend a year (share of wallet's numerator)"),
+    )
+    return create_model(
+        "InsightsRecord",
+        __config__=ConfigDict(extra="allow"),
+        __doc__="A customer's stored insights row (what GET /insights answers from).",
+        **fields,
+    )
+
+
+if TYPE_CHECKING:  # the checker cannot follow create_model; the fields are the public row's
+    InsightsRecord = CustomerInsightsPublic
+else:
+    InsightsRecord = _stored_row_model()
+
+
 class CustomerExport(BaseModel):
     """Everything held about one customer."""
 
@@ -158,11 +191,13 @@ class CustomerExport(BaseModel):
     profile: CustomerPublic | None
     events: list[ExportedEvent]
     history: list[ExportedInteraction]
-    configurations: list[dict[str, Any]]
-    insights: dict[str, Any] | None
-    contacts: list[dict[str, Any]] = Field(default_factory=list)
-    cases: list[dict[str, Any]] = Field(default_factory=list)
-    answers: list[dict[str, Any]] = Field(default_factory=list)
+    configurations: list[ConfigurationPublic]
+    insights: InsightsRecord | None = Field(
+        description="the stored insights row, as the last job run and the purchases since left it"
+    )
+    contacts: list[ContactPublic] = Field(default_factory=list)
+    cases: list[CasePublic] = Field(default_factory=list)
+    answers: list[AnswerRecord] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list, description="ids merged into this one")
     exported_at: str
 
@@ -190,11 +225,11 @@ class CustomerExport(BaseModel):
                     hist.item_ids, hist.weights, hist.purchased, hist.last_ts, strict=True
                 )
             ],
-            configurations=[_rfc3339_times(c) for c in records.configurations],
+            configurations=[ConfigurationPublic.model_validate(c) for c in records.configurations],
             insights=records.insights,
-            contacts=[_rfc3339_times(c) for c in records.contacts],
-            cases=[_rfc3339_times(c) for c in records.cases],
-            answers=[_rfc3339_times(a) for a in records.answers],
+            contacts=[ContactPublic.of(c) for c in records.contacts],
+            cases=[CasePublic.of(c) for c in records.cases],
+            answers=[AnswerRecord.model_validate(a) for a in records.answers],
             aliases=records.aliases,
             exported_at=datetime.now(UTC).isoformat(),
         )

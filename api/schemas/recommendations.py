@@ -117,13 +117,45 @@ class CrossSellCreate(BaseModel):
     explain: StrictBool = Field(False, description="add reasons such as 'bought together with X'")
 
 
+#: A model parameter (``l2``, ``factors``, ``head`` …): a number, a name, a switch, or a
+#: nested setting (a blend's members).
+ParamValue = float | int | str | bool | list[Any] | dict[str, Any] | None
+
+#: Validation metrics by slice: ``validation`` (the chosen model), ``validation_popularity``
+#: (the baseline on the same slice), ``validation_active`` (the version active when it was
+#: trained, with its ``version``), each ``{"ndcg@10": …, "precision@10": …, "users": …}``.
+SliceMetrics = dict[str, dict[str, float | str | None]]
+
+
 class ModelVersionPublic(BaseModel):
     version: str
     active: bool
     created_at: Timestamp
-    metrics: dict[str, Any]
+    metrics: SliceMetrics = Field(description="validation metrics by slice")
     family: str | None = None
-    params: dict[str, Any] | None = None
+    params: dict[str, ParamValue] | None = None
+
+
+class WeightingPublic(BaseModel):
+    """How events became the training matrix's weights."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type_weights: dict[str, float] = Field(description="weight per event type")
+    rating_scale: float
+    rating_offset: float
+    rating_power: float
+    quantity: str = Field(description="none | linear | log: how a purchase's quantity counts")
+    half_life_days: float | None = Field(description="decay: an event this old counts half")
+    max_weight: float | None = Field(description="cap per customer and item")
+    binary: bool = Field(description="every positive cell counts 1")
+
+
+class SearchPublic(BaseModel):
+    """The model search behind a version, in brief (``meta.json`` keeps every trial)."""
+
+    method: str | None = Field(description="grid | optuna, or none when the family was given")
+    trials: int = Field(description="candidates fitted and scored")
 
 
 class ModelDataPublic(BaseModel):
@@ -153,20 +185,22 @@ class ModelVersionDetail(BaseModel):
     active: bool
     created_at: Timestamp
     family: str | None = None
-    params: dict[str, Any] | None = None
-    weights: dict[str, Any] | None = Field(None, description="how events became weights")
+    params: dict[str, ParamValue] | None = None
+    weights: WeightingPublic | None = Field(None, description="how events became weights")
     data: ModelDataPublic | None = None
-    metrics: dict[str, Any] = Field(description="validation metrics (nDCG@10 and others)")
+    metrics: SliceMetrics = Field(description="validation metrics by slice (nDCG@10 and others)")
     comparison: dict[str, Any] | None = Field(
         None,
         description="the retrain's comparison with the version active when it was trained: "
         "both scored on the same fresh validation slice, the margin and the decision",
     )
-    search: dict[str, Any] | None = Field(None, description="model search method and trials")
+    search: SearchPublic | None = Field(None, description="model search method and trials")
     files: dict[str, ModelFilePublic] | None = Field(
         None, description="the artifact files' SHA-256 and sizes"
     )
-    seconds: dict[str, Any] | None = Field(None, description="training time by step")
+    seconds: dict[str, float] | None = Field(
+        None, description="training time by step: matrix, search, fit, total"
+    )
 
 
 class ModelsPublic(BaseModel):

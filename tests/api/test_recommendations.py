@@ -57,7 +57,7 @@ def publish(
         settings.models_dir,
         tenant,
     )
-    store.publish_model(tenant, folder.name, {"ndcg@10": 0.5})
+    store.publish_model(tenant, folder.name, {"validation": {"ndcg@10": 0.5}})
     return folder.name
 
 

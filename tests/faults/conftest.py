@@ -73,5 +73,5 @@ def publish(store: Store, data_dir: Path, tenant: str, model: str, params: dict[
         data_dir / "models",
         tenant,
     )
-    store.publish_model(tenant, folder.name, {"ndcg@10": 0.5})
+    store.publish_model(tenant, folder.name, {"validation": {"ndcg@10": 0.5}})
     return folder.name

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from atelier_client.models._base import Model, Timestamp
+from atelier_client.models.insights import PerkEffectPublic
 
 
 class ProductSummary(Model):
@@ -56,6 +57,16 @@ class MeasurementPublic(Model):
     required: bool
 
 
+class NegationPublic(Model):
+    """A condition met by every option of the attribute but these."""
+
+    not_: list[str] = Field(alias="not")
+
+
+#: ``{attribute: condition}``: one option, any of several, or none of several.
+Condition = dict[str, str | list[str] | NegationPublic]
+
+
 class TextOptionPublic(Model):
     name: str
     label: str
@@ -65,7 +76,7 @@ class TextOptionPublic(Model):
     price_per_char: float
     extra_days: int
     required: bool
-    enabled_by: dict[str, Any]
+    enabled_by: Condition
 
 
 class RulePublic(Model):
@@ -100,14 +111,14 @@ class OptionStatePublic(Model):
     valid: bool
     reason: str | None = None
     rules: list[str] | None = None
-    excluded_by: dict[str, Any] | None = None
+    excluded_by: dict[str, str | float] | None = None
 
 
 class ConflictPublic(Model):
     source: Literal["selections", "measurements"]
     attribute: str
-    value: Any
-    conflicts_with: dict[str, Any]
+    value: str | float
+    conflicts_with: dict[str, str | float]
     rules: list[str]
     reason: str
 
@@ -146,7 +157,7 @@ class ConfigurePublic(Model):
     fit: dict[str, FitPublic]
     missing: list[str]
     personalization: PersonalizationPublic | None = None
-    perks: list[dict[str, Any]] | None = None
+    perks: list[PerkEffectPublic] | None = None
 
 
 class PriceLine(Model):
@@ -168,11 +179,28 @@ class PriceBreakdown(Model):
     total: float
 
 
+class ModuleDays(Model):
+    """The days one chosen option's module takes."""
+
+    attribute: str
+    value: str
+    days: int
+
+
+class SequentialStep(Model):
+    """Days one step adds after assembly: an option's or a text option's (``name``)."""
+
+    attribute: str | None = None
+    value: str | None = None
+    name: str | None = None
+    days: int
+
+
 class LeadTimeBreakdown(Model):
     assembly_days: int
-    slowest_module: dict[str, Any] | None
-    backorders: list[dict[str, Any]]
-    sequential: list[dict[str, Any]]
+    slowest_module: ModuleDays | None
+    backorders: list[ModuleDays]
+    sequential: list[SequentialStep]
     total_days: int
 
 

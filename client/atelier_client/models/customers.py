@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from atelier_client.models._base import Model, Timestamp
 from atelier_client.models.common import IndexedErrors
-from atelier_client.models.insights import NextTierPublic
+from atelier_client.models.configurator import ConfigurationPublic
+from atelier_client.models.dialogue import AnswerRecord, CasePublic, ContactPublic, Fact
+from atelier_client.models.insights import (
+    HistoryPublic,
+    NextBestActionPublic,
+    NextTierPublic,
+    RFMPublic,
+)
 
 
 class ChannelConsent(Model):
@@ -25,17 +32,6 @@ class Consent(Model):
 
     personalization: bool = True
     channels: ChannelConsent = Field(default_factory=ChannelConsent)
-
-
-class Fact(Model):
-    """An answer to a question, as a dated fact on the profile."""
-
-    question_id: str
-    question: str | None
-    attribute: str
-    value: str | int | float
-    channel: str | None
-    timestamp: Timestamp
 
 
 class CustomerPublic(Model):
@@ -73,6 +69,41 @@ class ExportedInteraction(Model):
     last_interaction: Timestamp
 
 
+class InsightsRecord(Model):
+    """A customer's stored insights row (what ``GET .../insights`` answers from): the public
+    row's fields, each optional, and the job's working figures."""
+
+    customer_id: str | None = None
+    status: Literal["scored", "no_purchases"] | None = None
+    tier: Literal["MVC", "MGC", "BZ", "standard"] | None = None
+    clv: float | None = None
+    predicted_purchases: float | None = None
+    expected_spend: float | None = None
+    net_value: float | None = None
+    p_alive: float | None = None
+    churn_risk: float | None = None
+    lifecycle_stage: Literal["exploration", "formation", "stable", "decline"] | None = None
+    rfm: RFMPublic | None = None
+    next_best_action: NextBestActionPublic | None = None
+    next_tier: NextTierPublic | None = None
+    clv_model: float | None = None
+    p_alive_model: float | None = None
+    needs_segment: str | None = None
+    needs_label: str | None = None
+    share_of_wallet: float | None = None
+    wallet_estimate: float | None = None
+    wallet_source: Literal["declared", "peer_estimate"] | None = None
+    wallet_gap: float | None = None
+    horizon_days: float | None = None
+    tier_horizon_days: float | None = None
+    history: HistoryPublic | None = None
+    as_of: Timestamp | None = None
+    computed_at: Timestamp | None = None
+    model_computed_at: Timestamp | None = None
+    run_rate: float | None = None
+    annual_spend: float | None = None
+
+
 class CustomerExport(Model):
     """Everything held about one customer."""
 
@@ -80,11 +111,11 @@ class CustomerExport(Model):
     profile: CustomerPublic | None
     events: list[ExportedEvent]
     history: list[ExportedInteraction]
-    configurations: list[dict[str, Any]]
-    insights: dict[str, Any] | None
-    contacts: list[dict[str, Any]] = Field(default_factory=list)
-    cases: list[dict[str, Any]] = Field(default_factory=list)
-    answers: list[dict[str, Any]] = Field(default_factory=list)
+    configurations: list[ConfigurationPublic]
+    insights: InsightsRecord | None
+    contacts: list[ContactPublic] = Field(default_factory=list)
+    cases: list[CasePublic] = Field(default_factory=list)
+    answers: list[AnswerRecord] = Field(default_factory=list)
     aliases: list[str] = Field(default_factory=list)
     exported_at: Timestamp
 

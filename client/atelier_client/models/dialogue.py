@@ -6,7 +6,22 @@ from datetime import date
 from typing import Literal
 
 from atelier_client.models._base import Model, Timestamp
-from atelier_client.models.customers import Fact
+
+
+class AnswerRecord(Model):
+    """An answer as stored: the question it answers, the profile fact it fills, when and where."""
+
+    question_id: str
+    attribute: str
+    value: str | int | float
+    channel: str | None
+    timestamp: Timestamp
+
+
+class Fact(AnswerRecord):
+    """An answer to a question, as a dated fact on the profile."""
+
+    question: str | None
 
 
 class ContactPublic(Model):

@@ -49,13 +49,40 @@ class TenantPolicy(Model):
     allow_repurchase: bool
 
 
+#: A model parameter: a number, a name, a switch, or a nested setting.
+ParamValue = float | int | str | bool | list[Any] | dict[str, Any] | None
+
+#: Validation metrics by slice (``validation``, ``validation_popularity``, ``validation_active``).
+SliceMetrics = dict[str, dict[str, float | str | None]]
+
+
 class ModelVersionPublic(Model):
     version: str
     active: bool
     created_at: Timestamp
-    metrics: dict[str, Any]
+    metrics: SliceMetrics
     family: str | None = None
-    params: dict[str, Any] | None = None
+    params: dict[str, ParamValue] | None = None
+
+
+class WeightingPublic(Model):
+    """How events became the training matrix's weights."""
+
+    type_weights: dict[str, float]
+    rating_scale: float
+    rating_offset: float
+    rating_power: float
+    quantity: str
+    half_life_days: float | None
+    max_weight: float | None
+    binary: bool
+
+
+class SearchPublic(Model):
+    """The model search behind a version, in brief."""
+
+    method: str | None
+    trials: int
 
 
 class ModelsPublic(Model):
@@ -88,14 +115,14 @@ class ModelVersionDetail(Model):
     active: bool
     created_at: Timestamp
     family: str | None = None
-    params: dict[str, Any] | None = None
-    weights: dict[str, Any] | None = None
+    params: dict[str, ParamValue] | None = None
+    weights: WeightingPublic | None = None
     data: ModelDataPublic | None = None
-    metrics: dict[str, Any]
+    metrics: SliceMetrics
     comparison: dict[str, Any] | None = None
-    search: dict[str, Any] | None = None
+    search: SearchPublic | None = None
     files: dict[str, ModelFilePublic] | None = None
-    seconds: dict[str, Any] | None = None
+    seconds: dict[str, float] | None = None
 
 
 class ArmStatus(Model):
