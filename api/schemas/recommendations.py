@@ -151,6 +151,35 @@ class WeightingPublic(BaseModel):
     binary: bool = Field(description="every positive cell counts 1")
 
 
+class ComparisonSlice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    from_: str = Field(alias="from", description="start of the fresh validation slice")
+    to: str
+    customers: int | None = Field(None, description="customers scored on it")
+
+
+class ComparisonPublic(BaseModel):
+    """A retrain's comparison: the candidate and the version active when it was trained,
+    scored on the same fresh slice, and what was decided."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    metric: str
+    slice: ComparisonSlice
+    fresh: bool = Field(description="the slice holds only events the active version never saw")
+    candidate: dict[str, float] | None = Field(description="the candidate's metrics on the slice")
+    active: dict[str, float] | None = Field(description="the active version's, on the same slice")
+    active_error: str | None = Field(None, description="why the active version was not scored")
+    search_trials: int
+    weights: WeightingPublic | None = None
+    against: str | None = Field(None, description="the version it was compared with")
+    promote: str | None = Field(None, description="the promotion rule asked for")
+    margin: float | None = None
+    decision: Literal["promoted", "kept"] | None = None
+    reason: str | None = None
+
+
 class SearchPublic(BaseModel):
     """The model search behind a version, in brief (``meta.json`` keeps every trial)."""
 
@@ -189,7 +218,7 @@ class ModelVersionDetail(BaseModel):
     weights: WeightingPublic | None = Field(None, description="how events became weights")
     data: ModelDataPublic | None = None
     metrics: SliceMetrics = Field(description="validation metrics by slice (nDCG@10 and others)")
-    comparison: dict[str, Any] | None = Field(
+    comparison: ComparisonPublic | None = Field(
         None,
         description="the retrain's comparison with the version active when it was trained: "
         "both scored on the same fresh validation slice, the margin and the decision",

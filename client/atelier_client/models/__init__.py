@@ -130,6 +130,8 @@ from atelier_client.models.insights import (
 )
 from atelier_client.models.recommendations import (
     ArmStatus,
+    ComparisonPublic,
+    ComparisonSlice,
     Estimate,
     ExperimentArmPublic,
     ExperimentList,
@@ -167,6 +169,8 @@ __all__ = [
     "CasePublic",
     "ChannelConsent",
     "CohortPublic",
+    "ComparisonPublic",
+    "ComparisonSlice",
     "ConfigurationList",
     "ConfigurationPublic",
     "ConfigurePublic",

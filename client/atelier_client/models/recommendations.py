@@ -78,6 +78,30 @@ class WeightingPublic(Model):
     binary: bool
 
 
+class ComparisonSlice(Model):
+    from_: str = Field(alias="from")
+    to: str
+    customers: int | None = None
+
+
+class ComparisonPublic(Model):
+    """A retrain's comparison of the candidate with the active version, on one fresh slice."""
+
+    metric: str
+    slice: ComparisonSlice
+    fresh: bool
+    candidate: dict[str, float] | None
+    active: dict[str, float] | None
+    active_error: str | None = None
+    search_trials: int
+    weights: WeightingPublic | None = None
+    against: str | None = None
+    promote: str | None = None
+    margin: float | None = None
+    decision: Literal["promoted", "kept"] | None = None
+    reason: str | None = None
+
+
 class SearchPublic(Model):
     """The model search behind a version, in brief."""
 
@@ -119,7 +143,7 @@ class ModelVersionDetail(Model):
     weights: WeightingPublic | None = None
     data: ModelDataPublic | None = None
     metrics: SliceMetrics
-    comparison: dict[str, Any] | None = None
+    comparison: ComparisonPublic | None = None
     search: SearchPublic | None = None
     files: dict[str, ModelFilePublic] | None = None
     seconds: dict[str, float] | None = None
