@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -178,10 +178,7 @@ def _stored_row_model() -> type[BaseModel]:
     )
 
 
-if TYPE_CHECKING:  # the checker cannot follow create_model; the fields are the public row's
-    InsightsRecord = CustomerInsightsPublic
-else:
-    InsightsRecord = _stored_row_model()
+InsightsRecord = _stored_row_model()
 
 
 class CustomerExport(BaseModel):
@@ -192,7 +189,8 @@ class CustomerExport(BaseModel):
     events: list[ExportedEvent]
     history: list[ExportedInteraction]
     configurations: list[ConfigurationPublic]
-    insights: InsightsRecord | None = Field(
+    # The row as stored (no field added), documented field by field.
+    insights: Annotated[dict[str, Any] | None, DocumentedAs(InsightsRecord | None)] = Field(
         description="the stored insights row, as the last job run and the purchases since left it"
     )
     contacts: list[ContactPublic] = Field(default_factory=list)
