@@ -9,7 +9,8 @@ here beyond caches that erasure clears.
 The hot path (``recommend`` without ``explain``, the usual call): one store read (the
 customer's and the catalog's serving versions), then a dictionary lookup of the customer's
 precomputed list computed under the same versions, and a second one for the answer of the same
-page size. When either version changed (an event, a profile, an erasure, a catalog change, on
+page size. An id merged into another customer (an alias) reads, in that same read, the versions
+of the customer it names and is answered as that customer. When either version changed (an event, a profile, an erasure, a catalog change, on
 any worker) the list is computed again first, so the answer always reflects the last
 interaction. The tenant's policy (what the customer "already has",
 :class:`~recommender.policy.RecommendationPolicy`) is kept per worker under the catalog version
@@ -216,6 +217,8 @@ class RecommendationService:
         explain: bool,
     ) -> Answer:
         versions = self.store.serving_versions(tenant, customer_id)
+        if versions.merged_into is not None:  # an alias answers as the customer it names
+            customer_id = versions.merged_into
         policy, served, arm = self._route(tenant, customer_id, versions.catalog)
         if served is None:
             had = set(self._owned_ids(tenant, customer_id, policy)) | set(exclude)
@@ -296,8 +299,9 @@ class RecommendationService:
     ) -> Answer:
         """What goes with a basket (and, when given, with the customer's history)."""
         if customer_id is not None:
-            catalog = self.store.catalog_version(tenant)
-            policy, served, arm = self._route(tenant, customer_id, catalog)
+            versions = self.store.serving_versions(tenant, customer_id)
+            customer_id = versions.merged_into or customer_id
+            policy, served, arm = self._route(tenant, customer_id, versions.catalog)
         else:
             served, arm = self.registry.model_for(tenant), None
             policy = self._policy(tenant, served.catalog_version if served is not None else None)

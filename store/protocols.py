@@ -43,6 +43,8 @@ class ServingVersions(NamedTuple):
 
     catalog: int
     customer: int
+    #: the customer this id was merged into, when it is an alias (the versions are that customer's)
+    merged_into: str | None = None
 
 
 @dataclass(slots=True)
@@ -211,6 +213,10 @@ class EventStore(Protocol):
     @abstractmethod
     def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
         """The catalog version and the customer's version, in one read.
+
+        When ``customer_id`` is an alias (merged into another customer), the versions are those
+        of the customer it was merged into, named in ``merged_into``: an alias answers the merged
+        customer's recommendations, and a merge changes the merged customer's version.
 
         The customer's version changes with every write that can change their recommendations:
         an event that changes their history row (a weight or the purchased flag), a new profile

@@ -74,6 +74,16 @@ return out
 """
 
 
+# ARGV: tenant prefix, customer id. The versions of the customer an alias was merged into, and
+# that customer's id ('' when the id is not an alias), in one round trip.
+SERVING_VERSIONS = """
+local p = ARGV[1]
+local merged = redis.call('HGET', p .. 'aliases', ARGV[2])
+local id = merged or ARGV[2]
+return {redis.call('GET', p .. 'counter:catalog') or '0', redis.call('GET', p .. 'cver:' .. id) or '',
+        redis.call('GET', p .. 'counter:erasures') or '0', merged or ''}
+"""
+
 #: Rounds of re-addressing events sent under aliases before giving up (a merge per round).
 MAX_READDRESS = 5
 
@@ -218,11 +228,10 @@ class RedisEvents(RedisConnection, EventStore):
         )
 
     def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
-        t = self._t(tenant)
-        catalog, customer, erasures = self.r.mget(
-            t + "counter:catalog", t + "cver:" + customer_id, t + "counter:erasures"
+        catalog, customer, erasures, merged = self._run(
+            SERVING_VERSIONS, [self._t(tenant), customer_id]
         )
         # no version reads as minus the tenant's erasure count (see EventStore.serving_versions)
         return ServingVersions(
-            int(catalog or 0), int(customer) if customer else -int(erasures or 0)
+            int(catalog), int(customer) if customer else -int(erasures), merged or None
         )

@@ -24,10 +24,14 @@ _EVENT_COLUMNS = "event_id, customer_id, item_id, type, ts, quantity, value, con
 # The catalog version, and the customer's version; a customer without one reads as minus the
 # tenant's erasure count, so that an answer cached before an erasure is never taken for the
 # erased customer's (not even for rows written before customers had versions).
+# An alias reads the versions of the customer it was merged into (``asked``), and says which.
 _SERVING_VERSIONS = """
-SELECT coalesce((SELECT value FROM counters WHERE tenant = ? AND name = 'catalog'), 0),
-       coalesce((SELECT version FROM customer_versions WHERE tenant = ? AND customer_id = ?),
-                -coalesce((SELECT value FROM counters WHERE tenant = ? AND name = 'erasures'), 0))
+WITH asked(merged) AS (SELECT customer_id FROM aliases WHERE tenant = :t AND alias_id = :c)
+SELECT coalesce((SELECT value FROM counters WHERE tenant = :t AND name = 'catalog'), 0),
+       coalesce((SELECT version FROM customer_versions
+                 WHERE tenant = :t AND customer_id = coalesce((SELECT merged FROM asked), :c)),
+                -coalesce((SELECT value FROM counters WHERE tenant = :t AND name = 'erasures'), 0)),
+       (SELECT merged FROM asked)
 """
 
 
@@ -203,7 +207,5 @@ class SQLiteEvents(SQLiteConnection, EventStore):
         )
 
     def serving_versions(self, tenant: str, customer_id: str) -> ServingVersions:
-        row = (
-            self._db().execute(_SERVING_VERSIONS, (tenant, tenant, customer_id, tenant)).fetchone()
-        )
-        return ServingVersions(int(row[0]), int(row[1]))
+        row = self._db().execute(_SERVING_VERSIONS, {"t": tenant, "c": customer_id}).fetchone()
+        return ServingVersions(int(row[0]), int(row[1]), row[2])

@@ -349,6 +349,39 @@ def test_every_worker_answers_from_the_stores_current_state(
         assert rec(other, h, "c0")["fallback"] == "popular"
 
 
+def test_an_alias_is_answered_as_the_customer_it_was_merged_into(
+    client: TestClient, shop: dict, store: Store, settings: Settings
+) -> None:
+    """After a merge, the old id gets the merged customer's recommendations and cross-sell on
+    every worker, even one that cached the old id's answer before the merge."""
+    h = {"Authorization": shop["Authorization"]}
+    web = [
+        {"event_id": f"w{k}", "customer_id": "web-7", "item_id": f"b{k}", "type": "purchase"}
+        for k in range(2)
+    ]
+    assert client.post("/v1/events", json={"events": web}, headers=h).status_code == 202
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as other:
+        before = rec(other, h, "web-7", n=4)
+        assert all(i["item_id"].startswith("b") for i in before["items"])  # cached by `other`
+        r = client.post("/v1/customers/c0/merge", json={"from": ["web-7"]}, headers=h)
+        assert r.status_code == 200, r.text
+        merged = rec(other, h, "c0", n=4)
+        assert rec(other, h, "web-7", n=4) == merged != before
+        assert rec(client, h, "web-7", n=4, explain="true") == rec(
+            client, h, "c0", n=4, explain="true"
+        )
+        owned = {"a1", "a2", "a4", "a5", "b0", "b1"}  # c0's purchases and web-7's, now one
+        assert not owned & {i["item_id"] for i in merged["items"]}
+        r = other.post(
+            "/v1/recommendations/cross-sell",
+            json={"items": ["a0"], "customer_id": "web-7", "n": 12},
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+        sold = {i["item_id"] for i in r.json()["items"]}
+        assert sold and not (owned | {"a0"}) & sold
+
+
 def test_hot_route_errors_and_metrics(client: TestClient, shop: dict) -> None:
     h = {"Authorization": shop["Authorization"]}
     rec(client, h, "c0")

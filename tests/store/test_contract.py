@@ -131,7 +131,7 @@ def test_events_idempotent_and_history(store: Store) -> None:
 
 
 def test_serving_versions_change_with_what_changes_an_answer(store: Store) -> None:
-    assert store.serving_versions("t", "c1") == (0, 0)  # nothing recorded yet
+    assert store.serving_versions("t", "c1") == (0, 0, None)  # nothing recorded yet
     seen = {0}
 
     def changed() -> int:
@@ -158,7 +158,7 @@ def test_serving_versions_change_with_what_changes_an_answer(store: Store) -> No
     changed()
     assert store.serving_versions("t", "c2").customer > 0
     assert store.serving_versions("t", "c3").customer == other
-    assert store.serving_versions("other", "c1") == (0, 0)  # tenants apart
+    assert store.serving_versions("other", "c1") == (0, 0, None)  # tenants apart
     # the catalog version is the same counter as catalog_version()
     store.upsert_items("t", [Item("i1")])
     assert store.serving_versions("t", "c1").catalog == store.catalog_version("t") > 0

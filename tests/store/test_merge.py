@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.records import Customer, Event
+from core.records import Customer, Event, Item
 from store.base import Store
 from tests.store.test_erasure import traces
 
@@ -81,6 +81,28 @@ def test_merge_into_a_customer_without_profile(store: Store) -> None:
     profile = store.get_customer("t", "x")
     assert profile is not None and profile.attributes == {"k": 1}
     assert [c.customer_id for c in store.customers_of_manager("t", "m")] == ["x"]
+
+
+def test_an_alias_reads_the_serving_versions_of_the_customer_it_was_merged_into(
+    store: Store,
+) -> None:
+    _fill(store, "a")
+    _fill(store, "b")
+    store.upsert_items("t", [Item("i1")])
+    before = store.serving_versions("t", "a")
+    assert before.merged_into is None and store.serving_versions("t", "b").merged_into is None
+
+    store.merge_customers("t", "a", ["b"])
+
+    merged = store.serving_versions("t", "a")
+    assert merged.customer != before.customer  # the merge changed a's answer
+    assert store.serving_versions("t", "b") == (merged.catalog, merged.customer, "a")
+    store.add_events("t", [_ev("later", "a", "i2", "purchase", 300.0)], [1.0])
+    assert store.serving_versions("t", "b").customer == store.serving_versions("t", "a").customer
+    # a merge of the merged customer: the old alias follows to the last survivor
+    store.merge_customers("t", "z", ["a"])
+    assert store.serving_versions("t", "b").merged_into == "z"
+    assert store.serving_versions("other", "b") == (0, 0, None)  # tenants apart
 
 
 @pytest.mark.parametrize("ids", [["m1"], ["m1", "m2"], ["m1", "m2", "m3"]])
