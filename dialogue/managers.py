@@ -3,12 +3,19 @@
 A portfolio is the customers whose profile names the manager. A worklist orders them by what to
 do first: the insights order (money at stake of the next best action first), except that a
 customer the manager has just dealt with waits behind the others until their next contact is
-due (see :func:`handled_until`), so logging a contact moves the next customer up. Its *value at stake* is the money
-of the next best actions waiting in it (each action's ``priority``, from the insights rows);
+due (see :func:`handled_until`), so logging a contact moves the next customer up. A portfolio's
+*value at stake* is the money of the next best actions waiting in it (each action's
+``priority``, from the insights rows);
 a contact is *overdue* when the customer's latest contact set a ``next_contact_at`` that has
 passed (a later contact replaces it). The tenant's cap on a portfolio (``portfolio_cap`` in the
 tenant's settings, 1,500 unless set: the seeds warn that a manager cannot know more customers
 than that) earns a warning when exceeded.
+
+Ordering a worklist reads the whole portfolio (profiles, insights rows, latest contacts, open
+cases); a page shows fifty. So each worker keeps the ordered portfolio under the store's
+``portfolio_version`` of the manager, which every write the order depends on moves: a page is
+one version read, the time test that sends settled customers to the back, and the page's own
+reads (questions, items to offer). A write on any worker shows in the next page on every one.
 
 Examples
 --------
@@ -24,7 +31,9 @@ True
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +54,9 @@ HANDLED_SECONDS = 7 * 86400
 #: Outcomes after which the customer is dealt with for now (``follow_up`` and ``no_answer`` are
 #: not: somebody still has to act).
 SETTLED = frozenset({"reached", "sale", "declined", "resolved"})
+
+#: Ordered portfolios a worker keeps (the least recently used goes first).
+CACHED_WORKLISTS = 256
 
 Worklist = Callable[[str, str, dict[str, str | None], str], list[tuple[str, dict[str, Any]]]]
 
@@ -89,12 +101,14 @@ class Portfolio:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """A worklist customer before paging: the row and what the ordering read."""
+    """A worklist customer before paging: the row, what the ordering read, and until when the
+    latest contact settles them (None: they need action)."""
 
     customer_id: str
     row: dict[str, Any]
     latest: dict[str, Any] | None
     complaints: int
+    settled_until: float | None
 
 
 @dataclass(slots=True)
@@ -126,6 +140,9 @@ class AccountManagers:
         #: ``(tenant, row) -> row`` for the rows of the page shown (the items to offer: too
         #: costly for a whole portfolio, so only for the page).
         self.finish = finish
+        #: ``(tenant, manager, filters, order) -> (portfolio version, ordered entries)``
+        self._ordered: OrderedDict[tuple[Any, ...], tuple[int, list[_Entry]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def settings(self, tenant: str) -> dict[str, Any]:
         """The tenant's account-manager settings (``portfolio_cap``)."""
@@ -181,6 +198,42 @@ class AccountManagers:
             )
         return found
 
+    def _portfolio(
+        self, tenant: str, manager_id: str, filters: dict[str, str | None], order: str
+    ) -> list[_Entry]:
+        """The manager's customers in ``order``, each with what the time test needs: this
+        worker's copy while the portfolio's version holds, else read again (and kept)."""
+        key = (
+            tenant,
+            manager_id,
+            tuple(sorted((k, v) for k, v in filters.items() if v is not None)),
+            order,
+        )
+        # read before the portfolio: a write racing the reads leaves a copy already stale
+        version = self.store.portfolio_version(tenant, manager_id)
+        with self._lock:
+            held = self._ordered.get(key)
+            if held is not None and held[0] == version:
+                self._ordered.move_to_end(key)
+                return held[1]
+        listed = self.worklist_of(tenant, manager_id, filters, order)
+        ids = [cid for cid, _ in listed]
+        # the whole portfolio's latest contacts and cases in a few reads, not two per customer
+        latest_of = self.store.contacts_of(tenant, ids, limit=1)
+        cases_of = self.store.cases_of(tenant, ids)
+        entries = []
+        for cid, row in listed:
+            contacts = latest_of.get(cid)
+            latest = contacts[0] if contacts else None
+            complaints = len(open_complaints(cases_of.get(cid, [])))
+            entries.append(_Entry(cid, row, latest, complaints, handled_until(latest, complaints)))
+        with self._lock:
+            self._ordered[key] = (version, entries)
+            self._ordered.move_to_end(key)
+            while len(self._ordered) > CACHED_WORKLISTS:
+                self._ordered.popitem(last=False)
+        return entries
+
     def worklist(
         self,
         tenant: str,
@@ -202,26 +255,28 @@ class AccountManagers:
         offset = decode_cursor(cursor)
         waiting: list[_Entry] = []
         settled: list[_Entry] = []
-        listed = self.worklist_of(tenant, manager_id, filters or {}, order)
-        ids = [cid for cid, _ in listed]
-        # the whole portfolio's latest contacts and cases in a few reads, not two per customer
-        latest_of = self.store.contacts_of(tenant, ids, limit=1)
-        cases_of = self.store.cases_of(tenant, ids)
-        for cid, row in listed:
-            contacts = latest_of.get(cid)
-            latest = contacts[0] if contacts else None
-            complaints = len(open_complaints(cases_of.get(cid, [])))
-            until = handled_until(latest, complaints)
-            entry = _Entry(cid, row, latest, complaints)
+        for entry in self._portfolio(tenant, manager_id, filters or {}, order):
+            until = entry.settled_until
             (settled if until is not None and until > now else waiting).append(entry)
         ordered = waiting + settled
         more = len(ordered) > offset + limit
+        page = ordered[offset : offset + limit]
+        asking = (
+            self.dialogue.next_questions_of(
+                tenant,
+                [e.customer_id for e in page],
+                questions,
+                {e.customer_id: e.row for e in page},
+            )
+            if questions
+            else {}
+        )
         items = []
-        for entry in ordered[offset : offset + limit]:
+        for entry in page:
             cid = entry.customer_id
             latest = entry.latest
             due = latest.get("next_contact_at") if latest else None
-            asked = self.dialogue.next_questions(tenant, cid, questions) if questions else []
+            asked = asking.get(cid, [])
             items.append(
                 WorkItem(
                     customer_id=cid,

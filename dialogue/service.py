@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.errors import InvalidInput, NotFound
@@ -219,35 +220,67 @@ class DialogueService:
         ]
 
     def situation(self, tenant: str, cid: str) -> Situation:
-        """What the choice of questions looks at: tier and stage (insights), growth room,
-        made-to-measure buying, whether the customer was ever reached, purchases, and the
-        channels the customer consents to."""
-        row = self.store.get_insights_row(tenant, cid) or {}
-        tier = row.get("tier") or "standard"
-        reached = any(c.get("outcome") in REACHED for c in self.store.list_contacts(tenant, cid))
-        history = self.store.customer_items(tenant, cid)
+        """What the choice of questions looks at (see :meth:`situations`)."""
+        return self.situations(tenant, [cid])[cid]
+
+    def situations(
+        self,
+        tenant: str,
+        ids: Sequence[str],
+        rows: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, Situation]:
+        """What the choice of questions looks at, for each of ``ids`` (records' ids, not
+        aliases): tier and stage (insights, or ``rows`` when the caller holds them), growth
+        room, made-to-measure buying, whether the customer was ever reached, purchases, and
+        the channels the customer consents to. The contacts and configure events of all of
+        them are read at once (a worklist page asks for fifty customers)."""
+        rows = self.store.get_insights_rows(tenant, list(ids)) if rows is None else rows
+        contacts = self.store.contacts_of(tenant, ids)
         # Only configure events are read (the store filters by type), not the whole history.
-        configured = bool(self.store.list_configurations(tenant, cid)) or bool(
-            len(self.store.customers_events_frame(tenant, [cid], types=["configure"]))
-        )
-        profile = self.store.get_customer(tenant, cid)
-        consent = profile.consent_channels if profile is not None else {}
-        return Situation(
-            tier=tier,
-            lifecycle_stage=row.get("lifecycle_stage"),
-            growable=tier == "MGC" or bool(row.get("next_tier")),
-            made_to_measure=configured,
-            reached=reached,
-            buyer=any(history.purchased),
-            consented=frozenset(ch for ch, given in consent.items() if given is True),
-        )
+        configured = set(self.store.customers_events_frame(tenant, ids, ["configure"]).customer_id)
+        found = {}
+        for cid in ids:
+            row = rows.get(cid) or {}
+            tier = row.get("tier") or "standard"
+            profile = self.store.get_customer(tenant, cid)
+            consent = profile.consent_channels if profile is not None else {}
+            found[cid] = Situation(
+                tier=tier,
+                lifecycle_stage=row.get("lifecycle_stage"),
+                growable=tier == "MGC" or bool(row.get("next_tier")),
+                made_to_measure=cid in configured
+                or bool(self.store.list_configurations(tenant, cid)),
+                reached=any(c.get("outcome") in REACHED for c in contacts.get(cid, ())),
+                buyer=any(self.store.customer_items(tenant, cid).purchased),
+                consented=frozenset(ch for ch, given in consent.items() if given is True),
+            )
+        return found
 
     def next_questions(self, tenant: str, customer_id: str, n: int = 2) -> list[Choice]:
         """At most ``n`` questions the customer has not answered, the most useful first."""
         cid = self.resolve(tenant, customer_id)
-        answered = {a["question_id"] for a in self.store.list_answers(tenant, cid)}
+        return self.next_questions_of(tenant, [cid], n)[cid]
+
+    def next_questions_of(
+        self,
+        tenant: str,
+        ids: Sequence[str],
+        n: int = 2,
+        rows: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, list[Choice]]:
+        """:meth:`next_questions` of several known customers (a worklist page), the question
+        bank and the bulk reads shared (``rows``: their insights rows, when held)."""
         bank = self.store.list_questions(tenant)
-        return choose(bank, answered, self.situation(tenant, cid), n)
+        situations = self.situations(tenant, ids, rows)
+        return {
+            cid: choose(
+                bank,
+                {a["question_id"] for a in self.store.list_answers(tenant, cid)},
+                situations[cid],
+                n,
+            )
+            for cid in ids
+        }
 
     # -- the service report ---------------------------------------------------------------------
     def service_report(

@@ -160,6 +160,18 @@ class CustomerStore(Protocol):
         """The profiles whose account manager is ``manager_id``, in id order."""
 
     @abstractmethod
+    def portfolio_version(self, tenant: str, manager_id: str) -> int:
+        """A version of everything the manager's worklist is computed from, in one read.
+
+        It changes with every write that can change the worklist: a profile joining, leaving
+        or changing in the portfolio (consent), a contact or a case of one of its customers,
+        their insights rows (a re-score, a job run), a merge or an erasure of one of them.
+        Drawn from a tenant-wide sequence, so it never comes back to an earlier value (0
+        before anything was written); a worker that kept a worklist under it knows from this
+        one read whether the worklist is current.
+        """
+
+    @abstractmethod
     def iter_customers(self, tenant: str) -> Iterator[Customer]:
         """Every profile of the tenant, in id order."""
 

@@ -20,6 +20,7 @@ from core.errors import Unavailable
 from store.codec import customer_doc, decode_customer, dumps, loads, merge_profiles
 from store.protocols import AliasStore, MergeCounts
 from store.redis.connection import RedisConnection
+from store.redis.customers import TOUCH_PORTFOLIOS_OF
 
 # ARGV: tenant prefix, then customer ids: each gets one new serving version.
 TOUCH_CUSTOMERS = """
@@ -77,6 +78,7 @@ class RedisAliases(RedisConnection, AliasStore):
         target_kinds = pipe.hgetall(t + "cik:" + into)
         target_answers = {q: loads(d) for q, d in pipe.hgetall(t + "ans:" + into).items()}
         pipe.multi()
+        self._run(TOUCH_PORTFOLIOS_OF, [t, into, *srcs], client=pipe)  # the managers before
         counts = MergeCounts()
         counts.profiles = self._queue_profile(pipe, t, into, srcs, profiles)
         answers: dict[str, dict[str, Any]] = {}
@@ -100,6 +102,7 @@ class RedisAliases(RedisConnection, AliasStore):
         pipe.hset(t + "aliases", mapping=dict.fromkeys(moved_aliases, into))
         pipe.sadd(t + "aka:" + into, *moved_aliases)
         self._run(TOUCH_CUSTOMERS, [t, into, *srcs], client=pipe)
+        self._run(TOUCH_PORTFOLIOS_OF, [t, into], client=pipe)  # and the merged one's after
         return counts
 
     @staticmethod

@@ -1,5 +1,9 @@
 """Customer profiles in Redis: ``customers`` (id -> the codec's document) and ``am:<manager>``
-(the ids each account manager looks after), kept in step by one Lua script."""
+(the ids each account manager looks after), kept in step by one Lua script.
+
+A portfolio's version is ``pver:<manager>``, drawn from ``counter:portfolios`` by every script
+that changes what the manager's worklist reads (:data:`TOUCH_PORTFOLIO`); ``pverall`` is the
+value at the last insights run, which rewrites every portfolio's rows at once."""
 
 from __future__ import annotations
 
@@ -14,19 +18,60 @@ from store.codec import customer_doc, decode_customer
 from store.protocols import CustomerStore
 from store.redis.connection import RedisConnection
 
+# Lua functions for scripts that change a portfolio: its new version, the manager of a customer.
+TOUCH_PORTFOLIO = """
+local function touch_portfolio(p, am)
+  if am and am ~= '' and am ~= cjson.null then
+    redis.call('SET', p .. 'pver:' .. am, redis.call('INCR', p .. 'counter:portfolios'))
+  end
+end
+local function manager_of(p, cid)
+  local doc = redis.call('HGET', p .. 'customers', cid)
+  if doc then return cjson.decode(doc)['account_manager'] end
+  return nil
+end
+"""
+
+# ARGV: tenant prefix, then customer ids: the portfolios holding them get a new version.
+TOUCH_PORTFOLIOS_OF = (
+    TOUCH_PORTFOLIO
+    + """
+local seen = {}
+for i = 2, #ARGV do
+  local am = manager_of(ARGV[1], ARGV[i])
+  if am and am ~= cjson.null and not seen[am] then
+    seen[am] = true
+    touch_portfolio(ARGV[1], am)
+  end
+end
+"""
+)
+
+# ARGV: tenant prefix. Every portfolio of the tenant gets a new version (an insights run).
+TOUCH_ALL_PORTFOLIOS = """
+redis.call('SET', ARGV[1] .. 'pverall', redis.call('INCR', ARGV[1] .. 'counter:portfolios'))
+"""
+
 # ARGV: tenant prefix, customer id, doc (JSON), new manager ('' for none).
-PUT_CUSTOMER = """
+PUT_CUSTOMER = (
+    TOUCH_PORTFOLIO
+    + """
 local p, cid, doc, am = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local old = redis.call('HGET', p .. 'customers', cid)
 if old then
   local prev = cjson.decode(old)['account_manager']
-  if prev and prev ~= cjson.null then redis.call('SREM', p .. 'am:' .. prev, cid) end
+  if prev and prev ~= cjson.null then
+    redis.call('SREM', p .. 'am:' .. prev, cid)
+    if prev ~= am then touch_portfolio(p, prev) end
+  end
 end
 redis.call('HSET', p .. 'customers', cid, doc)
 if am ~= '' then redis.call('SADD', p .. 'am:' .. am, cid) end
+touch_portfolio(p, am)
 redis.call('SET', p .. 'cver:' .. cid, redis.call('INCR', p .. 'counter:customers'))
 if old then return 0 else return 1 end
 """
+)
 
 
 #: Attempts of a read-change-write before giving up (each retry: a concurrent write won).
@@ -97,6 +142,11 @@ class RedisCustomers(RedisConnection, CustomerStore):
             return []
         docs = self.r.hmget(t + "customers", ids)
         return [decode_customer(c, d) for c, d in zip(ids, docs, strict=True) if d]
+
+    def portfolio_version(self, tenant: str, manager_id: str) -> int:
+        t = self._t(tenant)
+        own, everyone = self.r.mget(t + "pver:" + manager_id, t + "pverall")
+        return max(int(own or 0), int(everyone or 0))
 
     def iter_customers(self, tenant: str) -> Iterator[Customer]:
         found = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from store.codec import CustomerData, erasure_steps
 from store.protocols import ErasureStore
 from store.redis.connection import RedisConnection
+from store.redis.customers import TOUCH_PORTFOLIO
 from store.redis.records import erase_step
 
 # Each step adds to `held` what it found, so the script can tell "nothing held" apart.
@@ -23,6 +24,7 @@ local prof = redis.call('HGET', p .. 'customers', cid)
 if prof then
   local am = cjson.decode(prof)['account_manager']
   if am and am ~= cjson.null then redis.call('SREM', p .. 'am:' .. am, cid) end
+  touch_portfolio(p, am)
   held = held + redis.call('HDEL', p .. 'customers', cid)
 end""",
         CustomerData.EVENTS: """
@@ -60,7 +62,8 @@ held = held + redis.call('DEL', p .. 'aka:' .. cid)""",
 
 # ARGV: tenant prefix, customer id. Returns how many keys/fields held the customer.
 ERASE_CUSTOMER = (
-    "local p, cid = ARGV[1], ARGV[2]\nlocal held = 0"
+    TOUCH_PORTFOLIO
+    + "local p, cid = ARGV[1], ARGV[2]\nlocal held = 0"
     + "".join(_STEPS)
     + "\nif held > 0 then redis.call('INCR', p .. 'counter:erasures') end\nreturn held\n"
 )

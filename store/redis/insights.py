@@ -11,6 +11,7 @@ from typing import Any
 from store.codec import dumps, loads
 from store.protocols import InsightsStore
 from store.redis.connection import RedisConnection
+from store.redis.customers import TOUCH_ALL_PORTFOLIOS, TOUCH_PORTFOLIOS_OF
 
 _CHUNK = 5000
 
@@ -47,6 +48,7 @@ class RedisInsights(RedisConnection, InsightsStore):
                 pipe.rpush(t + "ihist:" + cid, dumps({**entry, "_run": run}))
             pipe.execute()
         pipe = self.r.pipeline(transaction=True)
+        self._run(TOUCH_ALL_PORTFOLIOS, [t], client=pipe)
         if items:
             pipe.rename(tmp, t + "irows")
         else:
@@ -77,8 +79,14 @@ class RedisInsights(RedisConnection, InsightsStore):
 
     def put_insights_rows(self, tenant: str, rows: dict[str, dict[str, Any]]) -> None:
         if rows:
+            t = self._t(tenant)
             docs: dict[str | bytes, str] = {cid: dumps(row) for cid, row in rows.items()}
-            self.r.hset(self._t(tenant) + "irows", mapping=docs)
+            pipe = self.r.pipeline(transaction=True)  # the rows and their portfolios' versions
+            pipe.hset(t + "irows", mapping=docs)
+            ids = list(rows)
+            for start in range(0, len(ids), _CHUNK):
+                self._run(TOUCH_PORTFOLIOS_OF, [t, *ids[start : start + _CHUNK]], client=pipe)
+            pipe.execute()
 
     def get_insights_history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         t = self._t(tenant)

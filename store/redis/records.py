@@ -12,14 +12,20 @@ from typing import Any
 
 from store.codec import dumps, loads
 from store.redis.connection import RedisConnection
+from store.redis.customers import TOUCH_PORTFOLIO
 
 # ARGV: tenant prefix, kind, customer id, record id, time, doc, mode ('add': keep a held id;
 # 'put': replace it, moving it from the customer who held it). Returns the previous holder.
-PUT_RECORD = """
+# Every write gives the portfolio of the customer (and of the previous holder) a new version.
+PUT_RECORD = (
+    TOUCH_PORTFOLIO
+    + """
 local p, k, cid, id, ts, doc, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local held = redis.call('HGET', p .. k .. 'own', id)
 if held and mode == 'add' then return held end
+touch_portfolio(p, manager_of(p, cid))
 if held and held ~= cid then
+  touch_portfolio(p, manager_of(p, held))
   redis.call('HDEL', p .. k .. 'd:' .. held, id)
   redis.call('ZREM', p .. k .. 's:' .. held, id)
   if redis.call('EXISTS', p .. k .. 'd:' .. held) == 0 then redis.call('SREM', p .. k .. 'cust', held) end
@@ -30,6 +36,7 @@ redis.call('ZADD', p .. k .. 's:' .. cid, ts, id)
 redis.call('SADD', p .. k .. 'cust', cid)
 return held
 """
+)
 
 
 def erase_step(kind: str) -> str:

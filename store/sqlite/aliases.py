@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from store.codec import customer_doc, decode_customer, merge_profiles
 from store.protocols import AliasStore, MergeCounts
 from store.sqlite.connection import SQLiteConnection
+from store.sqlite.customers import touch_portfolios_of
 from store.sqlite.events import aliases_in, touch_customers
 
 # Rows that simply change hands; ``?1`` tenant, ``?2`` target, the sources after.
@@ -57,6 +58,7 @@ class SQLiteAliases(SQLiteConnection, AliasStore):
         q = ",".join(f"?{i + 3}" for i in range(len(srcs)))
         args = (tenant, into, *srcs)
         with self._write() as db:
+            touch_portfolios_of(db, tenant, [into, *srcs])  # the managers before the merge
             counts.profiles = self._merge_profile(db, tenant, into, srcs)
             counts.events = db.execute(_MOVED["events"].format(q=q), args).rowcount
             counts.contacts = db.execute(_MOVED["contacts"].format(q=q), args).rowcount
@@ -83,6 +85,7 @@ class SQLiteAliases(SQLiteConnection, AliasStore):
                 [(tenant, s, into) for s in srcs],
             )
             touch_customers(db, tenant, {into, *srcs})
+            touch_portfolios_of(db, tenant, [into])  # and the merged customer's after it
         return counts
 
     @staticmethod

@@ -9,13 +9,15 @@ from store.codec import dumps, loads
 from store.protocols import CaseStore
 from store.sqlite.connection import SQLiteConnection
 from store.sqlite.contacts import page_sql, records_of
+from store.sqlite.customers import touch_portfolios_of
 
 
 class SQLiteCases(SQLiteConnection, CaseStore):
     def put_case(self, tenant: str, customer_id: str, case: dict[str, Any]) -> bool:
         with self._write() as db:
             held = db.execute(
-                "SELECT 1 FROM cases WHERE tenant = ? AND case_id = ?", (tenant, case["case_id"])
+                "SELECT customer_id FROM cases WHERE tenant = ? AND case_id = ?",
+                (tenant, case["case_id"]),
             ).fetchone()
             db.execute(
                 "INSERT INTO cases (tenant, case_id, customer_id, ts, doc) VALUES (?, ?, ?, ?, ?)"
@@ -23,6 +25,7 @@ class SQLiteCases(SQLiteConnection, CaseStore):
                 " ts = excluded.ts, doc = excluded.doc",
                 (tenant, case["case_id"], customer_id, case["opened_at"], dumps(case)),
             )
+            touch_portfolios_of(db, tenant, [customer_id, *(held or ())])  # and who held it
             return held is None
 
     def get_case(self, tenant: str, case_id: str) -> tuple[str, dict[str, Any]] | None:

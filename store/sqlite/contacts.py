@@ -8,6 +8,7 @@ from typing import Any
 from store.codec import dumps, loads
 from store.protocols import ContactStore
 from store.sqlite.connection import SQLiteConnection
+from store.sqlite.customers import touch_portfolios_of
 
 
 def page_sql(limit: int | None, offset: int) -> str:
@@ -56,6 +57,7 @@ class SQLiteContacts(SQLiteConnection, ContactStore):
                 (tenant, contact["contact_id"], customer_id, contact["timestamp"], dumps(contact)),
             ).fetchone()
             if row is not None:
+                touch_portfolios_of(db, tenant, [customer_id])
                 return None
             held = db.execute(
                 "SELECT customer_id FROM contacts WHERE tenant = ? AND contact_id = ?",

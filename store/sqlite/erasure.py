@@ -13,6 +13,7 @@ import logging
 from store.codec import CustomerData, erasure_steps
 from store.protocols import ErasureStore
 from store.sqlite.connection import SQLiteConnection, bump
+from store.sqlite.customers import touch_portfolios_of
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class SQLiteErasure(SQLiteConnection, ErasureStore):
     def erase_customer(self, tenant: str, customer_id: str) -> bool:
         held = 0
         with self._write() as db:
+            touch_portfolios_of(db, tenant, [customer_id])  # while the profile names its manager
             for statements in _STATEMENTS:
                 for statement in statements.split(";"):
                     held += db.execute(statement, (tenant, customer_id)).rowcount

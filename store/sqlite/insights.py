@@ -9,6 +9,7 @@ from typing import Any
 from store.codec import dumps, loads
 from store.protocols import InsightsStore
 from store.sqlite.connection import SQLiteConnection
+from store.sqlite.customers import touch_all_portfolios, touch_portfolios_of
 
 _UPSERT_ROW = (
     "INSERT INTO insights_rows (tenant, customer_id, doc) VALUES (?, ?, ?)"
@@ -36,6 +37,7 @@ class SQLiteInsights(SQLiteConnection, InsightsStore):
                 (tenant, summary_doc),
             )
             db.execute("DELETE FROM insights_rows WHERE tenant = ?", (tenant,))
+            touch_all_portfolios(db, tenant)
             db.executemany(_UPSERT_ROW, row_docs)
             db.executemany(
                 "INSERT OR REPLACE INTO insights_history (tenant, customer_id, run, doc)"
@@ -81,6 +83,7 @@ class SQLiteInsights(SQLiteConnection, InsightsStore):
         row_docs = [(tenant, cid, dumps(row)) for cid, row in rows.items()]
         with self._write() as db:
             db.executemany(_UPSERT_ROW, row_docs)
+            touch_portfolios_of(db, tenant, rows)
 
     def get_insights_history(self, tenant: str, customer_id: str) -> list[dict[str, Any]]:
         found = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from settings import Settings
 from store.base import Store
 from tests.api.conftest import KeyMaker
 
@@ -244,3 +246,54 @@ def test_worklist_recovers_complaints_orders_by_wallet_gap_and_asks_consent(
     resolved = {"status": "resolved"}
     assert client.patch("/v1/customers/c0/cases/k1", json=resolved, headers=h).status_code == 200
     assert order() == ["c1", "c0", "c2"]
+
+
+def test_every_worker_shows_each_write_in_its_next_page(
+    client: TestClient, auth: KeyMaker, store: Store, settings: Settings
+) -> None:
+    """A second worker keeps the ordered portfolio between pages, yet a contact, a complaint, a
+    re-score, a customer joining or leaving, a merge and an erasure made through the first one
+    show in the second one's very next page."""
+    h = auth()
+    for cid in ("p1", "p2", "p3"):
+        client.put(f"/v1/customers/{cid}", json={"account_manager": "am-p"}, headers=h)
+
+    def scored(money: dict[str, float]) -> None:
+        action = {"reason": "r", "action": "retain"}
+        rows = {
+            c: {"tier": "MVC", "next_best_action": {**action, "priority": m}}
+            for c, m in money.items()
+        }
+        store.put_insights_rows("shop", rows)
+
+    scored({"p1": 300.0, "p2": 200.0, "p3": 100.0})
+    with TestClient(create_app(settings, store), raise_server_exceptions=False) as other:
+
+        def order() -> list[str]:
+            page = other.get("/v1/account-managers/am-p/customers?questions=0", headers=h)
+            assert page.status_code == 200, page.text
+            return [c["customer_id"] for c in page.json()["customers"]]
+
+        assert order() == order() == ["p1", "p2", "p3"]
+        call = {"channel": "phone", "direction": "outbound", "outcome": "reached"}
+        client.post("/v1/customers/p1/contacts", json=call, headers=h)
+        assert order() == ["p2", "p3", "p1"]
+        complaint = {"kind": "complaint", "category": "delivery", "severity": 4}
+        client.post("/v1/customers/p1/cases", json=complaint, headers=h)
+        assert order() == ["p1", "p2", "p3"]
+        scored({"p3": 900.0})  # a re-score after a purchase
+        assert order() == ["p3", "p1", "p2"]
+        client.put("/v1/customers/p4", json={"account_manager": "am-p"}, headers=h)
+        assert order() == ["p3", "p1", "p2", "p4"]  # no insights yet: last
+        patch = {"Content-Type": "application/merge-patch+json"}
+        client.patch(
+            "/v1/customers/p2", content='{"account_manager": "am-q"}', headers={**h, **patch}
+        )
+        assert order() == ["p3", "p1", "p4"]
+        assert (
+            client.post("/v1/customers/p1/merge", json={"from": ["p4"]}, headers=h).status_code
+            == 200
+        )
+        assert order() == ["p3", "p1"]
+        assert client.delete("/v1/customers/p3", headers=h).status_code == 204
+        assert order() == ["p1"]

@@ -151,8 +151,8 @@ def test_an_old_file_opens_with_everything_it_held(tmp_path: Path, schema: str) 
     assert (event.quantity, event.value) == (2, 9.5)
     row = store.customer_items("shop", "c1")
     assert row.weights == [5.0] and row.kinds == [kind_bit("purchase")]  # filled from events
-    assert store.serving_versions("shop", "c1") == (2, 7)
-    assert store.serving_versions("shop", "nobody") == (2, -3)
+    assert store.serving_versions("shop", "c1") == (2, 7, None)
+    assert store.serving_versions("shop", "nobody") == (2, -3, None)
     models = store.list_models("shop")
     assert [(m.version, m.metrics, m.active) for m in models] == [
         ("v1", {"ndcg@10": None}, False),
