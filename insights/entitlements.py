@@ -9,10 +9,9 @@ MVC customers, and a standard customer earns it by reaching MVC (growth is not b
 A withheld perk's requirement is the cheapest *reachable* route to the tier that grants it, in
 the shortest window that has one (:meth:`~insights.scoring.CustomerValueScorer.windows`: the
 next-tier window, then longer ones up to the horizon): ``k`` more purchases of the customer's
-usual size, or one purchase of a given amount. A route is reachable when it asks at most
-``STRETCH`` times what the customer does at their own pace in that window — purchases no more
-than ``STRETCH`` x the purchases expected of them (at least one), a single purchase no larger
-than ``STRETCH`` x the larger of their spend in the window and their usual order. So a customer
+usual size, or one purchase of a given amount, reachable by :mod:`insights.reach`'s rule (the
+one the insights row's ``next_tier`` follows too): at most ``STRETCH`` times what the customer
+does at their own pace in that window. So a customer
 who spends 50 a month is never asked for 15,000 in one purchase, and a spend of 0.00 is never
 stated (any purchase then does: "one more purchase"). When no window has a reachable route the
 requirement says so (``reachable: false``) and how many purchases it would take.
@@ -38,12 +37,12 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from insights.reach import purchases_reachable, spend_reachable
 from insights.settings import TIER_POLICY, load_setting, save_setting
 from store.protocols import InsightsStore
 
@@ -52,8 +51,6 @@ TierName = Literal["MVC", "MGC", "standard", "BZ"]
 
 #: The ladder: a perk of a tier goes to that tier and every tier ranked above it.
 RANK: dict[str, int] = {"BZ": 0, "standard": 1, "MGC": 1, "MVC": 2}
-#: A route is reachable when it asks at most this multiple of the customer's own pace.
-STRETCH = 3.0
 
 
 class Perk(BaseModel):
@@ -144,7 +141,7 @@ def _routes(w: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
     any_size = spend is not None and spend < 0.005  # any purchase does: never "0.00 more"
     if any_size:
         k, spend = 1, None
-    if k is not None and k <= max(1, math.ceil(STRETCH * w["pace_purchases"])):
+    if k is not None and purchases_reachable(k, w["pace_purchases"]):
         plural = "s" if k != 1 else ""
         text = (
             f"one more purchase within {days} days"
@@ -153,7 +150,7 @@ def _routes(w: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
         )
         route = {"route": "purchases", "purchases": k, "spend": None, "purchase_value": typical}
         found.append((k * typical, {**route, "requirement": text}))
-    if spend is not None and spend <= STRETCH * max(w["pace_spend"], typical):
+    if spend is not None and spend_reachable(spend, w["pace_spend"], typical):
         text = f"one purchase of {spend:.2f} or more within {days} days"
         route = {"route": "spend", "purchases": None, "spend": spend, "purchase_value": spend}
         found.append((spend, {**route, "requirement": text}))

@@ -27,6 +27,7 @@ from insights.bgnbd import _BuyTillYouDie
 from insights.config import ValueConfig
 from insights.gamma_gamma import GammaGammaModel
 from insights.lifecycle import lifecycle_stage, purchase_trend
+from insights.reach import pace
 from insights.rfm import RFMScorer
 from insights.summary import CustomerSummary, summarize
 from insights.tiers import ValueFn, ValueTiers
@@ -268,12 +269,17 @@ def score_rows(
     after_purchases, after_spend = value_after(
         s, models, contacts, gross_spend, cfg.next_tier_window_days
     )
+    # Only routes within the customer's reach are stated (as for withheld perks).
+    w0 = cfg.next_tier_window_days
+    expected = models.tm.expected_purchases(cfg.units(w0), x, s.recency, T)
+    pace_k, pace_spend = pace(expected, mt["rate"], gross_spend, w0)
     nxt = tiers.next_tier(
         tier,
         after_purchases,
         after_spend,
-        window_days=cfg.next_tier_window_days,
+        window_days=w0,
         max_purchases=cfg.next_tier_max_purchases,
+        pace=(gross_spend, pace_k, pace_spend),
     )
     mvc_clv = float(tiers.thresholds_["mvc_clv"])
     as_of_iso = iso_utc(s.as_of)

@@ -22,6 +22,7 @@ from insights.actions import Recommender
 from insights.bgnbd import _BuyTillYouDie, transaction_model_from_dict
 from insights.config import ValueConfig
 from insights.gamma_gamma import GammaGammaModel
+from insights.reach import pace
 from insights.rfm import RFMScorer
 from insights.rows import (
     ValueModels,
@@ -303,7 +304,6 @@ class CustomerValueScorer:
         cfg = self.config
         mt = population_metrics(s, self._models, contacts)
         typical = float(mt["gross_spend"][0])
-        rate = float(mt["rate"][0])
         # Every purchase count at once: the customer repeated once per count, one vectorised
         # evaluation instead of a bisection's sequential ones.
         top = cfg.next_tier_max_purchases
@@ -319,14 +319,14 @@ class CustomerValueScorer:
             expected = self.transaction_model.expected_purchases(
                 cfg.units(w), s.frequency, s.recency, s.T
             )
-            pace_k = max(float(expected[0]), rate * w / typical if typical > 0 else 0.0)
+            pace_k, pace_spend = pace(expected[:1], mt["rate"][:1], mt["gross_spend"][:1], w)
             yield {
                 "within_days": w,
                 "purchases": int(np.argmax(ok)) + 1 if ok.any() else None,
                 "spend": float(spend[0]) if np.isfinite(spend[0]) else None,
                 "typical_spend": typical,
-                "pace_purchases": pace_k,
-                "pace_spend": max(pace_k * typical, rate * w),
+                "pace_purchases": float(pace_k[0]),
+                "pace_spend": float(pace_spend[0]),
             }
 
     # -- answers built on rows -----------------------------------------------------------------
@@ -429,6 +429,7 @@ class CustomerValueScorer:
             answer = {
                 "tier": "MVC",
                 "requirement": f"{typical}, then {nxt['requirement']}",
+                "reachable": nxt["reachable"],
                 "purchases": None if nxt["purchases"] is None else nxt["purchases"] + 1,
                 "spend": None,
                 "within_days": nxt["within_days"],

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from insights.reach import purchases_reachable, spend_reachable
+
 TIERS: tuple[str, ...] = ("MVC", "MGC", "standard", "BZ")
 NEXT_TIER: dict[str, str | None] = {"BZ": "standard", "standard": "MVC", "MGC": "MVC", "MVC": None}
 
@@ -177,6 +179,7 @@ class ValueTiers:
         *,
         window_days: float,
         max_purchases: int = 50,
+        pace: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> list[dict[str, Any] | None]:
         """The next tier of each customer and what reaching it takes within ``window_days``.
 
@@ -188,6 +191,11 @@ class ValueTiers:
         ``value_after_spend(s)`` the same for one more purchase worth ``s[i]``. Both must be increasing in their argument; the
         spend route must be affine in ``s`` (Gamma-Gamma's expected spend is), so it is solved from
         two evaluations. Unreachable routes (more than ``max_purchases``) are reported as such.
+
+        ``pace`` (each customer's usual purchase, and purchases and spend at their own pace in
+        the window: :func:`insights.reach.pace`) keeps only the routes within their reach
+        (:mod:`insights.reach`); ``reachable`` is False, and the requirement says why, when
+        neither is.
         """
         n = tiers.shape[0]
         targets = np.array([NEXT_TIER[str(t)] or "" for t in tiers], dtype=object)
@@ -199,7 +207,8 @@ class ValueTiers:
             k = self._min_purchases(idx, n, target, value_after_purchases, max_purchases)
             s = self._min_spend(idx, n, target, value_after_spend)
             for j, i in enumerate(idx):
-                out[i] = _requirement(target, k[j], s[j], window_days, max_purchases)
+                mine = None if pace is None else (pace[0][i], pace[1][i], pace[2][i])
+                out[i] = _requirement(target, k[j], s[j], window_days, max_purchases, mine)
         return out
 
     def min_spend(self, target: str, n: int, value_after_spend: ValueFn) -> np.ndarray:
@@ -268,25 +277,46 @@ class ValueTiers:
 
 
 def _requirement(
-    target: str, k: int, spend: float, window_days: float, max_k: int
+    target: str,
+    k: int,
+    spend: float,
+    window_days: float,
+    max_k: int,
+    pace: tuple[float, float, float] | None = None,
 ) -> dict[str, Any]:
+    """The requirement of one customer: the routes that suffice (and, given ``pace`` as
+    ``(usual purchase, purchases, spend)`` in the window, are within reach), in words."""
     days = round(window_days)
     routes = []
     purchases = int(k) if k <= max_k else None
     spend_v = float(spend) if np.isfinite(spend) else None
     if spend_v is not None and spend_v < 0.005:  # any purchase does: never "0.00 more spend"
         spend_v, purchases = None, 1
+    needed = purchases
+    if pace is not None:
+        typical, pace_k, pace_spend = (float(v) for v in pace)
+        if purchases is not None and not purchases_reachable(purchases, pace_k):
+            purchases = None
+        if spend_v is not None and not spend_reachable(spend_v, pace_spend, typical):
+            spend_v = None
     if purchases is not None:
         routes.append(f"{purchases} more purchase{'s' if purchases != 1 else ''}")
     if spend_v is not None:
         routes.append(f"{spend_v:.2f} more spend in one purchase")
     if routes:
         text = " or ".join(routes) + f" within {days} days"
+    elif pace is not None:
+        need = f"{needed} purchases" if needed is not None else f"more than {max_k} purchases"
+        text = (
+            f"not within reach in {days} days at the customer's pace (about {pace[1]:.1f}"
+            f" purchases, {pace[2]:.2f} in that time): it would take {need}"
+        )
     else:
         text = f"more than {max_k} purchases within {days} days"
     return {
         "tier": target,
         "requirement": text,
+        "reachable": bool(routes),
         "purchases": purchases,
         "spend": spend_v,
         "within_days": days,

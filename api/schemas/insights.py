@@ -43,8 +43,18 @@ class NextBestActionPublic(BaseModel):
 class NextTierPublic(BaseModel):
     tier: Tier
     requirement: str = Field(description="what reaching it takes, in words")
-    purchases: int | None = Field(None, description="purchases of the usual size that suffice")
-    spend: float | None = Field(None, description="spend in one purchase that suffices")
+    reachable: bool = Field(
+        True,
+        description="whether a route is within the customer's reach: at most three times the "
+        "purchases, or a single purchase of at most three times the spend, they make at their "
+        "own pace in the window (false: the requirement says how far it is)",
+    )
+    purchases: int | None = Field(
+        None, description="purchases of the usual size that suffice (a reachable route)"
+    )
+    spend: float | None = Field(
+        None, description="spend in one purchase that suffices (a reachable route)"
+    )
     within_days: int | None = None
 
 

@@ -133,6 +133,40 @@ def test_next_tier_requirement_is_exact():
     assert out[0]["requirement"] == "more than 50 purchases within 30 days"
 
 
+def test_next_tier_states_only_routes_within_the_customers_reach():
+    """Three customers one route away from MVC: 5 purchases of 50, or one purchase of 300.
+    At a pace of 2 purchases (100 spent) both are within 3x; at 1 purchase (50 spent) neither
+    is (5 > 3 purchases, 300 > 150), and the row says so; at 0.5 purchases with a usual order
+    of 100, only the one purchase of 300 is."""
+    t = fitted_tiers()
+    tiers = np.array(["standard"] * 3, dtype=object)
+    need = float(t.thresholds_["mvc_clv"])
+    base = np.full(3, need - 50.0)
+
+    def after_purchases(k):  # each purchase adds 10 of value: 5 reach MVC
+        return base + 10 * k, base + 10 * k
+
+    def after_spend(s):  # one purchase worth s adds s / 6: 300 reaches MVC
+        return base + s / 6, base + s / 6
+
+    pace = (np.array([50.0, 50.0, 100.0]), np.array([2.0, 1.0, 0.5]), np.array([100.0, 50.0, 50.0]))
+    out = t.next_tier(tiers, after_purchases, after_spend, window_days=90, pace=pace)
+    both, none, spend = out
+    assert both is not None and none is not None and spend is not None
+    assert (both["purchases"], both["spend"], both["reachable"]) == (5, 300.0, True)
+    assert (
+        both["requirement"]
+        == "5 more purchases or 300.00 more spend in one purchase within 90 days"
+    )
+    assert (none["purchases"], none["spend"], none["reachable"]) == (None, None, False)
+    assert none["requirement"] == (
+        "not within reach in 90 days at the customer's pace (about 1.0 purchases, 50.00 in that"
+        " time): it would take 5 purchases"
+    )
+    assert (spend["purchases"], spend["spend"], spend["reachable"]) == (None, 300.0, True)
+    assert spend["requirement"] == "300.00 more spend in one purchase within 90 days"
+
+
 def test_lifecycle_rules():
     cfg = ValueConfig()
     stages = lifecycle_stage(

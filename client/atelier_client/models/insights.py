@@ -48,6 +48,7 @@ class RFMPublic(Model):
 class NextTierPublic(Model):
     tier: Literal["MVC", "MGC", "BZ", "standard"]
     requirement: str
+    reachable: bool = True
     purchases: int | None = None
     spend: float | None = None
     within_days: int | None = None
