@@ -19,7 +19,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -97,6 +98,33 @@ def _categories(frame: EventFrame, item_category: Mapping[str, str] | None) -> n
     return names[inv]
 
 
+@dataclass(frozen=True, slots=True)
+class Population:
+    """A run's population figures: for each customer of the summary (in its order) the needs
+    segment and the wallet, and the run summary's ``needs``, ``share_of_customer`` and
+    ``retention``. Rows get their fields from it chunk by chunk (:meth:`add_to`)."""
+
+    segment: np.ndarray
+    labels: dict[str, str]
+    spend: np.ndarray
+    wallet: np.ndarray
+    source: np.ndarray
+    share: np.ndarray
+    summary: dict[str, Any]
+
+    def add_to(self, rows: Sequence[dict[str, Any]], positions: np.ndarray) -> None:
+        """Add :data:`POPULATION_FIELDS` to ``rows``, the customers at ``positions``."""
+        for row, i in zip(rows, np.asarray(positions).tolist(), strict=True):
+            seg = self.segment[i]
+            row["needs_segment"] = seg
+            row["needs_label"] = self.labels.get(seg) if seg is not None else None
+            row["annual_spend"] = float(self.spend[i])
+            row["share_of_wallet"] = float(self.share[i])
+            row["wallet_estimate"] = float(self.wallet[i])
+            row["wallet_source"] = str(self.source[i])
+            row["wallet_gap"] = float(self.wallet[i] - self.spend[i])
+
+
 def differentiate(
     frame: EventFrame,
     s: CustomerSummary,
@@ -110,6 +138,23 @@ def differentiate(
 ) -> dict[str, Any]:
     """Add ``needs_segment``, ``needs_label`` and the share-of-wallet fields to ``rows`` (in the
     order of ``s``); return the summary's ``needs``, ``share_of_customer`` and ``retention``."""
+    found = population(frame, s, tier, clv, cfg, item_category=item_category, declared=declared)
+    found.add_to(rows, np.arange(len(rows)))
+    return found.summary
+
+
+def population(
+    frame: EventFrame,
+    s: CustomerSummary,
+    tier: np.ndarray,
+    clv: np.ndarray,
+    cfg: ValueConfig,
+    *,
+    item_category: Mapping[str, str] | None = None,
+    declared: Mapping[str, float] | None = None,
+) -> Population:
+    """Needs segments (fitted on the population), share of wallet and the tenant's KPI and
+    retention, from the events and the run's summary ``s``, tiers and CLV."""
     bought = (frame.type == "purchase") & (frame.timestamp < s.as_of)
     lines = frame.select(bought)
     idx = np.searchsorted(s.customer_id.astype(str), lines.customer_id.astype(str))
@@ -137,18 +182,8 @@ def differentiate(
             wallet[i], source[i] = max(float(amount), float(spend[i])), "declared"
     share = np.divide(spend, wallet, out=np.zeros_like(spend), where=wallet > 0)
 
-    for i, row in enumerate(rows):
-        seg = segment[i]
-        row["needs_segment"] = seg
-        row["needs_label"] = labels.get(seg) if seg is not None else None
-        row["annual_spend"] = float(spend[i])
-        row["share_of_wallet"] = float(share[i])
-        row["wallet_estimate"] = float(wallet[i])
-        row["wallet_source"] = str(source[i])
-        row["wallet_gap"] = float(wallet[i] - spend[i])
-
     purchases = (idx, lines, category, value)
-    return {
+    summary = {
         "needs": _needs_summary(needs, segment, tier, s.net_revenue, clv),
         "share_of_customer": share_of_customer(purchases, spend, wallet, tier, len(s)),
         "retention": {
@@ -165,6 +200,7 @@ def differentiate(
             for p in PERIODS
         },
     }
+    return Population(segment, labels, spend, wallet, source, share, summary)
 
 
 def _needs_summary(

@@ -242,6 +242,19 @@ def value_after(
     return after_purchases, after_spend
 
 
+def tiers_and_stages(
+    s: CustomerSummary, cfg: ValueConfig, tiers: ValueTiers, mt: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's tier and lifecycle stage (``mt``: :func:`population_metrics`'s)."""
+    tier = tiers.predict(mt["clv"], mt["net"], mt["gross_spend"], mt["p_alive"], mt["growth"])
+    trend = purchase_trend(
+        s.frequency, s.T, s.recent_repeat, s.trend_window, cfg.trend_min_expected
+    )
+    age_days = s.T * cfg.time_unit_days
+    stage = lifecycle_stage(s.frequency, age_days, mt["p_alive"], mt["churn"], trend, cfg)
+    return tier, stage
+
+
 def score_rows(
     s: CustomerSummary,
     models: ValueModels,
@@ -258,12 +271,8 @@ def score_rows(
     mt = metrics if metrics is not None else population_metrics(s, models, contacts)
     clv, net, predicted, spend = mt["clv"], mt["net"], mt["predicted"], mt["spend"]
     gross_spend, p_alive, churn = mt["gross_spend"], mt["p_alive"], mt["churn"]
-    tier = tiers.predict(clv, net, gross_spend, p_alive, mt["growth"])
+    tier, stage = tiers_and_stages(s, cfg, tiers, mt)
     headroom = tiers.peer_potential(gross_spend) - clv
-
-    trend = purchase_trend(x, T, s.recent_repeat, s.trend_window, cfg.trend_min_expected)
-    age_days = T * cfg.time_unit_days
-    stage = lifecycle_stage(x, age_days, p_alive, churn, trend, cfg)
     scores = rfm.transform(s.days_since_last, x + 1, s.order_value)
 
     after_purchases, after_spend = value_after(

@@ -1,13 +1,17 @@
 """The insights job on a synthetic tenant of many customers: wall time and peak memory.
 
-Events are generated straight into a columnar :class:`~core.records.EventFrame` (numpy arrays,
-no Python object per event), as ``store.events_frame`` hands them to the job; the job
-(:func:`training.insights.compute_insights`, the default settings) then fits, validates,
-segments and scores every customer. Reading the events out of a store is not measured here.
-Peak memory is the process's maximum resident set size; CPU seconds are reported beside the wall
-time because the shared machine's load moves the wall time more than the work.
+Events are generated straight into a columnar :class:`~core.records.EventFrame`, as
+``store.events_frame`` hands them to the job; the job then does what ``atelier insights`` does
+after reading them (:func:`training.insights.fit_insights` with the default settings: fit,
+validate, segment; then :func:`training.insights.write_run`: score, stage and commit the rows
+chunk by chunk in a fresh embedded store). Reading the events out of a store is not measured.
+``--mode all-rows`` runs the earlier path for comparison: every row built in memory
+(:func:`~training.insights.compute_insights`), then one ``put_insights``.
+Peak memory is the process's maximum resident set size (one process per mode, so the peaks are
+each its own); CPU seconds are reported beside the wall time because the shared machine's load
+moves the wall time more than the work.
 
-Run: ``.venv/bin/python load/bench_insights_scale.py --customers 1000000``
+Run: ``.venv/bin/python load/bench_insights_scale.py --customers 1000000 [--mode all-rows]``
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from core.records import EventFrame
-from training.insights import compute_insights
+from store.sqlite import SQLiteStore
+from training.insights import compute_insights, fit_insights, write_run
 
 DAY = 86400.0
 AS_OF = 1_764_547_200.0  # 2025-12-01T00:00:00Z
@@ -58,28 +65,51 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--mode", choices=["stream", "all-rows"], default="stream")
     args = parser.parse_args()
     t0 = time.perf_counter()
     frame = synthetic(args.customers)
     gen_s = time.perf_counter() - t0
-    rss_frame = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_frame = _rss_mb()
     categories = {f"i{k}": f"cat{k % 20}" for k in range(2000)}
-    t0, cpu0 = time.perf_counter(), _cpu()
-    res = compute_insights(frame, AS_OF, item_category=categories)
-    job_s, job_cpu = time.perf_counter() - t0, _cpu() - cpu0
+    events = len(frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "bench.sqlite3")
+        t0, cpu0 = time.perf_counter(), _cpu()
+        if args.mode == "stream":
+            fitted = fit_insights(frame, AS_OF, item_category=categories)
+            del frame  # as the job does: the fit is all the rows need
+            fit_s, rss_fit = time.perf_counter() - t0, _rss_mb()
+            write_run(store, "bench", fitted)
+            res = fitted.result
+        else:
+            res = compute_insights(frame, AS_OF, item_category=categories)
+            fit_s, rss_fit = time.perf_counter() - t0, _rss_mb()
+            store.put_insights("bench", res.to_dict(), res.rows, res.history())
+        job_s, job_cpu = time.perf_counter() - t0, _cpu() - cpu0
+        stored = sum(1 for _ in store.iter_insights_rows("bench"))
+        store.close()
     print(
         json.dumps(
             {
+                "mode": args.mode,
                 "customers": res.model["n_customers"],
-                "events": len(frame),
+                "rows_stored": stored,
+                "events": events,
                 "generate_seconds": round(gen_s, 1),
+                "fit_seconds": round(fit_s, 1),
                 "job_seconds": round(job_s, 1),
                 "job_cpu_seconds": round(job_cpu, 1),
                 "peak_rss_mb_after_events": round(rss_frame),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "peak_rss_mb_after_fit": round(rss_fit),
+                "peak_rss_mb": round(_rss_mb()),
                 "blend_weight": res.state["blend_weight"],
                 "needs_segments": len((res.needs_model or {}).get("segments", {})),
             }

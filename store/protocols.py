@@ -354,7 +354,30 @@ class InsightsStore(Protocol):
 
         ``history`` (customer id -> that run's entry, holding ``computed_at``) is appended to
         each customer's history and becomes visible together with the summary, never before.
+        (:meth:`stage_insights` then :meth:`commit_insights`, in one call.)
         """
+
+    @abstractmethod
+    def stage_insights(
+        self,
+        tenant: str,
+        run: str,
+        rows: dict[str, dict[str, Any]],
+        history: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Keep part of run ``run``'s rows and history entries aside, where no reader sees
+        them, until :meth:`commit_insights`: a job streams its rows here chunk by chunk instead
+        of holding them all. An erasure or merge meanwhile removes its customers from them."""
+
+    @abstractmethod
+    def commit_insights(self, tenant: str, run: str, summary: dict[str, Any]) -> None:
+        """Make run ``run`` the tenant's insights at once: its staged rows replace every row
+        and its history entries join each customer's history (under ``run``), with the
+        summary. Readers see the previous run whole until then, this one whole after."""
+
+    @abstractmethod
+    def discard_insights(self, tenant: str, run: str) -> None:
+        """Drop what run ``run`` staged (a job that failed); the current insights stay."""
 
     @abstractmethod
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +34,7 @@ from dialogue.facts import declared, open_complaints
 from insights.actions import Recommender, order_for_action, recover_action
 from insights.bgnbd import TRANSACTION_MODELS, _BuyTillYouDie
 from insights.config import ValueConfig
-from insights.differentiation import differentiate
+from insights.differentiation import Population, population
 from insights.gamma_gamma import GammaGammaModel
 from insights.lifecycle import STAGES
 from insights.pareto import pareto_report
@@ -48,6 +48,7 @@ from insights.rows import (
     run_rate,
     score_rows,
     summarize_for,
+    tiers_and_stages,
 )
 from insights.scoring import VALUE_EVENT_TYPES
 from insights.settings import load_value_config, with_overrides
@@ -72,6 +73,9 @@ HISTORY_FIELDS = (
 
 #: The profile fact an answer states a wallet in (money a year; the question bank's ``wallet``).
 WALLET_FACT = "wallet"
+
+#: Customers scored and written per step of a job run (:meth:`FittedRun.iter_rows`).
+ROW_CHUNK = 20_000
 
 #: Repeat buyers needed to fit Gamma-Gamma; below it spend is the population's mean order value.
 MIN_SPEND_CUSTOMERS = 10
@@ -116,21 +120,64 @@ class InsightsResult:
         }
 
     def history(self) -> dict[str, dict[str, Any]]:
-        """Each customer's entry of this run for their insights history (tier and stage
-        migrations): the figures a manager compares across runs, not the whole row."""
-        computed = iso_utc(self.computed_at)
-        out = {}
-        for cid, row in self.rows.items():
-            entry = {k: row.get(k) for k in HISTORY_FIELDS if k in row}
-            entry["action"] = row["next_best_action"]["action"]
-            entry["computed_at"] = computed
-            out[cid] = entry
-        return out
+        """Each customer's entry of this run for their insights history (see
+        :func:`history_entries`)."""
+        return history_entries(self.rows.values(), iso_utc(self.computed_at))
 
     def account_manager_list(self, customer_ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Rows (of ``customer_ids``, default all) ordered by what to do first."""
         ids = list(self.rows) if customer_ids is None else customer_ids
         return order_for_action([self.rows[c] for c in ids if c in self.rows])
+
+
+def history_entries(rows: Iterable[dict[str, Any]], computed_at: str) -> dict[str, dict[str, Any]]:
+    """Each customer's entry of a run for their insights history (tier and stage migrations):
+    the figures a manager compares across runs, not the whole row."""
+    out = {}
+    for row in rows:
+        entry = {k: row.get(k) for k in HISTORY_FIELDS if k in row}
+        entry["action"] = row["next_best_action"]["action"]
+        entry["computed_at"] = computed_at
+        out[row["customer_id"]] = entry
+    return out
+
+
+@dataclass(slots=True)
+class FittedRun:
+    """A run fitted on the whole population, before its rows: the models, the population
+    figures and the summary (``result``, without rows). :meth:`iter_rows` scores the customers
+    :data:`ROW_CHUNK` at a time, so a job holds one chunk of rows as Python objects, never all."""
+
+    s: CustomerSummary
+    models: ValueModels
+    tiers: ValueTiers
+    rfm: RFMScorer
+    contacts: np.ndarray
+    metrics: dict[str, np.ndarray]
+    population: Population
+    result: InsightsResult
+
+    def iter_rows(
+        self, recommend: Recommender | None = None, chunk: int = ROW_CHUNK
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every customer's row, in id order, a list of at most ``chunk`` at a time (the same
+        rows whatever ``chunk``: every figure is per customer once the run is fitted)."""
+        n = len(self.s)
+        for start in range(0, n, chunk):
+            idx = np.arange(start, min(start + chunk, n))
+            metrics = {k: v[idx] for k, v in self.metrics.items()}
+            rows, _ = score_rows(
+                self.s.take(idx),
+                self.models,
+                self.tiers,
+                self.rfm,
+                self.contacts[idx],
+                recommend,
+                self.result.computed_at,
+                metrics,
+            )
+            self.population.add_to(rows, idx)
+            yield rows
 
 
 def compute_insights(
@@ -167,6 +214,30 @@ def compute_insights(
     ValueError
         Fewer than ``config.min_customers`` customers with purchases before ``as_of``.
     """
+    fitted = fit_insights(
+        frame,
+        as_of,
+        config,
+        contacts=contacts,
+        item_category=item_category,
+        declared_wallets=declared_wallets,
+    )
+    result = fitted.result
+    result.rows = {r["customer_id"]: r for rows in fitted.iter_rows(recommend) for r in rows}
+    return result
+
+
+def fit_insights(
+    frame: EventFrame,
+    as_of: datetime | float,
+    config: ValueConfig | None = None,
+    *,
+    contacts: Mapping[str, float] | None = None,
+    item_category: Mapping[str, str] | None = None,
+    declared_wallets: Mapping[str, float] | None = None,
+) -> FittedRun:
+    """:func:`compute_insights` up to the rows: fit every model and population figure (the
+    same parameters), and score nobody yet."""
     cfg = config or ValueConfig()
     t_as_of = as_timestamp(as_of)
     s = summarize_for(frame, t_as_of, cfg)
@@ -214,17 +285,18 @@ def compute_insights(
     rfm = RFMScorer().fit(s.days_since_last, s.frequency + 1, s.order_value)
 
     computed_at = time.time()
-    rows, arrays = score_rows(s, models, tiers, rfm, contacts_arr, recommend, computed_at, mt)
-    population = differentiate(
+    tier, stage = tiers_and_stages(s, cfg, tiers, mt)
+    arrays = {"tier": tier, "stage": stage, "clv": mt["clv"], "net_revenue": s.net_revenue}
+    found = population(
         frame,
         s,
-        rows,
-        arrays["tier"],
-        arrays["clv"],
+        tier,
+        mt["clv"],
         cfg,
         item_category=item_category,
         declared=declared_wallets,
     )
+    summary = found.summary
 
     calibration = {
         "start": _iso_day(float(s.first_purchase.min())),
@@ -253,7 +325,7 @@ def compute_insights(
         "blend_weight": models.blend_weight,
         "activity": models.activity.to_dict() if models.activity is not None else None,
     }
-    return InsightsResult(
+    result = InsightsResult(
         as_of=t_as_of,
         computed_at=computed_at,
         state=state,
@@ -262,12 +334,13 @@ def compute_insights(
             **pareto_report(s.net_revenue),
             "profit": profit_report(profit(s, cfg, contacts_arr)),
         },
-        segments={**_segments(arrays), "by_needs": (population["needs"] or {}).get("segments")},
-        share_of_customer=population["share_of_customer"],
-        retention=population["retention"],
-        needs_model=(population["needs"] or {}).get("model"),
-        rows={r["customer_id"]: r for r in rows},
+        segments={**_segments(arrays), "by_needs": (summary["needs"] or {}).get("segments")},
+        share_of_customer=summary["share_of_customer"],
+        retention=summary["retention"],
+        needs_model=(summary["needs"] or {}).get("model"),
+        rows={},
     )
+    return FittedRun(s, models, tiers, rfm, contacts_arr, mt, found, result)
 
 
 def fit_transaction_model(s: CustomerSummary, cfg: ValueConfig) -> _BuyTillYouDie:
@@ -402,8 +475,11 @@ def run_insights_job(
 ) -> InsightsResult:
     """The insights job of the product (``atelier insights``, the demo, the benchmarks): the
     tenant's stored value configuration (with ``overrides``), its events before ``as_of``, one
-    fit and one atomic write of summary, rows and history. The run records the configuration
-    version it used, so every row of a run is on one version.
+    fit, then the rows scored and staged in the store :data:`ROW_CHUNK` customers at a time
+    and committed with the summary and history at once (readers see the previous run until
+    then; a failed run leaves it as it was). The run records the configuration version it
+    used, so every row of a run is on one version. The result's ``rows`` are empty: they are
+    in the store.
 
     Raises
     ------
@@ -420,7 +496,7 @@ def run_insights_job(
         if item.category
     }
     said = dialogue_inputs(store, tenant, t_as_of)
-    result = compute_insights(
+    fitted = fit_insights(
         frame,
         t_as_of,
         config,
@@ -428,11 +504,8 @@ def run_insights_job(
         contacts=said.contacts,
         declared_wallets=said.wallets,
     )
-    for cid, cases in said.complaints.items():  # recover first, as serving does
-        row = result.rows.get(cid)
-        action = recover_action(row, cases) if row is not None else None
-        if row is not None and action is not None:
-            row["next_best_action"] = action
+    del frame, categories  # the fit is all the rows need: the events go before scoring
+    result = fitted.result
     result.state["config_version"] = version
     result.model["config_version"] = version
     previous = store.get_insights_summary(tenant) or {}
@@ -442,8 +515,33 @@ def run_insights_job(
         previous.get("computed_at"),
         iso_utc(result.computed_at),
     )
-    store.put_insights(tenant, result.to_dict(), result.rows, result.history())
+    write_run(store, tenant, fitted, said.complaints)
     return result
+
+
+def write_run(
+    store: Store,
+    tenant: str,
+    fitted: FittedRun,
+    complaints: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> None:
+    """Score ``fitted``'s customers :data:`ROW_CHUNK` at a time (``recover`` first for open
+    ``complaints``, as serving does), stage each chunk's rows and history entries in the
+    store, and commit the run with its summary at once; a failure discards what was staged."""
+    run = iso_utc(fitted.result.computed_at)
+    try:
+        for rows in fitted.iter_rows(chunk=ROW_CHUNK):
+            for row in rows:
+                cases = (complaints or {}).get(row["customer_id"])
+                action = recover_action(row, cases) if cases else None
+                if action is not None:
+                    row["next_best_action"] = action
+            chunk = {row["customer_id"]: row for row in rows}
+            store.stage_insights(tenant, run, chunk, history_entries(rows, run))
+        store.commit_insights(tenant, run, fitted.result.to_dict())
+    except BaseException:
+        store.discard_insights(tenant, run)
+        raise
 
 
 @dataclass(slots=True)
@@ -526,9 +624,12 @@ def _run_point(kpi: dict[str, Any], at: str | None) -> dict[str, Any]:
 
 __all__ = [
     "DAY",
+    "FittedRun",
     "InsightsResult",
     "ValueConfig",
     "compute_insights",
+    "fit_insights",
     "order_for_action",
     "run_insights_job",
+    "write_run",
 ]

@@ -77,6 +77,7 @@ class RedisAliases(RedisConnection, AliasStore):
         target_times = pipe.hgetall(t + "cit:" + into)
         target_kinds = pipe.hgetall(t + "cik:" + into)
         target_answers = {q: loads(d) for q, d in pipe.hgetall(t + "ans:" + into).items()}
+        staging = sorted(pipe.smembers(t + "irows:staging"))  # a running job's staged rows
         pipe.multi()
         self._run(TOUCH_PORTFOLIOS_OF, [t, into, *srcs], client=pipe)  # the managers before
         counts = MergeCounts()
@@ -98,6 +99,8 @@ class RedisAliases(RedisConnection, AliasStore):
             pipe.sadd(t + "anscust", into)
         pipe.srem(t + "anscust", *srcs)
         pipe.hdel(t + "irows", *srcs)
+        for run in staging:
+            pipe.hdel(t + "irows:staged:" + run, *srcs)
         moved_aliases = [a for s in srcs for a in reads[s]["aka"]] + srcs
         pipe.hset(t + "aliases", mapping=dict.fromkeys(moved_aliases, into))
         pipe.sadd(t + "aka:" + into, *moved_aliases)

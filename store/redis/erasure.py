@@ -40,8 +40,12 @@ held = held + redis.call('DEL', p .. 'ciw:' .. cid, p .. 'cip:' .. cid, p .. 'ci
                          p .. 'cik:' .. cid)""",
         CustomerData.SERVING_VERSION: """
 held = held + redis.call('DEL', p .. 'cver:' .. cid)""",
+        # the row, and the one a running job has staged (it would land after the erasure)
         CustomerData.INSIGHTS: """
-held = held + redis.call('HDEL', p .. 'irows', cid)""",
+held = held + redis.call('HDEL', p .. 'irows', cid)
+for _, run in ipairs(redis.call('SMEMBERS', p .. 'irows:staging')) do
+  held = held + redis.call('HDEL', p .. 'irows:staged:' .. run, cid)
+end""",
         CustomerData.INSIGHTS_HISTORY: """
 held = held + redis.call('DEL', p .. 'ihist:' .. cid)""",
         CustomerData.CONFIGURATIONS: """

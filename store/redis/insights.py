@@ -1,10 +1,12 @@
 """Customer-value insights in Redis: ``insights`` (the summary), ``irows`` (customer -> row),
 ``ihist:<customer>`` (their entry at each run, a list), ``iruns`` (runs whose summary landed) and
-``iset:<name>`` (setting versions, a hash; ``iset:<name>:v`` the newest)."""
+``iset:<name>`` (setting versions, a hash; ``iset:<name>:v`` the newest).
+
+A job run streams its rows into ``irows:staged:<run>`` chunk by chunk, where no reader looks,
+and one MULTI/EXEC then renames that table to ``irows`` with the summary."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -14,6 +16,12 @@ from store.redis.connection import RedisConnection
 from store.redis.customers import TOUCH_ALL_PORTFOLIOS, TOUCH_PORTFOLIOS_OF
 
 _CHUNK = 5000
+#: A run's staged rows (``irows:staged:<run>``), renamed to ``irows`` when the run commits.
+STAGED = "irows:staged:"
+#: Runs being staged (an erasure removes its customer from their tables too).
+STAGING = "irows:staging"
+#: Staged runs that pushed history entries (listed in ``iruns`` when they commit).
+STAGED_HISTORY = "irows:staging:history"
 
 # KEYS: version counter, versions hash; ARGV: document. A new version and its document at once.
 _PUT_SETTING = """
@@ -31,31 +39,58 @@ class RedisInsights(RedisConnection, InsightsStore):
         rows: dict[str, dict[str, Any]],
         history: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        t = self._t(tenant)
-        summary_doc = dumps(summary)
         run = str(summary.get("computed_at", ""))
+        items = list(rows.items())
+        for start in range(0, max(len(items), 1), _CHUNK):
+            chunk = dict(items[start : start + _CHUNK])
+            self.stage_insights(tenant, run, chunk, history if start == 0 else None)
+        self.commit_insights(tenant, run, summary)
+
+    def stage_insights(
+        self,
+        tenant: str,
+        run: str,
+        rows: dict[str, dict[str, Any]],
+        history: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        t = self._t(tenant)
+        self.r.sadd(t + STAGING, run)  # first: an erasure meanwhile looks in its table too
         items = [(cid, dumps(row)) for cid, row in rows.items()]
-        # Written under a temporary key, then renamed: readers never see a half-written table.
-        tmp = t + "irows:tmp:" + uuid.uuid4().hex
         for start in range(0, len(items), _CHUNK):
-            self.r.hset(tmp, mapping=dict(items[start : start + _CHUNK]))
-        # History entries go first; readers show only runs listed in `iruns`, which is set in
-        # the same transaction as the summary, so a run that fails midway leaves none visible.
+            self.r.hset(t + STAGED + run, mapping=dict(items[start : start + _CHUNK]))
+        # History entries go in at once; readers show only runs listed in `iruns`, which is set
+        # in the same transaction as the summary, so a run that fails midway leaves none visible.
         entries = list((history or {}).items())
         for start in range(0, len(entries), _CHUNK):
             pipe = self.r.pipeline(transaction=False)
             for cid, entry in entries[start : start + _CHUNK]:
                 pipe.rpush(t + "ihist:" + cid, dumps({**entry, "_run": run}))
             pipe.execute()
+        if entries:
+            self.r.sadd(t + STAGED_HISTORY, run)
+
+    def commit_insights(self, tenant: str, run: str, summary: dict[str, Any]) -> None:
+        t = self._t(tenant)
+        with_history = bool(self.r.sismember(t + STAGED_HISTORY, run))
         pipe = self.r.pipeline(transaction=True)
         self._run(TOUCH_ALL_PORTFOLIOS, [t], client=pipe)
-        if items:
-            pipe.rename(tmp, t + "irows")
+        if self.r.exists(t + STAGED + run):
+            pipe.rename(t + STAGED + run, t + "irows")  # the whole table at once
         else:
             pipe.delete(t + "irows")
-        pipe.set(t + "insights", summary_doc)
-        if entries:
+        pipe.set(t + "insights", dumps(summary))
+        if with_history:
             pipe.sadd(t + "iruns", run)
+        pipe.srem(t + STAGING, run)
+        pipe.srem(t + STAGED_HISTORY, run)
+        pipe.execute()
+
+    def discard_insights(self, tenant: str, run: str) -> None:
+        t = self._t(tenant)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.delete(t + STAGED + run)
+        pipe.srem(t + STAGING, run)
+        pipe.srem(t + STAGED_HISTORY, run)
         pipe.execute()
 
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:

@@ -44,6 +44,7 @@ _LEFT = (
     "answers",
     "configurations",
     "insights_rows",
+    "insights_staged",
     "insights_history",
     "customers",
 )

@@ -30,7 +30,8 @@ _STATEMENTS = erasure_steps(
         CustomerData.EVENTS: _rows("events"),  # the event id is its key: ids go with the rows
         CustomerData.HISTORY: _rows("customer_items"),
         CustomerData.SERVING_VERSION: _rows("customer_versions"),
-        CustomerData.INSIGHTS: _rows("insights_rows"),
+        # the row, and the one a running job has staged (it would land after the erasure)
+        CustomerData.INSIGHTS: _rows("insights_rows") + "; " + _rows("insights_staged"),
         CustomerData.INSIGHTS_HISTORY: _rows("insights_history"),
         CustomerData.CONFIGURATIONS: _rows("configurations"),
         CustomerData.CONTACTS: _rows("contacts"),

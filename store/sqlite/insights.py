@@ -1,8 +1,12 @@
 """Customer-value insights in the embedded store: the tenant's summary, per-customer rows, each
-customer's row at every run (history) and the versioned insights settings."""
+customer's row at every run (history) and the versioned insights settings.
+
+A job run streams its rows and history entries into ``insights_staged`` chunk by chunk, where
+no reader looks, and one transaction then swaps them in with the summary."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,6 +20,8 @@ _UPSERT_ROW = (
     " ON CONFLICT (tenant, customer_id) DO UPDATE SET doc = excluded.doc"
 )
 _PAGE = 2000
+#: Staged rows older than this belong to a job that died: the next commit drops them.
+STALE_STAGING_S = 24 * 3600.0
 
 
 class SQLiteInsights(SQLiteConnection, InsightsStore):
@@ -26,24 +32,56 @@ class SQLiteInsights(SQLiteConnection, InsightsStore):
         rows: dict[str, dict[str, Any]],
         history: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        summary_doc = dumps(summary)
-        row_docs = [(tenant, cid, dumps(row)) for cid, row in rows.items()]
         run = str(summary.get("computed_at", ""))
-        history_docs = [(tenant, cid, run, dumps(e)) for cid, e in (history or {}).items()]
+        self.stage_insights(tenant, run, rows, history)
+        self.commit_insights(tenant, run, summary)
+
+    def stage_insights(
+        self,
+        tenant: str,
+        run: str,
+        rows: dict[str, dict[str, Any]],
+        history: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        now = time.time()
+        docs = [(tenant, run, "row", cid, dumps(row), now) for cid, row in rows.items()]
+        docs += [(tenant, run, "history", cid, dumps(e), now) for cid, e in (history or {}).items()]
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO insights_staged"
+                " (tenant, run, kind, customer_id, doc, staged_at) VALUES (?, ?, ?, ?, ?, ?)",
+                docs,
+            )
+
+    def commit_insights(self, tenant: str, run: str, summary: dict[str, Any]) -> None:
         with self._write() as db:  # one transaction: the run lands whole or not at all
             db.execute(
                 "INSERT INTO insights_summary (tenant, doc) VALUES (?, ?)"
                 " ON CONFLICT (tenant) DO UPDATE SET doc = excluded.doc",
-                (tenant, summary_doc),
+                (tenant, dumps(summary)),
             )
             db.execute("DELETE FROM insights_rows WHERE tenant = ?", (tenant,))
             touch_all_portfolios(db, tenant)
-            db.executemany(_UPSERT_ROW, row_docs)
-            db.executemany(
-                "INSERT OR REPLACE INTO insights_history (tenant, customer_id, run, doc)"
-                " VALUES (?, ?, ?, ?)",
-                history_docs,
+            db.execute(
+                "INSERT INTO insights_rows (tenant, customer_id, doc) SELECT tenant, customer_id,"
+                " doc FROM insights_staged WHERE tenant = ? AND run = ? AND kind = 'row'",
+                (tenant, run),
             )
+            db.execute(
+                "INSERT OR REPLACE INTO insights_history (tenant, customer_id, run, doc)"
+                " SELECT tenant, customer_id, run, doc FROM insights_staged"
+                " WHERE tenant = ? AND run = ? AND kind = 'history'",
+                (tenant, run),
+            )
+            # this run's staging, and what a job that died long ago left behind
+            db.execute(
+                "DELETE FROM insights_staged WHERE tenant = ? AND (run = ? OR staged_at < ?)",
+                (tenant, run, time.time() - STALE_STAGING_S),
+            )
+
+    def discard_insights(self, tenant: str, run: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM insights_staged WHERE tenant = ? AND run = ?", (tenant, run))
 
     def get_insights_summary(self, tenant: str) -> dict[str, Any] | None:
         row = (

@@ -280,6 +280,16 @@ def service_secrets(db: sqlite3.Connection) -> None:
     )
 
 
+def insights_staging(db: sqlite3.Connection) -> None:
+    """9: ``insights_staged``, a job run's rows and history entries until the run commits."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS insights_staged (tenant TEXT NOT NULL, run TEXT NOT NULL,"
+        " kind TEXT NOT NULL, customer_id TEXT NOT NULL, doc TEXT NOT NULL,"
+        " staged_at REAL NOT NULL, PRIMARY KEY (tenant, run, kind, customer_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX insights_staged_by_customer ON insights_staged (tenant, customer_id)")
+
+
 #: The schema's history, oldest first; a file's ``user_version`` counts how many it has run.
 MIGRATIONS: tuple[Migration, ...] = (
     schema,
@@ -290,6 +300,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     insights_history,
     dialogue,
     service_secrets,
+    insights_staging,
 )
 
 

@@ -3,6 +3,7 @@ scans, versioned settings."""
 
 from __future__ import annotations
 
+from core.records import Customer
 from store.base import Store
 
 
@@ -59,3 +60,28 @@ def test_rows_of_several_customers_at_once(store: Store) -> None:
     assert (
         store.get_insights_rows("other", ["c0003"]) == {} and store.get_insights_rows("t", []) == {}
     )
+
+
+def test_a_staged_run_is_unseen_until_it_commits_whole(store: Store) -> None:
+    store.put_insights("t", {"computed_at": "r0"}, {"old": {"tier": "BZ"}})
+    store.stage_insights("t", "r1", {"a": {"tier": "MVC"}}, {"a": {"tier": "MVC", "n": 1}})
+    store.stage_insights("t", "r1", {"b": {"tier": "BZ"}, "gone": {"tier": "BZ"}})
+    # readers still see the previous run, whole: rows, summary and history
+    assert store.get_insights_summary("t") == {"computed_at": "r0"}
+    assert [c for c, _ in store.iter_insights_rows("t")] == ["old"]
+    assert store.get_insights_row("t", "a") is None and store.get_insights_history("t", "a") == []
+    store.put_customer("t", Customer("gone"))
+    assert store.erase_customer("t", "gone")  # erased while staged: never lands
+
+    store.commit_insights("t", "r1", {"computed_at": "r1"})
+
+    assert store.get_insights_summary("t") == {"computed_at": "r1"}
+    assert dict(store.iter_insights_rows("t")) == {"a": {"tier": "MVC"}, "b": {"tier": "BZ"}}
+    assert store.get_insights_history("t", "a") == [{"tier": "MVC", "n": 1}]
+    # a failed run leaves nothing
+    store.stage_insights("t", "r2", {"c": {"tier": "MVC"}}, {"c": {"tier": "MVC"}})
+    store.discard_insights("t", "r2")
+    store.commit_insights("t", "r3", {"computed_at": "r3"})  # a run without rows empties the table
+    assert list(store.iter_insights_rows("t")) == []
+    assert store.get_insights_history("t", "c") == []
+    assert store.get_insights_summary("other") is None  # tenants apart
