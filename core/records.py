@@ -181,3 +181,72 @@ class EventFrame:
             self.quantity[mask],
             self.value[mask],
         )
+
+
+class FrameBuilder:
+    """Build an :class:`EventFrame` from rows as they are read, without a Python object per
+    event: numbers go into float64 chunks, and each distinct id or type string is kept once
+    (the read's own copy of a repeated id is dropped with its chunk).
+
+    Examples
+    --------
+    >>> b = FrameBuilder(chunk=2)
+    >>> for n in range(3):
+    ...     b.add("c1", f"i{n % 2}", "view", float(n), None, 9.5)
+    >>> f = b.frame()
+    >>> f.item_id.tolist(), f.quantity.tolist(), f.customer_id[0] is f.customer_id[2]
+    (['i0', 'i1', 'i0'], [nan, nan, nan], True)
+    """
+
+    def __init__(self, chunk: int = 65536) -> None:
+        self.chunk = chunk
+        self._strings: dict[str, str] = {}
+        self._rows: list[tuple[str, str, str, float, float, float]] = []
+        self._parts: list[EventFrame] = []
+
+    def add(
+        self,
+        customer_id: str,
+        item_id: str | None,
+        type_: str,
+        timestamp: float,
+        quantity: float | None,
+        value: float | None,
+    ) -> None:
+        """One event's fields (``None`` item: ``""``; ``None`` quantity or value: NaN)."""
+        keep = self._strings.setdefault
+        self._rows.append(
+            (
+                keep(customer_id, customer_id),
+                keep(item_id or "", item_id or ""),
+                keep(type_, type_),
+                timestamp,
+                np.nan if quantity is None else quantity,
+                np.nan if value is None else value,
+            )
+        )
+        if len(self._rows) >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        cust, item, typ, ts, qty, val = zip(*self._rows, strict=True)
+        self._rows = []
+        self._parts.append(
+            EventFrame(
+                np.array(cust, dtype=object),
+                np.array(item, dtype=object),
+                np.array(typ, dtype=object),
+                np.array(ts, dtype=np.float64),
+                np.array(qty, dtype=np.float64),
+                np.array(val, dtype=np.float64),
+            )
+        )
+
+    def frame(self) -> EventFrame:
+        """Every event added, in the order added."""
+        self._flush()
+        frame = EventFrame.concat(self._parts)
+        self._parts = []
+        return frame

@@ -11,21 +11,30 @@ Peak memory is the process's maximum resident set size (one process per mode, so
 each its own); CPU seconds are reported beside the wall time because the shared machine's load
 moves the wall time more than the work.
 
-Run: ``.venv/bin/python load/bench_insights_scale.py --customers 1000000 [--mode all-rows]``
+``--mode cli`` is the product path end to end: the events are stored in an embedded store
+(``add_events``, 50,000 a batch, with each event's item so the history rows are written too),
+then ``atelier insights --tenant bench`` runs as its own process, reading them back; its wall
+time and peak memory are the child process's.
+
+Run: ``.venv/bin/python load/bench_insights_scale.py --customers 1000000 [--mode all-rows|cli]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from core.records import EventFrame
+from core.records import Event, EventFrame, Item
 from store.sqlite import SQLiteStore
 from training.insights import compute_insights, fit_insights, write_run
 
@@ -65,6 +74,54 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def through_the_cli(frame: EventFrame, categories: dict[str, str]) -> dict[str, float]:
+    """Store ``frame`` in a fresh embedded store, then time ``atelier insights`` on it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "atelier.sqlite3")
+        store.upsert_items("bench", [Item(i, category=c) for i, c in categories.items()])
+        t0 = time.perf_counter()
+        for start in range(0, len(frame), 50_000):
+            part = frame.select(np.arange(start, min(start + 50_000, len(frame))))
+            events = [
+                Event(f"e{start + k}", c, t, ts, item_id=i, value=v)
+                for k, (c, i, t, ts, v) in enumerate(
+                    zip(
+                        part.customer_id.tolist(),
+                        part.item_id.tolist(),
+                        part.type.tolist(),
+                        part.timestamp.tolist(),
+                        part.value.tolist(),
+                        strict=True,
+                    )
+                )
+            ]
+            store.add_events("bench", events, [1.0] * len(events))
+        store_s = time.perf_counter() - t0
+        store.close()
+        as_of = datetime.fromtimestamp(AS_OF, tz=UTC).isoformat()
+        env = {**os.environ, "ATELIER_STORE": "embedded", "ATELIER_DATA_DIR": tmp}
+        cli = Path(sys.executable).parent / "atelier"
+        t0 = time.perf_counter()
+        subprocess.run(
+            [str(cli), "insights", "--tenant", "bench", "--as-of", as_of],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        job_s = time.perf_counter() - t0
+        child = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rows = sum(
+            1 for _ in SQLiteStore(Path(tmp) / "atelier.sqlite3").iter_insights_rows("bench")
+        )
+    return {
+        "store_seconds": round(store_s, 1),
+        "job_seconds": round(job_s, 1),
+        "job_cpu_seconds": round(child.ru_utime + child.ru_stime, 1),
+        "job_peak_rss_mb": round(child.ru_maxrss / 1024),
+        "rows_stored": rows,
+    }
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -72,7 +129,7 @@ def _rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--mode", choices=["stream", "all-rows"], default="stream")
+    parser.add_argument("--mode", choices=["stream", "all-rows", "cli"], default="stream")
     args = parser.parse_args()
     t0 = time.perf_counter()
     frame = synthetic(args.customers)
@@ -80,6 +137,10 @@ def main() -> None:
     rss_frame = _rss_mb()
     categories = {f"i{k}": f"cat{k % 20}" for k in range(2000)}
     events = len(frame)
+    if args.mode == "cli":
+        print(json.dumps({"mode": "cli", "customers": args.customers, "events": events,
+                          **through_the_cli(frame, categories)}))  # fmt: skip
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "bench.sqlite3")
         t0, cpu0 = time.perf_counter(), _cpu()

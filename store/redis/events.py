@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import Unavailable
-from core.records import Event, EventFrame, kind_bit
+from core.records import Event, EventFrame, FrameBuilder, kind_bit
 from store.codec import decode_event, event_doc, loads
 from store.protocols import CustomerItems, EventStore, ServingVersions
 from store.redis.connection import RedisConnection
@@ -162,31 +162,18 @@ class RedisEvents(RedisConnection, EventStore):
         before: float | None = None,
     ) -> EventFrame:
         wanted = set(types) if types is not None else None
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
-        cust, item, typ, ts, qty, val = columns
+        # Document by document into numpy chunks (FrameBuilder keeps each distinct id once):
+        # a job over millions of events never holds them all as Python objects.
+        frame = FrameBuilder()
         for doc in self._event_docs(tenant):
             d = loads(doc)  # the fields of store.codec.event_doc, read without building Events
             if (wanted is not None and d["t"] not in wanted) or (
                 before is not None and d["ts"] >= before
             ):
                 continue
-            cust.append(d["c"])
-            item.append(d["it"] or "")
-            typ.append(d["t"])
-            ts.append(d["ts"])
-            qty.append(np.nan if d["q"] is None else d["q"])
-            val.append(np.nan if d["v"] is None else d["v"])
-        if not ts:
-            return EventFrame.empty()
-        order = np.argsort(np.asarray(ts), kind="stable")
-        return EventFrame(
-            customer_id=np.array(cust, dtype=object)[order],
-            item_id=np.array(item, dtype=object)[order],
-            type=np.array(typ, dtype=object)[order],
-            timestamp=np.asarray(ts, dtype=np.float64)[order],
-            quantity=np.asarray(qty, dtype=np.float64)[order],
-            value=np.asarray(val, dtype=np.float64)[order],
-        )
+            frame.add(d["c"], d["it"], d["t"], d["ts"], d["q"], d["v"])
+        built = frame.frame()
+        return built.select(np.argsort(built.timestamp, kind="stable"))
 
     def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
         wanted = set(types) if types is not None else None

@@ -12,9 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from core.records import Event, EventFrame, kind_bit
+from core.records import Event, EventFrame, FrameBuilder, kind_bit
 from store.codec import event_from_row, event_row
 from store.protocols import CustomerItems, EventStore, ServingVersions
 from store.sqlite.connection import SQLiteConnection, bump
@@ -161,18 +159,12 @@ class SQLiteEvents(SQLiteConnection, EventStore):
         if before is not None:
             sql += " AND ts < ?"
             args.append(before)
-        rows = self._db().execute(sql + " ORDER BY ts", args).fetchall()
-        if not rows:
-            return EventFrame.empty()
-        cust, item, typ, ts, qty, val = zip(*rows, strict=True)
-        return EventFrame(
-            customer_id=np.array(cust, dtype=object),
-            item_id=np.array([i or "" for i in item], dtype=object),
-            type=np.array(typ, dtype=object),
-            timestamp=np.array(ts, dtype=np.float64),
-            quantity=np.array([np.nan if q is None else q for q in qty], dtype=np.float64),
-            value=np.array([np.nan if v is None else v for v in val], dtype=np.float64),
-        )
+        # Row by row into numpy chunks: a job over millions of events never holds them all
+        # as Python tuples (FrameBuilder keeps each distinct id once).
+        frame = FrameBuilder()
+        for row in self._db().execute(sql + " ORDER BY ts", args):
+            frame.add(*row)
+        return frame.frame()
 
     def iter_events(self, tenant: str, types: Sequence[str] | None = None) -> Iterator[Event]:
         rows = self._db().execute(
