@@ -2,8 +2,9 @@
 default ``atelier train`` (``--model auto``), and the answers of ``RecommendationService`` scored
 (:mod:`load.quality`).
 
-Split: ``recommenders``' ``python_stratified_split`` (random 75/25 per user, seed 42),
-reimplemented in :func:`training.evaluation.recommenders_stratified_split`. Training rows go in as
+Split: ``recommenders``' ``python_stratified_split`` (random 75/25 per item, seed 42, the
+protocol of issue 11 and of ``atelier evaluate --dataset ml-100k``), reimplemented in
+:func:`training.evaluation.stratified_split`. Training rows go in as
 ``rating`` events with their stars (``--as purchase``: as purchases). The search sees only the
 training events; the test part is used once, to score. Beside it, on the same split and offline:
 popularity, plain binary EASE (λ=500 on ML-100K, 200 on latest-small), implicit ALS and, on
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from load.quality import baselines, report, served_metrics
 from training.datasets import movielens_100k, movielens_latest_small
-from training.evaluation import recommenders_stratified_split
+from training.evaluation import stratified_split
 
 BIVAE = {"map@10": 0.1461, "ndcg@10": 0.4751, "precision@10": 0.4118, "recall@10": 0.2191}
 
@@ -37,7 +38,7 @@ def main() -> None:
     args = ap.parse_args()
     small = args.dataset == "ml-latest-small"
     frame = movielens_latest_small() if small else movielens_100k()
-    train, test = recommenders_stratified_split(frame.customer_id, 0.75, seed=42)
+    train, test = stratified_split(frame.item_id, 0.75, seed=42)
     served, meta, split = served_metrics(frame, train, test, args.kind, args.budget)
     rows = baselines(split, 200.0 if small else 500.0)
     if not small:

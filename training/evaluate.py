@@ -19,9 +19,9 @@ from recommender.interactions import InteractionWeights
 from training.evaluation import (
     evaluate_model,
     format_table,
-    ms_stratified_split,
     save_json,
     split_frame_masks,
+    stratified_split,
 )
 from training.train import TrainConfig, choose
 from training.tuning import AUTO_FAMILIES, fit_family
@@ -43,7 +43,7 @@ def protocol_masks(
         test = (ts >= cut) & (ts < end if end is not None else True)
         return ts < cut, test & (frame.type.astype(str) == "purchase")
     if protocol == "ms":
-        return ms_stratified_split(frame.customer_id, frame.item_id, 0.75, 42)
+        return stratified_split(frame.item_id, 0.75, seed=42)
     raise ValueError(f"protocol must be 'temporal' or 'ms', not {protocol!r}")
 
 

@@ -12,7 +12,7 @@ with binary relevance): averaged over customers that have at least one relevant 
 
 Protocols:
 
-- :func:`ms_stratified_split` - Microsoft Recommenders' ``python_stratified_split`` (random,
+- :func:`stratified_split` - Microsoft Recommenders' ``python_stratified_split`` (random 75/25,
   stratified per item, seed 42), reproduced with numpy.
 - temporal (``training.evaluate.protocol_masks``) - train before a cut date, test in a window
   after it; only items new to each customer are relevant (cross-sell).
@@ -91,34 +91,6 @@ def ranking_metrics(
     }
 
 
-def ms_stratified_split(
-    users: np.ndarray, items: np.ndarray, ratio: float = 0.75, seed: int = 42, by: str = "item"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean (train, test) masks of ``python_stratified_split(ratio, filter_by=by, seed)``.
-
-    Rows must be in the original file order (the random draw is per row). Within each group,
-    rows are ordered by ``np.random.rand`` drawn after ``np.random.seed(seed)``, and the first
-    ``round(ratio * count)`` (numpy's half-to-even rounding, as pandas) go to train.
-    """
-    key = items if by == "item" else users
-    rng_state = np.random.get_state()
-    try:
-        np.random.seed(seed)
-        draw = np.random.rand(len(key))
-    finally:
-        np.random.set_state(rng_state)
-    _, group = np.unique(np.asarray(key), return_inverse=True)
-    order = np.lexsort((draw, group))
-    g_sorted = group[order]
-    counts = np.bincount(group)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(len(order)) - starts[g_sorted] + 1
-    threshold = np.round(ratio * counts[g_sorted])
-    train = np.zeros(len(key), dtype=bool)
-    train[order] = rank <= threshold
-    return train, ~train
-
-
 @dataclass
 class Split:
     """A train matrix and the relevant test items, in the same customer and item index spaces;
@@ -189,17 +161,18 @@ def save_json(path: str | Path, payload: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(payload, indent=2, sort_keys=True))
 
 
-def recommenders_stratified_split(
+def stratified_split(
     groups: np.ndarray, ratio: float = 0.75, seed: int = 42
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean (train, test) masks of ``recommenders``' ``python_stratified_split`` (random,
-    ``filter_by`` the ``groups`` given: users by default there).
+    """Boolean (train, test) masks of Microsoft Recommenders' ``python_stratified_split``
+    (random, stratified by ``groups``: pass the item ids for the per-item split the ML
+    benchmarks use, the customer ids for per-customer).
 
     Rows in the original order; ``np.random.seed(seed)`` then one ``rand`` per row; within each
     group rows sorted by that draw, and a row whose rank / group size is at most ``ratio`` goes
-    to train (so a group of 2 sends 1 row to train, a group of 4 sends 3).
+    to train (so a group of 2 sends 1 row to train, a group of 4 sends 3, a group of 1 none).
 
-    >>> train, test = recommenders_stratified_split(np.array(["a", "a", "b", "b", "b", "b"]))
+    >>> train, test = stratified_split(np.array(["a", "a", "b", "b", "b", "b"]))
     >>> int(train[:2].sum()), int(train[2:].sum())
     (1, 3)
     """

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from core.errors import MissingExtra
 from recommender.interactions import DEFAULT_TYPE_WEIGHTS, InteractionWeights
 from recommender.models import FAMILIES, Recommender
+from recommender.models.neighbours import spd_inverse
 from training.evaluation import Split, evaluate_model
 from training.validation import Validation, mean_metrics
 
@@ -111,15 +112,17 @@ _INVERSE_SECONDS_PER_CUBE: list[float] = []
 
 def inverse_seconds(n: int) -> float:
     """Measured cost model of the dense families: seconds of one ``n x n`` inverse here,
-    extrapolated as ``n³`` from the fastest of three timed 1000 x 1000 inverses (measured once
-    per process; the fastest, because the machine's other load only ever adds time)."""
+    extrapolated as ``n³`` from the fastest of three timed 1000 x 1000 inverses by the solver
+    the dense families use (measured once per process; the fastest, because the machine's other
+    load only ever adds time)."""
     if not _INVERSE_SECONDS_PER_CUBE:
         a = np.random.default_rng(0).random((1000, 1000))
         g = a @ a.T + 1000.0 * np.eye(1000)
         best = float("inf")
         for _ in range(3):
+            work = g.copy()
             start = time.perf_counter()
-            np.linalg.inv(g)
+            spd_inverse(work)
             best = min(best, time.perf_counter() - start)
         _INVERSE_SECONDS_PER_CUBE.append(best / 1000.0**3)
     return _INVERSE_SECONDS_PER_CUBE[0] * float(n) ** 3

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from recommender.models.base import Recommender, expect_array
 
@@ -169,6 +170,40 @@ def head_items(user_items: sp.csr_matrix, head: int | None) -> np.ndarray:
     return np.sort(order[:head])
 
 
+def spd_inverse(a: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (LAPACK ``potrf`` and
+    ``potri``), about three times faster than ``np.linalg.inv``'s LU at catalog sizes; ``a`` is
+    overwritten. A matrix that is not positive definite (no penalty on a singular Gram) falls
+    back to LU.
+
+    >>> a = np.array([[4.0, 2.0, 0.0], [2.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    >>> np.round(spd_inverse(a.copy()) @ a, 12) + 0.0
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    a = np.asarray(a, dtype=np.float64, order="F")
+    factor, info = lapack.dpotrf(a, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        return np.asarray(np.linalg.inv(a))
+    inv, info = lapack.dpotri(factor, lower=1, overwrite_c=1)
+    if info != 0:
+        return np.asarray(np.linalg.inv(a))
+    _mirror_lower(inv)
+    return np.asarray(inv)
+
+
+def _mirror_lower(a: np.ndarray, block: int = 1024) -> None:
+    """Copy the lower triangle of square ``a`` onto its upper one in place, a block of rows at
+    a time (no second ``n x n`` copy)."""
+    n = a.shape[0]
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        diag = a[i0:i1, i0:i1]
+        diag[:] = np.tril(diag) + np.tril(diag, -1).T
+        a[i0:i1, i1:] = a[i1:, i0:i1].T
+
+
 def _dense_weights(
     x: sp.csr_matrix, l2: float, dropout: float, zero_diagonal: bool, head: int | None
 ) -> np.ndarray:
@@ -179,7 +214,7 @@ def _dense_weights(
     gram = (xs.T @ xs).toarray()
     lam = l2 + dropout / (1.0 - dropout) * np.diag(gram)
     gram[np.diag_indices(len(keep))] += lam
-    p = np.linalg.inv(gram)
+    p = spd_inverse(gram)
     if zero_diagonal:
         sub = -p / np.diag(p)[None, :]
         sub[np.diag_indices(len(keep))] = 0.0

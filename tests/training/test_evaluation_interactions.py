@@ -22,9 +22,9 @@ from recommender.models import EASE, Recommender
 from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
 from training.evaluation import (
     evaluate_model,
-    ms_stratified_split,
     ranking_metrics,
     split_frame_masks,
+    stratified_split,
 )
 from training.train import TrainConfig, train_from_frame
 
@@ -48,12 +48,13 @@ def test_metrics_hand_computed() -> None:
 
 def test_stratified_split_per_item_counts() -> None:
     items = np.repeat(np.arange(5), [1, 2, 4, 6, 10])
-    users = np.arange(len(items))
-    train, test = ms_stratified_split(users, items, 0.75, 42)
-    # round half to even as pandas: 0.75 -> 1, 1.5 -> 2, 3 -> 3, 4.5 -> 4, 7.5 -> 8
-    assert np.bincount(items[train]).tolist() == [1, 2, 3, 4, 8]
+    train, test = stratified_split(items, 0.75, 42)
+    # a row goes to train when its rank / group size <= 0.75: 0 of 1, 1 of 2, 3 of 4, 4 of 6
+    # (5/6 > 0.75), 7 of 10
+    assert np.bincount(items[train], minlength=5).tolist() == [0, 1, 3, 4, 7]
     assert not np.any(train & test)
-    again, _ = ms_stratified_split(users, items, 0.75, 42)
+    assert (train | test).all()
+    again, _ = stratified_split(items, 0.75, 42)
     assert np.array_equal(train, again)
 
 
