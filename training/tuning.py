@@ -373,7 +373,11 @@ class _Budgeted:
         head = self.head if fam in DENSE_FAMILIES else None
         fit_params = dict(params, head=head) if head else params
         result = _trial(self.validation.splits(self.weightings[wname]), fam, fit_params, self.k)
-        result.update(weighting=wname, stage=stage)
+        # the head is how the search affords a trial, not a parameter of the model it chooses:
+        # the chosen one is refitted on the whole catalog
+        result.update(params=params, weighting=wname, stage=stage)
+        if head:
+            result["head"] = head
         self.trials.append(result)
         self.fit_s[fam] = max(self.fit_s.get(fam, 0.0), result["seconds"])
         self.bar.update(1)
@@ -418,14 +422,14 @@ def search_auto(
     Stage 0 fits each family's :data:`PROBES` point on the first weighting (the service's own);
     families below :data:`KEEP_SHARE` of the best are dropped. Stage 1 probes every other
     weighting for the best family, and the two it ranks best for the other kept families; each
-    family keeps its best weighting; stage 2
-    runs the :data:`GRIDS` of the kept families on it, best family first. Every trial is
-    averaged over the plan's folds. Dense families are skipped above :data:`EASE_MAX_ITEMS`
-    items and fitted on the head of the catalog that makes one fit cost about a fifteenth of
-    ``budget_s`` (:func:`dense_head`, measured here). A candidate whose expected cost (its
-    family's slowest fit) no longer fits the budget is skipped and listed in ``skipped``.
-    Popularity's metrics on the same slice are the ``baseline``. The three best candidates are
-    scored again on the confirmation folds (:meth:`_Budgeted.confirm`) before one is chosen.
+    family keeps its best weighting; stage 2 runs the :data:`GRIDS` of the kept families on it,
+    best family first. Every trial is averaged over the plan's folds. Dense families are skipped
+    above :data:`EASE_MAX_ITEMS` items and fitted on the head of the catalog that makes one fit
+    cost about a fifteenth of ``budget_s`` (:func:`dense_head`, measured here; the chosen one is
+    refitted whole). A candidate whose expected cost (its family's slowest fit) no longer fits
+    the budget is skipped and listed in ``skipped``. Popularity's metrics on the same slice are
+    the ``baseline``. The three best candidates are scored again on the confirmation folds
+    (:meth:`_Budgeted.confirm`) before one is chosen.
     """
     weightings = list(weightings or weighting_candidates(validation.frame))
     for fam in families:

@@ -135,7 +135,11 @@ def test_dense_families_fit_a_head_when_the_cost_model_says_so(
 
     monkeypatch.setattr(tuning, "dense_head", lambda n_items, seconds: 12)
     result = search_auto(plan_validation(_blocks("purchase")), ("ease", "dlae"), progress=False)
-    assert {t["params"]["head"] for t in result.trials} == {12}
+    assert {t["head"] for t in result.trials} == {12}
+    assert {t["fitted_params"]["head"] for t in result.trials} == {12}
+    # the head made the trials affordable; the chosen model is refitted on the whole catalog
+    assert "head" not in result.params
+    assert all("head" not in t["params"] for t in result.trials)
 
 
 def test_search_respects_its_budget() -> None:
