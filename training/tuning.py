@@ -428,7 +428,8 @@ def search_auto(
     cost about a fifteenth of ``budget_s`` (:func:`dense_head`, measured here; the chosen one is
     refitted whole). A candidate whose expected cost (its family's slowest fit) no longer fits
     the budget is skipped and listed in ``skipped``. Popularity's metrics on the same slice are
-    the ``baseline``. The three best candidates are scored again on the confirmation folds
+    the ``baseline``. Stage 3 (:func:`_refine`) spends what is left of the budget around the
+    leader. The three best candidates are scored again on the confirmation folds
     (:meth:`_Budgeted.confirm`) before one is chosen.
     """
     weightings = list(weightings or weighting_candidates(validation.frame))
@@ -460,6 +461,9 @@ def search_auto(
         for cand_fam, params in grid_candidates([fam], n_items):
             if best is not None and params != PROBES.get(cand_fam):
                 runner.run("grid", cand_fam, params, best["weighting"])
+    if kept:  # the leader after the grids (the probe's leader may have lost its lead)
+        leader = max(kept, key=lambda f: _score(runner.best_of(f, metric), metric))
+        _refine(runner, leader, n_items, metric)
     runner.bar.close()
     if not runner.trials:
         raise ValueError("no candidate model to search")
@@ -477,6 +481,43 @@ def search_auto(
         baseline=baseline,
         skipped=runner.skipped,
     )
+
+
+#: The relative penalties :func:`_refine` bisects (geometrically) between grid points.
+_REFINED = ("l2_rel", "alpha_rel")
+
+
+def _refine(runner: _Budgeted, fam: str, n_items: int, metric: str) -> None:
+    """Stage 3, while the budget lasts: the leading family's grid on its runner-up weighting
+    (one probe point ranks weightings that are a few thousandths apart), then the geometric
+    midpoints between the best two trials' relative penalty and its neighbours in the grid
+    (the optimum seldom sits on a point of a grid spaced about 3x)."""
+    probes = [t for t in runner.trials if t["family"] == fam and t["stage"] == "probe"]
+    probes.sort(key=lambda t: -t["metrics"][metric])
+    done = {(t["family"], repr(sorted(t["params"].items())), t["weighting"]) for t in runner.trials}
+
+    def run(params: dict[str, Any], wname: str) -> None:
+        key = (fam, repr(sorted(params.items())), wname)
+        if key not in done:
+            done.add(key)
+            runner.run("refine", fam, params, wname)
+
+    if len(probes) > 1:
+        for _, params in grid_candidates([fam], n_items):
+            run(params, probes[1]["weighting"])
+    ranked = sorted(
+        (t for t in runner.trials if t["family"] == fam), key=lambda t: -t["metrics"][metric]
+    )
+    for trial in ranked[:2]:
+        for name in _REFINED:
+            value = trial["params"].get(name)
+            grid = sorted(set(GRIDS.get(fam, {}).get(name, [])))
+            if value is None or value not in grid:
+                continue
+            at = grid.index(value)
+            for other in grid[max(at - 1, 0) : at] + grid[at + 1 : at + 2]:
+                mid = float(f"{(value * other) ** 0.5:.3g}")
+                run(dict(trial["params"], **{name: mid}), trial["weighting"])
 
 
 def _score(trial: dict[str, Any] | None, metric: str) -> float:

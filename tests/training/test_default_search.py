@@ -210,3 +210,22 @@ def test_the_best_candidates_are_confirmed_on_fresh_folds() -> None:
         best["params"],
         best["weighting"],
     )
+
+
+def test_the_leader_is_refined_on_its_runner_up_weighting_and_between_grid_points() -> None:
+    from training.tuning import GRIDS
+
+    result = search_auto(plan_validation(_blocks("rating")), ("popularity", "ease"), progress=False)
+    probes = sorted(
+        (t for t in result.trials if t["family"] == "ease" and t["stage"] == "probe"),
+        key=lambda t: -t["metrics"]["ndcg@10"],
+    )
+    refined = [t for t in result.trials if t["stage"] == "refine"]
+    # the grid again on the weighting the probes ranked second (its probe point, 10, was fitted)
+    runner_up = {t["params"]["l2_rel"] for t in refined if t["weighting"] == probes[1]["weighting"]}
+    assert {3.0, 30.0} <= runner_up
+    # midpoints between a best trial's penalty and its neighbours in the grid (3, 10, 30)
+    midpoints = {t["params"]["l2_rel"] for t in refined} - set(GRIDS["ease"]["l2_rel"])
+    assert midpoints and midpoints <= {5.48, 17.3}
+    keys = [(t["params"]["l2_rel"], t["weighting"]) for t in result.trials if t["family"] == "ease"]
+    assert len(keys) == len(set(keys))  # no candidate is fitted twice

@@ -162,7 +162,11 @@ def test_train_auto_picks_by_validation(tmp_path: Path) -> None:
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["family"] == "ease"
     assert meta["metrics"]["validation"]["ndcg@10"] > 0
-    assert len(meta["search"]["trials"]) == 5
+    # popularity and EASE probed (EASE on counted and binary), EASE's grid on the better
+    # weighting, then refined: its grid on the other one and midpoints of its penalty
+    stages = [t["stage"] for t in meta["search"]["trials"]]
+    assert stages.count("probe") == 3 and stages.count("grid") == 2
+    assert stages.count("refine") >= 3
     assert meta["seconds"]["total"] >= meta["seconds"]["fit"]
 
 
