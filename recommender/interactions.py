@@ -4,9 +4,10 @@ One weighting serves offline and online: :func:`build_matrix` builds the trainin
 :class:`~core.records.EventFrame`, and :func:`history_row` builds one customer's row from that
 customer's events with the *same* code, so the serving layer folds in exactly what training saw.
 
-Decision (online rows): the store keeps the customer's raw events; at request time the serving
-layer calls :func:`history_row` on them (``as_of`` = now). This is exact with time decay, and
-erasing the events erases the row. Without decay, :func:`update_history` +
+Decision (online rows): the store keeps the customer's raw events; the serving layer calls
+:func:`history_row` on them with ``as_of`` from :func:`serving_as_of` (the training data's last
+event, or the customer's own later one). This is exact with time decay, and erasing the events
+erases the row. Without decay, :func:`update_history` +
 :func:`finalize_history` maintain the same row incrementally from a ``{item_id: raw_weight}`` dict.
 
 Examples
@@ -129,6 +130,25 @@ def event_weights(
         age_days = np.maximum(ref - ts, 0.0) / _DAY
         w *= np.power(0.5, age_days / weights.half_life_days)
     return w
+
+
+def serving_as_of(trained_as_of: float | None, timestamps: np.ndarray) -> float | None:
+    """The time a served row's decay counts from: the last event the model was trained on, or
+    the customer's own last event when it is later.
+
+    A row is then a function of the customer's events alone, as the answer cache assumes (an
+    answer changes with a write, not with the clock), and a customer with nothing new gets the
+    very row the model was trained and validated on. Wall-clock time would not be: a decay
+    with a cap (``max_weight``) is not scale-free, so rows decayed to "now" drift from the
+    training rows as the model ages (every cell far below the cap, which then never binds).
+
+    >>> serving_as_of(100.0, np.array([50.0, 90.0])), serving_as_of(100.0, np.array([120.0]))
+    (100.0, 120.0)
+    """
+    last = float(np.max(timestamps)) if len(timestamps) else None
+    if trained_as_of is None or last is None:
+        return last if trained_as_of is None else trained_as_of
+    return max(float(trained_as_of), last)
 
 
 def _finish(m: sp.csr_matrix, weights: InteractionWeights) -> sp.csr_matrix:

@@ -77,6 +77,8 @@ class ServedModel:
     exact_history: bool
     category_of: dict[str, str | None]
     answers: AnswerCache
+    #: The last training event's time: rebuilt rows decay from it (:func:`serving_as_of`).
+    decay_as_of: float | None = None
     #: Per-event customer vectors of factor models (Sherman-Morrison against the stored row).
     foldin: IncrementalFoldIn | None = None
     #: ``model.item_ids`` as Python strings (indexing a numpy string array per item is slow).
@@ -399,6 +401,7 @@ class ModelRegistry:
             exact_history=_rebuilds_rows(weights),
             category_of={i.item_id: i.category for i in items},
             answers=AnswerCache(self.cache_customers),
+            decay_as_of=model.meta.get("decay_as_of"),
             foldin=model.scorer.vector_cache(),
             item_id_list=[str(i) for i in model.item_ids.tolist()],
         )

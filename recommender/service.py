@@ -38,7 +38,12 @@ from core.records import Customer, EventFrame
 from recommender.answers import NO_CONSENT, POPULAR, Answer, RecommendedItem, public_reason
 from recommender.cache import CACHE_DEPTH, Precomputed
 from recommender.experiments import ArmContext, Experiment
-from recommender.interactions import CustomerHistory, finalize_history, history_row
+from recommender.interactions import (
+    CustomerHistory,
+    finalize_history,
+    history_row,
+    serving_as_of,
+)
 from recommender.metrics import count_answer, count_cache, observe_foldin
 from recommender.policy import RecommendationPolicy
 from recommender.registry import ModelRegistry, Readiness, ServedModel
@@ -171,7 +176,6 @@ class RecommendationService:
         recent = sorted(last, key=last.__getitem__, reverse=True)[: self.cache_customers]
         policy = self._policy(tenant, served.catalog_version)
         rows = _rows_by_customer(frame, set(recent)) if served.exact_history else {}
-        now = time.time()
         for cid in recent:
             if self.registry.stopping:
                 break
@@ -179,7 +183,8 @@ class RecommendationService:
             hist = None
             if served.exact_history:
                 events = frame.select(rows[cid])
-                hist = history_row(events, served.model.item_index, served.weights, now, policy)
+                as_of = serving_as_of(served.decay_as_of, events.timestamp)
+                hist = history_row(events, served.model.item_index, served.weights, as_of, policy)
             self._precompute(served, tenant, cid, version, policy, hist)
         return len(recent)
 
@@ -342,7 +347,8 @@ class RecommendationService:
             if not events:
                 return CustomerHistory.empty()
             frame = EventFrame.from_events(events)
-            return history_row(frame, index, served.weights, time.time(), policy)
+            as_of = serving_as_of(served.decay_as_of, frame.timestamp)
+            return history_row(frame, index, served.weights, as_of, policy)
         row = self.store.customer_items(tenant, customer_id)
         raw = dict(zip(row.item_ids, row.weights, strict=True))
         kinds = dict(zip(row.item_ids, row.kinds, strict=True))

@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ import numpy as np
 
 from core.errors import Conflict
 from recommender.artifacts import file_sha256
+from recommender.interactions import InteractionWeights
 from recommender.models import FAMILIES, Recommender
 
 #: Files every version has besides the family's arrays (``meta.json`` holds the checksums).
@@ -107,10 +109,29 @@ def validate_version(folder: str | Path) -> CheckedVersion:
     if len(present) == len(model_arrays):
         problems += family.check_arrays(present, n_items)
     problems += _check_items(arrays, n_items)
+    problems += _check_serving_meta(meta)
     problems += [f"{name} holds NaN or infinite values" for name in _not_finite(arrays)]
     if problems:
         raise InvalidVersion(folder.name, problems)
     return CheckedVersion(folder, meta, family, n_items, warnings)
+
+
+def _check_serving_meta(meta: dict[str, Any]) -> list[str]:
+    """What serving reads from ``meta.json`` besides the arrays: the weighting that builds a
+    customer's row and the time its decay counts from."""
+    problems = []
+    weights = meta.get("weights")
+    if weights is not None:
+        try:
+            InteractionWeights.from_dict(weights)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"meta.json weights are not a weighting ({exc})")
+    as_of = meta.get("decay_as_of")
+    if as_of is not None and (
+        not isinstance(as_of, int | float) or isinstance(as_of, bool) or not math.isfinite(as_of)
+    ):
+        problems.append(f"meta.json decay_as_of is not a finite time ({as_of!r})")
+    return problems
 
 
 def _read_json(path: Path, problems: list[str]) -> dict[str, Any] | None:

@@ -143,6 +143,8 @@ def train_from_frame(
     meta = {
         "fingerprint": data_fingerprint(matrix, items),
         "weights": weights.to_dict(),
+        # where the rows' time decay counted from (serving counts from the same point)
+        "decay_as_of": float(frame.timestamp[frame.item_id != ""].max()),
         "n_customers": int(matrix.shape[0]),
         "n_events": len(frame),
         "n_interactions": int(matrix.nnz),

@@ -121,14 +121,14 @@ def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> No
     import time
 
     from core.records import EventFrame
-    from recommender.interactions import InteractionWeights, history_row
+    from recommender.interactions import InteractionWeights, history_row, serving_as_of
 
     class EventCountingStore(CountingStore):
         def customer_events(self, tenant: str, customer_id: str, *args, **kwargs):  # type: ignore[no-untyped-def]
             self.reads.append("events")
             return super().customer_events(tenant, customer_id, *args, **kwargs)
 
-    start = time.time() - 10 * 86400.0  # recent: a half-life decays from now when serving
+    start = time.time() - 10 * 86400.0
     store = EventCountingStore(tmp_path / "s.sqlite3")
     store.reads = []
     store.ensure_tenant("t")
@@ -163,7 +163,8 @@ def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> No
     first = svc.recommend("t", "c0", 3)
     assert store.reads == ["versions"]  # a hit: no events read
     own = EventFrame.from_events(store.customer_events("t", "c0"))
-    hist = history_row(own, served.model.item_index, weights, time.time(), DEFAULT_POLICY)
+    as_of = serving_as_of(served.decay_as_of, own.timestamp)
+    hist = history_row(own, served.model.item_index, weights, as_of, DEFAULT_POLICY)
     exact = served.model.recommend_for_history(
         hist.idx, hist.weights, 3, purchased_idx=hist.excluded
     )
@@ -180,6 +181,67 @@ def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> No
     assert store.reads.count("events") == 1  # rebuilt once from the events, then cached
     store.reads.clear()
     assert svc.recommend("t", "c0", 3) is after and store.reads == ["versions"]
+
+
+def test_decayed_rows_count_from_the_training_data_not_the_clock(tmp_path: Path) -> None:
+    """Years-old events, a half-life and a cap at one purchase: a served row is the row the
+    model was trained and validated on (decayed from the last training event), so the answer
+    is the offline one; a later event moves the customer's own reference."""
+    import numpy as np
+
+    from core.records import EventFrame
+    from recommender.interactions import InteractionWeights, build_matrix, history_row
+
+    start = 1.0e9  # 2001: decayed from the clock, every cell would be far below the cap
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    store.ensure_tenant("t")
+    store.upsert_items("t", [Item(i, category=i[0]) for i in ITEMS])
+    rng = np.random.default_rng(5)
+    events = [
+        Event(
+            f"e{c}-{k}",
+            f"c{c}",
+            "purchase",
+            start + float(rng.uniform(0, 200)) * 86400.0,
+            item_id=f"{'ab'[c % 2]}{rng.integers(8)}",
+        )
+        for c in range(40)
+        for k in range(12)
+    ]
+    events.sort(key=lambda e: e.timestamp)
+    store.add_events("t", events, weigh_events(events).tolist())
+    weights = InteractionWeights(max_weight=4.0, half_life_days=20.0)
+    frame = store.events_frame("t")
+    folder = train_from_frame(
+        frame,
+        TrainConfig(model="ease", params={"l2": 2.0}, weights=weights, progress=False),
+        tmp_path / "models",
+        "t",
+    )
+    store.publish_model("t", folder.name, {})
+    svc = RecommendationService(store, tmp_path / "models", poll_s=60.0, cache_customers=0)
+    svc.registry.preload()
+    served = svc.registry.served("t")
+    assert served is not None and served.decay_as_of == max(e.timestamp for e in events)
+    matrix, customers, items = build_matrix(frame, weights)
+    model = served.model
+    for c in ("c0", "c1", "c7"):
+        row = matrix[int(np.flatnonzero(customers == c)[0])]
+        idx = np.array([model.item_index[str(items[j])] for j in row.indices])
+        offline = model.recommend_for_history(idx, row.data, 3, purchased_idx=idx)
+        answer = svc.recommend("t", c, 3)
+        assert [i.score for i in answer.items] == pytest.approx(offline.scores.tolist(), rel=1e-4)
+    # a purchase after the training data: c0's row now decays from that purchase
+    late_ts = served.decay_as_of + 30 * 86400.0
+    late = [Event("late", "c0", "purchase", late_ts, item_id="b0")]
+    store.add_events("t", late, weigh_events(late).tolist())
+    own = EventFrame.from_events(store.customer_events("t", "c0"))
+    hist = history_row(own, model.item_index, weights, late_ts, DEFAULT_POLICY)
+    expected = model.recommend_for_history(hist.idx, hist.weights, 3, purchased_idx=hist.excluded)
+    answer = svc.recommend("t", "c0", 3)
+    assert [i.score for i in answer.items] == pytest.approx(expected.scores.tolist(), rel=1e-4)
+    svc.close()
+    store.close()
 
 
 def test_a_stated_category_comes_first(

@@ -188,6 +188,25 @@ def test_item_count_must_agree(folder: Path) -> None:
     refused(folder, f"meta.json says {N_ITEMS + 1} items, model.json {N_ITEMS}")
 
 
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"weights": {"half_life_days": -3}}, "weights are not a weighting"),
+        ({"weights": {"shiny": True}}, "weights are not a weighting"),
+        ({"decay_as_of": "yesterday"}, "decay_as_of is not a finite time"),
+        ({"decay_as_of": float("inf")}, "decay_as_of is not a finite time"),
+        ({"decay_as_of": True}, "decay_as_of is not a finite time"),
+    ],
+)
+def test_what_serving_reads_from_the_metadata(
+    folder: Path, entry: dict[str, object], problem: str
+) -> None:
+    meta = read_meta(folder)
+    validate_version(folder)  # the version as published passes
+    (folder / "meta.json").write_text(json.dumps({**meta, **entry}))
+    refused(folder, problem)
+
+
 def test_unknown_family_or_parameters(folder: Path) -> None:
     model = json.loads((folder / "model.json").read_text())
     (folder / "model.json").write_text(json.dumps({**model, "params": {"nope": 1}}))
