@@ -1,8 +1,10 @@
 """The Redis client of the store: fail-fast timeouts, a short retry, and which errors are outages.
 
-A request that reaches a Redis which is down, restarting or still loading its data set gets a
-retry of about a second (exponential backoff), then :class:`core.errors.Unavailable` (503 with
-``Retry-After``) instead of hanging or answering 500.
+A request that reaches a Redis which is down or restarting gets retries for up to about a
+second (exponential backoff), then :class:`core.errors.Unavailable` (503 with ``Retry-After``)
+instead of hanging or answering 500. A Redis that accepts but does not answer, or answers that
+it is still loading its data set, is an outage at once: redis-py opens a connection (and reads
+its handshake) outside its retry loop, and the socket timeout bounds the wait.
 
 A command whose answer timed out is sent again, so it may have run twice. Most writes do not
 mind (events are idempotent by id, upserts replace); ``put_family`` could then add one more
@@ -45,10 +47,17 @@ class RedisConnection:
         *,
         connect_timeout_s: float = 0.5,
         socket_timeout_s: float = 2.0,
-        retries: int = 4,
+        retries: int = 2,
     ) -> None:
-        # Backoff 0.1, 0.2, 0.4, 0.4 s: about a second of retries before answering 503.
-        retry = Retry(ExponentialBackoff(cap=0.4, base=0.05), retries)
+        # Backoff 0.1 then 0.2 s. redis-py retries a command, and inside each try the connect,
+        # with the same Retry: three connects of three tries, about a second at most before
+        # answering 503. The socket's own errors are listed: a refused or reset connect is an
+        # OSError, not a redis.ConnectionError, and is retried only if its Retry names it.
+        retry = Retry(
+            ExponentialBackoff(cap=0.4, base=0.05),
+            retries,
+            supported_errors=(*RETRIED, ConnectionRefusedError, ConnectionResetError),
+        )
         self.r = redis.Redis.from_url(
             url,
             decode_responses=True,

@@ -10,6 +10,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -194,3 +195,52 @@ def test_insights_refresh_logs_an_outage_once_and_its_end_once(
     ], [r.getMessage() for r in lines]
     assert all(r.exc_info is None for r in lines)
     store.close()
+
+
+class SilentListener:
+    """A TCP port that accepts connections and never answers: a Redis that hangs."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.sock.getsockname()[1]}/0"
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_a_refused_connection_is_retried_with_backoff_and_a_hang_is_cut_by_the_timeout() -> None:
+    closed = RedisStore(f"redis://127.0.0.1:{free_port()}/0", prefix="outage")
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="cannot be reached"):
+        closed.get_item("t", "a")
+    # the default client: three connection attempts, backoffs of 0.1 and 0.2 s between them
+    assert 0.3 <= time.monotonic() - started < 3.0
+    listener = SilentListener()
+    try:
+        hung = RedisStore(listener.url, prefix="outage", socket_timeout_s=0.2)
+        started = time.monotonic()
+        with pytest.raises(Unavailable, match="did not answer in time"):
+            hung.get_item("t", "a")
+        # a server that accepts and never answers costs one socket timeout, not a hang
+        assert 0.2 <= time.monotonic() - started < 1.5
+        assert len(listener.accepted) >= 1
+    finally:
+        listener.close()
