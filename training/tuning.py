@@ -117,7 +117,7 @@ def inverse_seconds(n: int) -> float:
     load only ever adds time)."""
     if not _INVERSE_SECONDS_PER_CUBE:
         a = np.random.default_rng(0).random((1000, 1000))
-        g = a @ a.T + 1000.0 * np.eye(1000)
+        g = (a @ a.T + 1000.0 * np.eye(1000)).astype(np.float32)  # the families' precision
         best = float("inf")
         for _ in range(3):
             work = g.copy()
@@ -429,7 +429,7 @@ def search_auto(
     refitted whole). A candidate whose expected cost (its family's slowest fit) no longer fits
     the budget is skipped and listed in ``skipped``. Popularity's metrics on the same slice are
     the ``baseline``. Stage 3 (:func:`_refine`) spends what is left of the budget around the
-    leader. The three best candidates are scored again on the confirmation folds
+    two leading families. The three best candidates are scored again on the confirmation folds
     (:meth:`_Budgeted.confirm`) before one is chosen.
     """
     weightings = list(weightings or weighting_candidates(validation.frame))
@@ -461,9 +461,13 @@ def search_auto(
         for cand_fam, params in grid_candidates([fam], n_items):
             if best is not None and params != PROBES.get(cand_fam):
                 runner.run("grid", cand_fam, params, best["weighting"])
-    if kept:  # the leader after the grids (the probe's leader may have lost its lead)
-        leader = max(kept, key=lambda f: _score(runner.best_of(f, metric), metric))
-        _refine(runner, leader, n_items, metric)
+    # the leaders after the grids (the probe's leader may have lost its lead)
+    _refine(
+        runner,
+        sorted(kept, key=lambda f: -_score(runner.best_of(f, metric), metric)),
+        n_items,
+        metric,
+    )
     runner.bar.close()
     if not runner.trials:
         raise ValueError("no candidate model to search")
@@ -487,28 +491,32 @@ def search_auto(
 _REFINED = ("l2_rel", "alpha_rel")
 
 
-def _refine(runner: _Budgeted, fam: str, n_items: int, metric: str) -> None:
-    """Stage 3, while the budget lasts: the leading family's grid on its runner-up weighting
-    (one probe point ranks weightings that are a few thousandths apart), then the geometric
-    midpoints between the best two trials' relative penalty and its neighbours in the grid
-    (the optimum seldom sits on a point of a grid spaced about 3x)."""
-    probes = [t for t in runner.trials if t["family"] == fam and t["stage"] == "probe"]
-    probes.sort(key=lambda t: -t["metrics"][metric])
+def _refine(runner: _Budgeted, families: Sequence[str], n_items: int, metric: str) -> None:
+    """Stage 3, while the budget lasts, for the two leading ``families`` (best first): each
+    one's grid on its runner-up weighting (one probe point ranks weightings that are a few
+    thousandths apart), then the geometric midpoints between the best two trials' relative
+    penalty and its neighbours in their family's grid (the optimum seldom sits on a point of
+    a grid spaced about 3x)."""
     done = {(t["family"], repr(sorted(t["params"].items())), t["weighting"]) for t in runner.trials}
 
-    def run(params: dict[str, Any], wname: str) -> None:
+    def run(fam: str, params: dict[str, Any], wname: str) -> None:
         key = (fam, repr(sorted(params.items())), wname)
         if key not in done:
             done.add(key)
             runner.run("refine", fam, params, wname)
 
-    if len(probes) > 1:
-        for _, params in grid_candidates([fam], n_items):
-            run(params, probes[1]["weighting"])
+    leaders = list(families)[:2]
+    for fam in leaders:
+        probes = [t for t in runner.trials if t["family"] == fam and t["stage"] == "probe"]
+        probes.sort(key=lambda t: -t["metrics"][metric])
+        if len(probes) > 1:
+            for _, params in grid_candidates([fam], n_items):
+                run(fam, params, probes[1]["weighting"])
     ranked = sorted(
-        (t for t in runner.trials if t["family"] == fam), key=lambda t: -t["metrics"][metric]
+        (t for t in runner.trials if t["family"] in leaders), key=lambda t: -t["metrics"][metric]
     )
     for trial in ranked[:2]:
+        fam = trial["family"]
         for name in _REFINED:
             value = trial["params"].get(name)
             grid = sorted(set(GRIDS.get(fam, {}).get(name, [])))
@@ -517,7 +525,7 @@ def _refine(runner: _Budgeted, fam: str, n_items: int, metric: str) -> None:
             at = grid.index(value)
             for other in grid[max(at - 1, 0) : at] + grid[at + 1 : at + 2]:
                 mid = float(f"{(value * other) ** 0.5:.3g}")
-                run(dict(trial["params"], **{name: mid}), trial["weighting"])
+                run(fam, dict(trial["params"], **{name: mid}), trial["weighting"])
 
 
 def _score(trial: dict[str, Any] | None, metric: str) -> float:

@@ -4,6 +4,7 @@ whose right answer is obvious (two groups of customers, each using its own block
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -212,20 +213,24 @@ def test_the_best_candidates_are_confirmed_on_fresh_folds() -> None:
     )
 
 
-def test_the_leader_is_refined_on_its_runner_up_weighting_and_between_grid_points() -> None:
+def test_the_leaders_are_refined_on_their_runner_up_weighting_and_between_grid_points() -> None:
     from training.tuning import GRIDS
 
-    result = search_auto(plan_validation(_blocks("rating")), ("popularity", "ease"), progress=False)
-    probes = sorted(
-        (t for t in result.trials if t["family"] == "ease" and t["stage"] == "probe"),
-        key=lambda t: -t["metrics"]["ndcg@10"],
-    )
+    families = ("popularity", "ease", "dlae")
+    result = search_auto(plan_validation(_blocks("rating")), families, progress=False)
     refined = [t for t in result.trials if t["stage"] == "refine"]
-    # the grid again on the weighting the probes ranked second (its probe point, 10, was fitted)
-    runner_up = {t["params"]["l2_rel"] for t in refined if t["weighting"] == probes[1]["weighting"]}
-    assert {3.0, 30.0} <= runner_up
-    # midpoints between a best trial's penalty and its neighbours in the grid (3, 10, 30)
-    midpoints = {t["params"]["l2_rel"] for t in refined} - set(GRIDS["ease"]["l2_rel"])
-    assert midpoints and midpoints <= {5.48, 17.3}
-    keys = [(t["params"]["l2_rel"], t["weighting"]) for t in result.trials if t["family"] == "ease"]
+    for fam in ("ease", "dlae"):  # both leading families
+        probes = sorted(
+            (t for t in result.trials if t["family"] == fam and t["stage"] == "probe"),
+            key=lambda t: -t["metrics"]["ndcg@10"],
+        )
+        # the grid again on the weighting the probes ranked second (the probe point was fitted)
+        again = [
+            t for t in refined if t["family"] == fam and t["weighting"] == probes[1]["weighting"]
+        ]
+        assert len(again) == len(list(itertools.product(*GRIDS[fam].values()))) - 1
+    # midpoints between a best trial's penalty and its neighbours in its grid
+    midpoints = [t for t in refined if t["params"]["l2_rel"] not in GRIDS[t["family"]]["l2_rel"]]
+    assert midpoints and {t["params"]["l2_rel"] for t in midpoints} <= {1.73, 5.48, 17.3}
+    keys = [(t["family"], repr(sorted(t["params"].items())), t["weighting"]) for t in result.trials]
     assert len(keys) == len(set(keys))  # no candidate is fitted twice
