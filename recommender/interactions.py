@@ -48,6 +48,8 @@ DEFAULT_TYPE_WEIGHTS: dict[str, float] = {
 }
 
 _DAY = 86400.0
+#: Inactivity that ends a visit: web analytics' convention of 30 minutes.
+SESSION_GAP_S = 1800.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class InteractionWeights:
         Optional cap on a cell after summing; cells are always clipped to >= 0 and zeros dropped.
     binary
         Replace every positive cell by 1 (some families, e.g. EASE on ratings, prefer it).
+    session_share
+        Training only: the share of the co-occurrence the models learn that comes from within
+        one visit (:func:`with_sessions`); 0 counts every pair of a customer's items alike.
+        Serving rows are the customers' rows whatever it is.
     """
 
     type_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TYPE_WEIGHTS))
@@ -81,8 +87,11 @@ class InteractionWeights:
     half_life_days: float | None = None
     max_weight: float | None = None
     binary: bool = False
+    session_share: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.session_share < 1.0:
+            raise ValueError("session_share must be in [0, 1)")
         if self.quantity not in ("none", "log"):
             raise ValueError(f"quantity must be 'none' or 'log', not {self.quantity!r}")
         if self.half_life_days is not None and self.half_life_days <= 0:
@@ -213,6 +222,68 @@ def build_matrix(
     m = sp.csr_matrix((w[keep], (cust_inv[keep], item_inv[keep])), shape=(len(cust_u), len(item_u)))
     m = _finish(m, weights)
     return m.astype(np.float32), cust_u, item_u
+
+
+def with_sessions(
+    matrix: sp.csr_matrix,
+    frame: EventFrame,
+    customer_ids: np.ndarray,
+    item_ids: np.ndarray,
+    share: float,
+    gap_s: float = SESSION_GAP_S,
+) -> sp.csr_matrix:
+    """The rows a model fits on when part of the co-occurrence comes from within visits.
+
+    A customer's cells are grouped into visits: sorted by their latest event, a new visit
+    starts after ``gap_s`` without one. The result stacks ``sqrt(1 - share)`` times the
+    customer rows of ``matrix`` (from ``frame`` with these ids, as :func:`build_matrix` built
+    it) over ``sqrt(share)`` times one row per visit holding that visit's cells, so its Gram
+    matrix is ``(1 - share)·XᵀX + share·SᵀS``: items engaged with in one sitting (a basket, a
+    binge of films) count as more related than items a customer took years apart. Each cell
+    is in one visit, so every item's own weight (the Gram's diagonal, what the relative
+    penalties scale with) is unchanged.
+
+    >>> from core.records import Event, EventFrame
+    >>> f = EventFrame.from_events([Event("1", "c", "purchase", 0.0, item_id="a"),
+    ...     Event("2", "c", "purchase", 60.0, item_id="b"),
+    ...     Event("3", "c", "purchase", 86400.0, item_id="c")])
+    >>> m, customers, items = build_matrix(f)
+    >>> g = with_sessions(m, f, customers, items, 0.5).toarray()
+    >>> gram = g.T @ g
+    >>> [round(float(gram[0, j]), 3) for j in (1, 2, 0)]
+    [16.0, 8.0, 16.0]
+    """
+    if share <= 0.0:
+        return matrix
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    has_item = frame.item_id != ""
+    f = frame.select(has_item) if not has_item.all() else frame
+    _, c = _codes(f.customer_id, customer_ids)
+    _, i = _codes(f.item_id, item_ids)
+    ok = (c >= 0) & (i >= 0)
+    n_items = matrix.shape[1]
+    key = c[ok] * n_items + i[ok]
+    ts = np.asarray(f.timestamp, dtype=np.float64)[ok]
+    order = np.lexsort((ts, key))
+    key, ts = key[order], ts[order]
+    ends = np.r_[key[1:] != key[:-1], True] if len(key) else np.zeros(0, dtype=bool)
+    key, last = key[ends], ts[ends]
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    cells = rows * n_items + matrix.indices
+    at = np.clip(np.searchsorted(key, cells), 0, max(len(key) - 1, 0))
+    when = last[at] if len(key) else np.zeros(len(cells))
+    by_time = np.lexsort((when, rows))
+    r, t = rows[by_time], when[by_time]
+    new_visit = np.ones(len(r), dtype=bool)
+    new_visit[1:] = (r[1:] != r[:-1]) | (t[1:] - t[:-1] > gap_s)
+    visit = np.cumsum(new_visit) - 1
+    n_visits = int(visit[-1]) + 1 if len(visit) else 0
+    visits = sp.csr_matrix(
+        (matrix.data[by_time], (visit, matrix.indices[by_time])), shape=(n_visits, n_items)
+    )
+    stacked = sp.vstack([np.sqrt(1.0 - share) * matrix, np.sqrt(share) * visits], format="csr")
+    return stacked.astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def evaluate_command(
         validation, chosen, family, params, _ = choose(part, config)
         split = split_frame_masks(frame, train_mask, test_mask, chosen)
         t = time.perf_counter()
-        model = fit_family(family, params, split.train)
+        model = fit_family(family, params, split.fit_rows)
         results[fam] = {
             "family": family,
             "params": params,

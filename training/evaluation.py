@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from core.records import EventFrame
-from recommender.interactions import InteractionWeights, build_matrix
+from recommender.interactions import InteractionWeights, build_matrix, with_sessions
 from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
 
 METRIC_NAMES = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -102,6 +102,14 @@ class Split:
     customer_ids: np.ndarray
     item_ids: np.ndarray
     excluded: sp.csr_matrix | None = None
+    #: the rows models fit on when they differ from ``train`` (visits stacked under the
+    #: weighting's ``session_share``: :func:`recommender.interactions.with_sessions`)
+    fit_matrix: sp.csr_matrix | None = None
+
+    @property
+    def fit_rows(self) -> sp.csr_matrix:
+        """What a model fits on: ``fit_matrix`` when there is one, else ``train``."""
+        return self.train if self.fit_matrix is None else self.fit_matrix
 
 
 def split_frame_masks(
@@ -123,7 +131,10 @@ def split_frame_masks(
     excluded = policy.excluded_matrix(train_frame, customers, items)
     test = (test - test.multiply(excluded)).tocsr()
     test.eliminate_zeros()
-    return Split(train, test, customers, items, excluded)
+    fit = None
+    if weights.session_share > 0:
+        fit = with_sessions(train, train_frame, customers, items, weights.session_share)
+    return Split(train, test, customers, items, excluded, fit)
 
 
 def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> dict[str, float]:

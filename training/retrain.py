@@ -307,7 +307,7 @@ def _compare(
     split = comparison_split(frame, cut, config)
     candidate_metrics: dict[str, Any] = {}
     if split is not None:
-        model: Recommender = fit_family(family, params, split.train)
+        model: Recommender = fit_family(family, params, split.fit_rows)
         candidate_metrics = evaluate_model(model, split, k=config.k)
         comparison["candidate"] = candidate_metrics
         comparison["slice"]["customers"] = int(candidate_metrics.get("users", 0))

@@ -26,10 +26,10 @@ import numpy as np
 
 from core.records import EventFrame
 from recommender.artifacts import data_fingerprint, read_meta, save_version
-from recommender.interactions import InteractionWeights, build_matrix
+from recommender.interactions import InteractionWeights, build_matrix, with_sessions
 from recommender.models import FAMILIES, Popularity, Recommender
 from training.evaluation import evaluate_model
-from training.tuning import AUTO_FAMILIES, fit_family, search, search_auto
+from training.tuning import AUTO_FAMILIES, fit_family, refit_params, search, search_auto
 from training.validation import plan_validation, score_version
 
 __all__ = ["TrainConfig", "choose", "data_window", "read_meta", "train_from_frame"]
@@ -98,7 +98,7 @@ def _validate_named(
     """Validation metrics of a named family: fitted on the slice's training part, scored on it."""
     plan = plan_validation(frame, config.validation_days, positive_rating=config.positive_rating)
     split = plan.split(config.weights)
-    return evaluate_model(fit_family(family, params, split.train), split, k=config.k)
+    return evaluate_model(fit_family(family, params, split.fit_rows), split, k=config.k)
 
 
 def train_from_frame(
@@ -136,7 +136,8 @@ def train_from_frame(
         raise ValueError(f"no usable events to train on for tenant {tenant!r}")
     t_matrix = time.perf_counter() - t0 - t_search
     t1 = time.perf_counter()
-    model: Recommender = fit_family(family, params, matrix)
+    rows = with_sessions(matrix, frame, customers, items, weights.session_share)
+    model: Recommender = fit_family(family, params, rows)
     t_fit = time.perf_counter() - t1
     pop = Popularity().fit(matrix).popularity_
     seg = segment_popularity(matrix, customers, segments) if segments else None
@@ -161,7 +162,7 @@ def train_from_frame(
         "warnings": validation.get("plan", {}).get("warnings", []),
         "search": {
             "method": config.search if config.model == "auto" else "none",
-            "searched_params": params,
+            "searched_params": validation.get("searched_params", params),
             "weighting": validation.get("weighting", "given"),
             "trials": trials,
             "skipped": validation.get("skipped", []),
@@ -188,8 +189,8 @@ def choose(
     validation on ``frame``, search (family, parameters and, with ``search_weights``, the
     weighting), score the ``active`` version on the same slice.
 
-    Returns (the validation document of ``meta.json``, the weighting, family, searched
-    parameters, trials).
+    Returns (the validation document of ``meta.json``, the weighting, family, the parameters
+    to refit with (:func:`~training.tuning.refit_params`), trials).
     """
     plan = plan_validation(frame, config.validation_days, positive_rating=config.positive_rating)
     weightings = None if config.search_weights else [("given", config.weights)]
@@ -235,4 +236,6 @@ def choose(
         "skipped": result.skipped,
     }
     weights = result.weights or config.weights
-    return validation, weights, result.family, result.params, result.trials
+    validation["searched_params"] = result.params
+    params = refit_params(result.params, plan.split(weights).train)
+    return validation, weights, result.family, params, result.trials

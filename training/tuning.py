@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {},
     "itemknn": {"kind": ["bm25", "cosine"], "K": [50, 200]},
     "ease": {"l2_rel": [3.0, 10.0, 30.0]},
-    "dlae": {"l2_rel": [1.0, 3.0, 10.0], "dropout": [0.5, 0.67]},
+    "dlae": {"l2_rel": [3.0, 10.0, 30.0], "dropout": [0.33, 0.67]},
     "als": {
         "factors": [64, 128],
         "alpha_rel": [1.0, 10.0],
@@ -105,6 +105,19 @@ def resolve_params(params: dict[str, Any], matrix: sp.csr_matrix) -> dict[str, A
     if "alpha_rel" in out:
         out["alpha"] = float(f"{out.pop('alpha_rel') / mean_cell(matrix):.4g}")
     return out
+
+
+def refit_params(params: dict[str, Any], validation_train: sp.csr_matrix) -> dict[str, Any]:
+    """The constructor arguments the chosen candidate is refitted on all the data with: its
+    relative parameters resolved on the validation's training matrix, where they were chosen.
+
+    A ridge penalty is the strength of a prior on the weights: the right one does not grow with
+    the rows the refit adds (the Gram matrix does), so the absolute penalty found on the
+    validation rows carries over, where re-resolving ``l2_rel`` on all the rows would scale it
+    up with them. Weighting the data differently still scales it (it is resolved on a matrix of
+    the chosen weighting), so the search stays free of the weights' arbitrary scale.
+    """
+    return resolve_params(params, validation_train)
 
 
 _INVERSE_SECONDS_PER_CUBE: list[float] = []
@@ -209,12 +222,13 @@ def _trial(
     """Fit and score one candidate on each fold; metrics are the folds' mean."""
     folds = [splits] if isinstance(splits, Split) else list(splits)
     start = time.perf_counter()
-    per_fold = [evaluate_model(fit_family(family, params, s.train), s, k=k) for s in folds]
+    per_fold = [evaluate_model(fit_family(family, params, s.fit_rows), s, k=k) for s in folds]
     return {
         "family": family,
         "params": params,
         "fitted_params": resolve_params(params, folds[0].train),
         "metrics": mean_metrics(per_fold),
+        "per_fold": per_fold,
         "seconds": round(time.perf_counter() - start, 3),
     }
 
@@ -241,6 +255,7 @@ def search(
         candidates = grid_candidates(families, split.train.shape[1])
         for fam, params in tqdm(candidates, desc="model search", disable=not progress):
             trials.append(_trial(split, fam, params, k))
+            trials[-1].pop("per_fold")
     elif method == "optuna":
         optuna = _optuna()
 
@@ -251,6 +266,7 @@ def search(
         def objective(trial: Any) -> float:
             fam = trial.suggest_categorical("family", fams)
             result = _trial(split, fam, _suggest(trial, fam), k)
+            result.pop("per_fold")
             trials.append(result)
             return float(result["metrics"][metric])
 
@@ -341,6 +357,25 @@ def _probe_order(families: Sequence[str]) -> list[str]:
 KEEP_SHARE = 0.9
 
 
+def _pooled(
+    mean: dict[str, float], n_mean: int, more: Sequence[dict[str, float]]
+) -> dict[str, float]:
+    """Metrics over all folds from the mean of ``n_mean`` folds and ``more`` folds' own.
+
+    >>> _pooled({"ndcg@10": 0.2, "users": 6}, 2, [{"ndcg@10": 0.5, "users": 3}])
+    {'ndcg@10': 0.3, 'users': 9}
+    """
+    n = n_mean + len(more)
+    out: dict[str, float] = {}
+    for key, value in mean.items():
+        extra = [m[key] for m in more]
+        if key == "users":
+            out[key] = value + sum(extra)
+        else:
+            out[key] = round((value * n_mean + sum(extra)) / n, 12)
+    return out
+
+
 class _Budgeted:
     """Runs trials on a validation plan until the time budget is spent (the bookkeeping of
     :func:`search_auto`): a trial whose family's slowest fit so far no longer fits is skipped
@@ -354,17 +389,36 @@ class _Budgeted:
         budget_s: float,
         head: int | None,
         progress: bool,
+        metric: str = "ndcg@10",
     ) -> None:
         self.validation, self.weightings, self.k = validation, dict(weightings), k
+        self.metric = metric
         self.budget_s, self.head = budget_s, head
         self.start = time.perf_counter()
         self.trials: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
-        self.fit_s: dict[str, float] = {}
+        #: the slowest fold of each family so far (what the budget expects a fold to cost)
+        self.fold_s: dict[str, float] = {}
         self.bar = tqdm(desc="model search", disable=not progress)
 
-    def run(self, stage: str, fam: str, params: dict[str, Any], wname: str) -> None:
-        expected = self.fit_s.get(fam, 0.0)
+    def run(
+        self, stage: str, fam: str, params: dict[str, Any], wname: str, folds: int | None = None
+    ) -> None:
+        """One trial on the plan's search folds (or its first ``folds``), appended to
+        :attr:`trials` with each fold's score (``fold_scores``), or skipped when its expected
+        cost (its family's slowest fold so far, times the folds) no longer fits the budget."""
+        splits = self.validation.splits(self.weightings[wname], folds)
+        screen = next(
+            (
+                t
+                for t in self.trials
+                if t["stage"] == "screen"
+                and (t["family"], t["params"], t["weighting"]) == (fam, params, wname)
+            ),
+            None,
+        )
+        done = screen["folds"] if screen is not None and len(splits) > screen["folds"] else 0
+        expected = self.fold_s.get(fam, 0.0) * (len(splits) - done)
         if time.perf_counter() - self.start + expected > self.budget_s and self.trials:
             self.skipped.append(
                 {"family": fam, "params": params, "weighting": wname, "stage": stage}
@@ -372,38 +426,62 @@ class _Budgeted:
             return
         head = self.head if fam in DENSE_FAMILIES else None
         fit_params = dict(params, head=head) if head else params
-        result = _trial(self.validation.splits(self.weightings[wname]), fam, fit_params, self.k)
+        result = _trial(splits[done:], fam, fit_params, self.k)
         # the head is how the search affords a trial, not a parameter of the model it chooses:
         # the chosen one is refitted on the whole catalog
-        result.update(params=params, weighting=wname, stage=stage)
+        per_fold = result.pop("per_fold")
+        if screen is not None and done:  # a screened candidate goes on: only its other folds
+            screen.update(
+                stage=stage,
+                folds=len(splits),
+                metrics=_pooled(screen["metrics"], done, per_fold),
+                seconds=round(screen["seconds"] + result["seconds"], 3),
+                fold_scores=screen["fold_scores"]
+                + [round(float(m[self.metric]), 6) for m in per_fold],
+            )
+            self.bar.update(1)
+            return
+        result.update(
+            params=params,
+            weighting=wname,
+            stage=stage,
+            folds=len(splits),
+            fold_scores=[round(float(m[self.metric]), 6) for m in per_fold],
+        )
         if head:
             result["head"] = head
         self.trials.append(result)
-        self.fit_s[fam] = max(self.fit_s.get(fam, 0.0), result["seconds"])
+        per = result["seconds"] / len(splits)
+        self.fold_s[fam] = max(self.fold_s.get(fam, 0.0), per)
         self.bar.update(1)
 
+    def full(self) -> list[dict[str, Any]]:
+        """The trials scored on every search fold (not the one-fold screens)."""
+        return [t for t in self.trials if t["stage"] != "screen"]
+
     def confirm(self, metric: str, top: int = 3) -> dict[str, Any]:
-        """The best trial after scoring the ``top`` ones on every fold of the plan (the search
-        folds and the confirmation folds): the search's maximum over many close candidates
-        flatters its winner, fresh folds do not. Within the budget, else the search's best."""
-        ranked = sorted(self.trials, key=lambda t: -t["metrics"][metric])[:top]
-        n = self.validation.n_folds
-        if n <= self.validation.search_folds or len(ranked) < 2:
+        """The best trial after scoring the ``top`` ones on the plan's confirmation folds too
+        (their ``confirmed`` metrics are the mean over every fold): the search's maximum over
+        many close candidates flatters its winner, fresh folds do not. Within the budget, else
+        the search's best."""
+        ranked = sorted(self.full(), key=lambda t: -t["metrics"][metric])[:top]
+        n, searched = self.validation.n_folds, self.validation.search_folds
+        if n <= searched or len(ranked) < 2:
+            return ranked[0]
+        spent = time.perf_counter() - self.start
+        expected = sum(self.fold_s.get(t["family"], 0.0) * (n - searched) for t in ranked)
+        if spent + expected > self.budget_s * 1.25:
             return ranked[0]
         for trial in ranked:
-            spent = time.perf_counter() - self.start
-            if spent + self.fit_s.get(trial["family"], 0.0) * 2 > self.budget_s * 1.25:
-                return ranked[0]
-        for trial in ranked:
-            splits = self.validation.splits(self.weightings[trial["weighting"]], n)
+            splits = self.validation.splits(self.weightings[trial["weighting"]], n)[searched:]
             head = self.head if trial["family"] in DENSE_FAMILIES else None
             params = dict(trial["params"], head=head) if head else trial["params"]
-            confirmed = _trial(splits, trial["family"], params, self.k)
-            trial["confirmed"] = confirmed["metrics"]
+            fresh = _trial(splits, trial["family"], params, self.k)["per_fold"]
+            trial["confirmed"] = _pooled(trial["metrics"], searched, fresh)
         return max(ranked, key=lambda t: t["confirmed"][metric])
 
     def best_of(self, fam: str, metric: str) -> dict[str, Any] | None:
-        done = [t for t in self.trials if t["family"] == fam]
+        done = [t for t in self.full() if t["family"] == fam]
         return _best(done, metric) if done else None
 
 
@@ -449,11 +527,13 @@ def search_auto(
         searched.append(fam)
     kept = _kept_families(runner, searched, metric)
     names = [name for name, _ in weightings]
-    for i, fam in enumerate(kept):
-        if i == 1:  # the leader ranked the weightings: the others try its best two
-            lead = [t for t in runner.trials if t["family"] == kept[0]]
+    if kept and len(names) > 3:
+        names = _screen_weightings(runner, kept[0], names)
+    for i, fam in enumerate(kept):  # the others probe the weighting the leader ranked best
+        if i == 1:
+            lead = [t for t in runner.full() if t["family"] == kept[0]]
             lead.sort(key=lambda t: -t["metrics"][metric])
-            names = [names[0], *[t["weighting"] for t in lead if t["weighting"] != names[0]][:2]]
+            names = [names[0], *[t["weighting"] for t in lead if t["weighting"] != names[0]][:1]]
         for wname in names[1:]:
             runner.run("probe", fam, dict(PROBES.get(fam, {})), wname)
     for fam in sorted(kept, key=lambda f: -_score(runner.best_of(f, metric), metric)):
@@ -487,6 +567,48 @@ def search_auto(
     )
 
 
+#: The share of co-occurrence a weighting's visits variant takes from within visits
+#: (:func:`recommender.interactions.with_sessions`): half, on ML-100K and latest-small alike.
+VISIT_SHARE = 0.5
+
+
+def _screen_weightings(runner: _Budgeted, lead: str, names: list[str]) -> list[str]:
+    """The first weighting and the one that the ``lead`` family's probe scores best on the
+    first fold alone, among the others and the best two's visits variants (a screen: what
+    loses there by a wide margin is not worth every fold; the one chosen is probed on all).
+    """
+    params = dict(PROBES.get(lead, {}))
+
+    def screened() -> list[dict[str, Any]]:
+        done = [t for t in runner.trials if t["family"] == lead and t["params"] == params]
+        return sorted(done, key=lambda t: -t["fold_scores"][0])
+
+    for wname in names[1:]:
+        runner.run("screen", lead, params, wname, folds=1)
+    for trial in screened()[:2]:
+        visits = _visits_variant(runner, trial["weighting"])
+        if visits is not None:
+            runner.run("screen", lead, params, visits, folds=1)
+    others = [t["weighting"] for t in screened() if t["weighting"] != names[0]]
+    return [names[0], *others[:1]]
+
+
+def _visits_variant(runner: _Budgeted, wname: str) -> str | None:
+    """Register ``wname`` with :data:`VISIT_SHARE` of its co-occurrence from within visits, and
+    return its name; None when the events hold no visit with two items (nothing to learn)."""
+    base = runner.weightings[wname]
+    if base.session_share > 0:
+        return None
+    weights = replace(base, session_share=VISIT_SHARE)
+    split = runner.validation.split(weights)
+    fit = split.fit_matrix
+    if fit is None or not (np.diff(fit.indptr)[split.train.shape[0] :] >= 2).any():
+        return None
+    name = f"{wname} + visits"
+    runner.weightings[name] = weights
+    return name
+
+
 #: The relative penalties :func:`_refine` bisects (geometrically) between grid points.
 _REFINED = ("l2_rel", "alpha_rel")
 
@@ -513,7 +635,7 @@ def _refine(runner: _Budgeted, families: Sequence[str], n_items: int, metric: st
             for _, params in grid_candidates([fam], n_items):
                 run(fam, params, probes[1]["weighting"])
     ranked = sorted(
-        (t for t in runner.trials if t["family"] in leaders), key=lambda t: -t["metrics"][metric]
+        (t for t in runner.full() if t["family"] in leaders), key=lambda t: -t["metrics"][metric]
     )
     for trial in ranked[:2]:
         fam = trial["family"]
