@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from core.records import Event, EventFrame
-from recommender.interactions import InteractionWeights
+from recommender.interactions import InteractionWeights, build_matrix
 from recommender.models import DLAE, EASE
 from training.train import TrainConfig, read_meta, train_from_frame
 from training.tuning import resolve_params, search_auto, weighting_candidates
@@ -239,3 +239,90 @@ def test_the_leaders_are_refined_on_their_runner_up_weighting_and_between_grid_p
     assert midpoints and {t["params"]["l2_rel"] for t in midpoints} <= {1.73, 5.48, 17.3}
     keys = [(t["family"], repr(sorted(t["params"].items())), t["weighting"]) for t in result.trials]
     assert len(keys) == len(set(keys))  # no candidate is fitted twice (a screen goes on)
+
+
+def test_the_holdout_is_stratified_by_item() -> None:
+    from training.validation import _holdout, positive_mask
+
+    frame = _blocks("purchase")
+    # one item only c0 has: nothing could learn it, so it is never a target
+    extra = Event("x", "c0", "purchase", 1.3e9, item_id="lonely")
+    frame = EventFrame.from_events([*_events_of(frame), extra])
+    positive, _ = positive_mask(frame)
+    for seed in range(3):
+        train, target = _holdout(frame, positive, np.random.default_rng(seed), 3000)
+        items, held = frame.item_id, frame.item_id[target]
+        for item in set(items.tolist()) - {"lonely"}:
+            n = len(set(frame.customer_id[items == item].tolist()))
+            got = len(set(frame.customer_id[target & (items == item)].tolist()))
+            assert got == max(1, round(0.2 * n))  # a fifth of each item's customers
+        assert "lonely" not in set(held.tolist())
+        # every customer keeps a training item, and a held-out pair leaves train entirely
+        assert set(frame.customer_id[train].tolist()) == set(frame.customer_id.tolist())
+        pairs = set(zip(frame.customer_id[train].tolist(), items[train].tolist(), strict=True))
+        assert not pairs & set(zip(frame.customer_id[target].tolist(), held.tolist(), strict=True))
+
+
+def _events_of(frame: EventFrame) -> list[Event]:
+    return [
+        Event(f"e{n}", c, t, ts, item_id=i)
+        for n, (c, t, ts, i) in enumerate(
+            zip(frame.customer_id, frame.type, frame.timestamp, frame.item_id, strict=True)
+        )
+    ]
+
+
+def _visits_blocks() -> EventFrame:
+    """The two blocks, each customer's purchases in three visits of a few minutes each."""
+    rng = np.random.default_rng(5)
+    events = []
+    for c in range(120):
+        g = c % 2
+        items = rng.choice(15, size=9, replace=False).tolist()
+        for k, item in enumerate(items):
+            ts = 1.3e9 + (k // 3) * 3 * DAY + k * 60.0
+            events.append(Event(f"{c}-{k}", f"c{c}", "purchase", ts, item_id=f"i{g * 15 + item}"))
+    return EventFrame.from_events(events)
+
+
+def test_weightings_are_screened_on_one_fold_and_the_visits_variant_is_one_of_them() -> None:
+    plan = plan_validation(_visits_blocks())
+    weightings = [
+        ("counted", InteractionWeights()),
+        ("binary", InteractionWeights(binary=True)),
+        ("capped", InteractionWeights(max_weight=4.0)),
+        ("half", InteractionWeights(type_weights={"purchase": 2.0})),
+    ]
+    result = search_auto(plan, ("popularity", "ease"), weightings, progress=False)
+    screens = [t for t in result.trials if len(t["fold_scores"]) == 1]
+    assert screens and all(t["stage"] == "screen" and t["family"] == "ease" for t in screens)
+    names = {t["weighting"] for t in result.trials}
+    assert any(n.endswith(" + visits") for n in names)
+    # what goes on was fitted on its first fold once, then on the others
+    on = [t for t in result.trials if t["stage"] == "probe" and t["weighting"] != "counted"]
+    assert on and all(t["folds"] == 3 and len(t["fold_scores"]) == 3 for t in on)
+    chosen = [
+        t
+        for t in result.trials
+        if (t["family"], t["params"], t["weighting"])
+        == (result.family, result.params, result.weighting)
+    ]
+    assert chosen[0]["folds"] == 3  # never a one-fold screen
+    if result.weighting.endswith(" + visits"):
+        assert result.weights is not None and result.weights.session_share > 0
+
+
+def test_the_refit_keeps_the_penalty_found_on_the_validation_rows(tmp_path: Path) -> None:
+    from training.tuning import mean_support
+
+    frame = _blocks("rating")
+    config = TrainConfig(families=("popularity", "ease"), progress=False)
+    meta = read_meta(train_from_frame(frame, config, tmp_path, "t"))
+    searched = meta["search"]["searched_params"]
+    weights = InteractionWeights.from_dict(meta["weights"])
+    chosen_on = plan_validation(frame).split(weights).train
+    expected = float(f"{searched['l2_rel'] * mean_support(chosen_on):.4g}")
+    assert meta["params"]["l2"] == pytest.approx(expected)
+    # not the penalty re-resolved on all the rows (which have more support per item)
+    full, _, _ = build_matrix(frame, weights)
+    assert meta["params"]["l2"] < searched["l2_rel"] * mean_support(full)

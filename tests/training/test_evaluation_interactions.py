@@ -17,6 +17,7 @@ from recommender.interactions import (
     finalize_history,
     history_row,
     update_history,
+    with_sessions,
 )
 from recommender.models import EASE, Recommender
 from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
@@ -210,3 +211,48 @@ def test_evaluation_and_serving_exclude_by_the_same_policy() -> None:
         shown = set(recs[0][np.isfinite(scores[0])].tolist())
         assert shown and not shown & set(split.excluded[c1].indices.tolist())
         assert metrics["users"] == 1
+
+
+def _visits() -> EventFrame:
+    """c1 buys a and b in one visit, c a day later; c2 buys a, then b two hours later."""
+    rows = [("c1", "a", 0.0), ("c1", "b", 600.0), ("c1", "c", 86400.0), ("c2", "a", 0.0)]
+    rows.append(("c2", "b", 7200.0))
+    return EventFrame.from_events(
+        [Event(str(n), c, "purchase", t, item_id=i) for n, (c, i, t) in enumerate(rows)]
+    )
+
+
+def test_visits_make_one_sittings_items_more_related_and_keep_each_items_weight() -> None:
+    frame = _visits()
+    m, customers, items = build_matrix(frame)
+    plain = (m.T @ m).toarray()
+    for share in (0.5, 0.8):
+        rows = with_sessions(m, frame, customers, items, share)
+        # two customer rows, then c1's visits {a, b} and {c}, c2's {a} and {b} (2 h apart)
+        assert rows.shape == (2 + 4, 3)
+        gram = (rows.T @ rows).toarray()
+        a, b, c = (items.tolist().index(x) for x in "abc")
+        np.testing.assert_allclose(np.diag(gram), np.diag(plain), rtol=1e-6)
+        # a-b: one pair within a visit (c1), one across visits (c2); a-c: across only
+        np.testing.assert_allclose(gram[a, b], 16.0 + (1 - share) * 16.0, rtol=1e-6)
+        np.testing.assert_allclose(gram[a, c], (1 - share) * 16.0, rtol=1e-6)
+    assert with_sessions(m, frame, customers, items, 0.0) is m
+    with pytest.raises(ValueError, match="session_share"):
+        InteractionWeights(session_share=1.0)
+
+
+def test_visits_change_what_models_fit_on_never_the_rows_they_score() -> None:
+    frame = _visits()
+    weights = InteractionWeights(session_share=0.5)
+    train = np.ones(len(frame), dtype=bool)
+    split = split_frame_masks(frame, train, ~train, weights)
+    plain = split_frame_masks(frame, train, ~train, InteractionWeights())
+    assert (split.train != plain.train).nnz == 0 and plain.fit_matrix is None
+    assert split.fit_rows.shape[0] == 6 and plain.fit_rows is plain.train
+    # serving folds in the customer's row, the same whatever the visits share
+    m, _, items = build_matrix(frame, weights)
+    index = {k: i for i, k in enumerate(items.tolist())}
+    one = frame.select(frame.customer_id == "c1")
+    assert history_row(one, index, weights).weights.tolist() == m[0].data.tolist()
+    # the share round-trips through the version's metadata
+    assert InteractionWeights.from_dict(weights.to_dict()) == weights
