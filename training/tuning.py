@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from core.errors import MissingExtra
 from recommender.interactions import DEFAULT_TYPE_WEIGHTS, InteractionWeights
 from recommender.models import FAMILIES, Recommender
-from recommender.models.neighbours import spd_inverse
+from recommender.models.neighbours import EASE, DenseScorer, spd_inverse
 from training.evaluation import Split, evaluate_model
 from training.validation import Validation, mean_metrics
 
@@ -210,9 +210,15 @@ def _suggest(trial: Any, family: str) -> dict[str, Any]:
     return {}
 
 
-def fit_family(family: str, params: dict[str, Any], matrix: sp.csr_matrix) -> Recommender:
-    """Fit ``family`` with searched ``params`` (relative ones resolved on ``matrix``)."""
+def fit_family(
+    family: str, params: dict[str, Any], matrix: sp.csr_matrix, *, scorer: bool = False
+) -> Recommender:
+    """Fit ``family`` with searched ``params`` (relative ones resolved on ``matrix``);
+    ``scorer``: for the dense families, a :class:`~recommender.models.neighbours.DenseScorer`
+    (the same scores, never forming ``B``: the search's candidates)."""
     model: Recommender = FAMILIES[family](**resolve_params(params, matrix))
+    if scorer and isinstance(model, EASE):
+        return DenseScorer(model).fit(matrix)
     return model.fit(matrix)
 
 
@@ -222,7 +228,9 @@ def _trial(
     """Fit and score one candidate on each fold; metrics are the folds' mean."""
     folds = [splits] if isinstance(splits, Split) else list(splits)
     start = time.perf_counter()
-    per_fold = [evaluate_model(fit_family(family, params, s.fit_rows), s, k=k) for s in folds]
+    per_fold = [
+        evaluate_model(fit_family(family, params, s.fit_rows, scorer=True), s, k=k) for s in folds
+    ]
     return {
         "family": family,
         "params": params,
@@ -498,17 +506,20 @@ def search_auto(
     """The default search: family, parameters *and* interaction weighting, within a time budget.
 
     Stage 0 fits each family's :data:`PROBES` point on the first weighting (the service's own);
-    families below :data:`KEEP_SHARE` of the best are dropped. Stage 1 probes every other
-    weighting for the best family, and the two it ranks best for the other kept families; each
-    family keeps its best weighting; stage 2 runs the :data:`GRIDS` of the kept families on it,
-    best family first. Every trial is averaged over the plan's folds. Dense families are skipped
+    families below :data:`KEEP_SHARE` of the best are dropped. Stage 1 screens every other
+    weighting, and the visits variants of the best two, with the best family's probe on the
+    first fold only (:func:`_screen_weightings`); the screen's best goes on to every fold and
+    the other kept families probe the weighting the leader then ranks best; each family keeps
+    its best weighting; stage 2 runs the :data:`GRIDS` of the kept families on it, best family
+    first. Every trial is averaged over the plan's folds. Dense families are skipped
     above :data:`EASE_MAX_ITEMS` items and fitted on the head of the catalog that makes one fit
     cost about a fifteenth of ``budget_s`` (:func:`dense_head`, measured here; the chosen one is
     refitted whole). A candidate whose expected cost (its family's slowest fit) no longer fits
     the budget is skipped and listed in ``skipped``. Popularity's metrics on the same slice are
     the ``baseline``. Stage 3 (:func:`_refine`) spends what is left of the budget around the
-    two leading families. The three best candidates are scored again on the confirmation folds
-    (:meth:`_Budgeted.confirm`) before one is chosen.
+    two leading families. The three best candidates are scored on the confirmation folds too
+    (:meth:`_Budgeted.confirm`) before one is chosen; the chosen one is refitted with
+    :func:`refit_params`.
     """
     weightings = list(weightings or weighting_candidates(validation.frame))
     for fam in families:
