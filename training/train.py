@@ -41,8 +41,8 @@ class TrainConfig:
 
     ``model`` is a family name or ``"auto"`` (search over ``families`` on a validation slice of
     the training data, :func:`training.validation.plan_validation`: its last
-    ``validation_days`` days, or a per-customer holdout when those are too thin). ``params``
-    override a named family's defaults; ``search`` is ``"grid"`` (the default search of
+    ``validation_days`` days, or a random holdout stratified by item when those are too
+    thin). ``params`` override a named family's defaults; ``search`` is ``"grid"`` (the default search of
     :func:`training.tuning.search_auto`, within ``budget_s``) or ``"optuna"`` (``trials``).
     With ``search_weights`` the grid also chooses the interaction weighting; otherwise
     ``weights`` is used as given. ``positive_rating`` is the lowest rating that counts as a

@@ -14,7 +14,17 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.models import ALS, BPR, EASE, ItemKNN, NotFittedError, Popularity, Recommender
+from recommender.models import (
+    ALS,
+    BPR,
+    DLAE,
+    EASE,
+    ItemKNN,
+    NotFittedError,
+    Popularity,
+    Recommender,
+)
+from recommender.models.neighbours import DenseScorer
 
 N_USERS, N_ITEMS = 50, 20
 
@@ -220,3 +230,34 @@ def test_auto_takes_the_gpu_branch_when_implicit_has_cuda(monkeypatch: pytest.Mo
     used.clear()
     ALS(factors=4, iterations=2, use_gpu="auto").fit(checkerboard())
     assert used == []
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        EASE(l2=5.0),
+        DLAE(l2=5.0, dropout=0.5),
+        DLAE(l2=5.0, dropout=0.33, zero_diagonal=True),
+        DLAE(l2=2.0, dropout=0.5, head=6),
+    ],
+    ids=["ease", "dlae", "edlae", "dlae-head"],
+)
+def test_the_search_scorer_gives_the_dense_models_scores_without_forming_b(
+    model: EASE,
+) -> None:
+    rng = np.random.default_rng(0)
+    x = sp.csr_matrix((rng.random((40, 10)) < 0.35).astype(np.float32))
+    rows = sp.csr_matrix((rng.random((7, 10)) < 0.4).astype(np.float32))
+    scorer = DenseScorer(model).fit(x)
+    assert scorer.fallback_ is None  # the factor was used, not the family's own fit
+    np.testing.assert_allclose(scorer.score(rows), model.fit(x).score(rows), atol=1e-4)
+    ids, _ = scorer.recommend(rows, N=3)
+    np.testing.assert_array_equal(ids, model.recommend(rows, N=3)[0])
+
+
+def test_the_search_scorer_falls_back_when_the_gram_is_not_positive_definite() -> None:
+    x = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]], dtype=np.float32))
+    model = EASE(l2=-0.5)  # G + l2·I is indefinite (no Cholesky factor) but invertible
+    scorer = DenseScorer(model).fit(x)
+    assert scorer.fallback_ is not None
+    np.testing.assert_allclose(scorer.score(x), model.fit(x).score(x), atol=1e-5)

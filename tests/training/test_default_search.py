@@ -45,7 +45,7 @@ def test_ratings_only_tenant_gets_a_real_validation_and_a_personal_model(tmp_pat
     config = TrainConfig(families=FAST, progress=False)
     meta = read_meta(train_from_frame(frame, config, tmp_path, "t"))
     val = meta["validation"]
-    # 20 days of events: no 30-day slice, so a per-customer holdout, and it says why
+    # 20 days of events: no 30-day slice, so a random holdout, and it says why
     assert val["scheme"] == "holdout" and "holdout" in val["reason"]
     assert val["customers"] >= 100 and not val["degenerate"] and meta["warnings"] == []
     assert val["targets"] == "purchases and every rating"
