@@ -447,6 +447,8 @@ class _Budgeted:
                 fold_scores=screen["fold_scores"]
                 + [round(float(m[self.metric]), 6) for m in per_fold],
             )
+            per = result["seconds"] / len(per_fold)
+            self.fold_s[fam] = max(self.fold_s.get(fam, 0.0), per)
             self.bar.update(1)
             return
         result.update(
