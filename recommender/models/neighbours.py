@@ -349,7 +349,11 @@ class DenseScorer(Recommender):
         return out
 
     def similarity_scores(self, item_ids: np.ndarray) -> np.ndarray:
-        raise NotImplementedError("a search scorer answers rows only")
+        # row i of B is what a history holding item i alone scores
+        ids = np.asarray(item_ids, dtype=np.int64)
+        ones = np.ones(len(ids), dtype=np.float32)
+        rows = sp.csr_matrix((ones, (np.arange(len(ids)), ids)), shape=(len(ids), self.n_items_))
+        return self.score(rows)
 
     @classmethod
     def check_arrays(cls, arrays: Mapping[str, np.ndarray], n_items: int) -> list[str]:

@@ -253,6 +253,10 @@ def test_the_search_scorer_gives_the_dense_models_scores_without_forming_b(
     np.testing.assert_allclose(scorer.score(rows), model.fit(x).score(rows), atol=1e-4)
     ids, _ = scorer.recommend(rows, N=3)
     np.testing.assert_array_equal(ids, model.recommend(rows, N=3)[0])
+    items = np.array([0, 4, 9])
+    np.testing.assert_allclose(
+        scorer.similarity_scores(items), model.similarity_scores(items), atol=1e-4
+    )
 
 
 def test_the_search_scorer_falls_back_when_the_gram_is_not_positive_definite() -> None:
