@@ -11,8 +11,9 @@ positively weighted interaction (views, carts, clicks). Two schemes, chosen from
   with at least three distinct positive items), a random fifth, at least one, is held out with
   all their events. Stratified by item, every item with two or more customers is tested, so
   the score weighs the catalog's tail, where cross-selling lives, and not only the
-  bestsellers that most of a customer's items are. ``HOLDOUT_FOLDS`` independent draws whose metrics the search averages (one draw cannot tell apart candidates
-  a few thousandths of nDCG apart: ML-100K's weightings are). The reason is recorded.
+  bestsellers that most of a customer's items are. ``HOLDOUT_FOLDS`` independent draws,
+  whose metrics the search averages (one draw cannot tell apart candidates a few thousandths
+  of nDCG apart: ML-100K's weightings are). The reason is recorded.
 
 A slice with fewer than ``DEGENERATE_CUSTOMERS`` customers is *degenerate*: training warns and
 ``--publish`` refuses unless forced. :func:`plan_validation` returns the plan; :meth:`Validation.split`
