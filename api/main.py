@@ -79,9 +79,13 @@ def _without_native_telemetry() -> dict[str, Any]:
 
 
 def _warm_configurator(app: FastAPI) -> None:
-    """Compile the reference families once the models are loaded (readiness comes first)."""
-    if app.state.recommender.wait_started():
-        app.state.configurator.warm()
+    """Compile the reference families once the models are loaded (readiness comes first); if
+    that fails, the first configurator request compiles them instead."""
+    try:
+        if app.state.recommender.wait_started():
+            app.state.configurator.warm()
+    except Exception:
+        logger.exception("warming the configurator failed; the first request compiles it")
 
 
 def create_app(
@@ -101,11 +105,14 @@ def create_app(
         # Start-up work: load every active model and precompute answers before /readyz says
         # ready. Stopped and waited for before the store closes.
         app.state.recommender.start()
-        threading.Thread(target=_warm_configurator, args=(app,), daemon=True).start()
+        warming = threading.Thread(target=_warm_configurator, args=(app,), daemon=True)
+        warming.start()
         try:
             yield
         finally:
             app.state.recommender.close()
+            # The warm-up reads the store: it finishes (or gives up) before the store closes.
+            warming.join(timeout=10.0)
             app.state.store.close()
 
     app = FastAPI(

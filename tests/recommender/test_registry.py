@@ -89,6 +89,7 @@ def test_follows_activations_loading_beside_the_old_version(
     v2 = publish(ItemKNN("cosine", K=3))
     assert registry.model_for("t") is served  # the old one serves while the new one loads
     wait_for(lambda: registry.model_for("t").model.version == v2)  # type: ignore[union-attr]
+    wait_for(lambda: loaded == [v2])  # on_load runs just after the swap, on the loading thread
     assert loaded == [v2]
     registry.close()
 
