@@ -6,7 +6,9 @@ positively weighted interaction (views, carts, clicks). Two schemes, chosen from
 
 - ``temporal``: train on events before the last ``days`` days, targets = items new to each
   customer in those days. Used when the slice holds at least ``MIN_CUSTOMERS`` customers and
-  ``MIN_SHARE`` of the active customers (enough to tell models apart).
+  ``MIN_SHARE`` of the active customers (enough to tell models apart); a seeded sample of
+  ``MAX_CUSTOMERS`` of them is scored when there are more (a trial's cost then does not grow
+  with the customer base).
 - ``holdout``: otherwise, a random holdout stratified by item: of each item's customers (those
   with at least three distinct positive items), a random fifth, at least one, is held out with
   all their events. Stratified by item, every item with two or more customers is tested, so
@@ -131,11 +133,36 @@ def positive_mask(
 
 
 def _customers_with_targets(frame: EventFrame, train: np.ndarray, target: np.ndarray) -> int:
-    """Customers with a target item they had no training event on."""
+    """How many customers have a target item they had no training event on."""
+    return len(_target_customers(frame, train, target))
+
+
+def _target_customers(frame: EventFrame, train: np.ndarray, target: np.ndarray) -> set[str]:
+    """The customers with a target item they had no training event on."""
     seen = set(zip(frame.customer_id[train].tolist(), frame.item_id[train].tolist(), strict=True))
     known = set(frame.customer_id[train].tolist())
     pairs = zip(frame.customer_id[target].tolist(), frame.item_id[target].tolist(), strict=True)
-    return len({c for c, i in pairs if c in known and (c, i) not in seen})
+    return {c for c, i in pairs if c in known and (c, i) not in seen}
+
+
+def _sample_targets(
+    frame: EventFrame,
+    train: np.ndarray,
+    target: np.ndarray,
+    rng: np.random.Generator,
+    max_customers: int,
+) -> np.ndarray:
+    """``target`` kept for a seeded sample of ``max_customers`` of the customers it tests (all
+    of them when there are fewer): every candidate scores each tested customer over the whole
+    catalog, so the slice's cost is bounded, not its training events."""
+    tested = sorted(_target_customers(frame, train, target))
+    if len(tested) <= max_customers:
+        return target
+    chosen = set(rng.choice(np.array(tested, dtype=object), size=max_customers, replace=False))
+    kept = np.fromiter(
+        (c in chosen for c in frame.customer_id.tolist()), dtype=bool, count=len(frame)
+    )
+    return target & kept
 
 
 def _holdout(
@@ -197,12 +224,17 @@ def plan_validation(
         n_temporal = _customers_with_targets(frame, train, target) if span > days * _DAY else 0
         need = max(MIN_CUSTOMERS, MIN_SHARE * n_active)
         if n_temporal >= need:
+            target = _sample_targets(
+                frame, train, target, np.random.default_rng(seed), max_customers
+            )
             plan = _finish(frame, train, target, "temporal", rule, n_active)
             plan.reason = (
                 f"the last {days:g} days hold targets for {n_temporal} customers "
                 f"(needed {need:.0f}: at least {MIN_CUSTOMERS} and {MIN_SHARE:.0%} of "
                 f"{n_active} active)"
             )
+            if n_temporal > max_customers:
+                plan.reason += f"; a seeded sample of {max_customers} of them is scored"
             return plan
         reason = (
             f"the last {days:g} days hold targets for only {n_temporal} customers "

@@ -98,6 +98,21 @@ def test_thin_temporal_slice_falls_back_and_a_wide_one_is_used() -> None:
     assert thin.scheme == "holdout" and "only" in thin.reason
 
 
+def test_a_wide_temporal_slice_scores_a_seeded_sample_of_its_customers() -> None:
+    frame = _blocks("purchase", n_customers=600, days=200.0)
+    whole = plan_validation(frame)
+    sampled = plan_validation(frame, max_customers=250)
+    assert sampled.scheme == "temporal" and whole.n_customers > 250
+    assert sampled.n_customers == 250 and "a seeded sample of 250" in sampled.reason
+    assert (sampled.train_mask == whole.train_mask).all()  # every training event kept
+    assert not (sampled.target_mask & ~whole.target_mask).any()
+    tested = set(frame.customer_id[sampled.target_mask].tolist())
+    kept = np.isin(frame.customer_id, list(tested)) & whole.target_mask
+    assert (sampled.target_mask == kept).all()  # a sampled customer keeps all their targets
+    again = plan_validation(frame, max_customers=250)
+    assert (again.target_mask == sampled.target_mask).all()  # seeded
+
+
 def test_regularisation_is_relative_to_the_weights_scale() -> None:
     x = sp.random(50, 30, density=0.2, format="csr", random_state=0)
     x.data[:] = 1.0
