@@ -44,6 +44,7 @@ import scipy.sparse as sp
 
 from core.records import EventFrame
 from recommender.interactions import InteractionWeights, build_matrix, with_sessions
+from recommender.models import rows_per_batch
 from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
 
 METRIC_NAMES = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -137,9 +138,14 @@ def split_frame_masks(
     return Split(train, test, customers, items, excluded, fit)
 
 
-def evaluate_model(model: Any, split: Split, k: int = 10, batch: int = 2048) -> dict[str, float]:
-    """Fit-free evaluation of a fitted model on a split (scores the train rows of test users)."""
+def evaluate_model(
+    model: Any, split: Split, k: int = 10, batch: int | None = None
+) -> dict[str, float]:
+    """Fit-free evaluation of a fitted model on a split (scores the train rows of test users,
+    ``batch`` at a time: by default as many as :func:`~recommender.models.rows_per_batch`
+    affords the catalog)."""
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)
+    batch = batch or rows_per_batch(split.train.shape[1])
     recs = np.full((split.train.shape[0], k), -1, dtype=np.int64)
     for start in range(0, len(users), batch):
         u = users[start : start + batch]

@@ -46,7 +46,7 @@ from core.errors import Conflict
 from core.records import EventFrame
 from recommender.artifacts import read_meta, version_folder
 from recommender.interactions import InteractionWeights
-from recommender.models import FAMILIES, Recommender
+from recommender.models import FAMILIES, Recommender, rows_per_batch
 from recommender.versions import ModelVersions
 from store.base import Store
 from training.evaluation import Split, evaluate_model, ranking_metrics, split_frame_masks
@@ -208,8 +208,9 @@ def evaluate_version(folder: Path, split: Split, k: int = 10) -> dict[str, float
     )
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)
     recs = np.full((split.train.shape[0], k), -1, dtype=np.int64)
-    for begin in range(0, len(users), 2048):
-        u = users[begin : begin + 2048]
+    batch = rows_per_batch(len(known))
+    for begin in range(0, len(users), batch):
+        u = users[begin : begin + batch]
         ids, scores = model.recommend(rows[u], N=k)
         mapped = np.where(np.isfinite(scores), to_split[ids], -1)
         recs[u, : ids.shape[1]] = mapped

@@ -1,6 +1,6 @@
 """Recommender families behind one interface (:class:`~recommender.models.base.Recommender`)."""
 
-from recommender.models.base import NotFittedError, Recommender, topk_rows
+from recommender.models.base import NotFittedError, Recommender, rows_per_batch, topk_rows
 from recommender.models.factor import ALS, BPR, FactorModel
 from recommender.models.neighbours import DLAE, EASE, ItemKNN, Popularity
 
@@ -19,5 +19,6 @@ __all__ = [
     "NotFittedError",
     "Popularity",
     "Recommender",
+    "rows_per_batch",
     "topk_rows",
 ]

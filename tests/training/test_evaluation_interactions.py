@@ -19,7 +19,7 @@ from recommender.interactions import (
     update_history,
     with_sessions,
 )
-from recommender.models import EASE, Recommender
+from recommender.models import EASE, Recommender, rows_per_batch
 from recommender.policy import DEFAULT_POLICY, RecommendationPolicy
 from training.evaluation import (
     evaluate_model,
@@ -256,3 +256,20 @@ def test_visits_change_what_models_fit_on_never_the_rows_they_score() -> None:
     assert history_row(one, index, weights).weights.tolist() == m[0].data.tolist()
     # the share round-trips through the version's metadata
     assert InteractionWeights.from_dict(weights.to_dict()) == weights
+
+
+def test_evaluation_is_the_same_in_any_batch_size() -> None:
+    rng = np.random.default_rng(0)
+    events = [
+        Event(str(k), f"c{k % 60}", "purchase", float(k), item_id=f"i{int(rng.integers(40))}")
+        for k in range(900)
+    ]
+    frame = EventFrame.from_events(events)
+    in_train = frame.timestamp < 700
+    split = split_frame_masks(frame, in_train, ~in_train, InteractionWeights(), DEFAULT_POLICY)
+    model = EASE(l2=5.0).fit(split.train)
+    whole = evaluate_model(model, split)
+    assert whole["users"] > 20
+    for batch in (1, 7):  # the default batch holds every user at once here
+        assert evaluate_model(model, split, batch=batch) == whole
+    assert rows_per_batch(200_000) == 83 and rows_per_batch(40) == 2048
