@@ -4,7 +4,9 @@ Builds a synthetic tenant (50,000 items in 50 categories, 20,000 customers whose
 cluster by taste, about 25 events each), trains and publishes an ALS model through the CLI, then
 runs ``load/bench_http.py recommend --alone --half-load``: throughput of
 ``GET /v1/customers/{id}/recommendations`` and of ``GET /healthz`` each alone at saturation on
-the same server configuration, then the recommendations at half that load for latency.
+the same server configuration, then the recommendations at half that load for latency. Then
+the same two under wrk (``apt-get install -y wrk``), a cheaper client than locust: every
+customer's recommendations in turn, bracketed by two ``/healthz`` runs.
 
 Locust on one core can be the bottleneck of a cheap endpoint, so the HTTP run also reports the
 server's CPU time per request, and an in-process run (the ASGI app called directly on one core:
@@ -16,6 +18,7 @@ trivial endpoint on the hot dispatch.
     python load/bench_reco_serving.py --half-life-days 60   # a weighting the store does not keep
     python load/bench_reco_serving.py --data-dir DIR   # reuse a tenant built by an earlier run
     python load/bench_reco_serving.py --data-dir DIR --in-process   # only the in-process part
+    python load/bench_reco_serving.py --data-dir DIR --wrk-only     # only the wrk run
 """
 
 from __future__ import annotations
@@ -197,6 +200,95 @@ def in_process(data_dir: Path, requests: int = 20_000, core: int = 1) -> None:
         app.state.store.close()
 
 
+_WRK_SCRIPT = """
+local ids = {}
+for line in io.lines(os.getenv("BENCH_CUSTOMERS")) do ids[#ids + 1] = line end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/v1/customers/" .. ids[n % #ids + 1] .. "/recommendations?n=10")
+end
+"""
+
+
+def wrk_phase(data_dir: Path, seconds: int, connections: int = 8) -> None:
+    """``atelier serve`` (one worker, core 0) under wrk (core 1): ``/healthz``, then every
+    customer's recommendations in turn, then ``/healthz`` again (the two bracket the noise of
+    a shared machine); p50 / p99 and requests/s, and their ratios."""
+    import re
+    import shutil
+    import signal
+
+    sys.path.insert(0, str(ROOT / "load"))
+    from bench_http import free_port, pinned, start_server
+
+    if shutil.which("wrk") is None:
+        print("\nwrk is not installed (apt-get install -y wrk): no wrk run")
+        return
+    port = free_port()
+    env = {
+        **os.environ,
+        "ATELIER_DATA_DIR": str(data_dir),
+        "ATELIER_PORT": str(port),
+        "ATELIER_STORE": "embedded",
+        "ATELIER_RATE_LIMIT_REQUESTS": "0",
+        "ATELIER_WORKERS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    atelier = str(Path(sys.executable).parent / "atelier")
+    created = subprocess.run(
+        [atelier, "keys", "create", "--tenant", "bench", "--scopes", "recommend"],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    key = created.stdout.strip().splitlines()[-1]
+    store = SQLiteStore(data_dir / "atelier.sqlite3")
+    customers = sorted(set(store.events_frame("bench").customer_id.tolist()))
+    store.close()
+    work = Path(tempfile.mkdtemp(prefix="atelier-wrk-"))
+    (work / "customers.txt").write_text("\n".join(customers) + "\n")
+    (work / "reco.lua").write_text(_WRK_SCRIPT)
+    wrk_env = {**env, "BENCH_CUSTOMERS": str(work / "customers.txt")}
+    latency = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+    def run(path: str, script: list[str]) -> dict[str, float]:
+        out = subprocess.run(
+            pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+                    "-H", f"Authorization: Bearer {key}", *script,
+                    f"http://127.0.0.1:{port}{path}"], "1"),
+            env=wrk_env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        if "Non-2xx" in out:
+            raise SystemExit(f"{path}: error answers under wrk\n{out}")
+        got = {f"p{q}": float(v) * scale[u] for q, v, u in latency.findall(out)}
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        got["rps"] = float(rate.group(1)) if rate else float("nan")
+        return got
+
+    server = start_server(env, port, "0")
+    try:
+        rows = {
+            "GET /healthz": run("/healthz", []),
+            "recommendations (every customer in turn)": run("/", ["-s", str(work / "reco.lua")]),
+            "GET /healthz, again": run("/healthz", []),
+        }
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"\nwrk -t1 -c{connections} -d{seconds}s, one worker on core 0, wrk on core 1:")
+    print(f"{'route':<44}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, r in rows.items():
+        print(f"{name:<44}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
+    reco = rows["recommendations (every customer in turn)"]
+    for name in ("GET /healthz", "GET /healthz, again"):
+        h = rows[name]
+        print(
+            f"recommendations / {name}: throughput {reco['rps'] / h['rps']:.2f}x, "
+            f"p50 {reco['p50'] / h['p50']:.2f}x, p99 {reco['p99'] / h['p99']:.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=50_000)
@@ -222,11 +314,21 @@ def main() -> None:
         action="store_true",
         help="only the in-process part (no HTTP run); needs --data-dir",
     )
+    parser.add_argument(
+        "--wrk-only",
+        action="store_true",
+        help="only the wrk run (recommendations beside /healthz); needs --data-dir",
+    )
     args = parser.parse_args()
     if args.in_process:
         if args.data_dir is None:
             parser.error("--in-process needs --data-dir")
         in_process(args.data_dir)
+        return
+    if args.wrk_only:
+        if args.data_dir is None:
+            parser.error("--wrk-only needs --data-dir")
+        wrk_phase(args.data_dir, args.seconds)
         return
     env = {**os.environ, "ATELIER_STORE": "embedded", "OPENBLAS_NUM_THREADS": "1"}
     data_dir = args.data_dir
@@ -282,6 +384,7 @@ def main() -> None:
         env=env,
         check=True,
     )
+    wrk_phase(data_dir, args.seconds)
     in_process(data_dir)
 
 
