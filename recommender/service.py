@@ -524,8 +524,14 @@ class RecommendationService:
         if int(keep.sum()) < n and not exhaustive:
             return None
         idx, scores = pre.item_idx[keep][:n], pre.scores[keep][:n]
-        rec = Recommendation(idx, scores, [[] for _ in range(len(idx))], None)
-        answer = self._answer(served, rec, pre.fallback, arm)
+        ids = served.item_id_list
+        answer = Answer.ranked(
+            served.model.version,
+            tuple([ids[i] for i in idx.tolist()]),
+            tuple(scores.tolist()),
+            pre.fallback,
+            arm,
+        )
         if plain:
             pre.keep(n, answer)
         return answer

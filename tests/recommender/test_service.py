@@ -3,6 +3,7 @@ versions say the customer's state or the catalog changed."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,40 @@ def test_page_sizes_kept_per_customer_are_bounded(
     )
     assert entry is not None and sorted(entry.by_n) == [1, 2, 3, 4]
     assert all(entry.by_n[n] is answers[n] for n in (1, 2, 3, 4))
+
+
+def _tracked_reachable(root: object) -> int:
+    """How many objects the cycle collector tracks among those ``root`` reaches (its class
+    and what the class reaches left out: they are shared by every instance)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or not gc.is_tracked(obj) or isinstance(obj, type):
+            continue
+        seen.add(id(obj))
+        todo.extend(gc.get_referents(obj))
+    return len(seen)
+
+
+def test_a_kept_answer_costs_the_collector_a_few_objects_whatever_its_length(
+    service: tuple[RecommendationService, CountingStore],
+) -> None:
+    svc, store = service
+    served = svc.registry.served("t")
+    assert served is not None
+    for n, customer in ((1, "c0"), (8, "c2")):
+        answer = svc.recommend("t", customer, n)
+        assert len(answer.items) == n and svc.recommend("t", customer, n) is answer
+        gc.collect()  # tuples of strings and floats are untracked by a collection
+        entry = served.answers.get(
+            customer,
+            store.serving_versions("t", customer).customer,
+            served.catalog_version,
+            DEFAULT_POLICY.mask,
+        )
+        assert entry is not None and entry.by_n[n] is answer
+        assert _tracked_reachable(answer) == 1  # the answer itself, not one object per item
 
 
 def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> None:
