@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,6 +148,31 @@ def test_a_kept_answer_costs_the_collector_a_few_objects_whatever_its_length(
         )
         assert entry is not None and entry.by_n[n] is answer
         assert _tracked_reachable(answer) == 1  # the answer itself, not one object per item
+
+
+def test_the_warm_up_fills_the_cache_with_the_collector_off_and_turns_it_back_on(
+    service: tuple[RecommendationService, CountingStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, _ = service
+    served = svc.registry.served("t")
+    assert served is not None
+    seen: list[bool] = []
+    precompute = svc._precompute
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return precompute(*args, **kwargs)
+
+    monkeypatch.setattr(svc, "_precompute", recording)
+    assert gc.isenabled()
+    assert svc._warm("t", served) == 30
+    assert seen == [False] * 30 and gc.isenabled()
+    gc.disable()  # someone else turned it off (another warm-up): it stays off
+    try:
+        svc._warm("t", served)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_weighting_the_store_does_not_keep_is_cached_too(tmp_path: Path) -> None:
