@@ -68,7 +68,7 @@ def _rows_by_customer(frame: EventFrame, customers: set[str]) -> dict[str, np.nd
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector off while a warm-up fills the answer cache: every entry it
     keeps is a survivor, so the collector would run full collections over the whole heap
-    again and again (13 of 100-170 ms each on a 20,000-customer tenant, each a pause of every
+    again and again (7 of 100-170 ms each on a 20,000-customer tenant, each a pause of every
     request the worker serves meanwhile). Entries hold no cycles; refcounting frees what the
     loop drops. Left off if it was off already (another warm-up runs)."""
     was_enabled = gc.isenabled()

@@ -147,18 +147,18 @@ def _target_customers(frame: EventFrame, train: np.ndarray, target: np.ndarray) 
 
 def _sample_targets(
     frame: EventFrame,
-    train: np.ndarray,
     target: np.ndarray,
+    tested: set[str],
     rng: np.random.Generator,
     max_customers: int,
 ) -> np.ndarray:
-    """``target`` kept for a seeded sample of ``max_customers`` of the customers it tests (all
-    of them when there are fewer): every candidate scores each tested customer over the whole
-    catalog, so the slice's cost is bounded, not its training events."""
-    tested = sorted(_target_customers(frame, train, target))
+    """``target`` kept for a seeded sample of ``max_customers`` of the ``tested`` customers
+    (all of them when there are fewer): every candidate scores each tested customer over the
+    whole catalog, so the slice's cost is bounded, not its training events."""
     if len(tested) <= max_customers:
         return target
-    chosen = set(rng.choice(np.array(tested, dtype=object), size=max_customers, replace=False))
+    pool = np.array(sorted(tested), dtype=object)
+    chosen = set(rng.choice(pool, size=max_customers, replace=False))
     kept = np.fromiter(
         (c in chosen for c in frame.customer_id.tolist()), dtype=bool, count=len(frame)
     )
@@ -221,12 +221,12 @@ def plan_validation(
         cut = float(ts.max()) - days * _DAY
         train = ts < cut
         target = ~train & positive
-        n_temporal = _customers_with_targets(frame, train, target) if span > days * _DAY else 0
+        tested = _target_customers(frame, train, target) if span > days * _DAY else set()
+        n_temporal = len(tested)
         need = max(MIN_CUSTOMERS, MIN_SHARE * n_active)
         if n_temporal >= need:
-            target = _sample_targets(
-                frame, train, target, np.random.default_rng(seed), max_customers
-            )
+            rng = np.random.default_rng(seed)
+            target = _sample_targets(frame, target, tested, rng, max_customers)
             plan = _finish(frame, train, target, "temporal", rule, n_active)
             plan.reason = (
                 f"the last {days:g} days hold targets for {n_temporal} customers "

@@ -120,13 +120,13 @@ def _tracked_reachable(root: object) -> int:
     """How many objects the cycle collector tracks among those ``root`` reaches (its class
     and what the class reaches left out: they are shared by every instance)."""
     seen: set[int] = set()
-    todo = [root]
-    while todo:
-        obj = todo.pop()
+    pending = [root]
+    while pending:
+        obj = pending.pop()
         if id(obj) in seen or not gc.is_tracked(obj) or isinstance(obj, type):
             continue
         seen.add(id(obj))
-        todo.extend(gc.get_referents(obj))
+        pending.extend(gc.get_referents(obj))
     return len(seen)
 
 
