@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +43,9 @@ from settings import Settings  # noqa: E402
 from store import open_configured_store  # noqa: E402
 from store.base import Store  # noqa: E402
 from tests.faults.processes import Server  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "load"))
+from bench_http import wrk  # noqa: E402
 
 TENANT = "bench"
 MANAGER = "am-1"
@@ -123,29 +124,6 @@ def http_ingest_rates(url: str, headers: dict[str, str], n: int) -> dict[str, fl
     return {"http_contacts_per_s": contacts, "http_answers_per_s": answers}
 
 
-_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
-
-
-def wrk(url: str, path: str, key: str, seconds: int, connections: int) -> dict[str, float]:
-    """p50, p99 (ms) and requests/s of one route by wrk (one thread)."""
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "60s",
-         "-H", f"Authorization: Bearer {key}", url + path],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-    got = {f"p{q}_ms": float(v) * scale[u] for q, v, u in _LATENCY.findall(out)}
-    rate = _RATE.search(out)
-    got["rps"] = float(rate.group(1)) if rate else float("nan")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise SystemExit(f"{path}: {errors.group(1)} error answers\n{out}")
-    if "p50_ms" not in got or "p99_ms" not in got:
-        raise SystemExit(f"{path}: no latency distribution from wrk\n{out}")
-    return got
-
-
 def merge_time(store: Store, events: int) -> float:
     """Wall seconds of merging a customer with ``events`` events into another."""
     src, dst = f"m-src-{uuid.uuid4().hex[:6]}", f"m-dst-{uuid.uuid4().hex[:6]}"
@@ -203,7 +181,7 @@ def main() -> None:
         for path in routes.values():  # each answers 200 before it is timed
             assert httpx.get(server.url + path, headers=headers).status_code == 200, path
         reads = {
-            name: wrk(server.url, path, key, args.duration, args.connections)
+            name: wrk(server.url + path, key, args.duration, args.connections)
             for name, path in routes.items()
         }
         server.stop()

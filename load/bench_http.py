@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import signal
 import socket
@@ -70,6 +71,41 @@ def start_server(env: dict[str, str], port: int, core: str) -> subprocess.Popen[
             time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     raise SystemExit("server did not start")
+
+
+_WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_WRK_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+def wrk(
+    url: str,
+    key: str,
+    seconds: int,
+    connections: int,
+    *,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+    core: str | None = None,
+) -> dict[str, float]:
+    """p50, p99 (ms) and requests/s of one URL under wrk (one thread; ``script``: a Lua file
+    that makes each request, ``core``: the CPU it is pinned to). An error answer stops the
+    benchmark."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "60s",
+           "-H", f"Authorization: Bearer {key}", *(["-s", str(script)] if script else []), url]  # fmt: skip
+    out = subprocess.run(
+        pinned(cmd, core) if core is not None else cmd,
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    got = {f"p{q}_ms": float(v) * scale[u] for q, v, u in _WRK_LATENCY.findall(out)}
+    rate = _WRK_RATE.search(out)
+    got["rps"] = float(rate.group(1)) if rate else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{url}: {errors.group(1)} error answers\n{out}")
+    if "p50_ms" not in got or "p99_ms" not in got:
+        raise SystemExit(f"{url}: no latency distribution from wrk\n{out}")
+    return got
 
 
 def cpu_seconds(pid: int) -> float:

@@ -216,12 +216,11 @@ def wrk_phase(data_dir: Path, seconds: int, connections: int = 8) -> None:
     customer, ``/healthz``, then every customer's recommendations in turn, then ``/healthz``
     again (the two bracket the noise of a shared machine); p50 / p99 and requests/s, and
     their ratios."""
-    import re
     import shutil
     import signal
 
     sys.path.insert(0, str(ROOT / "load"))
-    from bench_http import free_port, pinned, start_server
+    from bench_http import free_port, start_server, wrk
 
     if shutil.which("wrk") is None:
         print("\nwrk is not installed (apt-get install -y wrk): no wrk run")
@@ -250,22 +249,10 @@ def wrk_phase(data_dir: Path, seconds: int, connections: int = 8) -> None:
     (work / "customers.txt").write_text("\n".join(customers) + "\n")
     (work / "reco.lua").write_text(_WRK_SCRIPT)
     wrk_env = {**env, "BENCH_CUSTOMERS": str(work / "customers.txt")}
-    latency = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
-    def run(path: str, script: list[str]) -> dict[str, float]:
-        out = subprocess.run(
-            pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-                    "-H", f"Authorization: Bearer {key}", *script,
-                    f"http://127.0.0.1:{port}{path}"], "1"),
-            env=wrk_env, capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        if "Non-2xx" in out:
-            raise SystemExit(f"{path}: error answers under wrk\n{out}")
-        got = {f"p{q}": float(v) * scale[u] for q, v, u in latency.findall(out)}
-        rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-        got["rps"] = float(rate.group(1)) if rate else float("nan")
-        return got
+    def run(path: str, script: Path | None = None) -> dict[str, float]:
+        url = f"http://127.0.0.1:{port}{path}"
+        return wrk(url, key, seconds, connections, script=script, env=wrk_env, core="1")
 
     server = start_server(env, port, "0")
     try:
@@ -273,11 +260,11 @@ def wrk_phase(data_dir: Path, seconds: int, connections: int = 8) -> None:
         # it once (later ones are served as encoded). wrk's percentiles of such a pass do not
         # square with its own throughput (a mean of 4.2 ms at 4,548 req/s over 8 connections,
         # where Little's law gives 1.8 ms; a Python client saw p99 4.0 ms), so it is not shown.
-        run("/", ["-s", str(work / "reco.lua")])
+        run("/", work / "reco.lua")
         rows = {
-            "GET /healthz": run("/healthz", []),
-            "recommendations (every customer in turn)": run("/", ["-s", str(work / "reco.lua")]),
-            "GET /healthz, again": run("/healthz", []),
+            "GET /healthz": run("/healthz"),
+            "recommendations (every customer in turn)": run("/", work / "reco.lua"),
+            "GET /healthz, again": run("/healthz"),
         }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -285,13 +272,13 @@ def wrk_phase(data_dir: Path, seconds: int, connections: int = 8) -> None:
     print(f"\nwrk -t1 -c{connections} -d{seconds}s, one worker on core 0, wrk on core 1:")
     print(f"{'route':<44}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for name, r in rows.items():
-        print(f"{name:<44}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
+        print(f"{name:<44}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}")
     reco = rows["recommendations (every customer in turn)"]
     for name in ("GET /healthz", "GET /healthz, again"):
         h = rows[name]
         print(
             f"recommendations / {name}: throughput {reco['rps'] / h['rps']:.2f}x, "
-            f"p50 {reco['p50'] / h['p50']:.2f}x, p99 {reco['p99'] / h['p99']:.2f}x"
+            f"p50 {reco['p50_ms'] / h['p50_ms']:.2f}x, p99 {reco['p99_ms'] / h['p99_ms']:.2f}x"
         )
 
 
